@@ -1,0 +1,98 @@
+"""The seed app: FastAPI behind Mangum, as deployed to Lambda from a container image."""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Optional
+
+from fastapi import Cookie, FastAPI, HTTPException, Request, Response
+from mangum import Mangum
+from pydantic import BaseModel
+
+app = FastAPI()
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+    tags: list[str] = []
+
+
+@app.get("/test1")
+def test1() -> dict[str, str]:
+    return {"message": "test"}
+
+
+@app.post("/test2")
+def test2() -> dict[str, str]:
+    return {"message": "test2"}
+
+
+@app.post("/test3")
+def test3(message: str) -> dict[str, str]:
+    return {"message": message}
+
+
+@app.get("/items/{item_id}")
+def read_item(item_id: int, q: Optional[str] = None) -> dict[str, object]:
+    """A path parameter (validated as int: `/items/abc` is a 422) and an optional query."""
+    if item_id == 404:
+        raise HTTPException(status_code=404, detail="Item not found")
+    return {"item_id": item_id, "q": q}
+
+
+@app.post("/items", status_code=201)
+def create_item(item: Item) -> dict[str, object]:
+    """A JSON body, validated by pydantic."""
+    return {"created": item.model_dump(), "total": round(item.price * 1.1, 2)}
+
+
+@app.get("/echo")
+async def echo(request: Request) -> dict[str, object]:
+    """What the app saw: method, path, repeated query keys, headers, the Lambda event's front."""
+    event = request.scope.get("aws.event", {})
+    return {
+        "path": request.url.path,
+        "query": [list(pair) for pair in request.query_params.multi_items()],
+        "headers": dict(request.headers),
+        "source_ip": request.client.host if request.client else None,
+        "request_context_keys": sorted(event.get("requestContext", {})),
+    }
+
+
+@app.get("/env")
+def env() -> dict[str, Optional[str]]:
+    """The function's environment, as set with --lambda-env."""
+    return {"APP_GREETING": os.environ.get("APP_GREETING"), "AWS_REGION": os.environ.get("AWS_REGION")}
+
+
+@app.get("/cookies")
+def cookies(response: Response, session: Optional[str] = Cookie(default=None)) -> dict[str, Optional[str]]:
+    response.set_cookie("seen", "yes")
+    response.set_cookie("flavour", "oat")
+    return {"session": session}
+
+
+@app.get("/binary")
+def binary() -> Response:
+    return Response(content=bytes(range(256)), media_type="application/octet-stream")
+
+
+@app.get("/boom")
+def boom() -> None:
+    raise RuntimeError("boom from the app")
+
+
+def raw_handler(event: dict, context: object) -> dict:  # type: ignore[type-arg]
+    """A second, non-HTTP handler in the same image: echoes what it was sent (e.g. an SQS batch)."""
+    records = event.get("Records", [])
+    return {"records": len(records), "bodies": [r.get("body") for r in records], "b64": base64.b64encode(b"ok").decode()}
+
+
+def failing_handler(event: dict, context: object) -> dict:  # type: ignore[type-arg]
+    """A handler that raises, to show how function errors surface."""
+    raise ValueError(f"bad event: {sorted(event)}")
+
+
+handler = Mangum(app, lifespan="off")

@@ -1,0 +1,52 @@
+"""Test an AWS Lambda container image end to end: build it, run it under aws-lambda-rie, invoke it over HTTP."""
+
+from __future__ import annotations
+
+from .container import LambdaContainer
+from .errors import (
+    BuildFailed,
+    ConfigError,
+    ContainerError,
+    ContainerExited,
+    ContainerNotReady,
+    EmulatorUnavailable,
+    EngineUnavailable,
+    FunctionError,
+    FunctionTimeout,
+    HandlerImportError,
+    InvalidResponse,
+    InvocationError,
+    LambdaContainerError,
+    PayloadTooLarge,
+)
+from .events import FORMATS, EventOptions, HttpRequest
+from .image import ImageInfo
+from .session import LambdaSession
+from .settings import Settings
+from .transport import LambdaTransport, make_invoke
+
+__all__ = [
+    "FORMATS",
+    "BuildFailed",
+    "ConfigError",
+    "ContainerError",
+    "ContainerExited",
+    "ContainerNotReady",
+    "EmulatorUnavailable",
+    "EngineUnavailable",
+    "EventOptions",
+    "FunctionError",
+    "FunctionTimeout",
+    "HandlerImportError",
+    "HttpRequest",
+    "ImageInfo",
+    "InvalidResponse",
+    "InvocationError",
+    "LambdaContainer",
+    "LambdaContainerError",
+    "LambdaSession",
+    "LambdaTransport",
+    "PayloadTooLarge",
+    "Settings",
+    "make_invoke",
+]

@@ -1,0 +1,398 @@
+"""One function container under aws-lambda-rie: started, labelled, made ready, invoked one call at a time, removed."""
+
+from __future__ import annotations
+
+import atexit
+import datetime
+import json
+import math
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Optional
+
+import httpx
+from docker.errors import APIError, DockerException, NotFound
+from docker.models.containers import Container
+
+from .engine import Engine
+from .errors import (
+    ContainerError,
+    ContainerExited,
+    ContainerNotReady,
+    FunctionError,
+    FunctionTimeout,
+    HandlerImportError,
+    InvocationError,
+    PayloadTooLarge,
+)
+from .image import ImageInfo
+
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+CONTAINER_PORT = "8080/tcp"
+RIE_MOUNT = "/aws-lambda/aws-lambda-rie"
+#: Lambda's limit on a synchronous invocation's request payload.
+MAX_PAYLOAD = 6 * 1024 * 1024
+
+LABEL = "pytest-lambda-container"
+LABEL_SESSION = f"{LABEL}.session"
+LABEL_PID = f"{LABEL}.pid"
+LABEL_HOST = f"{LABEL}.host"
+
+#: Errors by which the runtime says it could not load the handler at all.
+IMPORT_ERRORS = (
+    "Runtime.ImportModuleError",
+    "Runtime.HandlerNotFound",
+    "Runtime.MalformedHandlerName",
+    "Runtime.UserCodeSyntaxError",
+)
+_ERROR_KEYS = {"errorType", "errorMessage", "stackTrace", "requestId", "cause"}
+
+# Containers this process started and has not removed yet: removed at exit whatever path exit takes.
+_LIVE: dict[str, LambdaContainer] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def new_session_id() -> str:
+    """An id for one test session, stored in its containers' labels."""
+    return uuid.uuid4().hex[:12]
+
+
+def session_labels(session_id: str) -> dict[str, str]:
+    """Labels that mark a container as ours, and whose (this session, this process, this host)."""
+    return {LABEL: "1", LABEL_SESSION: session_id, LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname()}
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:`port` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def emulator_command(image: ImageInfo, handler: Optional[str]) -> tuple[Optional[list[str]], list[str]]:
+    """`(entrypoint, command)` to run `image` under the emulator; entrypoint None keeps the image's own.
+
+    AWS base images start the emulator from their entrypoint; any other image gets the mounted emulator as
+    entrypoint, with the image's ENTRYPOINT + CMD (or handler) as the runtime command it starts, exactly as
+    `docker run --entrypoint /aws-lambda/aws-lambda-rie IMAGE python -m awslambdaric app.handler` does.
+    """
+    args = [handler] if handler else list(image.cmd)
+    if image.runs_emulator:
+        return None, args
+    command = [*image.entrypoint, *args]
+    if not command:
+        raise ContainerError(
+            f"image {image.ref} has neither ENTRYPOINT nor CMD, so there is no runtime to start; give it "
+            'ENTRYPOINT ["python", "-m", "awslambdaric"] and CMD ["app.handler"], or pass --lambda-handler'
+        )
+    return [RIE_MOUNT], command
+
+
+class LambdaContainer:
+    """A running function container. `invoke_event` posts one event at a time; `logs()` reads its output."""
+
+    def __init__(self, engine: Engine, container: Container, *, port: int, timeout: float, image: ImageInfo) -> None:
+        self.engine = engine
+        self.container = container
+        self.port = port
+        self.timeout = timeout
+        self.image = image
+        self.url = f"http://127.0.0.1:{port}"
+        self.invocations = 0
+        self._lock = threading.Lock()
+        # One keep-alive connection serves every call; the emulator serves one at a time anyway.
+        self._http = httpx.Client(
+            base_url=self.url,
+            timeout=httpx.Timeout(timeout + 10.0, connect=5.0),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+
+    @property
+    def id(self) -> str:
+        return self.container.id or ""
+
+    @property
+    def name(self) -> str:
+        return self.container.name or ""
+
+    def __repr__(self) -> str:
+        return f"<LambdaContainer {self.name} {self.image.ref} at {self.url}>"
+
+    # -- starting -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        engine: Engine,
+        image: ImageInfo,
+        *,
+        rie_path: Optional[Path] = None,
+        port: int = 9000,
+        env: Mapping[str, str] | None = None,
+        handler: Optional[str] = None,
+        timeout: float = 300.0,
+        session_id: str = "",
+        ready_timeout: float = 30.0,
+        log: Callable[[str], None] | None = None,
+    ) -> LambdaContainer:
+        """Run `image` under the emulator on 127.0.0.1:`port` (0: any free port) and wait until it answers."""
+        say = log or (lambda _line: None)
+        entrypoint, command = emulator_command(image, handler)
+        if entrypoint is not None and rie_path is None:
+            raise ContainerError(f"image {image.ref} does not run the emulator itself, and no aws-lambda-rie was given")
+        environment = {
+            # Lambda always sets the region; the emulator reads the function timeout from here (whole seconds).
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(max(1, math.ceil(timeout))),
+            **(env or {}),
+        }
+        options: dict[str, Any] = {
+            "detach": True,
+            "command": command,
+            "environment": environment,
+            "labels": session_labels(session_id or new_session_id()),
+            "name": f"plc-{session_id or 'x'}-{uuid.uuid4().hex[:6]}",
+            **engine.run_options(),
+        }
+        if entrypoint is not None:
+            options["entrypoint"] = entrypoint
+            options["volumes"] = {str(rie_path): {"bind": RIE_MOUNT, "mode": "ro"}}
+        if port and not port_is_free(port):
+            say(f"port {port} on 127.0.0.1 is busy; publishing the emulator on a free port instead")
+            port = 0
+        try:
+            return cls._run(engine, image, options, port=port, timeout=timeout, ready_timeout=ready_timeout)
+        except APIError as exc:
+            message = str(exc).lower()
+            if port and ("already allocated" in message or "address already in use" in message):
+                say(f"port {port} was taken meanwhile; publishing the emulator on a free port instead")
+                return cls._run(engine, image, options, port=0, timeout=timeout, ready_timeout=ready_timeout)
+            raise ContainerError(f"could not start {image.ref}: {exc.explanation or exc}") from None
+
+    @classmethod
+    def _run(
+        cls, engine: Engine, image: ImageInfo, options: dict[str, Any], *, port: int, timeout: float, ready_timeout: float
+    ) -> LambdaContainer:
+        options = {**options, "ports": {CONTAINER_PORT: ("127.0.0.1", port or None)}}
+        container = engine.client.containers.create(image.id, **options)
+        # Registered before it starts: whatever happens next, it is removed.
+        self = cls(engine, container, port=port, timeout=timeout, image=image)
+        with _LIVE_LOCK:
+            _LIVE[self.id] = self
+        try:
+            container.start()
+            if not port:
+                container.reload()
+                binding = (container.attrs["NetworkSettings"]["Ports"] or {}).get(CONTAINER_PORT) or []
+                self.port = int(binding[0]["HostPort"])
+                self.url = f"http://127.0.0.1:{self.port}"
+                self._http.base_url = httpx.URL(self.url)
+            self.wait_ready(ready_timeout)
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        """Return once the emulator answers HTTP; raise if the container exits or never answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._raise_if_exited("exited before the emulator answered")
+            try:
+                # Any HTTP answer means the emulator listens; docker's port proxy alone only resets the connection.
+                httpx.get(self.url + "/", timeout=1.0)
+                return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise ContainerNotReady(
+                    f"container {self.name} ({self.image.ref}) runs, but the emulator did not answer on {self.url} "
+                    f"within {timeout:.0f}s",
+                    logs=self.logs(tail=50),
+                )
+            time.sleep(0.05)
+
+    # -- state ----------------------------------------------------------------------------------------------
+
+    def exit_code(self) -> Optional[int]:
+        """The exit code if the container has stopped, else None."""
+        try:
+            self.container.reload()
+        except NotFound:
+            return -1
+        state = self.container.attrs.get("State") or {}
+        if state.get("Running") or state.get("Status") in {"created", "running", "restarting"}:
+            return None
+        return int(state.get("ExitCode", -1))
+
+    def _raise_if_exited(self, what: str) -> None:
+        code = self.exit_code()
+        if code is not None:
+            logs = self.logs(tail=50)
+            hint = " (out of memory?)" if code == 137 else ""
+            raise ContainerExited(
+                f"container {self.name} ({self.image.ref}) {what}: container exited with code {code}{hint}.\n"
+                f"Last lines of its log:\n{logs}",
+                exit_code=code,
+                logs=logs,
+            )
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
+        """The container's output (stdout and stderr); `tail` lines, or those `since` a UNIX time."""
+        kwargs: dict[str, Any] = {"stdout": True, "stderr": True}
+        if tail is not None:
+            kwargs["tail"] = tail
+        if since is not None:
+            kwargs["since"] = datetime.datetime.fromtimestamp(since, tz=datetime.timezone.utc)
+        try:
+            return bytes(self.container.logs(**kwargs)).decode("utf-8", "replace")
+        except DockerException:
+            return ""
+
+    # -- invoking -------------------------------------------------------------------------------------------
+
+    def invoke_raw(self, payload: bytes) -> httpx.Response:
+        """POST a serialized event to the emulator: one call at a time, since a second concurrent one crashes it."""
+        if len(payload) > MAX_PAYLOAD:
+            raise PayloadTooLarge(
+                f"the request payload is {len(payload):,} bytes; Lambda accepts at most {MAX_PAYLOAD:,} bytes "
+                "for a synchronous invocation (AWS answers RequestEntityTooLargeException, and API Gateway 413)"
+            )
+        with self._lock:
+            self.invocations += 1
+            try:
+                return self._http.post(INVOKE_PATH, content=payload, headers={"Content-Type": "application/json"})
+            except httpx.TransportError as exc:
+                self._raise_if_exited("died during an invocation")
+                raise ContainerError(
+                    f"invoking {self.name} at {self.url} failed: {type(exc).__name__}: {exc}", logs=self.logs(tail=50)
+                ) from exc
+
+    def invoke_event(self, event: Any) -> Any:
+        """Invoke the function with `event` (any JSON value); its result, or an `InvocationError`."""
+        response = self.invoke_raw(json.dumps(event).encode("utf-8"))
+        return self.decode_result(response)
+
+    def decode_result(self, response: httpx.Response) -> Any:
+        """Tell the emulator's answers apart: a result, a function error, a timeout, a dead runtime."""
+        text = response.text
+        if not text.strip():
+            self._raise_if_exited("died during an invocation")
+            raise InvocationError(
+                f"the emulator returned an empty response (HTTP {response.status_code}): the runtime process "
+                f"probably exited during the invocation.\nLast lines of the container log:\n{self.logs(tail=30)}",
+                logs=self.logs(tail=30),
+            )
+        if text.startswith("Task timed out after"):
+            raise FunctionTimeout(
+                f"the function timed out: {text.strip()} (the limit is {self.timeout:g}s; raise it with "
+                "--lambda-timeout or ini lambda_timeout)",
+                timeout=self.timeout,
+                payload=text,
+            )
+        try:
+            result = json.loads(text)
+        except ValueError:
+            raise InvocationError(
+                f"the emulator answered HTTP {response.status_code} with something that is not JSON: {text[:500]!r}",
+                payload=text,
+                logs=self.logs(tail=30),
+            ) from None
+        error = function_error(result, function_error_header=response.headers.get("X-Amz-Function-Error"))
+        if isinstance(error, HandlerImportError):
+            error = HandlerImportError(
+                error.error_type, error.error_message, error.stack_trace, payload=result, logs=self.logs(tail=30)
+            )
+        if error is not None:
+            raise error
+        return result
+
+    # -- ending ---------------------------------------------------------------------------------------------
+
+    def remove(self) -> None:
+        """Stop and remove the container (idempotent)."""
+        with _LIVE_LOCK:
+            _LIVE.pop(self.id, None)
+        self._http.close()
+        try:
+            self.container.remove(force=True)
+        except NotFound:
+            pass
+        except DockerException:
+            pass
+
+
+def function_error(result: Any, *, function_error_header: str | None = None) -> FunctionError | None:
+    """The `FunctionError` a result stands for (an `errorType`/`errorMessage` payload), or None."""
+    if not isinstance(result, dict):
+        if function_error_header:
+            return FunctionError(function_error_header, json.dumps(result), payload=result)
+        return None
+    looks_like_error = "errorMessage" in result and set(result) <= _ERROR_KEYS
+    if not (looks_like_error or function_error_header):
+        return None
+    error_type = str(result.get("errorType") or function_error_header or "Error")
+    stack = result.get("stackTrace")
+    stack_lines = [str(s) for s in stack] if isinstance(stack, list) else ([str(stack)] if stack else [])
+    cls = HandlerImportError if error_type.startswith(IMPORT_ERRORS) else FunctionError
+    return cls(error_type, str(result.get("errorMessage", "")), stack_lines, payload=result)
+
+
+def live_containers() -> list[LambdaContainer]:
+    """Containers this process started and has not removed."""
+    with _LIVE_LOCK:
+        return list(_LIVE.values())
+
+
+def remove_all() -> None:
+    """Remove every container this process started (at session end, on Ctrl-C, at interpreter exit)."""
+    for container in live_containers():
+        container.remove()
+
+
+atexit.register(remove_all)
+
+
+def reap_orphans(engine: Engine) -> list[str]:
+    """Remove our containers whose pytest process on this host is gone (a SIGKILLed run); names removed."""
+    host = socket.gethostname()
+    removed = []
+    try:
+        candidates = engine.client.containers.list(all=True, filters={"label": LABEL})
+    except DockerException:
+        return []
+    for container in candidates:
+        labels = container.labels or {}
+        if labels.get(LABEL_HOST) != host:
+            continue
+        try:
+            pid = int(labels.get(LABEL_PID, ""))
+        except ValueError:
+            continue
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        try:
+            container.remove(force=True)
+            removed.append(container.name or container.id or "")
+        except DockerException:
+            pass
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,123 @@
+"""Every error the plugin raises, rooted in one base class.
+
+    LambdaContainerError
+    ├── ConfigError              a bad option, ini value or fixture argument
+    ├── EngineUnavailable        no Docker engine answers at DOCKER_HOST / the socket
+    ├── BuildFailed              the Dockerfile did not build (carries the log tail)
+    ├── EmulatorUnavailable      aws-lambda-rie could not be found or provisioned
+    ├── ContainerError           the container would not start, or stopped answering
+    │   ├── ContainerNotReady    started, but the emulator never answered
+    │   └── ContainerExited      the container stopped (carries exit code and log tail)
+    ├── InvocationError          the function was invoked, and the invocation failed
+    │   ├── FunctionError        the handler raised: errorType, errorMessage, stackTrace
+    │   │   └── HandlerImportError   the handler module could not be loaded (Runtime.ImportModuleError, ...)
+    │   ├── FunctionTimeout      the function ran past its timeout
+    │   ├── PayloadTooLarge      the request is over Lambda's 6 MB synchronous payload limit
+    │   └── InvalidResponse      the function returned something the front cannot turn into HTTP (a 502 on AWS)
+
+A function error is not a transport failure, so `lambda_client` raises these as they are (the way httpx's
+WSGI transport re-raises app exceptions); pass `raise_function_errors=False` to get API Gateway's 502 instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LambdaContainerError(Exception):
+    """Base class of every error raised by pytest-lambda-container."""
+
+
+class ConfigError(LambdaContainerError):
+    """A setting is invalid; the message names the setting, where it came from and how to fix it."""
+
+
+class EngineUnavailable(LambdaContainerError):
+    """No Docker engine answers."""
+
+
+class BuildFailed(LambdaContainerError):
+    """The image did not build."""
+
+    def __init__(self, message: str, *, dockerfile: str = "", log_tail: str = "") -> None:
+        super().__init__(message)
+        self.dockerfile = dockerfile
+        self.log_tail = log_tail
+
+
+class EmulatorUnavailable(LambdaContainerError):
+    """The aws-lambda-rie binary could not be found or provisioned."""
+
+
+class ContainerError(LambdaContainerError):
+    """The container could not be started or stopped answering."""
+
+    def __init__(self, message: str, *, logs: str = "") -> None:
+        super().__init__(message)
+        self.logs = logs
+
+
+class ContainerNotReady(ContainerError):
+    """The container runs, but the emulator never answered."""
+
+
+class ContainerExited(ContainerError):
+    """The container stopped."""
+
+    def __init__(self, message: str, *, exit_code: int | None, logs: str = "") -> None:
+        super().__init__(message, logs=logs)
+        self.exit_code = exit_code
+
+
+class InvocationError(LambdaContainerError):
+    """An invocation reached the function and failed."""
+
+    def __init__(self, message: str, *, payload: Any = None, logs: str = "") -> None:
+        super().__init__(message)
+        self.payload = payload
+        self.logs = logs
+
+
+class FunctionError(InvocationError):
+    """The handler raised; carries the function's errorType, errorMessage and stackTrace."""
+
+    def __init__(
+        self,
+        error_type: str,
+        error_message: str,
+        stack_trace: list[str] | None = None,
+        *,
+        payload: Any = None,
+        logs: str = "",
+    ) -> None:
+        self.error_type = error_type
+        self.error_message = error_message
+        self.stack_trace = list(stack_trace or [])
+        text = f"{error_type}: {error_message}"
+        if self.stack_trace:
+            text += "\nFunction stack trace (most recent call last):\n" + "".join(
+                line if line.endswith("\n") else line + "\n" for line in self.stack_trace
+            )
+        if logs:
+            text += "\nContainer log:\n" + logs
+        super().__init__(text.rstrip("\n"), payload=payload, logs=logs)
+
+
+class HandlerImportError(FunctionError):
+    """The runtime could not load the handler (bad module or function name, import-time exception)."""
+
+
+class FunctionTimeout(InvocationError):
+    """The function ran past its configured timeout."""
+
+    def __init__(self, message: str, *, timeout: float | None, payload: Any = None, logs: str = "") -> None:
+        super().__init__(message, payload=payload, logs=logs)
+        self.timeout = timeout
+
+
+class PayloadTooLarge(InvocationError):
+    """The request payload is over Lambda's synchronous invocation limit."""
+
+
+class InvalidResponse(InvocationError):
+    """The function's result cannot be turned into an HTTP response by the front (API Gateway answers 502)."""

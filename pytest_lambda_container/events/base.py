@@ -1,0 +1,159 @@
+"""What every front shares: the request as the client sent it, per-call overrides, and the format protocol."""
+
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qsl, unquote
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..responses import HttpResult
+
+#: Lambda's documented sample values, so apps that log or check them see something plausible.
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+API_ID = "1234567890"
+SOURCE_IP = "127.0.0.1"
+
+# Hop-by-hop headers end at the front's edge: API Gateway, ALB and Function URLs never forward them.
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
+)
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request as a client sent it to the front: raw path and query, headers in order and case."""
+
+    method: str
+    raw_path: str
+    raw_query: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    source_ip: str = SOURCE_IP
+
+    @property
+    def path(self) -> str:
+        """The percent-decoded path."""
+        return unquote(self.raw_path)
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        """Decoded query pairs, repeats kept, in order."""
+        return parse_qsl(self.raw_query, keep_blank_values=True)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The last value of a header, matched case-insensitively."""
+        lowered = name.lower()
+        for key, value in reversed(self.headers):
+            if key.lower() == lowered:
+                return value
+        return default
+
+    def forwarded_headers(self) -> list[tuple[str, str]]:
+        """Headers a front passes on: the client's, less Host and hop-by-hop ones."""
+        return [(k, v) for k, v in self.headers if k.lower() not in HOP_BY_HOP and k.lower() != "host"]
+
+    @classmethod
+    def from_httpx(cls, request: httpx.Request, *, source_ip: str = SOURCE_IP) -> HttpRequest:
+        """Take an `httpx.Request` apart; the body is read if it was not yet."""
+        raw = request.url.raw_path.decode("ascii")
+        raw_path, _, raw_query = raw.partition("?")
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw)
+        return cls(
+            method=request.method.upper(),
+            raw_path=raw_path or "/",
+            raw_query=raw_query,
+            headers=headers,
+            body=request.read(),
+            source_ip=source_ip,
+        )
+
+
+@dataclass(frozen=True)
+class EventOptions:
+    """Per-call parts of an event that apps read and tests want to set."""
+
+    #: Deep-merged into the generated `requestContext` (authorizer claims, identity, stage, ...).
+    request_context: Mapping[str, Any] | None = None
+    stage_variables: Mapping[str, str] | None = None
+    path_parameters: Mapping[str, str] | None = None
+    #: REST only: the API Gateway resource that matched (default `/{proxy+}`, a greedy proxy).
+    resource: str | None = None
+    #: The stage name (REST default `test`; HTTP API and Function URLs use `$default`).
+    stage: str | None = None
+    #: Extra top-level keys merged last, for anything else.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def coerce(cls, value: EventOptions | Mapping[str, Any] | None) -> EventOptions:
+        """Accept an `EventOptions`, a dict of its fields, or None."""
+        if value is None:
+            return cls()
+        if isinstance(value, EventOptions):
+            return value
+        unknown = set(value) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(
+                f"unknown event option(s) {sorted(unknown)}; expected some of {sorted(cls.__dataclass_fields__)}"
+            )
+        return cls(**value)
+
+
+class EventFormat(Protocol):
+    """One front of a Lambda function: how it turns a request into an event and the result into a response."""
+
+    name: str
+
+    def build(self, request: HttpRequest, options: EventOptions) -> dict[str, Any]:
+        """The event this front sends for `request`."""
+        ...
+
+    def decode(self, result: Any) -> HttpResult:
+        """The HTTP response this front makes of the function's result; raises `InvalidResponse`."""
+        ...
+
+
+def request_id() -> str:
+    """A fresh request id, as every front gives every request."""
+    return str(uuid.uuid4())
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch: `requestTimeEpoch` and `timeEpoch` are in milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+def clf_time(epoch_ms: int) -> str:
+    """Common Log Format time, as in `requestContext.requestTime`: `04/Mar/2020:19:15:17 +0000`."""
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch_ms / 1000))
+
+
+def trace_id(epoch_ms: int) -> str:
+    """An X-Ray trace header value like the ones fronts add."""
+    return f"Root=1-{epoch_ms // 1000:08x}-{uuid.uuid4().hex[:24]}"
+
+
+def deep_merge(base: dict[str, Any], override: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`base` with `override` merged in, recursively for nested dicts; neither input is changed."""
+    merged = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def grouped(pairs: list[tuple[str, str]], *, lower: bool = False) -> dict[str, list[str]]:
+    """Pairs grouped by key in first-seen order, every value kept."""
+    out: dict[str, list[str]] = {}
+    for key, value in pairs:
+        out.setdefault(key.lower() if lower else key, []).append(value)
+    return out

@@ -1,0 +1,204 @@
+"""The function's image: built from a Dockerfile (with progress, cached by content) or taken as it is."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from docker.errors import APIError, ImageNotFound
+from docker.utils.build import exclude_paths
+
+from .engine import Engine
+from .errors import BuildFailed, ConfigError
+
+#: Repository our built images are tagged into, so they can be found (and pruned) again.
+REPOSITORY = "pytest-lambda-container"
+#: The AWS base images' entrypoint, which starts the emulator itself outside Lambda.
+AWS_ENTRYPOINT = "/lambda-entrypoint.sh"
+LABEL = "pytest-lambda-container"
+
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_SECRET = re.compile(r"(?i)(secret|token|password|passwd|credential|private|api_?key|access_?key)")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the plugin needs to know of an image to run it under the emulator."""
+
+    id: str
+    ref: str
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    workdir: str = ""
+    user: str = ""
+    architecture: str = "amd64"
+    env: Mapping[str, str] = field(default_factory=dict)
+    built: bool = False
+
+    @property
+    def runs_emulator(self) -> bool:
+        """True for AWS base images, whose entrypoint starts aws-lambda-rie itself."""
+        return bool(self.entrypoint) and os.path.basename(self.entrypoint[0]) == os.path.basename(AWS_ENTRYPOINT)
+
+    @property
+    def rie_arch(self) -> str:
+        """The aws-lambda-rie build this image needs: `x86_64` or `arm64`."""
+        return "arm64" if self.architecture in {"arm64", "aarch64"} else "x86_64"
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """One line of build progress: the step (when the builder says), and the text."""
+
+    step: Optional[int]
+    total: Optional[int]
+    text: str
+    cached: bool = False
+
+
+ProgressCallback = Callable[[BuildProgress], None]
+
+
+def inspect(engine: Engine, ref: str, *, built: bool = False) -> ImageInfo:
+    """Read an image's config; `ConfigError` when there is no such image."""
+    try:
+        image = engine.client.images.get(ref)
+    except ImageNotFound:
+        raise ConfigError(
+            f"image {ref!r} does not exist in the Docker engine at {engine.address}; build and tag it first "
+            f"(`docker build -t {ref} .`), or drop --lambda-image to let the plugin build the Dockerfile"
+        ) from None
+    attrs: dict[str, Any] = image.attrs
+    config = attrs.get("Config") or {}
+    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+    return ImageInfo(
+        id=image.id or "",
+        ref=ref,
+        entrypoint=tuple(config.get("Entrypoint") or ()),
+        cmd=tuple(config.get("Cmd") or ()),
+        workdir=config.get("WorkingDir") or "",
+        user=config.get("User") or "",
+        architecture=attrs.get("Architecture") or "amd64",
+        env=env,
+        built=built,
+    )
+
+
+def _dockerignore(context: Path) -> list[str]:
+    # Read the way the docker SDK's own build() reads it, so the hash covers what the build will see.
+    path = context / ".dockerignore"
+    if not path.is_file():
+        return []
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def content_tag(
+    dockerfile: Path,
+    context: Path,
+    build_args: Mapping[str, str],
+    platform: Optional[str],
+) -> str:
+    """A tag naming exactly this build's inputs: the files the context sends (honouring .dockerignore),
+    the Dockerfile, the build args and the platform."""
+    digest = hashlib.sha256()
+    digest.update(dockerfile.read_bytes())
+    digest.update(repr(sorted(build_args.items())).encode())
+    digest.update(repr(platform).encode())
+    relative_dockerfile = os.path.relpath(dockerfile, context)
+    for name in sorted(exclude_paths(str(context), _dockerignore(context), dockerfile=relative_dockerfile)):
+        path = context / name
+        if path.is_file() and not path.is_symlink():
+            digest.update(name.encode() + b"\0" + oct(path.stat().st_mode & 0o777).encode() + b"\0")
+            digest.update(path.read_bytes())
+        else:
+            digest.update(name.encode() + b"\0")
+    slug = re.sub(r"[^a-z0-9._-]+", "-", context.resolve().name.lower()).strip("-.") or "function"
+    return f"{REPOSITORY}/{slug}:{digest.hexdigest()[:16]}"
+
+
+def redact_build_args(build_args: Mapping[str, str]) -> dict[str, str]:
+    """Build args fit to print: values of secret-looking names hidden."""
+    return {k: ("***" if _SECRET.search(k) else v) for k, v in build_args.items()}
+
+
+def build(
+    engine: Engine,
+    dockerfile: Path,
+    context: Path,
+    *,
+    build_args: Mapping[str, str] | None = None,
+    network_mode: Optional[str] = None,
+    platform: Optional[str] = None,
+    progress: ProgressCallback | None = None,
+    session_label: str = "",
+) -> ImageInfo:
+    """Build `dockerfile` in `context` (or reuse the image already built from the same inputs)."""
+    build_args = dict(build_args or {})
+    report = progress or (lambda _event: None)
+    if not dockerfile.is_file():
+        raise ConfigError(f"no Dockerfile at {dockerfile}; set --lambda-dockerfile (ini lambda_dockerfile)")
+    if not context.is_dir():
+        raise ConfigError(f"build context {context} is not a directory; set --lambda-context (ini lambda_context)")
+    tag = content_tag(dockerfile, context, build_args, platform)
+    try:
+        engine.client.images.get(tag)
+    except ImageNotFound:
+        pass
+    else:
+        report(BuildProgress(None, None, f"{tag} is up to date with {dockerfile}", cached=True))
+        return inspect(engine, tag, built=False)
+
+    started = time.monotonic()
+    tail: deque[str] = deque(maxlen=40)
+    error: str | None = None
+    image_id = ""
+    report(BuildProgress(None, None, f"building {dockerfile} as {tag}"))
+    try:
+        stream = engine.client.api.build(
+            path=str(context),
+            dockerfile=os.path.relpath(dockerfile, context),
+            tag=tag,
+            buildargs=build_args,
+            network_mode=network_mode,
+            platform=platform,
+            rm=True,
+            forcerm=True,
+            decode=True,
+            labels={LABEL: "1"},
+        )
+        for chunk in stream:
+            if "stream" in chunk:
+                for line in str(chunk["stream"]).splitlines():
+                    if not line.strip():
+                        continue
+                    tail.append(line)
+                    match = _STEP.match(line)
+                    if match:
+                        report(BuildProgress(int(match[1]), int(match[2]), match[3]))
+            if "aux" in chunk and isinstance(chunk["aux"], dict):
+                image_id = chunk["aux"].get("ID", image_id)
+            if "error" in chunk or "errorDetail" in chunk:
+                error = str(chunk.get("error") or chunk["errorDetail"].get("message", chunk["errorDetail"]))
+                tail.append(error)
+                break
+    except APIError as exc:
+        error = str(exc.explanation or exc)
+        tail.append(error)
+    if error is not None:
+        log_tail = "\n".join(tail)
+        raise BuildFailed(
+            f"building {dockerfile} (context {context}) failed: {error.strip()}\n"
+            f"Last lines of the build log:\n{log_tail}",
+            dockerfile=str(dockerfile),
+            log_tail=log_tail,
+        )
+    report(BuildProgress(None, None, f"built {tag} in {time.monotonic() - started:.1f}s"))
+    return inspect(engine, tag, built=True)

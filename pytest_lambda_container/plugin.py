@@ -1,0 +1,188 @@
+"""The pytest glue: options and ini keys from one table, fixtures, the report header, logs on failed tests."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import Any, NoReturn, Optional
+
+import httpx
+import pytest
+
+from .container import LambdaContainer
+from .errors import ConfigError, EngineUnavailable, LambdaContainerError
+from .image import ImageInfo
+from .session import LambdaSession
+from .settings import INI_NAMES, OPTIONS, Settings, resolve
+from .transport import InvokeFunction, LambdaTransport, make_invoke
+
+SETTINGS = pytest.StashKey[Settings]()
+SESSION = pytest.StashKey[LambdaSession]()
+STARTED = pytest.StashKey[float]()
+#: Fixtures after which a failed test gets the container's log attached.
+CONTAINER_FIXTURES = {"lambda_container", "lambda_client", "invoke", "lambda_container_factory"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lambda-container", "Lambda container images under aws-lambda-rie")
+    for opt in OPTIONS:
+        dest = "lambda_" + opt.name
+        if opt.kind == "pairs":
+            group.addoption(opt.flag, dest=dest, action="append", default=None, metavar=opt.metavar, help=opt.help)
+        elif opt.kind == "bool":
+            group.addoption(opt.flag, dest=dest, action="store_true", default=None, help=opt.help)
+        else:
+            group.addoption(opt.flag, dest=dest, default=None, metavar=opt.metavar, help=opt.help)
+        ini_type = {"pairs": "linelist", "bool": "bool"}.get(opt.kind, "string")
+        default: Any = {"linelist": [], "bool": False}.get(ini_type, "")
+        parser.addini(INI_NAMES.get(opt.name, opt.ini), opt.help, type=ini_type, default=default)  # type: ignore[arg-type]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        settings = resolve(
+            Path(str(config.rootpath)),
+            cli=lambda opt: config.getoption("lambda_" + opt.name),
+            ini=lambda opt: config.getini(INI_NAMES.get(opt.name, opt.ini)),
+        )
+    except ConfigError as exc:
+        raise pytest.UsageError(f"pytest-lambda-container: {exc}") from None
+    config.stash[SETTINGS] = settings
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The session fixture's finalizer normally did this; this covers internal errors that skip teardown.
+    session = config.stash.get(SESSION, None)
+    if session is not None:
+        session.close()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    s = config.stash.get(SETTINGS, None)
+    if s is None:
+        return []
+    what = f"image {s.image}" if s.image else f"dockerfile {s.dockerfile_path}"
+    return [f"lambda-container: {what}, port {s.port or 'any'}, events {s.event_format}, timeout {s.timeout:g}s"]
+
+
+def _terminal_log(config: pytest.Config) -> Callable[[str], None]:
+    """Progress lines on the terminal, past output capturing (builds take minutes: the user must see them)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capman = config.pluginmanager.get_plugin("capturemanager")
+
+    def log(line: str) -> None:
+        if reporter is None:
+            return
+        suspended = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
+        with suspended:
+            reporter.write_line(f"lambda-container: {line}")
+
+    return log
+
+
+def _fail(exc: LambdaContainerError, settings: Settings) -> NoReturn:
+    if isinstance(exc, EngineUnavailable) and settings.skip_no_docker:
+        pytest.skip(f"no Docker engine: {exc}")
+    pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
+
+
+@contextlib.contextmanager
+def _surfaced(settings: Settings) -> Iterator[None]:
+    try:
+        yield
+    except LambdaContainerError as exc:
+        _fail(exc, settings)
+
+
+@pytest.fixture(scope="session")
+def lambda_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved settings (CLI over ini over default)."""
+    return pytestconfig.stash[SETTINGS]
+
+
+@pytest.fixture(scope="session")
+def lambda_session(pytestconfig: pytest.Config, lambda_settings: Settings) -> Generator[LambdaSession, None, None]:
+    """The session's engine, images and containers; everything it started is removed at the end."""
+    session = LambdaSession(lambda_settings, log=_terminal_log(pytestconfig))
+    pytestconfig.stash[SESSION] = session
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture(scope="session")
+def lambda_image(lambda_session: LambdaSession) -> ImageInfo:
+    """The function's image: `--lambda-image` as it is, or the Dockerfile built (once, with progress)."""
+    with _surfaced(lambda_session.settings):
+        return lambda_session.image()
+
+
+@pytest.fixture(scope="session")
+def lambda_container(lambda_session: LambdaSession, lambda_image: ImageInfo) -> LambdaContainer:
+    """The session's function container under aws-lambda-rie: `.url`, `.port`, `.invoke_event(event)`, `.logs()`."""
+    with _surfaced(lambda_session.settings):
+        return lambda_session.container()
+
+
+@pytest.fixture(scope="session")
+def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., LambdaContainer]:
+    """`factory(image=None, dockerfile=None, context=None, handler=None, env=None)`: a container per function,
+    shared by every test that asks for the same one."""
+
+    def factory(
+        *,
+        image: Optional[str] = None,
+        dockerfile: Optional[str | Path] = None,
+        context: Optional[str | Path] = None,
+        handler: Optional[str] = None,
+        env: Optional[dict[str, str]] = None,
+    ) -> LambdaContainer:
+        root = lambda_session.settings.rootdir
+        with _surfaced(lambda_session.settings):
+            return lambda_session.container(
+                image=image,
+                dockerfile=(root / dockerfile).resolve() if dockerfile else None,
+                context=(root / context).resolve() if context else None,
+                handler=handler,
+                env=env,
+            )
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def lambda_client(lambda_container: LambdaContainer, lambda_settings: Settings) -> Generator[httpx.Client, None, None]:
+    """An `httpx.Client` whose transport sends each request to the function as an API Gateway event."""
+    transport = LambdaTransport(lambda_container, event_format=lambda_settings.event_format)
+    with httpx.Client(base_url="http://lambda", transport=transport) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def invoke(lambda_client: httpx.Client) -> InvokeFunction:
+    """`invoke(method, path, query=None, *, headers=None, json=None, body=None)` → `httpx.Response`."""
+    return make_invoke(lambda_client)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[STARTED] = time.time()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not report.failed or not CONTAINER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return
+    session = item.config.stash.get(SESSION, None)
+    if session is None:
+        return
+    since = item.stash.get(STARTED, None)
+    for container in session.containers:
+        logs = container.logs(since=int(since) if since else None).strip()
+        if logs:
+            report.sections.append((f"Captured lambda container log {container.name} ({call.when})", logs))

@@ -1,0 +1,124 @@
+"""Function results turned into HTTP responses, as strictly as the real fronts do it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from .errors import InvalidResponse
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """An HTTP response made of a function result: status, headers (repeats kept) and body bytes."""
+
+    status_code: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+def _malformed(front: str, why: str, result: Any) -> InvalidResponse:
+    shown = json.dumps(result, default=repr)
+    if len(shown) > 500:
+        shown = shown[:500] + "..."
+    return InvalidResponse(
+        f"{front} cannot turn the function's result into an HTTP response ({why}); on AWS the caller gets "
+        f"502 Internal server error. The function returned: {shown}",
+        payload=result,
+    )
+
+
+def _status(result: Mapping[str, Any], front: str) -> int:
+    if "statusCode" not in result:
+        raise _malformed(front, "no statusCode", result)
+    status = result["statusCode"]
+    if isinstance(status, bool) or not isinstance(status, int):
+        if isinstance(status, str) and status.isdigit():
+            status = int(status)
+        else:
+            raise _malformed(front, f"statusCode {status!r} is not an integer", result)
+    if not 100 <= status <= 599:
+        raise _malformed(front, f"statusCode {status} is not an HTTP status", result)
+    return status
+
+
+def _scalar(value: Any, front: str, where: str, result: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    raise _malformed(front, f"{where} is {type(value).__name__}, not a string", result)
+
+
+def _body(result: Mapping[str, Any], front: str) -> bytes:
+    body = result.get("body")
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise _malformed(front, f"body is {type(body).__name__}, not a string", result)
+    if result.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise _malformed(front, "isBase64Encoded is true but body is not base64", result) from None
+    return body.encode("utf-8")
+
+
+def _mapping(result: Mapping[str, Any], key: str, front: str) -> Mapping[str, Any]:
+    value = result.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _malformed(front, f"{key} is {type(value).__name__}, not an object", result)
+    return value
+
+
+def decode_v1(result: Any, *, front: str = "API Gateway REST API") -> HttpResult:
+    """Payload format 1.0 (REST API, ALB): `headers` merged with `multiValueHeaders`, repeats kept."""
+    if not isinstance(result, Mapping):
+        raise _malformed(front, f"the result is a JSON {type(result).__name__}, not an object", result)
+    status = _status(result, front)
+    headers: list[tuple[str, str]] = []
+    multi_names: set[str] = set()
+    for name, values in _mapping(result, "multiValueHeaders", front).items():
+        if not isinstance(values, list):
+            raise _malformed(front, f"multiValueHeaders[{name!r}] is not a list", result)
+        multi_names.add(name.lower())
+        headers.extend((name, _scalar(v, front, f"multiValueHeaders[{name!r}]", result)) for v in values)
+    # API Gateway merges both maps; where a name is in both, the multi-value list is what counts.
+    for name, value in _mapping(result, "headers", front).items():
+        if name.lower() not in multi_names:
+            headers.append((name, _scalar(value, front, f"headers[{name!r}]", result)))
+    return HttpResult(status, headers, _body(result, front))
+
+
+def decode_v2(result: Any, *, front: str = "API Gateway HTTP API") -> HttpResult:
+    """Payload format 2.0 (HTTP API, Function URL): `cookies` become Set-Cookie; a bare value is a 200 JSON body."""
+    if not (isinstance(result, Mapping) and "statusCode" in result):
+        # HTTP API's documented inference: no envelope means 200 with the result as a JSON body.
+        return HttpResult(200, [("content-type", "application/json")], json.dumps(result).encode("utf-8"))
+    status = _status(result, front)
+    headers = [
+        (name, _scalar(value, front, f"headers[{name!r}]", result))
+        for name, value in _mapping(result, "headers", front).items()
+    ]
+    cookies = result.get("cookies") or []
+    if not isinstance(cookies, list):
+        raise _malformed(front, "cookies is not a list", result)
+    headers.extend(("set-cookie", _scalar(c, front, "a cookie", result)) for c in cookies)
+    return HttpResult(status, headers, _body(result, front))
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase of a status code, or an empty string."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

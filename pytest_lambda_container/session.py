@@ -1,0 +1,182 @@
+"""A test session's Lambda resources: engine, images, emulator, containers — made once, shared, removed at the end.
+
+Usable without pytest::
+
+    with LambdaSession(Settings(rootdir=Path("."))) as session:
+        container = session.container()
+        print(container.invoke_event({"ping": 1}))
+"""
+
+from __future__ import annotations
+
+import platform as host_platform
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Optional
+
+from . import image as images
+from . import rie
+from .container import LambdaContainer, new_session_id, reap_orphans
+from .engine import Engine, connect
+from .errors import ConfigError
+from .image import BuildProgress, ImageInfo
+from .settings import Settings
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """Which function to run: an existing image or a Dockerfile, plus handler and environment."""
+
+    image: Optional[str] = None
+    dockerfile: Optional[Path] = None
+    context: Optional[Path] = None
+    handler: Optional[str] = None
+    env: tuple[tuple[str, str], ...] = ()
+
+
+class LambdaSession:
+    """Builds or finds images and starts containers on demand, each once; `close()` removes what it started."""
+
+    def __init__(self, settings: Settings, *, log: Log | None = None) -> None:
+        self.settings = settings
+        self.id = new_session_id()
+        self.log: Log = log or (lambda _line: None)
+        self._engine: Optional[Engine] = None
+        self._images: dict[tuple[object, ...], ImageInfo] = {}
+        self._containers: dict[FunctionSpec, LambdaContainer] = {}
+        self._lock = threading.RLock()
+        self.builds = 0
+
+    def __enter__(self) -> LambdaSession:
+        return self
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        self.close()
+
+    @property
+    def containers(self) -> list[LambdaContainer]:
+        """The containers started so far."""
+        return list(self._containers.values())
+
+    def engine(self) -> Engine:
+        """The Docker engine, connected on first use; orphans of killed sessions are removed then."""
+        with self._lock:
+            if self._engine is None:
+                self._engine = connect()
+                for name in reap_orphans(self._engine):
+                    self.log(f"removed container {name}, left behind by a pytest run that no longer exists")
+            return self._engine
+
+    def _progress(self, event: BuildProgress) -> None:
+        if event.step is not None:
+            self.log(f"build step {event.step}/{event.total}: {event.text}")
+        else:
+            self.log(event.text)
+
+    def image(self, spec: FunctionSpec | None = None) -> ImageInfo:
+        """The image of `spec` (default: the configured one), built at most once per session."""
+        spec = spec or FunctionSpec()
+        s = self.settings
+        ref = spec.image or (s.image if spec.dockerfile is None else None)
+        dockerfile = spec.dockerfile or s.dockerfile_path
+        context = spec.context or (dockerfile.parent if spec.dockerfile else s.context_path)
+        key = (ref,) if ref else (dockerfile, context)
+        with self._lock:
+            if key not in self._images:
+                engine = self.engine()
+                if ref:
+                    info = images.inspect(engine, ref)
+                else:
+                    if s.build_args:
+                        self.log(f"build args: {images.redact_build_args(s.build_args)}")
+                    info = images.build(
+                        engine,
+                        dockerfile,
+                        context,
+                        build_args=s.build_args,
+                        network_mode=s.build_network,
+                        platform=s.platform,
+                        progress=self._progress,
+                    )
+                    self.builds += info.built
+                check_architecture(info, engine)
+                self._images[key] = info
+            return self._images[key]
+
+    def container(
+        self,
+        *,
+        image: Optional[str] = None,
+        dockerfile: Optional[Path] = None,
+        context: Optional[Path] = None,
+        handler: Optional[str] = None,
+        env: Mapping[str, str] | None = None,
+    ) -> LambdaContainer:
+        """A running container of that function, started once per distinct (image, handler, env) and shared."""
+        s = self.settings
+        merged_env = {**s.env, **(env or {})}
+        spec = FunctionSpec(image, dockerfile, context, handler or s.handler, tuple(sorted(merged_env.items())))
+        with self._lock:
+            existing = self._containers.get(spec)
+            if existing is not None and existing.exit_code() is None:
+                return existing
+            if existing is not None:
+                self.log(f"container {existing.name} had exited (code {existing.exit_code()}); starting a new one")
+                existing.remove()
+            info = self.image(spec)
+            rie_path = None
+            if not info.runs_emulator:
+                rie_path = rie.locate(info.rie_arch, s.rie, log=self.log)
+            # The first container gets the configured port; the others any free one.
+            port = s.port if not self._containers else 0
+            container = LambdaContainer.start(
+                self.engine(),
+                info,
+                rie_path=rie_path,
+                port=port,
+                env=merged_env,
+                handler=spec.handler,
+                timeout=s.timeout,
+                session_id=self.id,
+                log=self.log,
+            )
+            self._containers[spec] = container
+            return container
+
+    def close(self) -> None:
+        """Remove every container started (unless `keep`), and let go of the engine."""
+        with self._lock:
+            for container in self._containers.values():
+                if self.settings.keep:
+                    self.log(
+                        f"keeping container {container.name} ({container.image.ref}) at {container.url}: invoke it "
+                        f"with `curl -d '{{}}' {container.url}/2015-03-31/functions/function/invocations`; "
+                        f"remove it with `docker rm -f {container.name}`"
+                    )
+                else:
+                    container.remove()
+            self._containers.clear()
+            if self._engine is not None and not self.settings.keep:
+                self._engine.close()
+                self._engine = None
+
+
+def check_architecture(info: ImageInfo, engine: Engine) -> None:
+    """Refuse an image the engine's host cannot run: no emulation (binfmt) for its architecture."""
+    if info.architecture == engine.arch or info.architecture not in {"amd64", "arm64"}:
+        return
+    qemu = {"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}[info.architecture]
+    binfmt = Path("/proc/sys/fs/binfmt_misc")
+    local = engine.address.startswith("unix://") and host_platform.system() == "Linux"
+    if local and binfmt.is_dir() and not (binfmt / qemu).exists():
+        raise ConfigError(
+            f"image {info.ref} is linux/{info.architecture}, but the engine runs linux/{engine.arch} and this host "
+            f"has no emulation for {info.architecture} ({binfmt / qemu} is missing). Build for this host with "
+            f"--lambda-platform linux/{engine.arch} (ini lambda_platform), or install emulation "
+            "(e.g. `apt-get install qemu-user-static binfmt-support`)."
+        )

@@ -1,0 +1,184 @@
+"""Resolved settings: one table of options, CLI over ini over default, errors that say where a bad value came from."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from .errors import ConfigError
+
+Kind = Literal["str", "path", "int", "float", "pairs", "bool"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: a `--lambda-NAME` flag and the `lambda_NAME` ini key."""
+
+    name: str
+    kind: Kind
+    help: str
+    metavar: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--lambda-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "lambda_" + self.name
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("image", "str", "test this existing image as it is; build nothing", "IMAGE"),
+    Option("dockerfile", "path", "Dockerfile to build (default: Dockerfile in the rootdir)", "PATH"),
+    Option("context", "path", "build context (default: the Dockerfile's folder)", "DIR"),
+    Option("build_arg", "pairs", "docker build arg K=V (repeatable; ini key lambda_build_args, one per line)", "K=V"),
+    Option("build_network", "str", "network mode of the build, e.g. host", "MODE"),
+    Option("platform", "str", "platform to build and run, e.g. linux/amd64 or linux/arm64", "PLATFORM"),
+    Option("port", "int", "host port for the emulator on 127.0.0.1 (default 9000; 0 = any free port)", "N"),
+    Option("rie", "path", "aws-lambda-rie binary to mount into the container", "PATH"),
+    Option("env", "pairs", "environment variable K=V for the function (repeatable; ini: one per line)", "K=V"),
+    Option("handler", "str", "override the image's CMD with this handler, e.g. app.handler", "NAME"),
+    Option("event_format", "str", "event format: rest, http, function-url, alb, alb-multi (default rest)", "FORMAT"),
+    Option("timeout", "float", "function timeout in seconds, passed to the emulator (default 300)", "SECONDS"),
+    Option("keep", "bool", "keep the container after the session, and print how to reach it"),
+    Option("skip_no_docker", "bool", "skip tests that need a container when no Docker engine answers"),
+)
+
+# `lambda_build_args` reads better in an ini file than `lambda_build_arg`.
+INI_NAMES = {"build_arg": "lambda_build_args"}
+
+DEFAULT_PORT = 9000
+DEFAULT_TIMEOUT = 300.0
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the plugin was told, resolved and checked."""
+
+    rootdir: Path
+    image: Optional[str] = None
+    dockerfile: Optional[Path] = None
+    context: Optional[Path] = None
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    build_network: Optional[str] = None
+    platform: Optional[str] = None
+    port: int = DEFAULT_PORT
+    rie: Optional[Path] = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    handler: Optional[str] = None
+    event_format: str = "rest"
+    timeout: float = DEFAULT_TIMEOUT
+    keep: bool = False
+    skip_no_docker: bool = False
+
+    @property
+    def dockerfile_path(self) -> Path:
+        """The Dockerfile to build (default `Dockerfile` in the rootdir)."""
+        return self.dockerfile or self.rootdir / "Dockerfile"
+
+    @property
+    def context_path(self) -> Path:
+        """The build context (default: the Dockerfile's folder)."""
+        return self.context or self.dockerfile_path.parent
+
+
+def parse_pairs(values: Iterable[str], source: str) -> dict[str, str]:
+    """`K=V` strings to a dict; a malformed one is a `ConfigError` naming it and its source."""
+    out: dict[str, str] = {}
+    for raw in values:
+        item = raw.strip()
+        if not item or item.startswith("#"):
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not _ENV_NAME.match(key):
+            raise ConfigError(
+                f"{source}: {raw!r} is not KEY=VALUE; write it as NAME=value, "
+                "NAME being letters, digits and _ (not starting with a digit)"
+            )
+        out[key] = value
+    return out
+
+
+def parse_port(value: str | int, source: str) -> int:
+    """A TCP port 0-65535 (0 = any free port)."""
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: port {value!r} is not a number; give 0-65535 (0 = any free port)") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{source}: port {port} is out of range; give 0-65535 (0 = any free port)")
+    return port
+
+
+def parse_timeout(value: str | float, source: str) -> float:
+    """A positive number of seconds."""
+    try:
+        timeout = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: timeout {value!r} is not a number of seconds") from None
+    if not timeout > 0:
+        raise ConfigError(f"{source}: timeout must be more than 0 seconds, not {value!r}")
+    return timeout
+
+
+def resolve(
+    rootdir: Path,
+    cli: Callable[[Option], Any],
+    ini: Callable[[Option], Any],
+) -> Settings:
+    """Settings from the CLI value (None when not given) or else the ini value (None or empty when not set)."""
+    from .events import FORMATS
+
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        raw = cli(opt)
+        source = f"option {opt.flag}"
+        if raw is None or raw == [] or raw is False:
+            raw = ini(opt)
+            source = f"ini key {INI_NAMES.get(opt.name, opt.ini)}"
+        if raw is None or raw == "" or raw == [] or raw is False:
+            continue
+        if opt.kind == "pairs":
+            lines = [raw] if isinstance(raw, str) else list(raw)
+            values[opt.name] = parse_pairs(lines, source)
+        elif opt.kind == "int":
+            values[opt.name] = parse_port(raw, source)
+        elif opt.kind == "float":
+            values[opt.name] = parse_timeout(raw, source)
+        elif opt.kind == "path":
+            values[opt.name] = (rootdir / str(raw).strip()).resolve()
+        elif opt.kind == "bool":
+            values[opt.name] = raw is True or str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        else:
+            values[opt.name] = str(raw).strip()
+    fmt = values.get("event_format")
+    if fmt is not None and fmt not in FORMATS:
+        raise ConfigError(f"unknown event format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if "build_arg" in values:
+        values["build_args"] = values.pop("build_arg")
+    settings = Settings(rootdir=rootdir, **values)
+    # Only what was asked for explicitly is checked now: a project without a Dockerfile must still be able
+    # to run its other tests with the plugin installed; the default is checked when a test needs the image.
+    if settings.image is None and (settings.dockerfile or settings.context):
+        check_build_inputs(settings)
+    return settings
+
+
+def check_build_inputs(settings: Settings) -> None:
+    """The Dockerfile and context must exist before anything talks to Docker."""
+    dockerfile, context = settings.dockerfile_path, settings.context_path
+    if not dockerfile.is_file():
+        raise ConfigError(
+            f"no Dockerfile at {dockerfile}; point --lambda-dockerfile (ini lambda_dockerfile) at your "
+            "function's Dockerfile, or test a built image with --lambda-image"
+        )
+    if not context.is_dir():
+        raise ConfigError(
+            f"build context {context} is not a directory; fix --lambda-context (ini lambda_context)"
+        )

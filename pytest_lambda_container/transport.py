@@ -1,0 +1,123 @@
+"""`LambdaTransport`: an httpx transport that turns each request into a Lambda event and the result into a response."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Callable, Optional, Protocol, Union
+
+import httpx
+
+from .errors import FunctionError, InvalidResponse
+from .events import EventFormat, EventOptions, HttpRequest, get_format
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+#: The key of `httpx.Request.extensions` that carries per-request event settings.
+EXTENSION = "lambda"
+#: What API Gateway answers when the function fails or returns garbage.
+BAD_GATEWAY = {"message": "Internal server error"}
+
+
+class Invoker(Protocol):
+    """Anything that takes an event and returns the function's result, raising `InvocationError` subclasses."""
+
+    def invoke_event(self, event: Any) -> Any: ...
+
+
+class LambdaTransport(httpx.BaseTransport):
+    """Send httpx requests to a Lambda function as events of one front (`rest`, `http`, `function-url`, `alb`...).
+
+    Per request, `extensions={"lambda": {"event_format": "http", "request_context": {...}, ...}}` overrides the
+    format and sets `EventOptions` fields. With `raise_function_errors=False`, a function error or a malformed
+    result becomes the 502 the front would answer instead of an exception.
+    """
+
+    def __init__(
+        self,
+        target: Invoker,
+        *,
+        event_format: Union[str, EventFormat] = "rest",
+        options: Union[EventOptions, Mapping[str, Any], None] = None,
+        raise_function_errors: bool = True,
+        source_ip: str = "127.0.0.1",
+    ) -> None:
+        self.target = target
+        self.event_format = get_format(event_format)
+        self.options = EventOptions.coerce(options)
+        self.raise_function_errors = raise_function_errors
+        self.source_ip = source_ip
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        settings = dict(request.extensions.get(EXTENSION) or {})
+        fmt = get_format(settings.pop("event_format", None) or self.event_format)
+        options = self.options
+        if settings:
+            EventOptions.coerce(settings)  # names unknown keys
+            options = dataclasses.replace(options, **settings)
+        event = fmt.build(HttpRequest.from_httpx(request, source_ip=self.source_ip), options)
+        try:
+            result = self.target.invoke_event(event)
+            decoded = fmt.decode(result)
+        except (FunctionError, InvalidResponse) as exc:
+            if self.raise_function_errors:
+                raise
+            return httpx.Response(
+                502,
+                json=BAD_GATEWAY,
+                request=request,
+                extensions={"lambda_event": event, "lambda_error": exc},
+            )
+        return httpx.Response(
+            decoded.status_code,
+            headers=decoded.headers,
+            content=decoded.body,
+            request=request,
+            extensions={"lambda_event": event, "lambda_result": result},
+        )
+
+
+def check_invoke_arguments(method: str, path: str, json_body: Any, body: Any) -> str:
+    """Validate `invoke`'s arguments; the upper-cased method, or a `ValueError` that says what is wrong."""
+    if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
+        raise ValueError(f"{method!r} is not an HTTP method; use one of {', '.join(sorted(HTTP_METHODS))}")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"path {path!r} must start with '/', e.g. '/items/1'")
+    if json_body is not None and body is not None:
+        raise ValueError("give either json= or body=, not both")
+    return method.upper()
+
+
+InvokeFunction = Callable[..., httpx.Response]
+
+
+def make_invoke(client: httpx.Client) -> InvokeFunction:
+    """The `invoke(method, path, query=None, *, headers=None, json=None, body=None, ...)` helper over `client`."""
+
+    def invoke(
+        method: str,
+        path: str,
+        query: Optional[Mapping[str, Union[str, list[str]]]] = None,
+        *,
+        headers: Optional[Mapping[str, str]] = None,
+        json: Any = None,
+        body: Union[str, bytes, None] = None,
+        event_format: Optional[str] = None,
+        **event_options: Any,
+    ) -> httpx.Response:
+        """Send one HTTP-style request through the function; an `httpx.Response`, or the function's error."""
+        verb = check_invoke_arguments(method, path, json, body)
+        settings: dict[str, Any] = dict(event_options)
+        if event_format is not None:
+            settings["event_format"] = get_format(event_format).name
+        EventOptions.coerce(event_options)  # unknown keyword arguments fail here, with the valid ones listed
+        return client.request(
+            verb,
+            path,
+            params=query,
+            headers=headers,
+            json=json,
+            content=body,
+            extensions={EXTENSION: settings} if settings else None,
+        )
+
+    return invoke
