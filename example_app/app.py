@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Optional
 
 from fastapi import Cookie, FastAPI, HTTPException, Request, Response
 from mangum import Mangum
@@ -35,7 +34,7 @@ def test3(message: str) -> dict[str, str]:
 
 
 @app.get("/items/{item_id}")
-def read_item(item_id: int, q: Optional[str] = None) -> dict[str, object]:
+def read_item(item_id: int, q: str | None = None) -> dict[str, object]:
     """A path parameter (validated as int: `/items/abc` is a 422) and an optional query."""
     if item_id == 404:
         raise HTTPException(status_code=404, detail="Item not found")
@@ -62,13 +61,13 @@ async def echo(request: Request) -> dict[str, object]:
 
 
 @app.get("/env")
-def env() -> dict[str, Optional[str]]:
+def env() -> dict[str, str | None]:
     """The function's environment, as set with --lambda-env."""
     return {"APP_GREETING": os.environ.get("APP_GREETING"), "AWS_REGION": os.environ.get("AWS_REGION")}
 
 
 @app.get("/cookies")
-def cookies(response: Response, session: Optional[str] = Cookie(default=None)) -> dict[str, Optional[str]]:
+def cookies(response: Response, session: str | None = Cookie(default=None)) -> dict[str, str | None]:
     response.set_cookie("seen", "yes")
     response.set_cookie("flavour", "oat")
     return {"session": session}
@@ -87,7 +86,11 @@ def boom() -> None:
 def raw_handler(event: dict, context: object) -> dict:  # type: ignore[type-arg]
     """A second, non-HTTP handler in the same image: echoes what it was sent (e.g. an SQS batch)."""
     records = event.get("Records", [])
-    return {"records": len(records), "bodies": [r.get("body") for r in records], "b64": base64.b64encode(b"ok").decode()}
+    return {
+        "records": len(records),
+        "bodies": [r.get("body") for r in records],
+        "b64": base64.b64encode(b"ok").decode(),
+    }
 
 
 def failing_handler(event: dict, context: object) -> dict:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import httpx
 from docker.errors import APIError, DockerException, NotFound
@@ -77,7 +77,7 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def emulator_command(image: ImageInfo, handler: Optional[str]) -> tuple[Optional[list[str]], list[str]]:
+def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] | None, list[str]]:
     """`(entrypoint, command)` to run `image` under the emulator; entrypoint None keeps the image's own.
 
     AWS base images start the emulator from their entrypoint; any other image gets the mounted emulator as
@@ -134,10 +134,10 @@ class LambdaContainer:
         engine: Engine,
         image: ImageInfo,
         *,
-        rie_path: Optional[Path] = None,
+        rie_path: Path | None = None,
         port: int = 9000,
         env: Mapping[str, str] | None = None,
-        handler: Optional[str] = None,
+        handler: str | None = None,
         timeout: float = 300.0,
         session_id: str = "",
         ready_timeout: float = 30.0,
@@ -180,7 +180,14 @@ class LambdaContainer:
 
     @classmethod
     def _run(
-        cls, engine: Engine, image: ImageInfo, options: dict[str, Any], *, port: int, timeout: float, ready_timeout: float
+        cls,
+        engine: Engine,
+        image: ImageInfo,
+        options: dict[str, Any],
+        *,
+        port: int,
+        timeout: float,
+        ready_timeout: float,
     ) -> LambdaContainer:
         options = {**options, "ports": {CONTAINER_PORT: ("127.0.0.1", port or None)}}
         container = engine.client.containers.create(image.id, **options)
@@ -223,7 +230,7 @@ class LambdaContainer:
 
     # -- state ----------------------------------------------------------------------------------------------
 
-    def exit_code(self) -> Optional[int]:
+    def exit_code(self) -> int | None:
         """The exit code if the container has stopped, else None."""
         try:
             self.container.reload()

@@ -73,7 +73,7 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
             "DOCKER_HOST at a running one (Podman: `podman system service --time=0 unix:///PATH` and "
             "DOCKER_HOST=unix:///PATH)."
         ) from None
-    client.api.timeout = STREAM_TIMEOUT
+    client.api.timeout = int(STREAM_TIMEOUT)
     components = " ".join(c.get("Name", "") for c in version.get("Components") or [])
     arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(version.get("Arch", ""), version.get("Arch", "amd64"))
     return Engine(client=client, address=address, is_podman="podman" in components.lower(), arch=arch)

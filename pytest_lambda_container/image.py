@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from docker.errors import APIError, ImageNotFound
 from docker.utils.build import exclude_paths
@@ -57,8 +57,8 @@ class ImageInfo:
 class BuildProgress:
     """One line of build progress: the step (when the builder says), and the text."""
 
-    step: Optional[int]
-    total: Optional[int]
+    step: int | None
+    total: int | None
     text: str
     cached: bool = False
 
@@ -104,7 +104,7 @@ def content_tag(
     dockerfile: Path,
     context: Path,
     build_args: Mapping[str, str],
-    platform: Optional[str],
+    platform: str | None,
 ) -> str:
     """A tag naming exactly this build's inputs: the files the context sends (honouring .dockerignore),
     the Dockerfile, the build args and the platform."""
@@ -135,8 +135,8 @@ def build(
     context: Path,
     *,
     build_args: Mapping[str, str] | None = None,
-    network_mode: Optional[str] = None,
-    platform: Optional[str] = None,
+    network_mode: str | None = None,
+    platform: str | None = None,
     progress: ProgressCallback | None = None,
     session_label: str = "",
 ) -> ImageInfo:

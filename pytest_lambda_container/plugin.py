@@ -6,7 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any
 
 import httpx
 import pytest
@@ -82,10 +82,14 @@ def _terminal_log(config: pytest.Config) -> Callable[[str], None]:
     return log
 
 
-def _fail(exc: LambdaContainerError, settings: Settings) -> NoReturn:
-    if isinstance(exc, EngineUnavailable) and settings.skip_no_docker:
-        pytest.skip(f"no Docker engine: {exc}")
-    pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
+def _outcome(exc: LambdaContainerError, settings: Settings) -> BaseException:
+    """The pytest outcome for a plugin error: a skip (no engine, when asked) or a failure without traceback."""
+    try:
+        if isinstance(exc, EngineUnavailable) and settings.skip_no_docker:
+            pytest.skip(f"no Docker engine: {exc}")
+        pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
+    except BaseException as outcome:  # pytest's outcomes are BaseExceptions
+        return outcome
 
 
 @contextlib.contextmanager
@@ -93,7 +97,8 @@ def _surfaced(settings: Settings) -> Iterator[None]:
     try:
         yield
     except LambdaContainerError as exc:
-        _fail(exc, settings)
+        # `from None`: the message says it all; docker's traceback under it would only bury it.
+        raise _outcome(exc, settings) from None
 
 
 @pytest.fixture(scope="session")
@@ -134,11 +139,11 @@ def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., Lam
 
     def factory(
         *,
-        image: Optional[str] = None,
-        dockerfile: Optional[str | Path] = None,
-        context: Optional[str | Path] = None,
-        handler: Optional[str] = None,
-        env: Optional[dict[str, str]] = None,
+        image: str | None = None,
+        dockerfile: str | Path | None = None,
+        context: str | Path | None = None,
+        handler: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> LambdaContainer:
         root = lambda_session.settings.rootdir
         with _surfaced(lambda_session.settings):

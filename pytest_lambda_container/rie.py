@@ -11,7 +11,6 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Optional
 
 from filelock import FileLock
 
@@ -36,7 +35,7 @@ def cache_dir() -> Path:
     return Path(base) / "pytest-lambda-container"
 
 
-def elf_machine(path: Path) -> Optional[int]:
+def elf_machine(path: Path) -> int | None:
     """The ELF machine number of `path`, or None when it is not an ELF executable."""
     try:
         with path.open("rb") as f:
@@ -45,8 +44,7 @@ def elf_machine(path: Path) -> Optional[int]:
         return None
     if len(header) < 20 or header[:4] != b"\x7fELF":
         return None
-    byteorder = "little" if header[5] == 1 else "big"
-    return int.from_bytes(header[18:20], byteorder)
+    return int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
 
 
 def is_rie_for(path: Path, arch: str) -> bool:
@@ -54,7 +52,7 @@ def is_rie_for(path: Path, arch: str) -> bool:
     return path.is_file() and elf_machine(path) == ELF_MACHINE[arch]
 
 
-def locate(arch: str, explicit: Optional[Path] = None, *, log: Callable[[str], None] | None = None) -> Path:
+def locate(arch: str, explicit: Path | None = None, *, log: Callable[[str], None] | None = None) -> Path:
     """The emulator for `arch`: `explicit`, else ~/.aws-lambda-rie/aws-lambda-rie, else the cache (provisioned)."""
     if arch not in ELF_MACHINE:
         raise EmulatorUnavailable(f"no aws-lambda-rie build for architecture {arch!r}; known: {', '.join(ARCHES)}")
@@ -76,7 +74,7 @@ def locate(arch: str, explicit: Optional[Path] = None, *, log: Callable[[str], N
     return provision(arch, log=log)
 
 
-def provision(arch: str, *, log: Callable[[str], None] | None = None, dest: Optional[Path] = None) -> Path:
+def provision(arch: str, *, log: Callable[[str], None] | None = None, dest: Path | None = None) -> Path:
     """Download the aws-sam-cli wheel with pip, extract the emulator for `arch`, check it against the wheel's
     RECORD, and install it atomically into the cache (a file lock keeps concurrent processes apart)."""
     say = log or (lambda _line: None)
@@ -103,8 +101,20 @@ def provision(arch: str, *, log: Callable[[str], None] | None = None, dest: Opti
 
 def _download_wheel(folder: Path, say: Callable[[str], None]) -> Path:
     # pip, not a hand-made HTTP call: it honours the user's index, proxy and certificate settings.
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "off",
-               "--disable-pip-version-check", "-d", str(folder), WHEEL_PROJECT]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--progress-bar",
+        "off",
+        "--disable-pip-version-check",
+        "-d",
+        str(folder),
+        WHEEL_PROJECT,
+    ]
     try:
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     except OSError as exc:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import platform as host_platform
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Optional
 
 from . import image as images
 from . import rie
@@ -23,7 +22,7 @@ from .container import LambdaContainer, new_session_id, reap_orphans
 from .engine import Engine, connect
 from .errors import ConfigError
 from .image import BuildProgress, ImageInfo
-from .settings import Settings
+from .settings import Settings, check_build_inputs
 
 Log = Callable[[str], None]
 
@@ -32,10 +31,10 @@ Log = Callable[[str], None]
 class FunctionSpec:
     """Which function to run: an existing image or a Dockerfile, plus handler and environment."""
 
-    image: Optional[str] = None
-    dockerfile: Optional[Path] = None
-    context: Optional[Path] = None
-    handler: Optional[str] = None
+    image: str | None = None
+    dockerfile: Path | None = None
+    context: Path | None = None
+    handler: str | None = None
     env: tuple[tuple[str, str], ...] = ()
 
 
@@ -46,7 +45,7 @@ class LambdaSession:
         self.settings = settings
         self.id = new_session_id()
         self.log: Log = log or (lambda _line: None)
-        self._engine: Optional[Engine] = None
+        self._engine: Engine | None = None
         self._images: dict[tuple[object, ...], ImageInfo] = {}
         self._containers: dict[FunctionSpec, LambdaContainer] = {}
         self._lock = threading.RLock()
@@ -88,6 +87,9 @@ class LambdaSession:
         key = (ref,) if ref else (dockerfile, context)
         with self._lock:
             if key not in self._images:
+                if not ref:
+                    # Before touching Docker: a missing Dockerfile is the user's first mistake, not the engine.
+                    check_build_inputs(replace(s, dockerfile=dockerfile, context=context))
                 engine = self.engine()
                 if ref:
                     info = images.inspect(engine, ref)
@@ -111,10 +113,10 @@ class LambdaSession:
     def container(
         self,
         *,
-        image: Optional[str] = None,
-        dockerfile: Optional[Path] = None,
-        context: Optional[Path] = None,
-        handler: Optional[str] = None,
+        image: str | None = None,
+        dockerfile: Path | None = None,
+        context: Path | None = None,
+        handler: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> LambdaContainer:
         """A running container of that function, started once per distinct (image, handler, env) and shared."""

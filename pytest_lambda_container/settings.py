@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from .errors import ConfigError
 
@@ -61,16 +61,16 @@ class Settings:
     """Everything the plugin was told, resolved and checked."""
 
     rootdir: Path
-    image: Optional[str] = None
-    dockerfile: Optional[Path] = None
-    context: Optional[Path] = None
+    image: str | None = None
+    dockerfile: Path | None = None
+    context: Path | None = None
     build_args: Mapping[str, str] = field(default_factory=dict)
-    build_network: Optional[str] = None
-    platform: Optional[str] = None
+    build_network: str | None = None
+    platform: str | None = None
     port: int = DEFAULT_PORT
-    rie: Optional[Path] = None
+    rie: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)
-    handler: Optional[str] = None
+    handler: str | None = None
     event_format: str = "rest"
     timeout: float = DEFAULT_TIMEOUT
     keep: bool = False
@@ -179,6 +179,4 @@ def check_build_inputs(settings: Settings) -> None:
             "function's Dockerfile, or test a built image with --lambda-image"
         )
     if not context.is_dir():
-        raise ConfigError(
-            f"build context {context} is not a directory; fix --lambda-context (ini lambda_context)"
-        )
+        raise ConfigError(f"build context {context} is not a directory; fix --lambda-context (ini lambda_context)")

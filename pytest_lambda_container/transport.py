@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Callable, Optional, Protocol, Union
+from typing import Any, Callable, Protocol
 
 import httpx
 
@@ -36,8 +36,8 @@ class LambdaTransport(httpx.BaseTransport):
         self,
         target: Invoker,
         *,
-        event_format: Union[str, EventFormat] = "rest",
-        options: Union[EventOptions, Mapping[str, Any], None] = None,
+        event_format: str | EventFormat = "rest",
+        options: EventOptions | Mapping[str, Any] | None = None,
         raise_function_errors: bool = True,
         source_ip: str = "127.0.0.1",
     ) -> None:
@@ -96,12 +96,12 @@ def make_invoke(client: httpx.Client) -> InvokeFunction:
     def invoke(
         method: str,
         path: str,
-        query: Optional[Mapping[str, Union[str, list[str]]]] = None,
+        query: Mapping[str, str | list[str]] | None = None,
         *,
-        headers: Optional[Mapping[str, str]] = None,
+        headers: Mapping[str, str] | None = None,
         json: Any = None,
-        body: Union[str, bytes, None] = None,
-        event_format: Optional[str] = None,
+        body: str | bytes | None = None,
+        event_format: str | None = None,
         **event_options: Any,
     ) -> httpx.Response:
         """Send one HTTP-style request through the function; an `httpx.Response`, or the function's error."""

@@ -8,9 +8,7 @@ from ..responses import HttpResult, decode_v1
 from .base import ACCOUNT_ID, REGION, EventOptions, HttpRequest, deep_merge, grouped, now_ms, trace_id
 from .body import encode_body
 
-TARGET_GROUP_ARN = (
-    f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:targetgroup/lambda-target/49e9d65c45c6791a"
-)
+TARGET_GROUP_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:targetgroup/lambda-target/49e9d65c45c6791a"
 DOMAIN = f"lambda-alb-123578498.{REGION}.elb.amazonaws.com"
 
 

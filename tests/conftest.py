@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import docker
+import pytest
+
+from pytest_lambda_container.container import LABEL, LABEL_PID, LABEL_SESSION
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    client = docker.from_env()
+    yield client
+    client.close()
+
+
+def our_containers(client, **labels: str) -> list:
+    """Containers labelled as ours (optionally with more label values), stopped ones included."""
+    filters = [LABEL] + [f"{k}={v}" for k, v in labels.items()]
+    return client.containers.list(all=True, filters={"label": filters})
+
+
+@pytest.fixture
+def foreign_containers(docker_client, lambda_session):
+    """Our containers that do not belong to this (outer) test session, e.g. those of pytester runs."""
+
+    def list_them() -> list:
+        return [c for c in our_containers(docker_client) if c.labels.get(LABEL_SESSION) != lambda_session.id]
+
+    return list_them
+
+
+__all__ = ["LABEL_PID", "our_containers"]

@@ -1,0 +1,230 @@
+"""End to end against real containers: the plugin's own behaviour (the example app's tests are in example_app/)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pytest_lambda_container import HandlerImportError, LambdaContainer, PayloadTooLarge
+from pytest_lambda_container.container import INVOKE_PATH, LABEL, LABEL_SESSION
+from pytest_lambda_container.events import EventOptions, HttpRequest, get_format
+
+from .conftest import our_containers
+
+pytestmark = pytest.mark.docker
+
+HELLO_TEST = """
+def test_hello(invoke):
+    assert invoke("GET", "/test1").json() == {"message": "test"}
+"""
+
+
+def test_container_fixture_shape(lambda_container: LambdaContainer):
+    assert lambda_container.url == f"http://127.0.0.1:{lambda_container.port}"
+    event = get_format("rest").build(HttpRequest("GET", "/test1"), EventOptions())
+    result = lambda_container.invoke_event(event)
+    assert result["statusCode"] == 200
+    assert "START RequestId" in lambda_container.logs()
+
+
+def test_raw_post_answers_like_the_plugin(lambda_container: LambdaContainer):
+    # The emulator itself, reached without the plugin: our URL and port are the real thing.
+    event = get_format("rest").build(HttpRequest("GET", "/test1"), EventOptions())
+    with lambda_container._lock:
+        r = httpx.post(lambda_container.url + INVOKE_PATH, json=event, timeout=30)
+    assert r.json()["body"] == '{"message":"test"}'
+
+
+def test_container_is_labelled_and_published_on_loopback_only(lambda_container, lambda_session):
+    attrs = lambda_container.container.attrs
+    assert attrs["Config"]["Labels"][LABEL] == "1"
+    assert attrs["Config"]["Labels"][LABEL_SESSION] == lambda_session.id
+    bindings = attrs["HostConfig"]["PortBindings"]["8080/tcp"]
+    assert [b["HostIp"] for b in bindings] == ["127.0.0.1"]
+    # The host's AWS credentials never reach the container unless listed.
+    env = attrs["Config"]["Env"]
+    assert not [e for e in env if e.startswith(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"))]
+
+
+def test_bad_handler_fails_with_the_import_error_and_log(lambda_container_factory):
+    broken = lambda_container_factory(handler="no_such_module.handler")
+    with pytest.raises(HandlerImportError) as info:
+        broken.invoke_event({})
+    assert info.value.error_type == "Runtime.ImportModuleError"
+    assert "no_such_module" in info.value.error_message
+    assert "Container log:" in str(info.value)
+
+
+def test_payload_over_lambda_limit_is_refused_clearly(lambda_container):
+    with pytest.raises(PayloadTooLarge, match="at most 6,291,456 bytes"):
+        lambda_container.invoke_event({"blob": "x" * (7 * 1024 * 1024)})
+    # Refused before sending: the container never saw it and is still there.
+    assert lambda_container.exit_code() is None
+
+
+def test_concurrent_invokes_are_serialized(invoke, lambda_container):
+    errors: list[BaseException] = []
+    statuses: list[int] = []
+
+    def worker(n: int) -> None:
+        for i in range(25):
+            try:
+                r = invoke("POST", "/test3", {"message": f"{n}-{i}"})
+                assert r.json() == {"message": f"{n}-{i}"}
+                statuses.append(r.status_code)
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert statuses == [200] * 200
+    assert lambda_container.exit_code() is None
+    assert "AlreadyReserved" not in lambda_container.logs()
+
+
+def test_session_ends_with_no_container_left(pytester, lambda_image, docker_client, foreign_containers):
+    pytester.makepyfile(HELLO_TEST)
+    result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
+    result.assert_outcomes(passed=1)
+    assert foreign_containers() == []
+
+
+def test_busy_port_falls_back_to_a_free_one_and_says_so(pytester, lambda_image, lambda_container):
+    pytester.makepyfile(HELLO_TEST)
+    result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", str(lambda_container.port))
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [f"*port {lambda_container.port} on 127.0.0.1 is busy; publishing the emulator on a free port*"]
+    )
+
+
+def test_lambda_image_builds_nothing(pytester, lambda_image):
+    pytester.makepyfile(
+        HELLO_TEST
+        + """
+def test_no_build(lambda_session, lambda_image):
+    assert lambda_session.builds == 0 and not lambda_image.built
+"""
+    )
+    result = pytester.runpytest("--lambda-image", lambda_image.ref, "--lambda-port", "0")
+    result.assert_outcomes(passed=2)
+    result.stdout.no_fnmatch_line("*build step*")
+
+
+def test_build_shows_progress_then_reuses_the_image(pytester):
+    pytester.makefile("", Dockerfile='FROM python:3.11-slim\nRUN echo progress-check-$((6*7))\nCMD ["x.y"]\n')
+    pytester.makepyfile("def test_image(lambda_image):\n    assert lambda_image.cmd == ('x.y',)\n")
+    nonce = f"--lambda-build-arg=NONCE={time.time_ns()}"
+    first = pytester.runpytest(nonce)
+    first.assert_outcomes(passed=1)
+    first.stdout.fnmatch_lines(
+        ["*build step 1/2: FROM python:3.11-slim*", "*build step 2/2: RUN echo*", "*built pytest-lambda-container/*"]
+    )
+    second = pytester.runpytest(nonce)
+    second.assert_outcomes(passed=1)
+    second.stdout.fnmatch_lines(["*is up to date with*Dockerfile*"])
+    second.stdout.no_fnmatch_line("*build step*")
+
+
+def test_build_failure_names_the_dockerfile_and_shows_the_log(pytester):
+    pytester.makefile("", Dockerfile="FROM python:3.11-slim\nRUN echo about-to-fail-$((2+2)) && exit 3\n")
+    pytester.makepyfile("def test_image(lambda_image):\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*BuildFailed: building */Dockerfile (context *) failed:*returned a non-zero code: 3*", "*about-to-fail-4*"]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_missing_image_is_a_clear_error(pytester):
+    pytester.makepyfile(HELLO_TEST)
+    result = pytester.runpytest("--lambda-image", "no-such-image:nope")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ConfigError: image 'no-such-image:nope' does not exist in the Docker engine*"])
+
+
+def _spawn_inner_session(path: Path, image: str, body: str) -> subprocess.Popen[bytes]:
+    (path / "test_inner.py").write_text(body)
+    (path / "pytest.ini").write_text("[pytest]\n")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--lambda-image",
+            image,
+            "--lambda-port",
+            "0",
+            "test_inner.py",
+        ],
+        cwd=path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+SLOW_TEST = """
+import pathlib, time
+def test_slow(invoke):
+    assert invoke("GET", "/test1").status_code == 200
+    pathlib.Path("started").write_text("yes")
+    time.sleep(60)
+"""
+
+
+def _wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        assert time.monotonic() < deadline, "inner session never started its test"
+        time.sleep(0.2)
+
+
+def test_ctrl_c_removes_the_container(tmp_path, lambda_image, docker_client):
+    proc = _spawn_inner_session(tmp_path, lambda_image.id, SLOW_TEST)
+    try:
+        _wait_for(tmp_path / "started", proc)
+        assert our_containers(docker_client, **{f"{LABEL}.pid": str(proc.pid)})
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=60)[0].decode()
+    finally:
+        proc.kill()
+    assert "KeyboardInterrupt" in out
+    assert our_containers(docker_client, **{f"{LABEL}.pid": str(proc.pid)}) == []
+
+
+def test_a_killed_sessions_containers_are_reaped_by_the_next(tmp_path, lambda_image, docker_client, pytester):
+    proc = _spawn_inner_session(tmp_path, lambda_image.id, SLOW_TEST)
+    try:
+        _wait_for(tmp_path / "started", proc)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    left = our_containers(docker_client, **{f"{LABEL}.pid": str(proc.pid)})
+    assert len(left) == 1  # SIGKILL leaves debris behind...
+    pytester.makepyfile(HELLO_TEST)
+    result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [f"*removed container {left[0].name}, left behind by a pytest run that no longer exists*"]
+    )
+    # ...which the next session removes, and nothing else of ours.
+    assert our_containers(docker_client, **{f"{LABEL}.pid": str(proc.pid)}) == []
+
+
+def test_outer_container_survived_the_reaping(lambda_container):
+    assert lambda_container.exit_code() is None

@@ -1,0 +1,156 @@
+"""The plugin's options, ini keys and configuration errors, through a real pytest run (pytester)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pytest_lambda_container.settings import INI_NAMES, OPTIONS
+
+SHOW_SETTINGS = """
+    def test_show(lambda_settings):
+        s = lambda_settings
+        print("PORT", s.port, "ENV", dict(s.env), "ARGS", dict(s.build_args), "DOCKERFILE", s.dockerfile_path,
+              "CONTEXT", s.context_path, "HANDLER", s.handler, "FORMAT", s.event_format, "TIMEOUT", s.timeout,
+              "NETWORK", s.build_network, "IMAGE", s.image)
+"""
+
+
+def test_help_lists_every_flag_and_ini_key(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    for opt in OPTIONS:
+        result.stdout.fnmatch_lines([f"*{opt.flag}*"])
+        result.stdout.fnmatch_lines([f"*{INI_NAMES.get(opt.name, opt.ini)} *"])
+
+
+def test_defaults(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SHOW_SETTINGS)
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    root = pytester.path
+    result.stdout.fnmatch_lines(
+        [
+            f"*PORT 9000 ENV {{}} ARGS {{}} DOCKERFILE {root}/Dockerfile CONTEXT {root} HANDLER None FORMAT rest "
+            "TIMEOUT 300.0 NETWORK None IMAGE None"
+        ]
+    )
+
+
+def test_ini_values_are_read_and_paths_are_relative_to_the_rootdir(pytester: pytest.Pytester) -> None:
+    (pytester.path / "fn").mkdir()
+    (pytester.path / "fn" / "Dockerfile.lambda").write_text("FROM scratch\n")
+    pytester.makeini(
+        """
+        [pytest]
+        lambda_dockerfile = fn/Dockerfile.lambda
+        lambda_port = 9100
+        lambda_env =
+            A=1
+            B=two words
+        lambda_build_args =
+            PY=3.11
+        lambda_build_network = host
+        lambda_handler = app.other
+        lambda_event_format = http
+        lambda_timeout = 7
+        """
+    )
+    pytester.makepyfile(SHOW_SETTINGS)
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    root = pytester.path
+    result.stdout.fnmatch_lines(
+        [
+            f"*PORT 9100 ENV {{'A': '1', 'B': 'two words'}} ARGS {{'PY': '3.11'}} DOCKERFILE {root}/fn/Dockerfile.lambda "
+            f"CONTEXT {root}/fn HANDLER app.other FORMAT http TIMEOUT 7.0 NETWORK host IMAGE None"
+        ]
+    )
+
+
+def test_cli_wins_over_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        """
+        [pytest]
+        lambda_port = 9100
+        lambda_env = A=from-ini
+        lambda_image = from-ini:1
+        """
+    )
+    pytester.makepyfile(SHOW_SETTINGS)
+    result = pytester.runpytest(
+        "-s", "--lambda-port", "0", "--lambda-env", "A=cli", "--lambda-env", "C=3", "--lambda-image", "cli:2"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*PORT 0 ENV {'A': 'cli', 'C': '3'} *IMAGE cli:2"])
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "expected"),
+    [
+        (["--lambda-env", "NOEQUALS"], "", "*option --lambda-env: 'NOEQUALS' is not KEY=VALUE*"),
+        (["--lambda-build-arg", "=x"], "", "*option --lambda-build-arg: '=x' is not KEY=VALUE*"),
+        ([], "lambda_env = 1BAD=x", "*ini key lambda_env: '1BAD=x' is not KEY=VALUE*"),
+        (["--lambda-port", "abc"], "", "*option --lambda-port: port 'abc' is not a number*"),
+        (["--lambda-port", "70000"], "", "*option --lambda-port: port 70000 is out of range*"),
+        ([], "lambda_port = -1", "*ini key lambda_port: port -1 is out of range*"),
+        (["--lambda-timeout", "0"], "", "*option --lambda-timeout: timeout must be more than 0*"),
+        (["--lambda-event-format", "soap"], "", "*unknown event format 'soap'; choose one of rest, http*"),
+        (["--lambda-dockerfile", "nope/Dockerfile"], "", "*no Dockerfile at */nope/Dockerfile*--lambda-dockerfile*"),
+    ],
+)
+def test_configuration_errors_are_usage_errors(
+    pytester: pytest.Pytester, args: list[str], ini: str, expected: str
+) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: pytest-lambda-container: " + expected.lstrip("*")])
+
+
+def test_a_project_without_dockerfile_runs_its_other_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_plain():
+            assert True
+
+        def test_needs_the_function(lambda_image):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*ConfigError: no Dockerfile at */Dockerfile*--lambda-dockerfile*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_unreachable_engine_fails_fast_naming_docker_host(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    pytester.makefile("", Dockerfile="FROM scratch\n")
+    pytester.makepyfile("def test_fn(lambda_container): pass")
+    started = time.monotonic()
+    result = pytester.runpytest()
+    assert time.monotonic() - started < 20
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*EngineUnavailable: no Docker engine answers at unix:///nonexistent/docker.sock (from DOCKER_HOST)*"]
+    )
+
+
+def test_skip_no_docker_skips_with_the_reason(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+    pytester.makefile("", Dockerfile="FROM scratch\n")
+    pytester.makeini("[pytest]\nlambda_skip_no_docker = true\n")
+    pytester.makepyfile("def test_fn(invoke): pass\n\ndef test_plain(): pass")
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*SKIPPED*no Docker engine: no Docker engine answers at tcp://127.0.0.1:1*"])
+
+
+def test_report_header_shows_the_settings(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("--lambda-image", "fn:1", "--lambda-port", "0")
+    result.stdout.fnmatch_lines(["lambda-container: image fn:1, port any, events rest, timeout 300s"])
