@@ -28,6 +28,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LOG_DIR=${BOOTSTRAP_LOG_DIR:-/var/log}
 STATE_FILE=${BOOTSTRAP_STATE_FILE:-/tmp/pytest-lambda-container-dockerd.pid}
 ENGINE_WAIT=${BOOTSTRAP_ENGINE_WAIT:-60}
+DOCKERD_LOG=$LOG_DIR/dockerd-bootstrap.log
 REBUILD=${BOOTSTRAP_REBUILD:-0}
 PYTHON=${PYTHON:-$(command -v python || command -v python3 || echo python3)}
 
@@ -65,12 +66,20 @@ trap cleanup EXIT
 
 engine_answers() { timeout 20 docker info >/dev/null 2>&1; }
 
-# The pid in FILE when that process is alive and is NAME, else nothing.
+# True when PID is a running process (a zombie is not: a killed dockerd whose
+# parent has not reaped it yet still has its /proc entry).
+running() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ ${stat##*) } != Z* ]]
+}
+
+# The pid in FILE when that process is running and is NAME, else nothing.
 live_pid() {
     local file=$1 name=$2 pid
     pid=$(cat "$file" 2>/dev/null || true)
     [[ $pid =~ ^[0-9]+$ ]] || return 0
-    if [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = "$name" ]; then echo "$pid"; fi
+    if running "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = "$name" ]; then echo "$pid"; fi
 }
 
 # A dockerd or containerd killed with an earlier session leaves its pid file;
@@ -124,8 +133,22 @@ tidy_containers() {
     if [ "$others" -gt 0 ]; then log "note: the engine holds $others other container(s)"; fi
 }
 
+# Start dockerd in the background, its output appended to $DOCKERD_LOG.
+start_dockerd() {
+    as_root mkdir -p "$LOG_DIR"
+    log "starting dockerd (log: $DOCKERD_LOG)"
+    # setsid: dockerd gets its own session, so it outlives this script (and
+    # the CI step or terminal that ran it) until stop-engine stops it.
+    if [ "$(id -u)" -eq 0 ]; then
+        setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    else
+        # shellcheck disable=SC2016  # $1 is expanded by that inner sh
+        sudo sh -c 'exec setsid dockerd >>"$1" 2>&1 </dev/null' sh "$DOCKERD_LOG" &
+    fi
+}
+
 cmd_engine() {
-    local t0 pid log_file
+    local t0 pid started=0 deadline
     t0=$(now)
     if engine_answers; then
         log "using the running engine (${DOCKER_HOST:-default socket}); engine ready in $(($(now) - t0))s"
@@ -145,37 +168,32 @@ cmd_engine() {
     pid=$(live_pid /var/run/docker.pid dockerd)
     if [ -n "$pid" ]; then
         # A dockerd runs but doesn't answer yet: it may be starting. Wait for
-        # it, but don't claim it: stop-engine leaves it alone.
+        # it; it is ours to stop only if the state file already says so.
         log "dockerd (pid $pid) is running but not answering yet; waiting for it"
-        log_file=""
     else
-        as_root mkdir -p "$LOG_DIR"
-        log_file=$LOG_DIR/dockerd-bootstrap.log
-        log "starting dockerd (log: $log_file)"
-        # setsid: dockerd gets its own session, so it outlives this script (and
-        # the CI step or terminal that ran it) until stop-engine stops it.
-        if [ "$(id -u)" -eq 0 ]; then
-            setsid dockerd >>"$log_file" 2>&1 </dev/null &
-        else
-            # shellcheck disable=SC2016  # $1 is expanded by that inner sh
-            sudo sh -c 'exec setsid dockerd >>"$1" 2>&1 </dev/null' sh "$log_file" &
-        fi
+        start_dockerd
+        started=1
     fi
 
-    local deadline=$(($(now) + ENGINE_WAIT))
+    deadline=$(($(now) + ENGINE_WAIT))
     until engine_answers; do
         if [ "$(now)" -ge "$deadline" ]; then
-            if [ -n "$log_file" ]; then show_log_tail "$log_file"; fi
+            show_log_tail "$DOCKERD_LOG"
             die "no Docker engine answered within ${ENGINE_WAIT}s"
         fi
-        # Fail fast when the dockerd we started has already died.
-        if [ -n "$log_file" ] && ! jobs -r | grep -q .; then
-            show_log_tail "$log_file"
+        if [ "$started" = 1 ] && ! jobs -r | grep -q .; then
+            # Fail fast when the dockerd we started has died.
+            show_log_tail "$DOCKERD_LOG"
             die "dockerd exited during start-up"
+        elif [ "$started" = 0 ] && ! running "$pid"; then
+            # The dockerd we were waiting for is gone: start our own.
+            clean_stale_pid_files
+            start_dockerd
+            started=1
         fi
         sleep 1
     done
-    if [ -n "$log_file" ]; then
+    if [ "$started" = 1 ]; then
         pid=$(live_pid /var/run/docker.pid dockerd)
         [ -n "$pid" ] || die "dockerd answers, but /var/run/docker.pid doesn't name it"
         # Record that we started it, so stop-engine (and .ci/run's trap) stop only this one.
@@ -198,10 +216,10 @@ cmd_stop_engine() {
     as_root kill -TERM "$pid" || true
     # dockerd gives running containers 10s to stop, then shuts containerd down.
     for ((i = 0; i < 40; i++)); do
-        [ -d "/proc/$pid" ] || break
+        running "$pid" || break
         sleep 1
     done
-    if [ -d "/proc/$pid" ]; then
+    if running "$pid"; then
         log "dockerd did not stop in 40s; killing it"
         as_root kill -KILL "$pid" || true
         pid=$(live_pid /var/run/docker/containerd/containerd.pid containerd)

@@ -1,0 +1,108 @@
+"""`invoke` and `LambdaTransport` without Docker: the function runs in-process behind the same contract."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from mangum import Mangum
+
+from pytest_lambda_container import FunctionError, LambdaTransport, make_invoke
+from pytest_lambda_container.container import emulator_command, function_error
+from pytest_lambda_container.errors import HandlerImportError
+from pytest_lambda_container.image import ImageInfo, redact_build_args
+from pytest_lambda_container.inprocess import InProcessFunction
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "example_app"))
+import app as example  # noqa: E402
+
+
+@pytest.fixture
+def invoke():
+    client = httpx.Client(base_url="http://lambda", transport=LambdaTransport(InProcessFunction(example.handler)))
+    yield make_invoke(client)
+    client.close()
+
+
+def test_seed_routes_through_current_mangum(invoke):
+    assert invoke("GET", "/test1").json() == {"message": "test"}
+    assert invoke("post", "/test2").json() == {"message": "test2"}
+    assert invoke("POST", "/test3", {"message": "hoge"}).json() == {"message": "hoge"}
+
+
+def test_the_seed_hand_made_event_is_what_current_mangum_rejects():
+    # The write-up's curl body: current Mangum cannot tell which front sent it. Ours it can.
+    seed_event = {"path": "/test1", "httpMethod": "GET", "requestContext": {}, "multiValueQueryStringParameters": {}}
+    with pytest.raises(FunctionError, match="unable to infer a handler|The adapter was unable to infer"):
+        InProcessFunction(Mangum(example.app, lifespan="off")).invoke_event(seed_event)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("FETCH", "/test1"), {}, "'FETCH' is not an HTTP method"),
+        (("GET", "test1"), {}, "path 'test1' must start with '/'"),
+        (("POST", "/items"), {"json": {"a": 1}, "body": "x"}, "give either json= or body=, not both"),
+        (("GET", "/test1"), {"stage_variabls": {}}, "unknown event option"),
+        (("GET", "/test1"), {"event_format": "soap"}, "unknown event format 'soap'"),
+    ],
+)
+def test_bad_invoke_arguments_raise_value_error(invoke, args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        invoke(*args, **kwargs)
+
+
+def test_query_takes_strings_and_lists(invoke):
+    seen = invoke("GET", "/echo", {"a": ["1", "2"], "b": "3"}).json()
+    assert seen["query"] == [["a", "1"], ["a", "2"], ["b", "3"]]
+
+
+def test_per_call_event_format_and_options(invoke):
+    seen = invoke("GET", "/echo", event_format="http", request_context={"authorizer": {"jwt": {"claims": {}}}}).json()
+    assert "http" in seen["request_context_keys"] and "authorizer" in seen["request_context_keys"]
+    seen = invoke("GET", "/echo", event_format="alb").json()
+    assert seen["request_context_keys"] == ["elb"]
+
+
+def test_function_errors_raise_or_become_502():
+    function = InProcessFunction(example.failing_handler)
+    with pytest.raises(FunctionError) as info:
+        httpx.Client(transport=LambdaTransport(function)).get("http://lambda/x")
+    assert info.value.error_type == "ValueError"
+    assert info.value.error_message.startswith("bad event: ['body', 'headers', 'httpMethod'")
+    assert "failing_handler" in str(info.value)
+    quiet = httpx.Client(transport=LambdaTransport(function, raise_function_errors=False))
+    r = quiet.get("http://lambda/x")
+    assert (r.status_code, r.json()) == (502, {"message": "Internal server error"})
+
+
+def test_error_payloads_are_classified():
+    assert function_error({"statusCode": 200}) is None
+    assert function_error({"errorMessage": "x", "note": 1}) is None  # a result that merely has the key
+    err = function_error({"errorType": "KeyError", "errorMessage": "'a'", "stackTrace": ["  File x\n"]})
+    assert isinstance(err, FunctionError) and err.stack_trace == ["  File x\n"]
+    err = function_error({"errorType": "Runtime.ImportModuleError", "errorMessage": "No module named 'nope'"})
+    assert isinstance(err, HandlerImportError)
+    assert isinstance(function_error([1], function_error_header="Unhandled"), FunctionError)
+
+
+def test_emulator_command():
+    custom = ImageInfo(id="x", ref="fn", entrypoint=("/usr/local/bin/python", "-m", "awslambdaric"), cmd=("app.handler",))
+    assert emulator_command(custom, None) == (
+        ["/aws-lambda/aws-lambda-rie"],
+        ["/usr/local/bin/python", "-m", "awslambdaric", "app.handler"],
+    )
+    assert emulator_command(custom, "app.other")[1][-1] == "app.other"
+    aws = ImageInfo(id="y", ref="fn", entrypoint=("/lambda-entrypoint.sh",), cmd=("app.handler",))
+    assert emulator_command(aws, None) == (None, ["app.handler"])
+    assert emulator_command(aws, "app.other") == (None, ["app.other"])
+
+
+def test_secret_build_args_are_not_printed():
+    assert redact_build_args({"PY": "3.11", "NPM_TOKEN": "abc", "db_password": "x"}) == {
+        "PY": "3.11",
+        "NPM_TOKEN": "***",
+        "db_password": "***",
+    }
