@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime
 import json
 import math
@@ -97,31 +98,40 @@ def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] |
 
 
 class LambdaContainer:
-    """A running function container. `invoke_event` posts one event at a time; `logs()` reads its output."""
+    """A running function container. `invoke_event` posts one event at a time; `logs()` reads its output.
 
-    def __init__(self, engine: Engine, container: Container, *, port: int, timeout: float, image: ImageInfo) -> None:
+    If the container dies, the call in flight fails with `ContainerExited`, and the next call starts a fresh
+    container in its place: the object, and every client built on it, stays valid.
+    """
+
+    def __init__(
+        self, engine: Engine, image: ImageInfo, options: dict[str, Any], *, timeout: float, ready_timeout: float
+    ) -> None:
         self.engine = engine
-        self.container = container
-        self.port = port
-        self.timeout = timeout
         self.image = image
-        self.url = f"http://127.0.0.1:{port}"
+        self.timeout = timeout
+        self.ready_timeout = ready_timeout
+        self.options = options
+        self.container: Container | None = None
+        self.port = 0
+        self.url = ""
         self.invocations = 0
+        self.restarts = 0
+        self._dead = False
         self._lock = threading.Lock()
         # One keep-alive connection serves every call; the emulator serves one at a time anyway.
         self._http = httpx.Client(
-            base_url=self.url,
             timeout=httpx.Timeout(timeout + 10.0, connect=5.0),
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
 
     @property
     def id(self) -> str:
-        return self.container.id or ""
+        return (self.container.id if self.container else "") or ""
 
     @property
     def name(self) -> str:
-        return self.container.name or ""
+        return (self.container.name if self.container else "") or ""
 
     def __repr__(self) -> str:
         return f"<LambdaContainer {self.name} {self.image.ref} at {self.url}>"
@@ -160,54 +170,53 @@ class LambdaContainer:
             "command": command,
             "environment": environment,
             "labels": session_labels(session_id or new_session_id()),
-            "name": f"plc-{session_id or 'x'}-{uuid.uuid4().hex[:6]}",
             **engine.run_options(),
         }
         if entrypoint is not None:
             options["entrypoint"] = entrypoint
             options["volumes"] = {str(rie_path): {"bind": RIE_MOUNT, "mode": "ro"}}
+        self = cls(engine, image, options, timeout=timeout, ready_timeout=ready_timeout)
         if port and not port_is_free(port):
             say(f"port {port} on 127.0.0.1 is busy; publishing the emulator on a free port instead")
             port = 0
         try:
-            return cls._run(engine, image, options, port=port, timeout=timeout, ready_timeout=ready_timeout)
+            self._launch(port)
         except APIError as exc:
             message = str(exc).lower()
-            if port and ("already allocated" in message or "address already in use" in message):
-                say(f"port {port} was taken meanwhile; publishing the emulator on a free port instead")
-                return cls._run(engine, image, options, port=0, timeout=timeout, ready_timeout=ready_timeout)
-            raise ContainerError(f"could not start {image.ref}: {exc.explanation or exc}") from None
+            if not (port and ("already allocated" in message or "address already in use" in message)):
+                raise ContainerError(f"could not start {image.ref}: {exc.explanation or exc}") from None
+            say(f"port {port} was taken meanwhile; publishing the emulator on a free port instead")
+            self._launch(0)
+        return self
 
-    @classmethod
-    def _run(
-        cls,
-        engine: Engine,
-        image: ImageInfo,
-        options: dict[str, Any],
-        *,
-        port: int,
-        timeout: float,
-        ready_timeout: float,
-    ) -> LambdaContainer:
-        options = {**options, "ports": {CONTAINER_PORT: ("127.0.0.1", port or None)}}
-        container = engine.client.containers.create(image.id, **options)
+    def _launch(self, port: int) -> None:
+        options = {
+            **self.options,
+            "name": f"plc-{self.options['labels'][LABEL_SESSION]}-{uuid.uuid4().hex[:6]}",
+            "ports": {CONTAINER_PORT: ("127.0.0.1", port or None)},
+        }
+        self.container = self.engine.client.containers.create(self.image.id, **options)
         # Registered before it starts: whatever happens next, it is removed.
-        self = cls(engine, container, port=port, timeout=timeout, image=image)
         with _LIVE_LOCK:
             _LIVE[self.id] = self
         try:
-            container.start()
-            if not port:
-                container.reload()
-                binding = (container.attrs["NetworkSettings"]["Ports"] or {}).get(CONTAINER_PORT) or []
-                self.port = int(binding[0]["HostPort"])
-                self.url = f"http://127.0.0.1:{self.port}"
-                self._http.base_url = httpx.URL(self.url)
-            self.wait_ready(ready_timeout)
+            self.container.start()
+            self.container.reload()
+            binding = (self.container.attrs["NetworkSettings"]["Ports"] or {}).get(CONTAINER_PORT) or []
+            self.port = int(binding[0]["HostPort"]) if binding else port
+            self.url = f"http://127.0.0.1:{self.port}"
+            self._http.base_url = httpx.URL(self.url)
+            self.wait_ready(self.ready_timeout)
         except BaseException:
-            self.remove()
+            self._discard()
             raise
-        return self
+        self._dead = False
+
+    def _revive(self) -> None:
+        """Start a fresh container in place of the dead one, on the same port if it is free."""
+        self._discard()
+        self.restarts += 1
+        self._launch(self.port if port_is_free(self.port) else 0)
 
     def wait_ready(self, timeout: float) -> None:
         """Return once the emulator answers HTTP; raise if the container exits or never answers."""
@@ -232,10 +241,17 @@ class LambdaContainer:
 
     def exit_code(self) -> int | None:
         """The exit code if the container has stopped, else None."""
+        if self.container is None:
+            return -1
         try:
             self.container.reload()
         except NotFound:
             return -1
+        except DockerException as exc:
+            raise ContainerError(
+                f"the Docker engine at {self.engine.address} stopped answering while {self.name} was in use: "
+                f"{str(exc).splitlines()[0][:300]}"
+            ) from None
         state = self.container.attrs.get("State") or {}
         if state.get("Running") or state.get("Status") in {"created", "running", "restarting"}:
             return None
@@ -245,7 +261,8 @@ class LambdaContainer:
         code = self.exit_code()
         if code is not None:
             logs = self.logs(tail=50)
-            hint = " (out of memory?)" if code == 137 else ""
+            hint = " (killed, or out of memory)" if code == 137 else ""
+            self._dead = True
             raise ContainerExited(
                 f"container {self.name} ({self.image.ref}) {what}: container exited with code {code}{hint}.\n"
                 f"Last lines of its log:\n{logs}",
@@ -255,6 +272,8 @@ class LambdaContainer:
 
     def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
         """The container's output (stdout and stderr); `tail` lines, or those `since` a UNIX time."""
+        if self.container is None:
+            return ""
         kwargs: dict[str, Any] = {"stdout": True, "stderr": True}
         if tail is not None:
             kwargs["tail"] = tail
@@ -275,6 +294,8 @@ class LambdaContainer:
                 "for a synchronous invocation (AWS answers RequestEntityTooLargeException, and API Gateway 413)"
             )
         with self._lock:
+            if self._dead:
+                self._revive()
             self.invocations += 1
             try:
                 return self._http.post(INVOKE_PATH, content=payload, headers={"Content-Type": "application/json"})
@@ -327,15 +348,15 @@ class LambdaContainer:
 
     def remove(self) -> None:
         """Stop and remove the container (idempotent)."""
+        self._discard()
+        self._http.close()
+
+    def _discard(self) -> None:
         with _LIVE_LOCK:
             _LIVE.pop(self.id, None)
-        self._http.close()
-        try:
-            self.container.remove(force=True)
-        except NotFound:
-            pass
-        except DockerException:
-            pass
+        if self.container is not None:
+            with contextlib.suppress(DockerException):
+                self.container.remove(force=True)
 
 
 def function_error(result: Any, *, function_error_header: str | None = None) -> FunctionError | None:
