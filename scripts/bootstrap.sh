@@ -120,7 +120,8 @@ show_log_tail() {
     tail -n 40 "$1" >&2 || true
 }
 
-# Remove the plugin's containers that a killed session left stopped; report others.
+# Remove the plugin's stopped containers (left by sessions killed with an earlier
+# engine); count the others.
 tidy_containers() {
     local ids others
     ids=$(docker ps -aq --filter "label=$PLUGIN_LABEL" --filter status=exited --filter status=created --filter status=dead)
@@ -151,8 +152,8 @@ cmd_engine() {
     local t0 pid started=0 deadline
     t0=$(now)
     if engine_answers; then
+        # Not tidied: a test session may be using its stopped containers right now.
         log "using the running engine (${DOCKER_HOST:-default socket}); engine ready in $(($(now) - t0))s"
-        tidy_containers
         return 0
     fi
     # A DOCKER_HOST elsewhere can't be helped by starting a local dockerd.
@@ -201,7 +202,9 @@ cmd_engine() {
         log "dockerd started (pid $pid, recorded in $STATE_FILE)"
     fi
     log "engine ready in $(($(now) - t0))s"
-    tidy_containers
+    # An engine that just came up serves no test session yet: what the plugin
+    # left stopped belongs to sessions that died with the previous engine.
+    if [ "$started" = 1 ]; then tidy_containers; fi
 }
 
 cmd_stop_engine() {

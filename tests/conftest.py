@@ -13,10 +13,16 @@ def docker_client():
     client.close()
 
 
-def our_containers(client, **labels: str) -> list:
+def list_ours(client, **labels: str) -> list:
     """Containers labelled as ours (optionally with more label values), stopped ones included."""
     filters = [LABEL] + [f"{k}={v}" for k, v in labels.items()]
     return client.containers.list(all=True, filters={"label": filters})
+
+
+@pytest.fixture
+def containers_of_pid(docker_client):
+    """Our containers started by the pytest process `pid`."""
+    return lambda pid: list_ours(docker_client, **{LABEL_PID: str(pid)})
 
 
 @pytest.fixture
@@ -24,9 +30,7 @@ def foreign_containers(docker_client, lambda_session):
     """Our containers that do not belong to this (outer) test session, e.g. those of pytester runs."""
 
     def list_them() -> list:
-        return [c for c in our_containers(docker_client) if c.labels.get(LABEL_SESSION) != lambda_session.id]
+        return [c for c in list_ours(docker_client) if c.labels.get(LABEL_SESSION) != lambda_session.id]
 
     return list_them
 
-
-__all__ = ["LABEL_PID", "our_containers"]

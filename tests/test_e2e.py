@@ -16,8 +16,6 @@ from pytest_lambda_container import HandlerImportError, LambdaContainer, Payload
 from pytest_lambda_container.container import INVOKE_PATH, LABEL, LABEL_SESSION
 from pytest_lambda_container.events import EventOptions, HttpRequest, get_format
 
-from .conftest import our_containers
-
 pytestmark = pytest.mark.docker
 
 HELLO_TEST = """
@@ -124,12 +122,19 @@ def test_no_build(lambda_session, lambda_image):
 
 def test_build_shows_progress_then_reuses_the_image(pytester):
     pytester.makefile("", Dockerfile='FROM python:3.11-slim\nRUN echo progress-check-$((6*7))\nCMD ["x.y"]\n')
+    # The first run writes caches into the context: ignored here, as a user would, or it changes the hash.
+    pytester.makefile("", **{".dockerignore": "__pycache__\n*.pyc\n.pytest_cache\n.benchmarks\n"})
     pytester.makepyfile("def test_image(lambda_image):\n    assert lambda_image.cmd == ('x.y',)\n")
     nonce = f"--lambda-build-arg=NONCE={time.time_ns()}"
     first = pytester.runpytest(nonce)
     first.assert_outcomes(passed=1)
     first.stdout.fnmatch_lines(
-        ["*build step 1/2: FROM python:3.11-slim*", "*build step 2/2: RUN echo*", "*built pytest-lambda-container/*"]
+        [
+            "*build args: {'NONCE': '*'}",
+            "*build step 1/4: FROM python:3.11-slim*",
+            "*build step 2/4: RUN echo progress-check*",
+            "*built pytest-lambda-container/*",
+        ]
     )
     second = pytester.runpytest(nonce)
     second.assert_outcomes(passed=1)
@@ -194,27 +199,27 @@ def _wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 120) -
         time.sleep(0.2)
 
 
-def test_ctrl_c_removes_the_container(tmp_path, lambda_image, docker_client):
+def test_ctrl_c_removes_the_container(tmp_path, lambda_image, containers_of_pid):
     proc = _spawn_inner_session(tmp_path, lambda_image.id, SLOW_TEST)
     try:
         _wait_for(tmp_path / "started", proc)
-        assert our_containers(docker_client, **{f"{LABEL}.pid": str(proc.pid)})
+        assert containers_of_pid(proc.pid)
         proc.send_signal(signal.SIGINT)
         out = proc.communicate(timeout=60)[0].decode()
     finally:
         proc.kill()
     assert "KeyboardInterrupt" in out
-    assert our_containers(docker_client, **{f"{LABEL}.pid": str(proc.pid)}) == []
+    assert containers_of_pid(proc.pid) == []
 
 
-def test_a_killed_sessions_containers_are_reaped_by_the_next(tmp_path, lambda_image, docker_client, pytester):
+def test_a_killed_sessions_containers_are_reaped_by_the_next(tmp_path, lambda_image, containers_of_pid, pytester):
     proc = _spawn_inner_session(tmp_path, lambda_image.id, SLOW_TEST)
     try:
         _wait_for(tmp_path / "started", proc)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    left = our_containers(docker_client, **{f"{LABEL}.pid": str(proc.pid)})
+    left = containers_of_pid(proc.pid)
     assert len(left) == 1  # SIGKILL leaves debris behind...
     pytester.makepyfile(HELLO_TEST)
     result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
@@ -223,7 +228,7 @@ def test_a_killed_sessions_containers_are_reaped_by_the_next(tmp_path, lambda_im
         [f"*removed container {left[0].name}, left behind by a pytest run that no longer exists*"]
     )
     # ...which the next session removes, and nothing else of ours.
-    assert our_containers(docker_client, **{f"{LABEL}.pid": str(proc.pid)}) == []
+    assert containers_of_pid(proc.pid) == []
 
 
 def test_outer_container_survived_the_reaping(lambda_container):

@@ -6,6 +6,7 @@ from .alb import Alb
 from .base import EventFormat, EventOptions, HttpRequest
 from .http import FunctionUrl, HttpApi
 from .rest import RestApi
+from .triggers import eventbridge_event, s3_event, scheduled_event, sns_event, sqs_event
 
 FORMATS: dict[str, EventFormat] = {
     f.name: f for f in (RestApi(), HttpApi(), FunctionUrl(), Alb(multi_value=False), Alb(multi_value=True))
@@ -22,4 +23,15 @@ def get_format(name: str | EventFormat) -> EventFormat:
         raise ValueError(f"unknown event format {name!r}; choose one of {', '.join(FORMATS)}") from None
 
 
-__all__ = ["FORMATS", "EventFormat", "EventOptions", "HttpRequest", "get_format"]
+__all__ = [
+    "FORMATS",
+    "EventFormat",
+    "EventOptions",
+    "HttpRequest",
+    "eventbridge_event",
+    "get_format",
+    "s3_event",
+    "scheduled_event",
+    "sns_event",
+    "sqs_event",
+]
