@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import os
+
 import docker
 import pytest
 
+from pytest_lambda_container import rie
 from pytest_lambda_container.container import LABEL, LABEL_PID, LABEL_SESSION
+
+# pytester points HOME at a temporary folder for inner runs; they share the real emulator cache instead of
+# provisioning it again each time (test_rie.py provisions into fresh folders on purpose).
+os.environ.setdefault("PYTEST_LAMBDA_CONTAINER_CACHE", str(rie.cache_dir()))
 
 
 @pytest.fixture(scope="session")
@@ -33,4 +40,3 @@ def foreign_containers(docker_client, lambda_session):
         return [c for c in list_ours(docker_client) if c.labels.get(LABEL_SESSION) != lambda_session.id]
 
     return list_them
-

@@ -16,7 +16,7 @@ from pytest_lambda_container.image import ImageInfo, redact_build_args
 from pytest_lambda_container.inprocess import InProcessFunction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "example_app"))
-import app as example  # noqa: E402
+import app as example
 
 
 @pytest.fixture
@@ -89,7 +89,9 @@ def test_error_payloads_are_classified():
 
 
 def test_emulator_command():
-    custom = ImageInfo(id="x", ref="fn", entrypoint=("/usr/local/bin/python", "-m", "awslambdaric"), cmd=("app.handler",))
+    custom = ImageInfo(
+        id="x", ref="fn", entrypoint=("/usr/local/bin/python", "-m", "awslambdaric"), cmd=("app.handler",)
+    )
     assert emulator_command(custom, None) == (
         ["/aws-lambda/aws-lambda-rie"],
         ["/usr/local/bin/python", "-m", "awslambdaric", "app.handler"],

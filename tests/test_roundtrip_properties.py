@@ -64,9 +64,7 @@ async def answer(request: Request) -> Response:
     return response
 
 
-app = Starlette(
-    routes=[Route("/answer", answer, methods=METHODS), Route("/echo/{rest:path}", echo, methods=METHODS)]
-)
+app = Starlette(routes=[Route("/answer", answer, methods=METHODS), Route("/echo/{rest:path}", echo, methods=METHODS)])
 function = InProcessFunction(Mangum(app, lifespan="off"))
 CLIENTS = {
     fmt: httpx.Client(transport=LambdaTransport(function, event_format=fmt), base_url="http://lambda")
@@ -79,9 +77,9 @@ CLIENTS = {
 
 TEXT = st.characters(blacklist_categories=("Cs", "Cc"))
 TEXT_NO_PERCENT = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="%")
-HEADER_VALUE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=12).map(
-    str.strip
-).filter(bool)
+HEADER_VALUE = (
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=12).map(str.strip).filter(bool)
+)
 SUB_DELIMS = "!$&'()*+,;=:@"
 
 
@@ -228,9 +226,7 @@ def answers(draw: st.DrawFn) -> dict[str, Any]:
     """What the app is asked to answer: status, repeated headers, Set-Cookies, a (binary) body."""
     status = draw(st.sampled_from([200, 201, 202, 204, 301, 302, 400, 401, 403, 404, 409, 418, 422, 429, 500, 503]))
     media_type = draw(
-        st.sampled_from(
-            ["application/octet-stream", "application/json", "image/png", "text/plain; charset=utf-8"]
-        )
+        st.sampled_from(["application/octet-stream", "application/json", "image/png", "text/plain; charset=utf-8"])
     )
     body = b"" if status == 204 else draw(st.binary(max_size=300))
     names = draw(st.lists(st.from_regex(r"x-r-[a-z]{3,6}", fullmatch=True), min_size=1, max_size=3, unique=True))
@@ -240,8 +236,7 @@ def answers(draw: st.DrawFn) -> dict[str, Any]:
         ["", "; Path=/", "; HttpOnly; Secure", "; Expires=Wed, 21 Oct 2037 07:28:00 GMT", "; Max-Age=60"]
     )
     cookies = [
-        f"{name}={draw(st.from_regex(r'[A-Za-z0-9]{0,8}', fullmatch=True))}{draw(attributes)}"
-        for name in cookie_names
+        f"{name}={draw(st.from_regex(r'[A-Za-z0-9]{0,8}', fullmatch=True))}{draw(attributes)}" for name in cookie_names
     ]
     return {
         "status": status,
