@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from docker.errors import APIError, DockerException, NotFound
@@ -51,6 +51,22 @@ IMPORT_ERRORS = (
     "Runtime.MalformedHandlerName",
     "Runtime.UserCodeSyntaxError",
 )
+# Loads the handler the way the Python runtime does (module path, then the attribute), without invoking it.
+HANDLER_CHECK = r"""
+import importlib, os, sys, traceback
+handler = sys.argv[1]
+module_name, _, function = handler.rpartition(".")
+if not module_name or not function:
+    print(f"Runtime.MalformedHandlerName: Bad handler '{handler}': not enough values to unpack"); sys.exit(3)
+sys.path.insert(0, os.getcwd())
+try:
+    module = importlib.import_module(module_name.replace("/", "."))
+except Exception as exc:
+    traceback.print_exc()
+    print(f"Runtime.ImportModuleError: Unable to import module '{module_name}': {exc}"); sys.exit(3)
+if not hasattr(module, function):
+    print(f"Runtime.HandlerNotFound: Handler '{function}' missing on module '{module_name}'"); sys.exit(3)
+"""
 _ERROR_KEYS = {"errorType", "errorMessage", "stackTrace", "requestId", "cause"}
 
 # Containers this process started and has not removed yet: removed at exit whatever path exit takes.
@@ -71,11 +87,27 @@ def session_labels(session_id: str) -> dict[str, str]:
 def port_is_free(port: int) -> bool:
     """True when nothing listens on 127.0.0.1:`port` now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Connections of an earlier container linger in TIME_WAIT on the port; they don't make it busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
             return False
     return True
+
+
+def handler_check_command(image: ImageInfo, command: list[str]) -> tuple[list[str], str] | None:
+    """`(argv, workdir)` that imports the handler inside the container, or None when the runtime is not one we know.
+
+    Only Python runtimes we can see into: `python -m awslambdaric HANDLER`, or the AWS base image's bootstrap.
+    """
+    if image.runs_emulator and command:
+        task_root = image.env.get("LAMBDA_TASK_ROOT", "/var/task")
+        return ["/var/lang/bin/python3", "-c", HANDLER_CHECK, command[0]], task_root
+    for i in range(1, len(command) - 2):
+        if command[i : i + 2] == ["-m", "awslambdaric"] and "python" in os.path.basename(command[i - 1]):
+            return [command[i - 1], "-c", HANDLER_CHECK, command[i + 2]], image.workdir or "/"
+    return None
 
 
 def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] | None, list[str]]:
@@ -152,6 +184,7 @@ class LambdaContainer:
         session_id: str = "",
         ready_timeout: float = 30.0,
         log: Callable[[str], None] | None = None,
+        check_handler: bool = True,
     ) -> LambdaContainer:
         """Run `image` under the emulator on 127.0.0.1:`port` (0: any free port) and wait until it answers."""
         say = log or (lambda _line: None)
@@ -187,7 +220,40 @@ class LambdaContainer:
                 raise ContainerError(f"could not start {image.ref}: {exc.explanation or exc}") from None
             say(f"port {port} was taken meanwhile; publishing the emulator on a free port instead")
             self._launch(0)
+        if check_handler:
+            try:
+                self.check_handler(handler)
+            except BaseException:
+                self.remove()
+                raise
         return self
+
+    def check_handler(self, handler: str | None = None) -> None:
+        """Load the handler in the container without invoking it; `HandlerImportError` if it cannot be loaded.
+
+        The emulator only loads the handler on the first invoke: this makes a bad handler name or a module that
+        fails to import fail the session's setup, with the runtime's own words, instead of the first test.
+        """
+        entrypoint, command = emulator_command(self.image, handler)
+        check = handler_check_command(self.image, command)
+        if check is None or self.container is None:
+            return
+        argv, workdir = check
+        environment = {"PYTHONPATH": self.image.env.get("LAMBDA_RUNTIME_DIR", "/var/runtime")} if entrypoint is None else {}
+        try:
+            code, output = self.container.exec_run(argv, workdir=workdir, environment=environment, demux=False)
+        except DockerException:
+            return
+        text = cast(bytes, output or b"").decode("utf-8", "replace").strip()
+        if code == 3:
+            last = text.splitlines()[-1] if text else "Runtime.ImportModuleError: unknown"
+            error_type, _, message = last.partition(": ")
+            raise HandlerImportError(
+                error_type,
+                f"{message} (handler {argv[-1]!r} of {self.image.ref}; the runtime would fail every invoke)",
+                text.splitlines()[:-1],
+                logs=self.logs(tail=30),
+            )
 
     def _launch(self, port: int) -> None:
         options = {

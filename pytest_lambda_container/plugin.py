@@ -146,14 +146,14 @@ def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., Lam
         env: dict[str, str] | None = None,
     ) -> LambdaContainer:
         root = lambda_session.settings.rootdir
-        with _surfaced(lambda_session.settings):
-            return lambda_session.container(
-                image=image,
-                dockerfile=(root / dockerfile).resolve() if dockerfile else None,
-                context=(root / context).resolve() if context else None,
-                handler=handler,
-                env=env,
-            )
+        # Called from a test body: errors propagate as they are, so a test can `pytest.raises` them.
+        return lambda_session.container(
+            image=image,
+            dockerfile=(root / dockerfile).resolve() if dockerfile else None,
+            context=(root / context).resolve() if context else None,
+            handler=handler,
+            env=env,
+        )
 
     return factory
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pytest_lambda_container import HandlerImportError, LambdaContainer, PayloadTooLarge
+from pytest_lambda_container import HandlerImportError, LambdaContainer, PayloadTooLarge, rie
 from pytest_lambda_container.container import INVOKE_PATH, LABEL, LABEL_SESSION
 from pytest_lambda_container.events import EventOptions, HttpRequest, get_format
 
@@ -51,13 +51,41 @@ def test_container_is_labelled_and_published_on_loopback_only(lambda_container, 
     assert not [e for e in env if e.startswith(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"))]
 
 
-def test_bad_handler_fails_with_the_import_error_and_log(lambda_container_factory):
-    broken = lambda_container_factory(handler="no_such_module.handler")
+@pytest.mark.parametrize(
+    ("handler", "error_type", "message"),
+    [
+        ("no_such_module.handler", "Runtime.ImportModuleError", "Unable to import module 'no_such_module'"),
+        ("app.no_such_function", "Runtime.HandlerNotFound", "Handler 'no_such_function' missing on module 'app'"),
+        ("nodots", "Runtime.MalformedHandlerName", "Bad handler 'nodots'"),
+    ],
+)
+def test_a_handler_that_cannot_load_fails_at_start(lambda_container_factory, lambda_session, handler, error_type, message):
     with pytest.raises(HandlerImportError) as info:
-        broken.invoke_event({})
-    assert info.value.error_type == "Runtime.ImportModuleError"
-    assert "no_such_module" in info.value.error_message
-    assert "Container log:" in str(info.value)
+        lambda_container_factory(handler=handler)
+    assert info.value.error_type == error_type
+    assert message in info.value.error_message
+    # Nothing is left running for it.
+    assert [c for c in lambda_session.containers if handler in c.options["command"]] == []
+
+
+def test_without_the_check_the_first_invoke_reports_the_import_error(lambda_session, lambda_image):
+    container = LambdaContainer.start(
+        lambda_session.engine(),
+        lambda_image,
+        rie_path=rie.locate(lambda_image.rie_arch),
+        port=0,
+        handler="no_such_module.handler",
+        session_id=lambda_session.id,
+        check_handler=False,
+    )
+    try:
+        with pytest.raises(HandlerImportError) as info:
+            container.invoke_event({})
+        assert info.value.error_type == "Runtime.ImportModuleError"
+        assert "no_such_module" in info.value.error_message
+        assert "Container log:" in str(info.value)
+    finally:
+        container.remove()
 
 
 def test_payload_over_lambda_limit_is_refused_clearly(lambda_container):
