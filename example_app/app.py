@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 
 from fastapi import Cookie, FastAPI, HTTPException, Request, Response
 from mangum import Mangum
@@ -76,6 +77,25 @@ def cookies(response: Response, session: str | None = Cookie(default=None)) -> d
 @app.get("/binary")
 def binary() -> Response:
     return Response(content=bytes(range(256)), media_type="application/octet-stream")
+
+
+@app.get("/sleep")
+def sleep(seconds: float) -> dict[str, float]:
+    """Takes as long as asked: to show the function timeout."""
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+@app.get("/exit")
+def hard_exit(code: int = 1) -> None:
+    """Ends the runtime process mid-invocation, as a crash in native code would."""
+    os._exit(code)
+
+
+@app.get("/log")
+def log(line: str) -> dict[str, str]:
+    print(line, flush=True)
+    return {"logged": line}
 
 
 @app.get("/boom")

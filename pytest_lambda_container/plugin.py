@@ -134,8 +134,8 @@ def lambda_container(lambda_session: LambdaSession, lambda_image: ImageInfo) -> 
 
 @pytest.fixture(scope="session")
 def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., LambdaContainer]:
-    """`factory(image=None, dockerfile=None, context=None, handler=None, env=None)`: a container per function,
-    shared by every test that asks for the same one."""
+    """`factory(image=None, dockerfile=None, context=None, handler=None, env=None, timeout=None)`: a container
+    per function, shared by every test that asks for the same one."""
 
     def factory(
         *,
@@ -144,6 +144,7 @@ def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., Lam
         context: str | Path | None = None,
         handler: str | None = None,
         env: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> LambdaContainer:
         root = lambda_session.settings.rootdir
         # Called from a test body: errors propagate as they are, so a test can `pytest.raises` them.
@@ -153,6 +154,7 @@ def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., Lam
             context=(root / context).resolve() if context else None,
             handler=handler,
             env=env,
+            timeout=timeout,
         )
 
     return factory

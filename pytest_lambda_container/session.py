@@ -36,6 +36,7 @@ class FunctionSpec:
     context: Path | None = None
     handler: str | None = None
     env: tuple[tuple[str, str], ...] = ()
+    timeout: float | None = None
 
 
 class LambdaSession:
@@ -118,11 +119,14 @@ class LambdaSession:
         context: Path | None = None,
         handler: str | None = None,
         env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> LambdaContainer:
-        """A running container of that function, started once per distinct (image, handler, env) and shared."""
+        """A running container of that function, started once per distinct (image, handler, env, timeout), shared."""
         s = self.settings
         merged_env = {**s.env, **(env or {})}
-        spec = FunctionSpec(image, dockerfile, context, handler or s.handler, tuple(sorted(merged_env.items())))
+        spec = FunctionSpec(
+            image, dockerfile, context, handler or s.handler, tuple(sorted(merged_env.items())), timeout or s.timeout
+        )
         with self._lock:
             existing = self._containers.get(spec)
             if existing is not None and existing.exit_code() is None:
@@ -143,7 +147,7 @@ class LambdaSession:
                 port=port,
                 env=merged_env,
                 handler=spec.handler,
-                timeout=s.timeout,
+                timeout=spec.timeout or s.timeout,
                 session_id=self.id,
                 log=self.log,
             )

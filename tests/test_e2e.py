@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -93,30 +92,6 @@ def test_payload_over_lambda_limit_is_refused_clearly(lambda_container):
         lambda_container.invoke_event({"blob": "x" * (7 * 1024 * 1024)})
     # Refused before sending: the container never saw it and is still there.
     assert lambda_container.exit_code() is None
-
-
-def test_concurrent_invokes_are_serialized(invoke, lambda_container):
-    errors: list[BaseException] = []
-    statuses: list[int] = []
-
-    def worker(n: int) -> None:
-        for i in range(25):
-            try:
-                r = invoke("POST", "/test3", {"message": f"{n}-{i}"})
-                assert r.json() == {"message": f"{n}-{i}"}
-                statuses.append(r.status_code)
-            except BaseException as exc:
-                errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert statuses == [200] * 200
-    assert lambda_container.exit_code() is None
-    assert "AlreadyReserved" not in lambda_container.logs()
 
 
 def test_session_ends_with_no_container_left(pytester, lambda_image, docker_client, foreign_containers):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
@@ -93,6 +93,15 @@ def paths(draw: st.DrawFn, *, percent: bool) -> tuple[str, str]:
     return "/echo/" + "/".join(raw), "/echo/" + "/".join(segments)
 
 
+def quote_all(text: str) -> str:
+    """Percent-encode everything but unreserved characters (a space is %20, not +)."""
+    return quote(text, safe="")
+
+
+#: Both ways clients encode a query: form style (space → +) and strict percent-encoding.
+QUERY_ENCODERS: list[Callable[[str], str]] = [quote_plus, quote_all]
+
+
 @st.composite
 def queries(draw: st.DrawFn) -> tuple[str, list[tuple[str, str]]]:
     """`(raw query, decoded pairs)`: repeated keys, unicode and reserved characters, blank values."""
@@ -100,7 +109,7 @@ def queries(draw: st.DrawFn) -> tuple[str, list[tuple[str, str]]]:
     pairs = draw(st.lists(st.tuples(st.sampled_from(keys), st.text(TEXT, max_size=6)), max_size=6))
     parts = []
     for key, value in pairs:
-        encode = draw(st.sampled_from([quote_plus, lambda s: quote(s, safe="")]))
+        encode = draw(st.sampled_from(QUERY_ENCODERS))
         if value == "" and draw(st.booleans()):
             parts.append(encode(key))  # a bare key: `?flag`
         else:

@@ -1,0 +1,146 @@
+"""Failures surfaced fast and clearly, and hygiene under load: real containers, real faults."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+
+import httpx
+import pytest
+
+from pytest_lambda_container import ContainerExited, FunctionError, FunctionTimeout, LambdaTransport
+
+pytestmark = pytest.mark.docker
+
+FAILING_TEST = """
+def test_fails_after_logging(invoke):
+    assert invoke("GET", "/log", {"line": "hello-from-the-function"}).status_code == 200
+    assert False, "the test fails"
+
+def test_passes(invoke):
+    assert invoke("GET", "/log", {"line": "quiet-passing-line"}).status_code == 200
+"""
+
+
+def client_for(container) -> httpx.Client:
+    return httpx.Client(base_url="http://lambda", transport=LambdaTransport(container))
+
+
+def test_function_timeout_names_the_limit_and_the_next_invoke_works(lambda_container_factory):
+    fn = lambda_container_factory(timeout=2)
+    client = client_for(fn)
+    started = time.monotonic()
+    with pytest.raises(FunctionTimeout) as info:
+        client.get("/sleep", params={"seconds": 30})
+    elapsed = time.monotonic() - started
+    assert 2 <= elapsed < 6, elapsed
+    assert "Task timed out after 2.00 seconds" in str(info.value)
+    assert "the limit is 2s" in str(info.value) and info.value.timeout == 2
+    assert client.get("/sleep", params={"seconds": 0}).json() == {"slept": 0}
+
+
+def test_runtime_exit_is_a_function_error_not_a_success(lambda_container_factory):
+    client = client_for(lambda_container_factory())
+    with pytest.raises(FunctionError) as info:
+        client.get("/exit", params={"code": 3})
+    assert info.value.error_type == "Runtime.ExitError"
+    assert "exit status 3" in info.value.error_message
+    assert client.get("/test1").json() == {"message": "test"}
+
+
+def test_a_killed_container_fails_the_call_then_comes_back(lambda_container_factory):
+    fn = lambda_container_factory(env={"PURPOSE": "to be killed"})
+    client = client_for(fn)
+    assert client.get("/test1").status_code == 200
+    fn.container.kill()
+    with pytest.raises(ContainerExited) as info:
+        client.get("/test1")
+    assert info.value.exit_code == 137
+    assert "container exited with code 137" in str(info.value)
+    assert "START RequestId" in info.value.logs  # the log tail of the dead container
+    assert client.get("/test1").json() == {"message": "test"}
+    assert fn.restarts == 1
+
+
+def test_failed_tests_get_the_container_log_attached(pytester, lambda_image):
+    pytester.makepyfile(FAILING_TEST)
+    result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Captured lambda container log plc-* (call)*", "*hello-from-the-function*"])
+    result.stdout.no_fnmatch_line("*quiet-passing-line*")
+
+
+def test_keep_leaves_the_container_and_says_how_to_reach_it(pytester, lambda_image, docker_client):
+    pytester.makepyfile(FAILING_TEST)
+    result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0", "--lambda-keep", "-k", "passes")
+    result.assert_outcomes(passed=1)
+    line = next(line for line in result.outlines if "keeping container" in line)
+    name = line.split("keeping container ")[1].split()[0]
+    try:
+        container = docker_client.containers.get(name)
+        assert container.status == "running"
+        port = int(re.search(r" at http://127\.0\.0\.1:(\d+)", line)[1])
+        r = httpx.post(f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations", json={}, timeout=30)
+        assert r.status_code == 200  # the kept emulator still answers (Mangum's error for an empty event)
+        assert f"docker rm -f {name}" in line
+    finally:
+        docker_client.containers.get(name).remove(force=True)
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _memory(container) -> int:
+    return int(container.container.stats(stream=False)["memory_stats"]["usage"])
+
+
+def test_soak_2000_sequential_invocations(invoke, lambda_container):
+    def one(i: int) -> None:
+        kind = i % 4
+        if kind == 0:
+            assert invoke("GET", "/test1").json() == {"message": "test"}
+        elif kind == 1:
+            assert invoke("POST", "/test3", {"message": str(i)}).json() == {"message": str(i)}
+        elif kind == 2:
+            r = invoke("POST", "/items", json={"name": f"n{i}", "price": 1.0})
+            assert r.status_code == 201
+        else:
+            assert invoke("GET", f"/items/{i}", {"q": ["a", "b"]}).json()["item_id"] == i
+
+    for i in range(100):  # warm up: runtime loaded, connection open
+        one(i)
+    fds, memory = _open_fds(), _memory(lambda_container)
+    errors = 0
+    for i in range(2000):
+        try:
+            one(i)
+        except Exception:  # noqa: BLE001 - counted: the assertion below says how many
+            errors += 1
+    assert errors == 0
+    assert _open_fds() <= fds + 2, "file descriptors grow with invocations"
+    grown = _memory(lambda_container) - memory
+    assert grown < 30 * 1024 * 1024, f"container memory grew by {grown / 1e6:.1f} MB over 2,000 invocations"
+    assert lambda_container.exit_code() is None
+
+
+def test_8_threads_x_100_calls_on_one_container(invoke, lambda_container):
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        for i in range(100):
+            try:
+                assert invoke("POST", "/test3", {"message": f"{n}-{i}"}).json() == {"message": f"{n}-{i}"}
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert lambda_container.exit_code() is None
+    assert "AlreadyReserved" not in lambda_container.logs()
