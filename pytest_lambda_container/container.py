@@ -104,9 +104,17 @@ def handler_check_command(image: ImageInfo, command: list[str]) -> tuple[list[st
     if image.runs_emulator and command:
         task_root = image.env.get("LAMBDA_TASK_ROOT", "/var/task")
         return ["/var/lang/bin/python3", "-c", HANDLER_CHECK, command[0]], task_root
-    for i in range(1, len(command) - 2):
+    i = _awslambdaric_at(command)
+    if i is not None and i + 2 < len(command):
+        return [command[i - 1], "-c", HANDLER_CHECK, command[i + 2]], image.workdir or "/"
+    return None
+
+
+def _awslambdaric_at(command: list[str]) -> int | None:
+    """Where `-m awslambdaric` starts in `PYTHON -m awslambdaric HANDLER`, or None."""
+    for i in range(1, len(command) - 1):
         if command[i : i + 2] == ["-m", "awslambdaric"] and "python" in os.path.basename(command[i - 1]):
-            return [command[i - 1], "-c", HANDLER_CHECK, command[i + 2]], image.workdir or "/"
+            return i
     return None
 
 
@@ -120,7 +128,13 @@ def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] |
     args = [handler] if handler else list(image.cmd)
     if image.runs_emulator:
         return None, args
-    command = [*image.entrypoint, *args]
+    entrypoint = list(image.entrypoint)
+    i = _awslambdaric_at(entrypoint)
+    if handler and not image.cmd and i is not None and i + 2 < len(entrypoint):
+        # ENTRYPOINT ["python", "-m", "awslambdaric", "app.handler"] and no CMD: the handler is in the entrypoint.
+        entrypoint[i + 2] = handler
+        args = []
+    command = [*entrypoint, *args]
     if not command:
         raise ContainerError(
             f"image {image.ref} has neither ENTRYPOINT nor CMD, so there is no runtime to start; give it "

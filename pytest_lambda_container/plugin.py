@@ -134,8 +134,8 @@ def lambda_container(lambda_session: LambdaSession, lambda_image: ImageInfo) -> 
 
 @pytest.fixture(scope="session")
 def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., LambdaContainer]:
-    """`factory(image=None, dockerfile=None, context=None, handler=None, env=None, timeout=None)`: a container
-    per function, shared by every test that asks for the same one."""
+    """`factory(image=, dockerfile=, context=, handler=, env=, timeout=, build_args=)`: a container per
+    function, shared by every test that asks for the same one."""
 
     def factory(
         *,
@@ -145,6 +145,7 @@ def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., Lam
         handler: str | None = None,
         env: dict[str, str] | None = None,
         timeout: float | None = None,
+        build_args: dict[str, str] | None = None,
     ) -> LambdaContainer:
         root = lambda_session.settings.rootdir
         # Called from a test body: errors propagate as they are, so a test can `pytest.raises` them.
@@ -155,6 +156,7 @@ def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., Lam
             handler=handler,
             env=env,
             timeout=timeout,
+            build_args=build_args,
         )
 
     return factory

@@ -37,6 +37,7 @@ class FunctionSpec:
     handler: str | None = None
     env: tuple[tuple[str, str], ...] = ()
     timeout: float | None = None
+    build_args: tuple[tuple[str, str], ...] = ()
 
 
 class LambdaSession:
@@ -85,7 +86,8 @@ class LambdaSession:
         ref = spec.image or (s.image if spec.dockerfile is None else None)
         dockerfile = spec.dockerfile or s.dockerfile_path
         context = spec.context or (dockerfile.parent if spec.dockerfile else s.context_path)
-        key = (ref,) if ref else (dockerfile, context)
+        build_args = {**s.build_args, **dict(spec.build_args)}
+        key = (ref,) if ref else (dockerfile, context, tuple(sorted(build_args.items())))
         with self._lock:
             if key not in self._images:
                 if not ref:
@@ -95,13 +97,13 @@ class LambdaSession:
                 if ref:
                     info = images.inspect(engine, ref)
                 else:
-                    if s.build_args:
-                        self.log(f"build args: {images.redact_build_args(s.build_args)}")
+                    if build_args:
+                        self.log(f"build args: {images.redact_build_args(build_args)}")
                     info = images.build(
                         engine,
                         dockerfile,
                         context,
-                        build_args=s.build_args,
+                        build_args=build_args,
                         network_mode=s.build_network,
                         platform=s.platform,
                         progress=self._progress,
@@ -120,12 +122,19 @@ class LambdaSession:
         handler: str | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        build_args: Mapping[str, str] | None = None,
     ) -> LambdaContainer:
-        """A running container of that function, started once per distinct (image, handler, env, timeout), shared."""
+        """A running container of that function, started once per distinct (image, build, handler, env, timeout)."""
         s = self.settings
         merged_env = {**s.env, **(env or {})}
         spec = FunctionSpec(
-            image, dockerfile, context, handler or s.handler, tuple(sorted(merged_env.items())), timeout or s.timeout
+            image,
+            dockerfile,
+            context,
+            handler or s.handler,
+            tuple(sorted(merged_env.items())),
+            timeout or s.timeout,
+            tuple(sorted((build_args or {}).items())),
         )
         with self._lock:
             existing = self._containers.get(spec)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Union
 from urllib.parse import quote_plus
 
-from .base import ACCOUNT_ID, REGION
+from .base import ACCOUNT_ID, REGION, now_ms
 
 #: A message or body: text as it is, anything else JSON-encoded.
 Payload = Union[str, Mapping[str, Any], Sequence[Any], int, float, bool, None]
@@ -35,10 +35,6 @@ def _payloads(payloads: Sequence[Payload], builder: str) -> list[str]:
     if isinstance(payloads, (str, bytes, Mapping)):
         raise TypeError(f"{builder}() takes a list of messages; wrap a single one: {builder}([message])")
     return [_text(payload) for payload in payloads]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _iso(epoch_ms: int, *, millis: bool = True) -> str:
@@ -104,7 +100,7 @@ def sqs_event(
     """
     texts = _payloads(bodies, "sqs_event")
     fifo = queue.endswith(".fifo")
-    sent = _now_ms()
+    sent = now_ms()
     records: list[dict[str, Any]] = []
     for index, text in enumerate(texts):
         body_md5 = hashlib.md5(text.encode("utf-8")).hexdigest()
@@ -155,7 +151,7 @@ def sns_event(
         shown = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else str(value)
         message_attributes[name] = {"Type": _attribute_type(value), "Value": shown}
     cert = f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-{'0' * 32}.pem"
-    timestamp = _iso(_now_ms())
+    timestamp = _iso(now_ms())
     records: list[dict[str, Any]] = []
     for text in texts:
         subscription_arn = f"{topic_arn}:{uuid.uuid4()}"
@@ -197,7 +193,7 @@ def s3_event(
     """
     if isinstance(keys, str):
         raise TypeError("s3_event() takes a list of keys; wrap a single one: s3_event([key])")
-    epoch = _now_ms()
+    epoch = now_ms()
     removed = event_name.startswith("ObjectRemoved")
     records: list[dict[str, Any]] = []
     for index, key in enumerate(keys):
@@ -248,7 +244,7 @@ def eventbridge_event(
         "detail-type": detail_type,
         "source": source,
         "account": ACCOUNT_ID,
-        "time": _iso(_now_ms(), millis=False),
+        "time": _iso(now_ms(), millis=False),
         "region": REGION,
         "resources": list(resources),
         "detail": dict(detail),

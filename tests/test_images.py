@@ -1,0 +1,86 @@
+"""Both ways to build a Lambda image, and the shapes real images take: each built and invoked for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_lambda_container import rie
+
+pytestmark = pytest.mark.docker
+
+IMAGES = Path(__file__).parent / "images"
+
+
+@pytest.fixture(scope="module")
+def custom(lambda_container_factory, lambda_image):
+    """Start a variant of the custom image, built FROM the example app's image."""
+
+    def start(variant: str, **kwargs):
+        return lambda_container_factory(
+            dockerfile=IMAGES / "custom" / f"Dockerfile.{variant}", build_args={"BASE": lambda_image.id}, **kwargs
+        )
+
+    return start
+
+
+def test_aws_base_image_is_detected_from_its_entrypoint_not_its_tag(lambda_container_factory):
+    fn = lambda_container_factory(dockerfile=IMAGES / "aws" / "Dockerfile.workdir")
+    assert fn.image.runs_emulator
+    assert "entrypoint" not in fn.options  # run as it is: no emulator mounted
+    assert fn.image.ref.startswith("pytest-lambda-container/")  # our tag says nothing of the base image
+
+
+def test_aws_base_image_runs_in_the_task_root_whatever_the_workdir(lambda_container_factory):
+    fn = lambda_container_factory(dockerfile=IMAGES / "aws" / "Dockerfile.workdir")
+    result = fn.invoke_event({"k": "v"})
+    assert result["cwd"] == "/var/task" and result["task_root"] == "/var/task"
+    assert result["event"] == {"k": "v"}
+
+
+def test_aws_base_image_handler_override(lambda_container_factory):
+    fn = lambda_container_factory(dockerfile=IMAGES / "aws" / "Dockerfile.workdir", handler="probe.other")
+    assert fn.invoke_event({}) == {"other": True}
+
+
+def test_aws_base_image_as_non_root(lambda_container_factory):
+    result = lambda_container_factory(dockerfile=IMAGES / "aws" / "Dockerfile.nonroot").invoke_event({})
+    assert result["uid"] == 65534
+
+
+def test_shell_script_entrypoint(custom):
+    result = custom("shell-entrypoint").invoke_event({"a": 1})
+    assert result["from_entry_script"] == "yes" and result["event"] == {"a": 1}
+
+
+def test_shell_script_entrypoint_handler_override(custom):
+    assert custom("shell-entrypoint", handler="probe.other").invoke_event({}) == {"other": True}
+
+
+def test_entrypoint_only_no_cmd(custom):
+    fn = custom("entrypoint-only")
+    assert fn.image.cmd == ()
+    assert fn.invoke_event({"b": 2})["event"] == {"b": 2}
+
+
+def test_entrypoint_only_handler_override_replaces_the_handler_in_the_entrypoint(custom):
+    fn = custom("entrypoint-only", handler="probe.other")
+    assert fn.options["command"] == ["/usr/local/bin/python", "-m", "awslambdaric", "probe.other"]
+    assert fn.invoke_event({}) == {"other": True}
+
+
+def test_non_root_user(custom):
+    assert custom("nonroot").invoke_event({})["uid"] == 65534
+
+
+def test_workdir_is_not_the_handlers_folder(custom):
+    result = custom("workdir").invoke_event({})
+    assert result["cwd"] == "/tmp"
+
+
+def test_the_emulator_matches_the_image_architecture(custom, lambda_image):
+    fn = custom("nonroot")
+    assert lambda_image.architecture == "amd64" and lambda_image.rie_arch == "x86_64"
+    (mounted,) = fn.options["volumes"]
+    assert rie.elf_machine(Path(mounted)) == rie.ELF_MACHINE["x86_64"]
