@@ -253,7 +253,9 @@ class LambdaContainer:
         if check is None or self.container is None:
             return
         argv, workdir = check
-        environment = {"PYTHONPATH": self.image.env.get("LAMBDA_RUNTIME_DIR", "/var/runtime")} if entrypoint is None else {}
+        environment = (
+            {"PYTHONPATH": self.image.env.get("LAMBDA_RUNTIME_DIR", "/var/runtime")} if entrypoint is None else {}
+        )
         try:
             code, output = self.container.exec_run(argv, workdir=workdir, environment=environment, demux=False)
         except DockerException:

@@ -70,7 +70,8 @@ class LambdaTransport(httpx.BaseTransport):
         return httpx.Response(
             decoded.status_code,
             headers=decoded.headers,
-            content=decoded.body,
+            # Every front drops a HEAD response's body, whatever the function returned.
+            content=b"" if request.method == "HEAD" else decoded.body,
             request=request,
             extensions={"lambda_event": event, "lambda_result": result},
         )

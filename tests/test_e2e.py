@@ -58,7 +58,9 @@ def test_container_is_labelled_and_published_on_loopback_only(lambda_container, 
         ("nodots", "Runtime.MalformedHandlerName", "Bad handler 'nodots'"),
     ],
 )
-def test_a_handler_that_cannot_load_fails_at_start(lambda_container_factory, lambda_session, handler, error_type, message):
+def test_a_handler_that_cannot_load_fails_at_start(
+    lambda_container_factory, lambda_session, handler, error_type, message
+):
     with pytest.raises(HandlerImportError) as info:
         lambda_container_factory(handler=handler)
     assert info.value.error_type == error_type

@@ -74,7 +74,9 @@ def test_failed_tests_get_the_container_log_attached(pytester, lambda_image):
 
 def test_keep_leaves_the_container_and_says_how_to_reach_it(pytester, lambda_image, docker_client):
     pytester.makepyfile(FAILING_TEST)
-    result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0", "--lambda-keep", "-k", "passes")
+    result = pytester.runpytest(
+        "--lambda-image", lambda_image.id, "--lambda-port", "0", "--lambda-keep", "-k", "passes"
+    )
     result.assert_outcomes(passed=1)
     line = next(line for line in result.outlines if "keeping container" in line)
     name = line.split("keeping container ")[1].split()[0]

@@ -172,7 +172,8 @@ def expected_query(fmt: str, pairs: list[tuple[str, str]]) -> list[list[str]]:
 
 def expected_headers(fmt: str, sent: list[tuple[str, str]]) -> dict[str, list[str]]:
     """What the app should see of the client's headers behind `fmt` (name → values)."""
-    groups = grouped([(k, v) for k, v in sent if k.lower() not in HOP_BY_HOP | {"host"}], lower=True)
+    dropped = (HOP_BY_HOP - {"connection"} if fmt.startswith("alb") else HOP_BY_HOP) | {"host"}  # ALB keeps it
+    groups = grouped([(k, v) for k, v in sent if k.lower() not in dropped], lower=True)
     if fmt == "rest":
         return {k: [", ".join(v)] for k, v in groups.items()}  # Mangum joins multiValueHeaders with ", "
     if fmt in V2:
@@ -284,23 +285,10 @@ def test_the_client_receives_exactly_the_response(fmt: str, method: str, want: d
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Cases the properties leave out because the existing code gets them wrong (strict xfails, to be fixed).
+# Cases found by the properties, pinned down one by one.
 
 
-@pytest.mark.parametrize(
-    "fmt",
-    [
-        pytest.param(
-            fmt,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="transport.py returns the function's body for HEAD; API Gateway, function URLs and ALB "
-                "answer HEAD without a body (apps like Starlette send one and rely on the server to drop it)",
-            ),
-        )
-        for fmt in FORMATS
-    ],
-)
+@pytest.mark.parametrize("fmt", list(FORMATS))
 def test_head_response_has_no_body(fmt: str) -> None:
     want = {"status": 200, "media_type": "text/plain; charset=utf-8", "headers": [], "cookies": [], "body": "aGk="}
     response = CLIENTS[fmt].head("/answer", headers={"x-want": want_header(want)})
@@ -311,14 +299,7 @@ def test_head_response_has_no_body(fmt: str) -> None:
 @pytest.mark.parametrize(
     "fmt",
     [
-        pytest.param(
-            "rest",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="rest.py sends the decoded path in `path` and Mangum unquotes it again: /a%2541 arrives "
-                "as /aA instead of /a%41",
-            ),
-        ),
+        "rest",
         # http: HTTP API itself delivers a decoded path (and Mangum decodes again, on AWS too), so there is
         # no faithful expectation to hold the builder to; function-url: unverified, see the report.
         "alb",
@@ -330,21 +311,7 @@ def test_a_literal_percent_in_the_path_is_decoded_once(fmt: str) -> None:
     assert response.json()["path"] == "/echo/a%41/100%"
 
 
-@pytest.mark.parametrize(
-    "fmt",
-    [
-        pytest.param(
-            fmt,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="rest.py groups headers by exact spelling; Mangum lower-cases the keys and drops a value",
-            )
-            if fmt == "rest"
-            else (),
-        )
-        for fmt in FORMATS
-    ],
-)
+@pytest.mark.parametrize("fmt", list(FORMATS))
 def test_repeats_of_a_header_in_mixed_case_are_one_header(fmt: str) -> None:
     sent = [("X-Multi", "a"), ("x-multi", "b"), ("X-MULTI", "c")]
     seen = received_headers(CLIENTS[fmt].get("/echo/x", headers=sent).json()["headers"])

@@ -22,7 +22,8 @@ class Alb:
     def build(self, request: HttpRequest, options: EventOptions) -> dict[str, Any]:
         epoch = now_ms()
         pairs = [
-            *request.forwarded_headers(),
+            # ALB forwards Connection (its sample event shows `connection: keep-alive`).
+            *request.forwarded_headers(keep_connection=True),
             ("host", DOMAIN),
             ("x-amzn-trace-id", trace_id(epoch)),
             ("x-forwarded-for", request.source_ip),

@@ -56,9 +56,10 @@ class HttpRequest:
                 return value
         return default
 
-    def forwarded_headers(self) -> list[tuple[str, str]]:
-        """Headers a front passes on: the client's, less Host and hop-by-hop ones."""
-        return [(k, v) for k, v in self.headers if k.lower() not in HOP_BY_HOP and k.lower() != "host"]
+    def forwarded_headers(self, *, keep_connection: bool = False) -> list[tuple[str, str]]:
+        """Headers a front passes on: the client's, less Host and hop-by-hop ones (ALB keeps Connection)."""
+        dropped = HOP_BY_HOP - {"connection"} if keep_connection else HOP_BY_HOP
+        return [(k, v) for k, v in self.headers if k.lower() != "host" and k.lower() not in dropped]
 
     @classmethod
     def from_httpx(cls, request: httpx.Request, *, source_ip: str = SOURCE_IP) -> HttpRequest:
@@ -151,9 +152,18 @@ def deep_merge(base: dict[str, Any], override: Mapping[str, Any] | None) -> dict
     return merged
 
 
-def grouped(pairs: list[tuple[str, str]], *, lower: bool = False) -> dict[str, list[str]]:
-    """Pairs grouped by key in first-seen order, every value kept."""
+def grouped(pairs: list[tuple[str, str]], *, lower: bool = False, fold_case: bool = False) -> dict[str, list[str]]:
+    """Pairs grouped by key in first-seen order, every value kept.
+
+    `lower` lower-cases the keys; `fold_case` groups keys case-insensitively under their first spelling (header
+    names are case-insensitive: `X-A` and `x-a` are one header, as fronts that keep the client's case treat them).
+    """
     out: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}
     for key, value in pairs:
-        out.setdefault(key.lower() if lower else key, []).append(value)
+        if lower:
+            key = key.lower()
+        elif fold_case:
+            key = spelling.setdefault(key.lower(), key)
+        out.setdefault(key, []).append(value)
     return out

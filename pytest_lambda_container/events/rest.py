@@ -54,7 +54,7 @@ class RestApi:
             ("X-Forwarded-Port", "443"),
             ("X-Forwarded-Proto", "https"),
         ]
-        header_groups = grouped(headers)
+        header_groups = grouped(headers, fold_case=True)
         query_groups = grouped(request.query)
         body, is_base64 = encode_body(request.body)
         rid = request_id()
@@ -79,7 +79,7 @@ class RestApi:
                 "userAgent": request.header("user-agent"),
                 "userArn": None,
             },
-            "path": f"/{stage}{path}",
+            "path": f"/{stage}{request.raw_path}",
             "protocol": "HTTP/1.1",
             "requestId": rid,
             "requestTime": clf_time(epoch),
@@ -90,7 +90,8 @@ class RestApi:
         }
         event = {
             "resource": resource,
-            "path": path,
+            # REST APIs pass the path still percent-encoded (Mangum decodes it); pathParameters are decoded.
+            "path": request.raw_path,
             "httpMethod": request.method,
             "headers": last_values(header_groups),
             "multiValueHeaders": header_groups or None,
