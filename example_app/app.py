@@ -74,6 +74,15 @@ def cookies(response: Response, session: str | None = Cookie(default=None)) -> d
     return {"session": session}
 
 
+@app.get("/multi")
+def multi() -> Response:
+    """Repeated response headers."""
+    response = Response(content="multi", media_type="text/plain")
+    response.headers.append("X-Repeated", "one")
+    response.headers.append("X-Repeated", "two")
+    return response
+
+
 @app.get("/binary")
 def binary() -> Response:
     return Response(content=bytes(range(256)), media_type="application/octet-stream")

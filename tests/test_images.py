@@ -84,3 +84,18 @@ def test_the_emulator_matches_the_image_architecture(custom, lambda_image):
     assert lambda_image.architecture == "amd64" and lambda_image.rie_arch == "x86_64"
     (mounted,) = fn.options["volumes"]
     assert rie.elf_machine(Path(mounted)) == rie.ELF_MACHINE["x86_64"]
+
+
+def test_an_image_for_an_architecture_the_host_cannot_run_is_refused_clearly(pytester):
+    if Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
+        pytest.skip("this host can emulate arm64, so an arm64 image is runnable here")
+    pytester.makefile("", Dockerfile='FROM scratch\nCOPY test_arch.py /\nCMD ["test_arch.handler"]\n')
+    pytester.makepyfile(test_arch="def test_fn(lambda_container):\n    pass\n")
+    result = pytester.runpytest("--lambda-platform", "linux/arm64")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ConfigError: image pytest-lambda-container/*:* is linux/arm64, but the engine runs linux/amd64 and this "
+            "host has no emulation for arm64*Build for this host with --lambda-platform linux/amd64*"
+        ]
+    )

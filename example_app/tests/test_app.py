@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_lambda_container import FunctionError
+from pytest_lambda_container.events import sqs_event
 
 pytestmark = pytest.mark.docker
 
@@ -71,9 +72,9 @@ def test_an_unhandled_app_exception_is_a_500(invoke):
     assert invoke("GET", "/boom").status_code == 500
 
 
-def test_raw_event_to_a_second_handler(lambda_container_factory):
+def test_raw_sqs_event_to_a_second_handler(lambda_container_factory):
     raw = lambda_container_factory(handler="app.raw_handler")
-    assert raw.invoke_event({"Records": [{"body": "a"}, {"body": "b"}]}) == {
+    assert raw.invoke_event(sqs_event(["a", "b"])) == {
         "records": 2,
         "bodies": ["a", "b"],
         "b64": "b2s=",
