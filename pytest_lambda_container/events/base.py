@@ -143,6 +143,8 @@ def trace_id(epoch_ms: int) -> str:
 
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any] | None) -> dict[str, Any]:
     """`base` with `override` merged in, recursively for nested dicts; neither input is changed."""
+    if not override:
+        return base  # the common case, on every invoke: nothing to merge, nothing to copy
     merged = copy.deepcopy(base)
     for key, value in (override or {}).items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
