@@ -61,6 +61,7 @@ def _hard_limit(which: int) -> int:
 def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
     """Connect to the engine at DOCKER_HOST (or the default socket), or raise `EngineUnavailable` within `timeout`."""
     address = engine_address()
+    origin = "from DOCKER_HOST" if os.environ.get("DOCKER_HOST") else "the default socket; DOCKER_HOST is not set"
     try:
         client = docker.from_env(timeout=int(max(1, timeout)))
         client.ping()
@@ -68,7 +69,7 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
     except DockerException as exc:
         raise EngineUnavailable(
             f"no Docker engine answers at {address} "
-            f"({'from DOCKER_HOST' if os.environ.get('DOCKER_HOST') else 'the default socket; DOCKER_HOST is not set'}): "
+            f"({origin}): "
             f"{_short(exc)}. Start the engine (e.g. `sudo systemctl start docker`, or `dockerd &`), or point "
             "DOCKER_HOST at a running one (Podman: `podman system service --time=0 unix:///PATH` and "
             "DOCKER_HOST=unix:///PATH)."

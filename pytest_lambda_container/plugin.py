@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -50,6 +52,22 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-lambda-container: {exc}") from None
     config.stash[SETTINGS] = settings
+    _end_on_sigterm()
+
+
+def _end_on_sigterm() -> None:
+    """Make SIGTERM (CI cancelling a job, `timeout`, `docker stop`) end pytest like Ctrl-C does: session teardown
+    runs and removes the containers. Python's default is to die on the spot, leaving them behind."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return  # someone (xdist, the user) already decided what SIGTERM does
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills for real
+        raise KeyboardInterrupt(f"pytest-lambda-container: ending on signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -45,9 +45,6 @@ def test_container_is_labelled_and_published_on_loopback_only(lambda_container, 
     assert attrs["Config"]["Labels"][LABEL_SESSION] == lambda_session.id
     bindings = attrs["HostConfig"]["PortBindings"]["8080/tcp"]
     assert [b["HostIp"] for b in bindings] == ["127.0.0.1"]
-    # The host's AWS credentials never reach the container unless listed.
-    env = attrs["Config"]["Env"]
-    assert not [e for e in env if e.startswith(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"))]
 
 
 @pytest.mark.parametrize(
@@ -204,12 +201,13 @@ def _wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 120) -
         time.sleep(0.2)
 
 
-def test_ctrl_c_removes_the_container(tmp_path, lambda_image, containers_of_pid):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_session_removes_its_container(tmp_path, lambda_image, containers_of_pid, signum):
     proc = _spawn_inner_session(tmp_path, lambda_image.id, SLOW_TEST)
     try:
         _wait_for(tmp_path / "started", proc)
         assert containers_of_pid(proc.pid)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         out = proc.communicate(timeout=60)[0].decode()
     finally:
         proc.kill()
@@ -238,3 +236,50 @@ def test_a_killed_sessions_containers_are_reaped_by_the_next(tmp_path, lambda_im
 
 def test_outer_container_survived_the_reaping(lambda_container):
     assert lambda_container.exit_code() is None
+
+
+def test_the_hosts_aws_credentials_never_reach_the_container(pytester, lambda_image, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAHOSTKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "host-secret")
+    monkeypatch.setenv("AWS_PROFILE", "host-profile")
+    pytester.makepyfile(
+        """
+        def test_env(lambda_container):
+            env = lambda_container.container.attrs["Config"]["Env"]
+            assert not [e for e in env if "host" in e.lower() and e.startswith("AWS_")], env
+            assert "LISTED=yes" in env
+        """
+    )
+    result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0", "--lambda-env", "LISTED=yes")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_container_that_exits_at_start_fails_setup_with_its_log(pytester):
+    # The AWS base image's entrypoint takes exactly one argument, and exits 142 otherwise.
+    pytester.makefile("", Dockerfile='FROM public.ecr.aws/lambda/python:3.11\nCMD ["a.handler", "extra"]\n')
+    pytester.makepyfile(HELLO_TEST)
+    started = time.monotonic()
+    result = pytester.runpytest("--lambda-port", "0")
+    assert time.monotonic() - started < 60
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ContainerExited: container plc-* exited before the emulator answered: container exited with code 142*",
+            "*entrypoint requires the handler name to be the first argument*",
+        ]
+    )
+
+
+def test_xdist_workers_each_get_a_container_and_leave_none(pytester, lambda_image, foreign_containers):
+    pytest.importorskip("xdist")
+    pytester.makepyfile(
+        "\n".join(
+            f"def test_{i}(invoke, lambda_container):\n"
+            f"    assert invoke('POST', '/test3', {{'message': '{i}'}}).json() == {{'message': '{i}'}}\n"
+            f"    print('URL', lambda_container.url)\n"
+            for i in range(6)
+        )
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "--lambda-image", lambda_image.id, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+    assert foreign_containers() == []

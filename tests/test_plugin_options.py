@@ -62,7 +62,8 @@ def test_ini_values_are_read_and_paths_are_relative_to_the_rootdir(pytester: pyt
     root = pytester.path
     result.stdout.fnmatch_lines(
         [
-            f"*PORT 9100 ENV {{'A': '1', 'B': 'two words'}} ARGS {{'PY': '3.11'}} DOCKERFILE {root}/fn/Dockerfile.lambda "
+            f"*PORT 9100 ENV {{'A': '1', 'B': 'two words'}} ARGS {{'PY': '3.11'}} "
+            f"DOCKERFILE {root}/fn/Dockerfile.lambda "
             f"CONTEXT {root}/fn HANDLER app.other FORMAT http TIMEOUT 7.0 NETWORK host IMAGE None"
         ]
     )
