@@ -105,23 +105,25 @@ def parse_pairs(values: Iterable[str], source: str) -> dict[str, str]:
     return out
 
 
+def _number(value: str | float, convert: type[int] | type[float], source: str, what: str, valid: str) -> int | float:
+    try:
+        return convert(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {what} {value!r} is not a number; give {valid}") from None
+
+
 def parse_port(value: str | int, source: str) -> int:
     """A TCP port 0-65535 (0 = any free port)."""
-    try:
-        port = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{source}: port {value!r} is not a number; give 0-65535 (0 = any free port)") from None
+    valid = "0-65535 (0 = any free port)"
+    port = int(_number(value, int, source, "port", valid))
     if not 0 <= port <= 65535:
-        raise ConfigError(f"{source}: port {port} is out of range; give 0-65535 (0 = any free port)")
+        raise ConfigError(f"{source}: port {port} is out of range; give {valid}")
     return port
 
 
 def parse_timeout(value: str | float, source: str) -> float:
     """A positive number of seconds."""
-    try:
-        timeout = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{source}: timeout {value!r} is not a number of seconds") from None
+    timeout = float(_number(value, float, source, "timeout", "a number of seconds"))
     if not timeout > 0:
         raise ConfigError(f"{source}: timeout must be more than 0 seconds, not {value!r}")
     return timeout

@@ -19,33 +19,33 @@ def custom(lambda_container_factory, lambda_image):
 
     def start(variant: str, **kwargs):
         return lambda_container_factory(
-            dockerfile=IMAGES / "custom" / f"Dockerfile.{variant}", build_args={"BASE": lambda_image.id}, **kwargs
+            dockerfile=IMAGES / f"Dockerfile.custom-{variant}", build_args={"BASE": lambda_image.id}, **kwargs
         )
 
     return start
 
 
 def test_aws_base_image_is_detected_from_its_entrypoint_not_its_tag(lambda_container_factory):
-    fn = lambda_container_factory(dockerfile=IMAGES / "aws" / "Dockerfile.workdir")
+    fn = lambda_container_factory(dockerfile=IMAGES / "Dockerfile.aws-workdir")
     assert fn.image.runs_emulator
     assert "entrypoint" not in fn.options  # run as it is: no emulator mounted
     assert fn.image.ref.startswith("pytest-lambda-container/")  # our tag says nothing of the base image
 
 
 def test_aws_base_image_runs_in_the_task_root_whatever_the_workdir(lambda_container_factory):
-    fn = lambda_container_factory(dockerfile=IMAGES / "aws" / "Dockerfile.workdir")
+    fn = lambda_container_factory(dockerfile=IMAGES / "Dockerfile.aws-workdir")
     result = fn.invoke_event({"k": "v"})
     assert result["cwd"] == "/var/task" and result["task_root"] == "/var/task"
     assert result["event"] == {"k": "v"}
 
 
 def test_aws_base_image_handler_override(lambda_container_factory):
-    fn = lambda_container_factory(dockerfile=IMAGES / "aws" / "Dockerfile.workdir", handler="probe.other")
+    fn = lambda_container_factory(dockerfile=IMAGES / "Dockerfile.aws-workdir", handler="probe.other")
     assert fn.invoke_event({}) == {"other": True}
 
 
 def test_aws_base_image_as_non_root(lambda_container_factory):
-    result = lambda_container_factory(dockerfile=IMAGES / "aws" / "Dockerfile.nonroot").invoke_event({})
+    result = lambda_container_factory(dockerfile=IMAGES / "Dockerfile.aws-nonroot").invoke_event({})
     assert result["uid"] == 65534
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..responses import HttpResult, decode_v1
-from .base import ACCOUNT_ID, REGION, EventOptions, HttpRequest, deep_merge, grouped, now_ms, trace_id
+from .base import ACCOUNT_ID, REGION, EventOptions, HttpRequest, deep_merge, edge_headers, grouped, now_ms
 from .body import encode_body
 
 TARGET_GROUP_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:targetgroup/lambda-target/49e9d65c45c6791a"
@@ -24,11 +24,7 @@ class Alb:
         pairs = [
             # ALB forwards Connection (its sample event shows `connection: keep-alive`).
             *request.forwarded_headers(keep_connection=True),
-            ("host", DOMAIN),
-            ("x-amzn-trace-id", trace_id(epoch)),
-            ("x-forwarded-for", request.source_ip),
-            ("x-forwarded-port", "80"),
-            ("x-forwarded-proto", "http"),
+            *edge_headers(DOMAIN, epoch, request.source_ip, https=False),
         ]
         headers = grouped(pairs, lower=True)
         raw_query = [tuple(part.split("=", 1)) if "=" in part else (part, "") for part in request.raw_query.split("&")]

@@ -141,6 +141,17 @@ def trace_id(epoch_ms: int) -> str:
     return f"Root=1-{epoch_ms // 1000:08x}-{uuid.uuid4().hex[:24]}"
 
 
+def edge_headers(domain: str, epoch_ms: int, source_ip: str, *, https: bool = True) -> list[tuple[str, str]]:
+    """The headers every front adds at its edge: its own Host, a trace id, and the X-Forwarded-* trio."""
+    return [
+        ("host", domain),
+        ("x-amzn-trace-id", trace_id(epoch_ms)),
+        ("x-forwarded-for", source_ip),
+        ("x-forwarded-port", "443" if https else "80"),
+        ("x-forwarded-proto", "https" if https else "http"),
+    ]
+
+
 def deep_merge(base: dict[str, Any], override: Mapping[str, Any] | None) -> dict[str, Any]:
     """`base` with `override` merged in, recursively for nested dicts; neither input is changed."""
     if not override:

@@ -13,10 +13,10 @@ from .base import (
     HttpRequest,
     clf_time,
     deep_merge,
+    edge_headers,
     grouped,
     now_ms,
     request_id,
-    trace_id,
 )
 from .body import encode_body
 
@@ -43,13 +43,7 @@ class HttpApi:
                 cookies.extend(c.strip() for c in value.split(";") if c.strip())
             else:
                 pairs.append((name, value))
-        pairs += [
-            ("host", self.domain),
-            ("x-amzn-trace-id", trace_id(epoch)),
-            ("x-forwarded-for", request.source_ip),
-            ("x-forwarded-port", "443"),
-            ("x-forwarded-proto", "https"),
-        ]
+        pairs += edge_headers(self.domain, epoch, request.source_ip)
         # Names are lower-cased and repeated values comma-joined, never dropped.
         headers = {name: ",".join(values) for name, values in grouped(pairs, lower=True).items()}
         query = {name: ",".join(values) for name, values in grouped(request.query).items()}

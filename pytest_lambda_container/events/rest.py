@@ -13,10 +13,10 @@ from .base import (
     HttpRequest,
     clf_time,
     deep_merge,
+    edge_headers,
     grouped,
     now_ms,
     request_id,
-    trace_id,
 )
 from .body import encode_body
 
@@ -46,14 +46,12 @@ class RestApi:
             resource, path_parameters = "/{proxy+}", {"proxy": path.lstrip("/")}
         if options.path_parameters is not None:
             path_parameters = dict(options.path_parameters) or None
-        headers = [
-            *request.forwarded_headers(),
-            ("Host", domain),
-            ("X-Amzn-Trace-Id", trace_id(epoch)),
-            ("X-Forwarded-For", request.source_ip),
-            ("X-Forwarded-Port", "443"),
-            ("X-Forwarded-Proto", "https"),
+        # REST APIs keep the client's header case, and spell their own like AWS's sample: Host, X-Forwarded-For.
+        edge = [
+            ("-".join(p.capitalize() for p in k.split("-")), v)
+            for k, v in edge_headers(domain, epoch, request.source_ip)
         ]
+        headers = [*request.forwarded_headers(), *edge]
         header_groups = grouped(headers, fold_case=True)
         query_groups = grouped(request.query)
         body, is_base64 = encode_body(request.body)
