@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
 import datetime
 import json
 import math
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx
-from docker.errors import APIError, DockerException, NotFound
+from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
-from .engine import Engine
+from .engine import ENGINE_ERRORS, Engine
 from .errors import (
     ContainerError,
     ContainerExited,
@@ -163,6 +163,7 @@ class LambdaContainer:
         self.url = ""
         self.invocations = 0
         self.restarts = 0
+        self.log: Callable[[str], None] = _stderr
         self._dead = False
         self._lock = threading.Lock()
         # One keep-alive connection serves every call; the emulator serves one at a time anyway.
@@ -223,6 +224,8 @@ class LambdaContainer:
             options["entrypoint"] = entrypoint
             options["volumes"] = {str(rie_path): {"bind": RIE_MOUNT, "mode": "ro"}}
         self = cls(engine, image, options, timeout=timeout, ready_timeout=ready_timeout)
+        if log is not None:
+            self.log = log
         if port and not port_is_free(port):
             say(f"port {port} on 127.0.0.1 is busy; publishing the emulator on a free port instead")
             port = 0
@@ -258,7 +261,7 @@ class LambdaContainer:
         )
         try:
             code, output = self.container.exec_run(argv, workdir=workdir, environment=environment, demux=False)
-        except DockerException:
+        except ENGINE_ERRORS:
             return
         text = cast(bytes, output or b"").decode("utf-8", "replace").strip()
         if code == 3:
@@ -329,7 +332,7 @@ class LambdaContainer:
             self.container.reload()
         except NotFound:
             return -1
-        except DockerException as exc:
+        except ENGINE_ERRORS as exc:
             raise ContainerError(
                 f"the Docker engine at {self.engine.address} stopped answering while {self.name} was in use: "
                 f"{str(exc).splitlines()[0][:300]}"
@@ -363,7 +366,7 @@ class LambdaContainer:
             kwargs["since"] = datetime.datetime.fromtimestamp(since, tz=datetime.timezone.utc)
         try:
             return bytes(self.container.logs(**kwargs)).decode("utf-8", "replace")
-        except DockerException:
+        except ENGINE_ERRORS:
             return ""
 
     # -- invoking -------------------------------------------------------------------------------------------
@@ -436,9 +439,23 @@ class LambdaContainer:
     def _discard(self) -> None:
         with _LIVE_LOCK:
             _LIVE.pop(self.id, None)
-        if self.container is not None:
-            with contextlib.suppress(DockerException):
-                self.container.remove(force=True)
+        if self.container is None:
+            return
+        try:
+            self.container.remove(force=True)
+        except NotFound:
+            pass
+        except ENGINE_ERRORS as exc:
+            # Nothing more can be done from here (the engine is gone, say); at least say what is left, and how
+            # to remove it. The next session's orphan sweep removes it too.
+            self.log(
+                f"could not remove container {self.name} ({str(exc).splitlines()[0][:200]}); "
+                f"remove it with `docker rm -f {self.name}`"
+            )
+
+
+def _stderr(line: str) -> None:
+    print(f"pytest-lambda-container: {line}", file=sys.stderr)
 
 
 def function_error(result: Any, *, function_error_header: str | None = None) -> FunctionError | None:
@@ -478,7 +495,7 @@ def reap_orphans(engine: Engine) -> list[str]:
     removed = []
     try:
         candidates = engine.client.containers.list(all=True, filters={"label": LABEL})
-    except DockerException:
+    except ENGINE_ERRORS:
         return []
     for container in candidates:
         labels = container.labels or {}
@@ -493,7 +510,7 @@ def reap_orphans(engine: Engine) -> list[str]:
         try:
             container.remove(force=True)
             removed.append(container.name or container.id or "")
-        except DockerException:
+        except ENGINE_ERRORS:
             pass
     return removed
 

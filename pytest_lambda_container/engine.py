@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import docker
+import requests
 from docker.errors import DockerException
 
 from .errors import EngineUnavailable
@@ -18,6 +19,8 @@ CONNECT_TIMEOUT = 5.0
 STREAM_TIMEOUT = 900.0
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+#: What a docker SDK call raises when the engine fails or is gone: the SDK lets requests' errors through.
+ENGINE_ERRORS = (DockerException, requests.exceptions.RequestException)
 
 
 def engine_address() -> str:
@@ -66,7 +69,7 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
         client = docker.from_env(timeout=int(max(1, timeout)))
         client.ping()
         version = client.version()
-    except DockerException as exc:
+    except ENGINE_ERRORS as exc:
         raise EngineUnavailable(
             f"no Docker engine answers at {address} "
             f"({origin}): "

@@ -9,9 +9,10 @@ Usable without pytest::
 
 from __future__ import annotations
 
+import contextlib
 import platform as host_platform
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -19,8 +20,8 @@ from types import TracebackType
 from . import image as images
 from . import rie
 from .container import LambdaContainer, new_session_id, reap_orphans
-from .engine import Engine, connect
-from .errors import ConfigError
+from .engine import ENGINE_ERRORS, Engine, connect, engine_address
+from .errors import ConfigError, EngineUnavailable
 from .image import BuildProgress, ImageInfo
 from .settings import Settings, check_build_inputs
 
@@ -64,6 +65,17 @@ class LambdaSession:
         """The containers started so far."""
         return list(self._containers.values())
 
+    @contextlib.contextmanager
+    def _engine_errors(self) -> Iterator[None]:
+        """Engine failures mid-way (it stopped, the socket vanished) as one clear error, not docker's traceback."""
+        try:
+            yield
+        except ENGINE_ERRORS as exc:
+            address = self._engine.address if self._engine else engine_address()
+            raise EngineUnavailable(
+                f"the Docker engine at {address} failed: {str(exc).splitlines()[0][:300]}"
+            ) from None
+
     def engine(self) -> Engine:
         """The Docker engine, connected on first use; orphans of killed sessions are removed then."""
         with self._lock:
@@ -88,7 +100,7 @@ class LambdaSession:
         context = spec.context or (dockerfile.parent if spec.dockerfile else s.context_path)
         build_args = {**s.build_args, **dict(spec.build_args)}
         key = (ref,) if ref else (dockerfile, context, tuple(sorted(build_args.items())))
-        with self._lock:
+        with self._lock, self._engine_errors():
             if key not in self._images:
                 if not ref:
                     # Before touching Docker: a missing Dockerfile is the user's first mistake, not the engine.
@@ -136,7 +148,7 @@ class LambdaSession:
             timeout or s.timeout,
             tuple(sorted((build_args or {}).items())),
         )
-        with self._lock:
+        with self._lock, self._engine_errors():
             existing = self._containers.get(spec)
             if existing is not None and existing.exit_code() is None:
                 return existing

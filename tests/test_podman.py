@@ -1,0 +1,133 @@
+"""Podman's Docker API as the engine, and the engine going away mid-session (fault injection, for real)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+pytestmark = pytest.mark.docker
+
+ENGINE_GOES_AWAY = """
+import pathlib, time
+
+def test_engine_goes_away(invoke):
+    assert invoke("GET", "/test1").status_code == 200
+    pathlib.Path("started").write_text("yes")
+    while not pathlib.Path("engine-stopped").exists():
+        time.sleep(0.1)
+    invoke("GET", "/test1")
+"""
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory, lambda_image, docker_client):
+    """A Podman API service on its own socket, holding a copy of the example image."""
+    if shutil.which("podman") is None:
+        pytest.fail("podman is not installed: scripts/bootstrap.sh podman (or apt-get install podman)")
+    folder = tmp_path_factory.mktemp("podman")
+    socket = folder / "podman.sock"
+
+    def start() -> subprocess.Popen[bytes]:
+        service = subprocess.Popen(
+            ["podman", "system", "service", "--time=0", f"unix://{socket}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while not socket.exists():
+            assert time.monotonic() < deadline, "podman service did not come up"
+            time.sleep(0.1)
+        return service
+
+    state = {"service": start()}
+    # The images move across as Docker would ship them: `docker save | podman load`.
+    load = subprocess.Popen(["podman", "load"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert load.stdin is not None
+    for chunk in docker_client.images.get(lambda_image.id).save():
+        load.stdin.write(chunk)
+    load.stdin.close()
+    assert load.wait(timeout=120) == 0, load.stdout.read() if load.stdout else ""
+
+    class Podman:
+        host = f"unix://{socket}"
+
+        def stop(self) -> None:
+            state["service"].send_signal(signal.SIGTERM)
+            state["service"].wait(timeout=30)
+            socket.unlink(missing_ok=True)
+
+        def restart(self) -> None:
+            state["service"] = start()
+
+    yield Podman()
+    client = docker.DockerClient(base_url=Podman.host)
+    for container in client.containers.list(all=True, filters={"label": "pytest-lambda-container"}):
+        container.remove(force=True)
+    client.close()
+    Podman().stop()
+
+
+def test_podman_serves_the_plugin(pytester, podman, lambda_image, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", podman.host)
+    pytester.makepyfile(
+        """
+        def test_on_podman(invoke, lambda_container):
+            assert lambda_container.engine.is_podman
+            assert invoke("POST", "/test3", {"message": "podman"}).json() == {"message": "podman"}
+        """
+    )
+    result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
+    result.assert_outcomes(passed=1)
+    client = docker.DockerClient(base_url=podman.host)
+    assert client.containers.list(all=True, filters={"label": "pytest-lambda-container"}) == []
+    client.close()
+
+
+def test_engine_stopped_mid_session_fails_fast_and_clearly(tmp_path: Path, podman, lambda_image):
+    (tmp_path / "test_inner.py").write_text(ENGINE_GOES_AWAY)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--lambda-image",
+            lambda_image.id,
+            "--lambda-port",
+            "0",
+            "test_inner.py",
+        ],
+        cwd=tmp_path,
+        env={**__import__("os").environ, "DOCKER_HOST": podman.host},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "started").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read().decode()
+            time.sleep(0.1)
+        # The engine stops, and takes its containers with it (as dockerd does without live-restore).
+        podman.stop()
+        subprocess.run(["podman", "kill", "--all"], capture_output=True, timeout=60)
+        stopped = time.monotonic()
+        (tmp_path / "engine-stopped").write_text("yes")
+        out = proc.communicate(timeout=60)[0].decode()
+        assert time.monotonic() - stopped < 30, "no hang"
+    finally:
+        proc.kill()
+        podman.restart()
+    assert "1 failed" in out
+    assert f"the Docker engine at {podman.host} stopped answering" in out
+    assert "could not remove container plc-" in out and "docker rm -f plc-" in out
+    assert "Traceback" not in out.split("short test summary")[0].split("_ test_engine_goes_away _")[0]
