@@ -9,6 +9,7 @@
 #                public.ecr.aws/lambda/python:3.11 where those tags are missing
 #                (needs the project installed, for `python -m pytest_lambda_container
 #                rie`, or RIE_BINARY=/path/to/aws-lambda-rie)
+#   podman       install podman (a second engine for the e2e tests) if missing
 #   stop-engine  stop dockerd, but only if `engine` started it
 #   all          engine, then images (the default)
 # Each step is idempotent: run it again and it only checks.
@@ -424,6 +425,18 @@ cmd_images() {
     log "images ready in $(($(now) - t0))s"
 }
 
+# Podman serves the Docker API too; the e2e suite drives it as a second engine (and stops it mid-session).
+cmd_podman() {
+    local t0
+    t0=$(now)
+    if ! command -v podman >/dev/null; then
+        log "installing podman with apt-get"
+        as_root apt-get update -qq || die "apt-get update failed: is a Debian mirror reachable?"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null || die "apt-get install podman failed"
+    fi
+    log "podman $(podman --version | awk '{print $3}') ready in $(($(now) - t0))s"
+}
+
 main() {
     local t0
     t0=$(now)
@@ -431,9 +444,10 @@ main() {
         engine) cmd_engine ;;
         images) cmd_images ;;
         stop-engine) cmd_stop_engine ;;
+        podman) cmd_podman ;;
         all) cmd_engine; cmd_images; log "all done in $(($(now) - t0))s" ;;
         -h | --help | help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-        *) die "unknown step '$1' (expected all, engine, images or stop-engine)" ;;
+        *) die "unknown step '$1' (expected all, engine, images, podman or stop-engine)" ;;
     esac
 }
 
