@@ -23,10 +23,11 @@ from .events import FORMATS, EventOptions, HttpRequest
 from .image import ImageInfo
 from .session import LambdaSession
 from .settings import Settings
-from .transport import LambdaTransport, make_invoke
+from .transport import AsyncLambdaTransport, LambdaTransport, make_invoke
 
 __all__ = [
     "FORMATS",
+    "AsyncLambdaTransport",
     "BuildFailed",
     "ConfigError",
     "ContainerError",

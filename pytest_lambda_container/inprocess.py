@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import traceback
 import uuid
@@ -30,6 +31,17 @@ class FakeContext:
         return 300_000
 
 
+def _ensure_event_loop() -> None:
+    # Mangum drives the app with asyncio.get_event_loop(): a worker thread (AsyncLambdaTransport) has none, and
+    # an async test framework may have closed the main thread's. The Lambda runtime always has one.
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 class InProcessFunction:
     """`handler(event, context)` called directly; events and results pass through JSON as they would on the wire,
     and an exception becomes the `FunctionError` the runtime would report."""
@@ -39,6 +51,7 @@ class InProcessFunction:
 
     def invoke_event(self, event: Any) -> Any:
         wire_event = json.loads(json.dumps(event))
+        _ensure_event_loop()
         try:
             result = self.handler(wire_event, FakeContext())
         except Exception as exc:

@@ -48,25 +48,30 @@ class LambdaTransport(httpx.BaseTransport):
         self.source_ip = source_ip
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        event, fmt = self.build_event(request)
+        try:
+            result = self.target.invoke_event(event)
+        except FunctionError as exc:
+            return self.error_response(request, event, exc)
+        return self.response(request, event, fmt, result)
+
+    def build_event(self, request: httpx.Request) -> tuple[dict[str, Any], EventFormat]:
+        """The event for `request`, in the format it asks for (or the transport's)."""
         settings = dict(request.extensions.get(EXTENSION) or {})
         fmt = get_format(settings.pop("event_format", None) or self.event_format)
         options = self.options
         if settings:
             EventOptions.coerce(settings)  # names unknown keys
             options = dataclasses.replace(options, **settings)
-        event = fmt.build(HttpRequest.from_httpx(request, source_ip=self.source_ip), options)
+        request.read()
+        return fmt.build(HttpRequest.from_httpx(request, source_ip=self.source_ip), options), fmt
+
+    def response(self, request: httpx.Request, event: dict[str, Any], fmt: EventFormat, result: Any) -> httpx.Response:
+        """The front's HTTP response to the function's `result`."""
         try:
-            result = self.target.invoke_event(event)
             decoded = fmt.decode(result)
-        except (FunctionError, InvalidResponse) as exc:
-            if self.raise_function_errors:
-                raise
-            return httpx.Response(
-                502,
-                json=BAD_GATEWAY,
-                request=request,
-                extensions={"lambda_event": event, "lambda_error": exc},
-            )
+        except InvalidResponse as exc:
+            return self.error_response(request, event, exc)
         return httpx.Response(
             decoded.status_code,
             headers=decoded.headers,
@@ -75,6 +80,35 @@ class LambdaTransport(httpx.BaseTransport):
             request=request,
             extensions={"lambda_event": event, "lambda_result": result},
         )
+
+    def error_response(
+        self, request: httpx.Request, event: dict[str, Any], exc: FunctionError | InvalidResponse
+    ) -> httpx.Response:
+        """Raise `exc`, or (with `raise_function_errors=False`) answer as the front does: 502."""
+        if self.raise_function_errors:
+            raise exc
+        return httpx.Response(
+            502, json=BAD_GATEWAY, request=request, extensions={"lambda_event": event, "lambda_error": exc}
+        )
+
+
+class AsyncLambdaTransport(httpx.AsyncBaseTransport):
+    """The async twin of `LambdaTransport`, for `httpx.AsyncClient`: the blocking invocation runs in a worker
+    thread, so the event loop stays free; the container still serves one invocation at a time."""
+
+    def __init__(self, target: Invoker, **kwargs: Any) -> None:
+        self.sync = LambdaTransport(target, **kwargs)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import anyio.to_thread  # httpx's own dependency
+
+        await request.aread()
+        event, fmt = self.sync.build_event(request)
+        try:
+            result = await anyio.to_thread.run_sync(self.sync.target.invoke_event, event)
+        except FunctionError as exc:
+            return self.sync.error_response(request, event, exc)
+        return self.sync.response(request, event, fmt, result)
 
 
 def check_invoke_arguments(method: str, path: str, json_body: Any, body: Any) -> str:

@@ -108,3 +108,21 @@ def test_secret_build_args_are_not_printed():
         "NPM_TOKEN": "***",
         "db_password": "***",
     }
+
+
+@pytest.mark.anyio
+async def test_async_transport_twin():
+    from pytest_lambda_container import AsyncLambdaTransport
+
+    transport = AsyncLambdaTransport(InProcessFunction(example.handler), event_format="http")
+    async with httpx.AsyncClient(base_url="http://lambda", transport=transport) as client:
+        assert (await client.post("/test3", params={"message": "async"})).json() == {"message": "async"}
+        assert (await client.head("/test1")).content == b""
+    failing = AsyncLambdaTransport(InProcessFunction(example.failing_handler), raise_function_errors=False)
+    async with httpx.AsyncClient(transport=failing) as client:
+        assert (await client.get("http://lambda/x")).status_code == 502
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
