@@ -43,6 +43,8 @@ LABEL = "pytest-lambda-container"
 LABEL_SESSION = f"{LABEL}.session"
 LABEL_PID = f"{LABEL}.pid"
 LABEL_HOST = f"{LABEL}.host"
+#: Set on containers kept for debugging (--lambda-keep): the orphan sweep leaves them alone.
+LABEL_KEEP = f"{LABEL}.keep"
 
 #: Errors by which the runtime says it could not load the handler at all.
 IMPORT_ERRORS = (
@@ -200,6 +202,7 @@ class LambdaContainer:
         ready_timeout: float = 30.0,
         log: Callable[[str], None] | None = None,
         check_handler: bool = True,
+        keep: bool = False,
     ) -> LambdaContainer:
         """Run `image` under the emulator on 127.0.0.1:`port` (0: any free port) and wait until it answers."""
         say = log or (lambda _line: None)
@@ -217,7 +220,7 @@ class LambdaContainer:
             "detach": True,
             "command": command,
             "environment": environment,
-            "labels": session_labels(session_id or new_session_id()),
+            "labels": {**session_labels(session_id or new_session_id()), **({LABEL_KEEP: "1"} if keep else {})},
             **engine.run_options(),
         }
         if entrypoint is not None:
@@ -296,6 +299,12 @@ class LambdaContainer:
             self._discard()
             raise
         self._dead = False
+
+    def ensure_running(self) -> None:
+        """Start a fresh container in place of this one if it has died (the object stays valid)."""
+        with self._lock:
+            if self._dead or self.exit_code() is not None:
+                self._revive()
 
     def _revive(self) -> None:
         """Start a fresh container in place of the dead one, on the same port if it is free."""
@@ -385,7 +394,14 @@ class LambdaContainer:
             try:
                 return self._http.post(INVOKE_PATH, content=payload, headers={"Content-Type": "application/json"})
             except httpx.TransportError as exc:
-                self._raise_if_exited("died during an invocation")
+                if not isinstance(exc, httpx.TimeoutException):
+                    # A dropped connection usually means the container is dying, but the engine may still
+                    # report it running for a moment: wait for its state, so this call reports the death and
+                    # the next one gets a fresh container, rather than two calls failing.
+                    deadline = time.monotonic() + 3.0
+                    while time.monotonic() < deadline:
+                        self._raise_if_exited("died during an invocation")
+                        time.sleep(0.05)
                 raise ContainerError(
                     f"invoking {self.name} at {self.url} failed: {type(exc).__name__}: {exc}", logs=self.logs(tail=50)
                 ) from exc
@@ -436,6 +452,12 @@ class LambdaContainer:
         self._discard()
         self._http.close()
 
+    def release(self) -> None:
+        """Let go of the container without removing it (it was kept for debugging)."""
+        with _LIVE_LOCK:
+            _LIVE.pop(self.id, None)
+        self._http.close()
+
     def _discard(self) -> None:
         with _LIVE_LOCK:
             _LIVE.pop(self.id, None)
@@ -445,13 +467,19 @@ class LambdaContainer:
             self.container.remove(force=True)
         except NotFound:
             pass
+        except APIError as exc:
+            if not (exc.status_code == 409 and "in progress" in str(exc)):  # being removed already: fine
+                self._report_leftover(exc)
         except ENGINE_ERRORS as exc:
-            # Nothing more can be done from here (the engine is gone, say); at least say what is left, and how
-            # to remove it. The next session's orphan sweep removes it too.
-            self.log(
-                f"could not remove container {self.name} ({str(exc).splitlines()[0][:200]}); "
-                f"remove it with `docker rm -f {self.name}`"
-            )
+            self._report_leftover(exc)
+
+    def _report_leftover(self, exc: BaseException) -> None:
+        # Nothing more can be done from here (the engine is gone, say); at least say what is left, and how to
+        # remove it. The next session's orphan sweep removes it too.
+        self.log(
+            f"could not remove container {self.name} ({str(exc).splitlines()[0][:200]}); "
+            f"remove it with `docker rm -f {self.name}`"
+        )
 
 
 def _stderr(line: str) -> None:
@@ -499,7 +527,7 @@ def reap_orphans(engine: Engine) -> list[str]:
         return []
     for container in candidates:
         labels = container.labels or {}
-        if labels.get(LABEL_HOST) != host:
+        if labels.get(LABEL_HOST) != host or labels.get(LABEL_KEEP):
             continue
         try:
             pid = int(labels.get(LABEL_PID, ""))

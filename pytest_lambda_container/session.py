@@ -150,11 +150,10 @@ class LambdaSession:
         )
         with self._lock, self._engine_errors():
             existing = self._containers.get(spec)
-            if existing is not None and existing.exit_code() is None:
-                return existing
             if existing is not None:
-                self.log(f"container {existing.name} had exited (code {existing.exit_code()}); starting a new one")
-                existing.remove()
+                # Revived in place: clients built on it (lambda_client, invoke) stay valid.
+                existing.ensure_running()
+                return existing
             info = self.image(spec)
             rie_path = None
             if not info.runs_emulator:
@@ -171,6 +170,7 @@ class LambdaSession:
                 timeout=spec.timeout or s.timeout,
                 session_id=self.id,
                 log=self.log,
+                keep=s.keep,
             )
             self._containers[spec] = container
             return container
@@ -185,6 +185,7 @@ class LambdaSession:
                         f"with `curl -d '{{}}' {container.url}/2015-03-31/functions/function/invocations`; "
                         f"remove it with `docker rm -f {container.name}`"
                     )
+                    container.release()
                 else:
                     container.remove()
             self._containers.clear()

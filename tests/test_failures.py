@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -73,21 +75,42 @@ def test_failed_tests_get_the_container_log_attached(pytester, lambda_image):
     result.stdout.no_fnmatch_line("*quiet-passing-line*")
 
 
-def test_keep_leaves_the_container_and_says_how_to_reach_it(pytester, lambda_image, docker_client):
-    pytester.makepyfile(FAILING_TEST)
-    result = pytester.runpytest(
-        "--lambda-image", lambda_image.id, "--lambda-port", "0", "--lambda-keep", "-k", "passes"
-    )
-    result.assert_outcomes(passed=1)
-    line = next(line for line in result.outlines if "keeping container" in line)
+def test_keep_leaves_the_container_and_says_how_to_reach_it(tmp_path, pytester, lambda_image, docker_client):
+    (tmp_path / "test_kept.py").write_text(FAILING_TEST)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    # A real process, so that its exit (atexit and all) is part of the test.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            f"--lambda-image={lambda_image.id}",
+            "--lambda-port=0",
+            "--lambda-keep",
+            "-k",
+            "passes",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    line = next(line for line in out.splitlines() if "keeping container" in line)
     name = line.split("keeping container ")[1].split()[0]
     try:
-        container = docker_client.containers.get(name)
-        assert container.status == "running"
+        assert docker_client.containers.get(name).status == "running"
+        assert f"docker rm -f {name}" in line
         port = int(re.search(r" at http://127\.0\.0\.1:(\d+)", line)[1])
         r = httpx.post(f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations", json={}, timeout=30)
         assert r.status_code == 200  # the kept emulator still answers (Mangum's error for an empty event)
-        assert f"docker rm -f {name}" in line
+        # The next session's sweep of orphans leaves a kept container alone, though its pytest is gone.
+        pytester.makepyfile(FAILING_TEST)
+        pytester.runpytest(f"--lambda-image={lambda_image.id}", "--lambda-port=0", "-k", "passes").assert_outcomes(
+            passed=1
+        )
+        assert docker_client.containers.get(name).status == "running"
     finally:
         docker_client.containers.get(name).remove(force=True)
 
@@ -147,3 +170,32 @@ def test_8_threads_x_100_calls_on_one_container(invoke, lambda_container):
     assert errors == []
     assert lambda_container.exit_code() is None
     assert "AlreadyReserved" not in lambda_container.logs()
+
+
+def test_a_removed_container_fails_one_call_and_the_factory_revives_it_in_place(
+    lambda_container_factory, docker_client
+):
+    fn = lambda_container_factory(env={"PURPOSE": "to be removed"})
+    client = client_for(fn)
+    assert client.get("/test1").status_code == 200
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        for _ in range(30):
+            try:
+                client.get("/sleep", params={"seconds": 0.05})
+            except Exception as exc:  # collected, and asserted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    docker_client.containers.get(fn.name).remove(force=True)
+    for t in threads:
+        t.join()
+    # Exactly one call learns that the container died; every later call got a fresh one.
+    assert [type(e).__name__ for e in errors] == ["ContainerExited"]
+    again = lambda_container_factory(env={"PURPOSE": "to be removed"})
+    assert again is fn and fn.restarts == 1
+    assert client.get("/test1").json() == {"message": "test"}
