@@ -18,7 +18,8 @@ from docker.utils.build import exclude_paths
 from .engine import Engine
 from .errors import BuildFailed, ConfigError
 
-#: Repository our built images are tagged into, so they can be found (and pruned) again.
+#: Repository our built images are tagged into, so they can be found again
+#: (`docker images pytest-lambda-container/*`; prune with `docker image prune -a --filter label=pytest-lambda-container`).
 REPOSITORY = "pytest-lambda-container"
 #: The AWS base images' entrypoint, which starts the emulator itself outside Lambda.
 AWS_ENTRYPOINT = "/lambda-entrypoint.sh"
@@ -75,6 +76,11 @@ def inspect(engine: Engine, ref: str, *, built: bool = False) -> ImageInfo:
             f"image {ref!r} does not exist in the Docker engine at {engine.address}; build and tag it first "
             f"(`docker build -t {ref} .`), or drop --lambda-image to let the plugin build the Dockerfile"
         ) from None
+    except APIError as exc:
+        if not exc.is_client_error():
+            raise
+        # A 4xx other than "not found" is the reference itself ("repository name must be lowercase"...).
+        raise ConfigError(f"{ref!r} is not a valid image reference: {exc.explanation or exc}") from None
     attrs: dict[str, Any] = image.attrs
     config = attrs.get("Config") or {}
     env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
@@ -100,15 +106,30 @@ def _dockerignore(context: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.MULTILINE)
+_ARG_REF = re.compile(r"\$\{?(\w+)\}?")
+
+
+def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> list[str]:
+    """The images a Dockerfile builds FROM, with `${ARG}`s filled from the build args and ARG defaults."""
+    defaults = dict(re.findall(r"^\s*ARG\s+(\w+)=(\S+)", dockerfile_text, re.IGNORECASE | re.MULTILINE))
+    values = {**defaults, **build_args}
+    stages = set(re.findall(r"^\s*FROM\s+\S+(?:\s+\S+)?\s+AS\s+(\S+)", dockerfile_text, re.IGNORECASE | re.MULTILINE))
+    refs = [_ARG_REF.sub(lambda m: values.get(m[1], ""), ref) for ref in _FROM.findall(dockerfile_text)]
+    return [ref for ref in refs if ref and ref.lower() != "scratch" and ref not in stages]
+
+
 def content_tag(
     dockerfile: Path,
     context: Path,
     build_args: Mapping[str, str],
     platform: str | None,
+    base_ids: tuple[str, ...] = (),
 ) -> str:
     """A tag naming exactly this build's inputs: the files the context sends (honouring .dockerignore),
-    the Dockerfile, the build args and the platform."""
+    the Dockerfile, the build args, the platform, and the base images' ids (a rebuilt base means a rebuild)."""
     digest = hashlib.sha256()
+    digest.update(repr(base_ids).encode())
     digest.update(dockerfile.read_bytes())
     digest.update(repr(sorted(build_args.items())).encode())
     digest.update(repr(platform).encode())
@@ -117,7 +138,16 @@ def content_tag(
         path = context / name
         if path.is_file() and not path.is_symlink():
             digest.update(name.encode() + b"\0" + oct(path.stat().st_mode & 0o777).encode() + b"\0")
-            digest.update(path.read_bytes())
+            try:
+                with path.open("rb") as f:
+                    # In chunks: a context may hold files larger than memory.
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(chunk)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read {path} in the build context {context}: {exc.strerror}; make it readable, or "
+                    "leave it out of the build with a line in .dockerignore"
+                ) from None
         else:
             digest.update(name.encode() + b"\0")
     slug = re.sub(r"[^a-z0-9._-]+", "-", context.resolve().name.lower()).strip("-.") or "function"
@@ -138,7 +168,6 @@ def build(
     network_mode: str | None = None,
     platform: str | None = None,
     progress: ProgressCallback | None = None,
-    session_label: str = "",
 ) -> ImageInfo:
     """Build `dockerfile` in `context` (or reuse the image already built from the same inputs)."""
     build_args = dict(build_args or {})
@@ -147,7 +176,13 @@ def build(
         raise ConfigError(f"no Dockerfile at {dockerfile}; set --lambda-dockerfile (ini lambda_dockerfile)")
     if not context.is_dir():
         raise ConfigError(f"build context {context} is not a directory; set --lambda-context (ini lambda_context)")
-    tag = content_tag(dockerfile, context, build_args, platform)
+    base_ids = []
+    for ref in base_images(dockerfile.read_text(errors="replace"), build_args):
+        try:
+            base_ids.append(engine.client.images.get(ref).id or ref)
+        except APIError:
+            base_ids.append(ref)  # not local (yet): the build pulls it, or says why it cannot
+    tag = content_tag(dockerfile, context, build_args, platform, tuple(base_ids))
     try:
         engine.client.images.get(tag)
     except ImageNotFound:
