@@ -37,9 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(opt.flag, dest=dest, action="store_true", default=None, help=opt.help)
         else:
             group.addoption(opt.flag, dest=dest, default=None, metavar=opt.metavar, help=opt.help)
-        ini_type = {"pairs": "linelist", "bool": "bool"}.get(opt.kind, "string")
-        default: Any = {"linelist": [], "bool": False}.get(ini_type, "")
+        # Booleans are read as strings: pytest's own bool parsing ends in an INTERNALERROR on a typo.
+        ini_type = "linelist" if opt.kind == "pairs" else "string"
+        default: Any = [] if opt.kind == "pairs" else ""
         parser.addini(INI_NAMES.get(opt.name, opt.ini), opt.help, type=ini_type, default=default)  # type: ignore[arg-type]
+        if opt.name in INI_NAMES:  # the flag's own spelling works in ini files too
+            parser.addini(opt.ini, f"same as {INI_NAMES[opt.name]}", type=ini_type, default=default)  # type: ignore[arg-type]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,7 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve(
             Path(str(config.rootpath)),
             cli=lambda opt: config.getoption("lambda_" + opt.name),
-            ini=lambda opt: config.getini(INI_NAMES.get(opt.name, opt.ini)),
+            ini=lambda opt: config.getini(INI_NAMES.get(opt.name, opt.ini)) or config.getini(opt.ini),
+            invocation_dir=Path(str(config.invocation_params.dir)),
         )
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-lambda-container: {exc}") from None

@@ -53,6 +53,7 @@ INI_NAMES = {"build_arg": "lambda_build_args"}
 
 DEFAULT_PORT = 9000
 DEFAULT_TIMEOUT = 300.0
+MAX_TIMEOUT = 900.0
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -124,26 +125,45 @@ def parse_port(value: str | int, source: str) -> int:
 def parse_timeout(value: str | float, source: str) -> float:
     """A positive number of seconds."""
     timeout = float(_number(value, float, source, "timeout", "a number of seconds"))
-    if not timeout > 0:
+    if not timeout > 0:  # nan too
         raise ConfigError(f"{source}: timeout must be more than 0 seconds, not {value!r}")
+    if timeout > MAX_TIMEOUT:
+        raise ConfigError(f"{source}: timeout {value!r} is over Lambda's limit of {MAX_TIMEOUT:g} seconds (15 minutes)")
     return timeout
+
+
+def parse_bool(value: str | bool, source: str) -> bool:
+    """true/false, yes/no, on/off, 1/0."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{source}: {value!r} is not true or false")
 
 
 def resolve(
     rootdir: Path,
     cli: Callable[[Option], Any],
     ini: Callable[[Option], Any],
+    invocation_dir: Path | None = None,
 ) -> Settings:
-    """Settings from the CLI value (None when not given) or else the ini value (None or empty when not set)."""
+    """Settings from the CLI value (None when not given) or else the ini value (None or empty when not set).
+
+    Relative paths on the command line are taken from where pytest was run, as a shell user expects; in ini
+    keys, from the rootdir.
+    """
     from .events import FORMATS
 
     values: dict[str, Any] = {}
     for opt in OPTIONS:
         raw = cli(opt)
-        source = f"option {opt.flag}"
+        source, base = f"option {opt.flag}", invocation_dir or rootdir
         if raw is None or raw == [] or raw is False:
             raw = ini(opt)
-            source = f"ini key {INI_NAMES.get(opt.name, opt.ini)}"
+            source, base = f"ini key {INI_NAMES.get(opt.name, opt.ini)}", rootdir
         if raw is None or raw == "" or raw == [] or raw is False:
             continue
         if opt.kind == "pairs":
@@ -154,9 +174,9 @@ def resolve(
         elif opt.kind == "float":
             values[opt.name] = parse_timeout(raw, source)
         elif opt.kind == "path":
-            values[opt.name] = (rootdir / str(raw).strip()).resolve()
+            values[opt.name] = (base / str(raw).strip()).resolve()
         elif opt.kind == "bool":
-            values[opt.name] = raw is True or str(raw).strip().lower() in {"1", "true", "yes", "on"}
+            values[opt.name] = parse_bool(raw, source)
         else:
             values[opt.name] = str(raw).strip()
     fmt = values.get("event_format")

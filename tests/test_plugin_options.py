@@ -69,6 +69,27 @@ def test_ini_values_are_read_and_paths_are_relative_to_the_rootdir(pytester: pyt
     )
 
 
+def test_build_args_ini_key_takes_either_spelling(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nlambda_build_arg =\n    PY=3.12\n")
+    pytester.makepyfile(SHOW_SETTINGS)
+    result = pytester.runpytest("-s", "-W", "error::pytest.PytestConfigWarning")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*ARGS {'PY': '3.12'}*"])
+
+
+def test_cli_paths_are_relative_to_where_pytest_runs(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (pytester.path / "sub").mkdir()
+    (pytester.path / "sub" / "Dockerfile.x").write_text("FROM scratch\n")
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(SHOW_SETTINGS)
+    monkeypatch.chdir(pytester.path / "sub")
+    result = pytester.runpytest("-s", "--lambda-dockerfile=Dockerfile.x", str(pytester.path))
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*DOCKERFILE {pytester.path}/sub/Dockerfile.x CONTEXT {pytester.path}/sub *"])
+
+
 def test_cli_wins_over_ini(pytester: pytest.Pytester) -> None:
     pytester.makeini(
         """
@@ -96,6 +117,9 @@ def test_cli_wins_over_ini(pytester: pytest.Pytester) -> None:
         (["--lambda-port", "70000"], "", "*option --lambda-port: port 70000 is out of range*"),
         ([], "lambda_port = -1", "*ini key lambda_port: port -1 is out of range*"),
         (["--lambda-timeout", "0"], "", "*option --lambda-timeout: timeout must be more than 0*"),
+        (["--lambda-timeout", "inf"], "", "*option --lambda-timeout: timeout 'inf' is over Lambda's limit of 900*"),
+        ([], "lambda_timeout = nan", "*ini key lambda_timeout: timeout must be more than 0 seconds, not 'nan'*"),
+        ([], "lambda_keep = maybe", "*ini key lambda_keep: 'maybe' is not true or false*"),
         (["--lambda-event-format", "soap"], "", "*unknown event format 'soap'; choose one of rest, http*"),
         (["--lambda-dockerfile", "nope/Dockerfile"], "", "*no Dockerfile at */nope/Dockerfile*--lambda-dockerfile*"),
     ],
