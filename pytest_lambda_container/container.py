@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import datetime
 import json
 import math
 import os
@@ -34,6 +33,8 @@ from .errors import (
 from .image import ImageInfo
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+#: The most the handler check may take before the session goes on without it.
+HANDLER_CHECK_LIMIT = 60.0
 CONTAINER_PORT = "8080/tcp"
 RIE_MOUNT = "/aws-lambda/aws-lambda-rie"
 #: Lambda's limit on a synchronous invocation's request payload.
@@ -256,16 +257,37 @@ class LambdaContainer:
         """
         entrypoint, command = emulator_command(self.image, handler)
         check = handler_check_command(self.image, command)
-        if check is None or self.container is None:
+        container = self.container
+        if check is None or container is None:
             return
         argv, workdir = check
         environment = (
             {"PYTHONPATH": self.image.env.get("LAMBDA_RUNTIME_DIR", "/var/runtime")} if entrypoint is None else {}
         )
-        try:
-            code, output = self.container.exec_run(argv, workdir=workdir, environment=environment, demux=False)
-        except ENGINE_ERRORS:
+        outcome: list[Any] = []
+
+        def run() -> None:
+            try:
+                outcome.append(container.exec_run(argv, workdir=workdir, environment=environment))
+            except ENGINE_ERRORS:
+                pass
+
+        # Bounded: a module that takes minutes to import must not hold the session without a word.
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        limit = min(self.timeout, HANDLER_CHECK_LIMIT)
+        worker.join(5.0)
+        if worker.is_alive():
+            self.log(f"loading handler {argv[-1]} in {self.name} to check it: still importing after 5s...")
+        worker.join(max(0.0, limit - 5.0))
+        if not outcome:
+            if worker.is_alive():
+                self.log(
+                    f"handler {argv[-1]} still loading after {limit:g}s; going on "
+                    "without the check (the first invoke loads it, within the function timeout)"
+                )
             return
+        code, output = outcome[0]
         text = cast(bytes, output or b"").decode("utf-8", "replace").strip()
         if code == 3:
             last = text.splitlines()[-1] if text else "Runtime.ImportModuleError: unknown"
@@ -372,7 +394,7 @@ class LambdaContainer:
         if tail is not None:
             kwargs["tail"] = tail
         if since is not None:
-            kwargs["since"] = datetime.datetime.fromtimestamp(since, tz=datetime.timezone.utc)
+            kwargs["since"] = since  # a float: to the sub-second, where a datetime would round to the second
         try:
             return bytes(self.container.logs(**kwargs)).decode("utf-8", "replace")
         except ENGINE_ERRORS:

@@ -18,8 +18,8 @@ from docker.utils.build import exclude_paths
 from .engine import Engine
 from .errors import BuildFailed, ConfigError
 
-#: Repository our built images are tagged into, so they can be found again
-#: (`docker images pytest-lambda-container/*`; prune with `docker image prune -a --filter label=pytest-lambda-container`).
+#: Repository our built images are tagged into, so they can be found again (`docker images
+#: 'pytest-lambda-container/*'`), and pruned: `docker image prune -a --filter label=pytest-lambda-container`.
 REPOSITORY = "pytest-lambda-container"
 #: The AWS base images' entrypoint, which starts the emulator itself outside Lambda.
 AWS_ENTRYPOINT = "/lambda-entrypoint.sh"

@@ -23,6 +23,9 @@ from .transport import InvokeFunction, LambdaTransport, make_invoke
 SETTINGS = pytest.StashKey[Settings]()
 SESSION = pytest.StashKey[LambdaSession]()
 STARTED = pytest.StashKey[float]()
+CALLS = pytest.StashKey[dict[str, int]]()
+#: The most log lines attached to a failed test's report.
+LOG_LINES = 200
 #: Fixtures after which a failed test gets the container's log attached.
 CONTAINER_FIXTURES = {"lambda_container", "lambda_client", "invoke", "lambda_container_factory"}
 
@@ -56,22 +59,28 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-lambda-container: {exc}") from None
     config.stash[SETTINGS] = settings
-    _end_on_sigterm()
 
 
-def _end_on_sigterm() -> None:
-    """Make SIGTERM (CI cancelling a job, `timeout`, `docker stop`) end pytest like Ctrl-C does: session teardown
-    runs and removes the containers. Python's default is to die on the spot, leaving them behind."""
-    if threading.current_thread() is not threading.main_thread():
+@contextlib.contextmanager
+def _sigterm_ends_like_ctrl_c() -> Iterator[None]:
+    """While containers may exist, SIGTERM (CI cancelling a job, `timeout`, `docker stop`) ends pytest as Ctrl-C
+    does, so session teardown removes them; Python's default is to die on the spot and leave them behind."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield  # someone (xdist, the user) already decided what SIGTERM does
         return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return  # someone (xdist, the user) already decided what SIGTERM does
 
     def interrupt(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills for real
         raise KeyboardInterrupt(f"pytest-lambda-container: ending on signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -134,10 +143,11 @@ def lambda_session(pytestconfig: pytest.Config, lambda_settings: Settings) -> Ge
     """The session's engine, images and containers; everything it started is removed at the end."""
     session = LambdaSession(lambda_settings, log=_terminal_log(pytestconfig))
     pytestconfig.stash[SESSION] = session
-    try:
-        yield session
-    finally:
-        session.close()
+    with _sigterm_ends_like_ctrl_c():
+        try:
+            yield session
+        finally:
+            session.close()
 
 
 @pytest.fixture(scope="session")
@@ -201,6 +211,8 @@ def invoke(lambda_client: httpx.Client) -> InvokeFunction:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[STARTED] = time.time()
+    session = item.config.stash.get(SESSION, None)
+    item.stash[CALLS] = {c.id: c.invocations for c in session.containers} if session else {}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -213,7 +225,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if session is None:
         return
     since = item.stash.get(STARTED, None)
+    calls_before = item.stash.get(CALLS, {})
     for container in session.containers:
-        logs = container.logs(since=int(since) if since else None).strip()
-        if logs:
-            report.sections.append((f"Captured lambda container log {container.name} ({call.when})", logs))
+        if calls_before.get(container.id) == container.invocations:
+            continue  # this test did not invoke it: its log would only be noise
+        lines = container.logs(since=since).strip().splitlines()
+        if len(lines) > LOG_LINES:
+            lines = [f"... {len(lines) - LOG_LINES} earlier lines left out ...", *lines[-LOG_LINES:]]
+        if lines:
+            report.sections.append((f"Captured lambda container log {container.name} ({call.when})", "\n".join(lines)))
