@@ -438,10 +438,13 @@ class LambdaContainer:
         text = response.text
         if not text.strip():
             self._raise_if_exited("died during an invocation")
+            logs = self.logs(tail=30)
             raise InvocationError(
                 f"the emulator returned an empty response (HTTP {response.status_code}): the runtime process "
-                f"probably exited during the invocation.\nLast lines of the container log:\n{self.logs(tail=30)}",
-                logs=self.logs(tail=30),
+                "exited during the invocation, or never started. Does the image start a Lambda runtime client "
+                "(e.g. ENTRYPOINT python -m awslambdaric, CMD app.handler)?\n"
+                f"Last lines of the container log:\n{logs}",
+                logs=logs,
             )
         if text.startswith("Task timed out after"):
             raise FunctionTimeout(
