@@ -88,7 +88,7 @@ def test_without_the_check_the_first_invoke_reports_the_import_error(lambda_sess
 
 def test_payload_over_lambda_limit_is_refused_clearly(lambda_container):
     with pytest.raises(PayloadTooLarge, match="at most 6,291,456 bytes"):
-        lambda_container.invoke_event({"blob": "x" * (7 * 1024 * 1024)})
+        lambda_container.invoke_event({"blob": "x" * (10 * 1024 * 1024)})
     # Refused before sending: the container never saw it and is still there.
     assert lambda_container.exit_code() is None
 
@@ -283,3 +283,47 @@ def test_xdist_workers_each_get_a_container_and_leave_none(pytester, lambda_imag
     result = pytester.runpytest_subprocess("-n", "2", "--lambda-image", lambda_image.id, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)
     assert foreign_containers() == []
+
+
+def test_x_and_internal_errors_still_remove_the_container(pytester, lambda_image, foreign_containers):
+    pytester.makepyfile(
+        """
+        def test_first(invoke):
+            assert invoke("GET", "/test1").status_code == 500
+
+        def test_never_runs(invoke):
+            pass
+        """
+    )
+    result = pytester.runpytest("-x", "--lambda-image", lambda_image.id, "--lambda-port", "0")
+    result.assert_outcomes(failed=1)
+    assert foreign_containers() == []
+    pytester.makeconftest(
+        """
+        def pytest_runtest_logreport(report):
+            if report.when == "call":
+                raise RuntimeError("a plugin blew up")
+        """
+    )
+    result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    assert foreign_containers() == []
+
+
+def test_containers_that_are_not_ours_or_not_orphans_are_left_alone(pytester, lambda_image, docker_client):
+    # Not ours: no label. Someone else's: our label, but another host's session (its owner may be alive there).
+    plain = docker_client.containers.create(lambda_image.id, entrypoint=["sleep", "60"])
+    other_host = docker_client.containers.create(
+        lambda_image.id,
+        entrypoint=["sleep", "60"],
+        labels={LABEL: "1", LABEL_SESSION: "elsewhere", f"{LABEL}.pid": "1", f"{LABEL}.host": "another-machine"},
+    )
+    try:
+        pytester.makepyfile(HELLO_TEST)
+        result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
+        result.assert_outcomes(passed=1)
+        for container in (plain, other_host):
+            container.reload()  # raises NotFound if the session removed it
+    finally:
+        plain.remove(force=True)
+        other_host.remove(force=True)
