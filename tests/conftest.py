@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import docker
+import httpcore
 import pytest
 
 from pytest_lambda_container import rie
 from pytest_lambda_container.container import LABEL, LABEL_PID, LABEL_SESSION
+
+# pytester's in-process runs drop the modules first imported during them; httpx imports httpcore lazily, so
+# without this a later httpx call raises an unmapped httpcore error (its exception map holds the dropped classes).
+httpcore.ConnectError  # noqa: B018
 
 # pytester points HOME at a temporary folder for inner runs; they share the real emulator cache instead of
 # provisioning it again each time (test_rie.py provisions into fresh folders on purpose).
@@ -40,3 +49,38 @@ def foreign_containers(docker_client, lambda_session):
         return [c for c in list_ours(docker_client) if c.labels.get(LABEL_SESSION) != lambda_session.id]
 
     return list_them
+
+
+def _spawn_pytest(folder: Path, body: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """A pytest session in its own process (so its signals and its exit are real) running `body` as its test."""
+    (folder / "test_inner.py").write_text(body)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--lambda-port=0", *args, "test_inner.py"],
+        cwd=folder,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for(marker: Path, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+    """Wait until the inner session's test writes `marker`; fail with its output if it ends first."""
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert time.monotonic() < deadline, "the inner session never started its test"
+        time.sleep(0.1)
+
+
+class InnerPytest:
+    """Run pytest sessions in their own processes: `spawn(folder, body, *args, env=...)`, `wait_for(marker, proc)`."""
+
+    spawn = staticmethod(_spawn_pytest)
+    wait_for = staticmethod(_wait_for)
+
+
+@pytest.fixture
+def inner_pytest() -> InnerPytest:
+    return InnerPytest()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -162,28 +159,6 @@ def test_missing_image_is_a_clear_error(pytester):
     result.stdout.fnmatch_lines(["*ConfigError: image 'no-such-image:nope' does not exist in the Docker engine*"])
 
 
-def _spawn_inner_session(path: Path, image: str, body: str) -> subprocess.Popen[bytes]:
-    (path / "test_inner.py").write_text(body)
-    (path / "pytest.ini").write_text("[pytest]\n")
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--lambda-image",
-            image,
-            "--lambda-port",
-            "0",
-            "test_inner.py",
-        ],
-        cwd=path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
 SLOW_TEST = """
 import pathlib, time
 def test_slow(invoke):
@@ -193,32 +168,26 @@ def test_slow(invoke):
 """
 
 
-def _wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-        assert time.monotonic() < deadline, "inner session never started its test"
-        time.sleep(0.2)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_an_interrupted_session_removes_its_container(tmp_path, lambda_image, containers_of_pid, signum):
-    proc = _spawn_inner_session(tmp_path, lambda_image.id, SLOW_TEST)
+def test_an_interrupted_session_removes_its_container(inner_pytest, tmp_path, lambda_image, containers_of_pid, signum):
+    proc = inner_pytest.spawn(tmp_path, SLOW_TEST, f"--lambda-image={lambda_image.id}")
     try:
-        _wait_for(tmp_path / "started", proc)
+        inner_pytest.wait_for(tmp_path / "started", proc)
         assert containers_of_pid(proc.pid)
         proc.send_signal(signum)
-        out = proc.communicate(timeout=60)[0].decode()
+        out = proc.communicate(timeout=60)[0]
     finally:
         proc.kill()
     assert "KeyboardInterrupt" in out
     assert containers_of_pid(proc.pid) == []
 
 
-def test_a_killed_sessions_containers_are_reaped_by_the_next(tmp_path, lambda_image, containers_of_pid, pytester):
-    proc = _spawn_inner_session(tmp_path, lambda_image.id, SLOW_TEST)
+def test_a_killed_sessions_containers_are_reaped_by_the_next(
+    inner_pytest, tmp_path, lambda_image, containers_of_pid, pytester
+):
+    proc = inner_pytest.spawn(tmp_path, SLOW_TEST, f"--lambda-image={lambda_image.id}")
     try:
-        _wait_for(tmp_path / "started", proc)
+        inner_pytest.wait_for(tmp_path / "started", proc)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)

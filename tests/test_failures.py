@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 
@@ -75,28 +73,14 @@ def test_failed_tests_get_the_container_log_attached(pytester, lambda_image):
     result.stdout.no_fnmatch_line("*quiet-passing-line*")
 
 
-def test_keep_leaves_the_container_and_says_how_to_reach_it(tmp_path, pytester, lambda_image, docker_client):
-    (tmp_path / "test_kept.py").write_text(FAILING_TEST)
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+def test_keep_leaves_the_container_and_says_how_to_reach_it(
+    inner_pytest, tmp_path, pytester, lambda_image, docker_client
+):
     # A real process, so that its exit (atexit and all) is part of the test.
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            f"--lambda-image={lambda_image.id}",
-            "--lambda-port=0",
-            "--lambda-keep",
-            "-k",
-            "passes",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+    proc = inner_pytest.spawn(
+        tmp_path, FAILING_TEST, f"--lambda-image={lambda_image.id}", "--lambda-keep", "-k", "passes"
+    )
+    out = proc.communicate(timeout=120)[0]
     line = next(line for line in out.splitlines() if "keeping container" in line)
     name = line.split("keeping container ")[1].split()[0]
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -91,38 +90,18 @@ def test_podman_serves_the_plugin(pytester, podman, lambda_image, monkeypatch):
     client.close()
 
 
-def test_engine_stopped_mid_session_fails_fast_and_clearly(tmp_path: Path, podman, lambda_image):
-    (tmp_path / "test_inner.py").write_text(ENGINE_GOES_AWAY)
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--lambda-image",
-            lambda_image.id,
-            "--lambda-port",
-            "0",
-            "test_inner.py",
-        ],
-        cwd=tmp_path,
-        env={**__import__("os").environ, "DOCKER_HOST": podman.host},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+def test_engine_stopped_mid_session_fails_fast_and_clearly(inner_pytest, tmp_path: Path, podman, lambda_image):
+    proc = inner_pytest.spawn(
+        tmp_path, ENGINE_GOES_AWAY, f"--lambda-image={lambda_image.id}", env={"DOCKER_HOST": podman.host}
     )
     try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "started").exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read().decode()
-            time.sleep(0.1)
+        inner_pytest.wait_for(tmp_path / "started", proc)
         # The engine stops, and takes its containers with it (as dockerd does without live-restore).
         podman.stop()
         subprocess.run(["podman", "kill", "--all"], capture_output=True, timeout=60)
         stopped = time.monotonic()
         (tmp_path / "engine-stopped").write_text("yes")
-        out = proc.communicate(timeout=60)[0].decode()
+        out = proc.communicate(timeout=60)[0]
         assert time.monotonic() - stopped < 30, "no hang"
     finally:
         proc.kill()
