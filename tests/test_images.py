@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import rie
+from pytest_lambda_container import ContainerNotReady, LambdaContainer, rie
+from pytest_lambda_container.session import FunctionSpec
 
 pytestmark = pytest.mark.docker
 
@@ -99,3 +101,15 @@ def test_an_image_for_an_architecture_the_host_cannot_run_is_refused_clearly(pyt
             "host has no emulation for arm64*Build for this host with --lambda-platform linux/amd64*"
         ]
     )
+
+
+def test_a_container_whose_emulator_never_answers_fails_quickly_with_its_log(lambda_session, docker_client):
+    info = lambda_session.image(FunctionSpec(dockerfile=IMAGES / "Dockerfile.aws-never-ready"))
+    started = time.monotonic()
+    with pytest.raises(
+        ContainerNotReady, match=r"runs, but the emulator did not answer on http://127\.0\.0\.1:\d+ within 3s"
+    ):
+        LambdaContainer.start(lambda_session.engine(), info, port=0, ready_timeout=3, session_id=lambda_session.id)
+    assert time.monotonic() - started < 15
+    leftovers = docker_client.containers.list(all=True, filters={"ancestor": info.id})
+    assert leftovers == []
