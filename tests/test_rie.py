@@ -58,3 +58,23 @@ def test_a_tampered_wheel_is_refused(tmp_path: Path) -> None:
         archive.writestr("aws_sam_cli-0.dist-info/RECORD", f"{member},sha256=AAAA,10\n")
     with pytest.raises(EmulatorUnavailable, match="does not match its RECORD"):
         rie._extract_verified(wheel, member)
+
+
+def test_doctor_says_what_is_there_and_what_is_not(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTEST_LAMBDA_CONTAINER_CACHE": str(tmp_path), "HOME": str(tmp_path)}
+    cmd = [sys.executable, "-m", "pytest_lambda_container", "doctor"]
+    missing = subprocess.run(
+        cmd, env={**env, "DOCKER_HOST": "unix:///nonexistent.sock"}, capture_output=True, text=True
+    )
+    assert missing.returncode == 1
+    assert "engine: MISSING: no Docker engine answers at unix:///nonexistent.sock" in missing.stdout
+    assert "emulator: not cached yet" in missing.stdout
+
+
+@pytest.mark.docker
+def test_doctor_on_a_working_machine() -> None:
+    rie.locate("x86_64")  # cached, by now or by this
+    result = subprocess.run([sys.executable, "-m", "pytest_lambda_container", "doctor"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("engine: ok, ")
+    assert "emulator: ok, aws-lambda-rie for x86_64" in result.stdout
