@@ -19,7 +19,7 @@ import httpx
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
-from .engine import ENGINE_ERRORS, Engine
+from .engine import ENGINE_ERRORS, Engine, short_error
 from .errors import (
     ContainerError,
     ContainerExited,
@@ -133,10 +133,14 @@ def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] |
         return None, args
     entrypoint = list(image.entrypoint)
     i = _awslambdaric_at(entrypoint)
+    j = _awslambdaric_at(list(image.cmd))
     if handler and not image.cmd and i is not None and i + 2 < len(entrypoint):
         # ENTRYPOINT ["python", "-m", "awslambdaric", "app.handler"] and no CMD: the handler is in the entrypoint.
         entrypoint[i + 2] = handler
         args = []
+    elif handler and not entrypoint and j is not None and j + 2 < len(image.cmd):
+        # CMD ["python", "-m", "awslambdaric", "app.handler"] and no ENTRYPOINT: the handler is at CMD's end.
+        args = [*image.cmd[: j + 2], handler, *image.cmd[j + 3 :]]
     command = [*entrypoint, *args]
     if not command:
         raise ContainerError(
@@ -168,9 +172,12 @@ class LambdaContainer:
         self.restarts = 0
         self.log: Callable[[str], None] = _stderr
         self._dead = False
-        self._lock = threading.Lock()
+        self._closed = False
+        self._lock = threading.RLock()
         # One keep-alive connection serves every call; the emulator serves one at a time anyway.
         self._http = httpx.Client(
+            # Loopback, always: a user's HTTP_PROXY must not catch calls to the container.
+            trust_env=False,
             timeout=httpx.Timeout(timeout + 10.0, connect=5.0),
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
@@ -234,13 +241,10 @@ class LambdaContainer:
             say(f"port {port} on 127.0.0.1 is busy; publishing the emulator on a free port instead")
             port = 0
         try:
-            self._launch(port)
-        except APIError as exc:
-            message = str(exc).lower()
-            if not (port and ("already allocated" in message or "address already in use" in message)):
-                raise ContainerError(f"could not start {image.ref}: {exc.explanation or exc}") from None
-            say(f"port {port} was taken meanwhile; publishing the emulator on a free port instead")
-            self._launch(0)
+            self._launch_on(port)
+        except BaseException:
+            self._http.close()
+            raise
         if check_handler:
             try:
                 self.check_handler(handler)
@@ -299,6 +303,22 @@ class LambdaContainer:
                 logs=self.logs(tail=30),
             )
 
+    def _launch_on(self, port: int) -> None:
+        """Launch on `port`, or on any free port if it was taken meanwhile; docker's errors as ours."""
+        try:
+            try:
+                self._launch(port)
+            except APIError as exc:
+                message = str(exc).lower()
+                if not (port and ("already allocated" in message or "address already in use" in message)):
+                    raise
+                self.log(f"port {port} was taken meanwhile; publishing the emulator on a free port instead")
+                self._launch(0)
+        except APIError as exc:
+            raise ContainerError(f"could not start {self.image.ref}: {exc.explanation or exc}") from None
+        except ENGINE_ERRORS as exc:
+            raise ContainerError(f"could not start {self.image.ref}: the engine failed: {short_error(exc)}") from None
+
     def _launch(self, port: int) -> None:
         options = {
             **self.options,
@@ -310,6 +330,7 @@ class LambdaContainer:
         with _LIVE_LOCK:
             _LIVE[self.id] = self
         try:
+            self._check_open()  # removed while this was being created
             self.container.start()
             self.container.reload()
             binding = (self.container.attrs["NetworkSettings"]["Ports"] or {}).get(CONTAINER_PORT) or []
@@ -322,9 +343,14 @@ class LambdaContainer:
             raise
         self._dead = False
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ContainerError(f"container {self.name} ({self.image.ref}) was removed; start a new one")
+
     def ensure_running(self) -> None:
         """Start a fresh container in place of this one if it has died (the object stays valid)."""
         with self._lock:
+            self._check_open()
             if self._dead or self.exit_code() is not None:
                 self._revive()
 
@@ -332,7 +358,7 @@ class LambdaContainer:
         """Start a fresh container in place of the dead one, on the same port if it is free."""
         self._discard()
         self.restarts += 1
-        self._launch(self.port if port_is_free(self.port) else 0)
+        self._launch_on(self.port if port_is_free(self.port) else 0)
 
     def wait_ready(self, timeout: float) -> None:
         """Return once the emulator answers HTTP; raise if the container exits or never answers."""
@@ -341,7 +367,7 @@ class LambdaContainer:
             self._raise_if_exited("exited before the emulator answered")
             try:
                 # Any HTTP answer means the emulator listens; docker's port proxy alone only resets the connection.
-                httpx.get(self.url + "/", timeout=1.0)
+                self._http.get("/", timeout=1.0)
                 return
             except httpx.TransportError:
                 pass
@@ -366,7 +392,7 @@ class LambdaContainer:
         except ENGINE_ERRORS as exc:
             raise ContainerError(
                 f"the Docker engine at {self.engine.address} stopped answering while {self.name} was in use: "
-                f"{str(exc).splitlines()[0][:300]}"
+                f"{short_error(exc)}"
             ) from None
         state = self.container.attrs.get("State") or {}
         if state.get("Running") or state.get("Status") in {"created", "running", "restarting"}:
@@ -410,13 +436,18 @@ class LambdaContainer:
                 "for a synchronous invocation (AWS answers RequestEntityTooLargeException, and API Gateway 413)"
             )
         with self._lock:
+            self._check_open()
             if self._dead:
                 self._revive()
             self.invocations += 1
             try:
                 return self._http.post(INVOKE_PATH, content=payload, headers={"Content-Type": "application/json"})
             except httpx.TransportError as exc:
-                if not isinstance(exc, httpx.TimeoutException):
+                if isinstance(exc, httpx.TimeoutException):
+                    # Past the function timeout and then some: the emulator is stuck, and may still be busy
+                    # (a second call would crash it). The next call gets a fresh container.
+                    self._dead = True
+                else:
                     # A dropped connection usually means the container is dying, but the engine may still
                     # report it running for a moment: wait for its state, so this call reports the death and
                     # the next one gets a fresh container, rather than two calls failing.
@@ -430,8 +461,10 @@ class LambdaContainer:
 
     def invoke_event(self, event: Any) -> Any:
         """Invoke the function with `event` (any JSON value); its result, or an `InvocationError`."""
-        response = self.invoke_raw(json.dumps(event).encode("utf-8"))
-        return self.decode_result(response)
+        payload = json.dumps(event).encode("utf-8")
+        # Decoded under the lock too: telling a dead container from a live one must not race with a restart.
+        with self._lock:
+            return self.decode_result(self.invoke_raw(payload))
 
     def decode_result(self, response: httpx.Response) -> Any:
         """Tell the emulator's answers apart: a result, a function error, a timeout, a dead runtime."""
@@ -473,12 +506,18 @@ class LambdaContainer:
     # -- ending ---------------------------------------------------------------------------------------------
 
     def remove(self) -> None:
-        """Stop and remove the container (idempotent)."""
+        """Stop and remove the container (idempotent); the object cannot invoke any more.
+
+        Not under the invocation lock: teardown (Ctrl-C, exit) must not wait for a call in flight; a restart
+        racing with it sees `_closed` and removes what it made.
+        """
+        self._closed = True
         self._discard()
         self._http.close()
 
     def release(self) -> None:
         """Let go of the container without removing it (it was kept for debugging)."""
+        self._closed = True
         with _LIVE_LOCK:
             _LIVE.pop(self.id, None)
         self._http.close()
@@ -502,8 +541,7 @@ class LambdaContainer:
         # Nothing more can be done from here (the engine is gone, say); at least say what is left, and how to
         # remove it. The next session's orphan sweep removes it too.
         self.log(
-            f"could not remove container {self.name} ({str(exc).splitlines()[0][:200]}); "
-            f"remove it with `docker rm -f {self.name}`"
+            f"could not remove container {self.name} ({short_error(exc)}); remove it with `docker rm -f {self.name}`"
         )
 
 

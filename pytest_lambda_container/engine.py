@@ -65,15 +65,18 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
     """Connect to the engine at DOCKER_HOST (or the default socket), or raise `EngineUnavailable` within `timeout`."""
     address = engine_address()
     origin = "from DOCKER_HOST" if os.environ.get("DOCKER_HOST") else "the default socket; DOCKER_HOST is not set"
+    client = None
     try:
         client = docker.from_env(timeout=int(max(1, timeout)))
         client.ping()
         version = client.version()
     except ENGINE_ERRORS as exc:
+        if client is not None:
+            client.close()
         raise EngineUnavailable(
             f"no Docker engine answers at {address} "
             f"({origin}): "
-            f"{_short(exc)}. Start the engine (e.g. `sudo systemctl start docker`, or `dockerd &`), or point "
+            f"{short_error(exc)}. Start the engine (e.g. `sudo systemctl start docker`, or `dockerd &`), or point "
             "DOCKER_HOST at a running one (Podman: `podman system service --time=0 unix:///PATH` and "
             "DOCKER_HOST=unix:///PATH)."
         ) from None
@@ -83,6 +86,7 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
     return Engine(client=client, address=address, is_podman="podman" in components.lower(), arch=arch)
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
+    """The first line of an error's message (its type's name if it has none), at most 300 characters."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]

@@ -8,7 +8,7 @@
     ├── ContainerError           the container would not start, or stopped answering
     │   ├── ContainerNotReady    started, but the emulator never answered
     │   └── ContainerExited      the container stopped (carries exit code and log tail)
-    ├── InvocationError          the function was invoked, and the invocation failed
+    ├── InvocationError          an invocation failed (or, too large, could not be made)
     │   ├── FunctionError        the handler raised: errorType, errorMessage, stackTrace
     │   │   └── HandlerImportError   the handler module could not be loaded (Runtime.ImportModuleError, ...)
     │   ├── FunctionTimeout      the function ran past its timeout

@@ -204,7 +204,8 @@ def lambda_client(lambda_container: LambdaContainer, lambda_settings: Settings) 
 
 @pytest.fixture(scope="session")
 def invoke(lambda_client: httpx.Client) -> InvokeFunction:
-    """`invoke(method, path, query=None, *, headers=None, json=None, body=None)` → `httpx.Response`."""
+    """`invoke(method, path, query=None, *, headers=None, json=None, body=None, event_format=None,
+    **event_options)` → `httpx.Response`."""
     return make_invoke(lambda_client)
 
 

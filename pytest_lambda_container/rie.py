@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from .errors import EmulatorUnavailable
 
@@ -65,20 +65,32 @@ def locate(arch: str, explicit: Path | None = None, *, log: Callable[[str], None
                 f"give the aws-lambda-rie-{arch} build, or drop --lambda-rie to let the plugin fetch it"
             )
         return explicit
+    return find_cached(arch) or provision(arch, log=log)
+
+
+def find_cached(arch: str) -> Path | None:
+    """An emulator for `arch` already on this machine: ~/.aws-lambda-rie/aws-lambda-rie[-ARCH], or the cache."""
     user = USER_BINARY.expanduser()
-    if is_rie_for(user, arch):
-        return user
-    for candidate in (user.with_name(f"aws-lambda-rie-{arch}"), cache_dir() / f"aws-lambda-rie-{arch}"):
+    for candidate in (user, user.with_name(f"aws-lambda-rie-{arch}"), cache_dir() / f"aws-lambda-rie-{arch}"):
         if is_rie_for(candidate, arch):
             return candidate
-    return provision(arch, log=log)
+    return None
 
 
 def provision(arch: str, *, log: Callable[[str], None] | None = None, dest: Path | None = None) -> Path:
     """Download the aws-sam-cli wheel with pip, extract the emulator for `arch`, check it against the wheel's
     RECORD, and install it atomically into the cache (a file lock keeps concurrent processes apart)."""
-    say = log or (lambda _line: None)
     folder = dest or cache_dir()
+    try:
+        return _provision(arch, folder, log or (lambda _line: None))
+    except (OSError, zipfile.BadZipFile, Timeout) as exc:
+        raise EmulatorUnavailable(
+            f"could not provision aws-lambda-rie-{arch} into {folder}: {exc}; set PYTEST_LAMBDA_CONTAINER_CACHE to "
+            "a writable folder, or pass --lambda-rie PATH"
+        ) from None
+
+
+def _provision(arch: str, folder: Path, say: Callable[[str], None]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"aws-lambda-rie-{arch}"
     with FileLock(str(folder / ".rie.lock"), timeout=900):

@@ -17,11 +17,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
+from docker.errors import APIError
+
 from . import image as images
 from . import rie
-from .container import LambdaContainer, new_session_id, reap_orphans
-from .engine import ENGINE_ERRORS, Engine, connect, engine_address
-from .errors import ConfigError, EngineUnavailable
+from .container import INVOKE_PATH, LambdaContainer, new_session_id, reap_orphans
+from .engine import ENGINE_ERRORS, Engine, connect, engine_address, short_error
+from .errors import ConfigError, ContainerError, EngineUnavailable
 from .image import BuildProgress, ImageInfo
 from .settings import Settings, check_build_inputs
 
@@ -68,13 +70,14 @@ class LambdaSession:
     @contextlib.contextmanager
     def _engine_errors(self) -> Iterator[None]:
         """Engine failures mid-way (it stopped, the socket vanished) as one clear error, not docker's traceback."""
+        address = self._engine.address if self._engine else engine_address()
         try:
             yield
+        except APIError as exc:
+            # The engine answered, and refused: not a missing engine (which --lambda-skip-no-docker would skip).
+            raise ContainerError(f"the Docker engine at {address} refused: {short_error(exc)}") from None
         except ENGINE_ERRORS as exc:
-            address = self._engine.address if self._engine else engine_address()
-            raise EngineUnavailable(
-                f"the Docker engine at {address} failed: {str(exc).splitlines()[0][:300]}"
-            ) from None
+            raise EngineUnavailable(f"the Docker engine at {address} failed: {short_error(exc)}") from None
 
     def engine(self) -> Engine:
         """The Docker engine, connected on first use; orphans of killed sessions are removed then."""
@@ -176,13 +179,13 @@ class LambdaSession:
             return container
 
     def close(self) -> None:
-        """Remove every container started (unless `keep`), and let go of the engine."""
+        """Remove every container started (or, with `keep`, leave them running and say how to reach them)."""
         with self._lock:
             for container in self._containers.values():
                 if self.settings.keep:
                     self.log(
                         f"keeping container {container.name} ({container.image.ref}) at {container.url}: invoke it "
-                        f"with `curl -d '{{}}' {container.url}/2015-03-31/functions/function/invocations`; "
+                        f"with `curl -d '{{}}' {container.url}{INVOKE_PATH}`; "
                         f"remove it with `docker rm -f {container.name}`"
                     )
                     container.release()

@@ -37,7 +37,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("context", "path", "build context (default: the Dockerfile's folder)", "DIR"),
     Option("build_arg", "pairs", "docker build arg K=V (repeatable; ini key lambda_build_args, one per line)", "K=V"),
     Option("build_network", "str", "network mode of the build, e.g. host", "MODE"),
-    Option("platform", "str", "platform to build and run, e.g. linux/amd64 or linux/arm64", "PLATFORM"),
+    Option("platform", "str", "platform to build for, e.g. linux/amd64 or linux/arm64", "PLATFORM"),
     Option("port", "int", "host port for the emulator on 127.0.0.1 (default 9000; 0 = any free port)", "N"),
     Option("rie", "path", "aws-lambda-rie binary to mount into the container", "PATH"),
     Option("env", "pairs", "environment variable K=V for the function (repeatable; ini: one per line)", "K=V"),
@@ -158,6 +158,7 @@ def resolve(
     from .events import FORMATS
 
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for opt in OPTIONS:
         raw = cli(opt)
         source, base = f"option {opt.flag}", invocation_dir or rootdir
@@ -166,6 +167,7 @@ def resolve(
             source, base = f"ini key {INI_NAMES.get(opt.name, opt.ini)}", rootdir
         if raw is None or raw == "" or raw == [] or raw is False:
             continue
+        sources[opt.name] = source
         if opt.kind == "pairs":
             lines = [raw] if isinstance(raw, str) else list(raw)
             values[opt.name] = parse_pairs(lines, source)
@@ -181,7 +183,9 @@ def resolve(
             values[opt.name] = str(raw).strip()
     fmt = values.get("event_format")
     if fmt is not None and fmt not in FORMATS:
-        raise ConfigError(f"unknown event format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"{sources['event_format']}: unknown event format {fmt!r}; choose one of {', '.join(FORMATS)}"
+        )
     if "build_arg" in values:
         values["build_args"] = values.pop("build_arg")
     settings = Settings(rootdir=rootdir, **values)

@@ -296,3 +296,14 @@ def test_containers_that_are_not_ours_or_not_orphans_are_left_alone(pytester, la
     finally:
         plain.remove(force=True)
         other_host.remove(force=True)
+
+
+def test_a_users_http_proxy_does_not_catch_calls_to_the_container(pytester, lambda_image, monkeypatch):
+    # A proxy that does not exist: any call routed through it would fail.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    pytester.makepyfile(HELLO_TEST)
+    result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
+    result.assert_outcomes(passed=1)

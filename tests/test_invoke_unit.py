@@ -97,6 +97,8 @@ def test_emulator_command():
         ["/usr/local/bin/python", "-m", "awslambdaric", "app.handler"],
     )
     assert emulator_command(custom, "app.other")[1][-1] == "app.other"
+    cmd_only = ImageInfo(id="z", ref="fn", cmd=("python3", "-m", "awslambdaric", "app.handler"))
+    assert emulator_command(cmd_only, "app.other")[1] == ["python3", "-m", "awslambdaric", "app.other"]
     aws = ImageInfo(id="y", ref="fn", entrypoint=("/lambda-entrypoint.sh",), cmd=("app.handler",))
     assert emulator_command(aws, None) == (None, ["app.handler"])
     assert emulator_command(aws, "app.other") == (None, ["app.other"])

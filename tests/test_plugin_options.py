@@ -120,7 +120,11 @@ def test_cli_wins_over_ini(pytester: pytest.Pytester) -> None:
         (["--lambda-timeout", "inf"], "", "*option --lambda-timeout: timeout 'inf' is over Lambda's limit of 900*"),
         ([], "lambda_timeout = nan", "*ini key lambda_timeout: timeout must be more than 0 seconds, not 'nan'*"),
         ([], "lambda_keep = maybe", "*ini key lambda_keep: 'maybe' is not true or false*"),
-        (["--lambda-event-format", "soap"], "", "*unknown event format 'soap'; choose one of rest, http*"),
+        (
+            ["--lambda-event-format", "soap"],
+            "",
+            "*option --lambda-event-format: unknown event format 'soap'; choose one of rest, http*",
+        ),
         (["--lambda-dockerfile", "nope/Dockerfile"], "", "*no Dockerfile at */nope/Dockerfile*--lambda-dockerfile*"),
     ],
 )

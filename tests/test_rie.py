@@ -78,3 +78,12 @@ def test_doctor_on_a_working_machine() -> None:
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith("engine: ok, ")
     assert "emulator: ok, aws-lambda-rie for x86_64" in result.stdout
+
+
+def test_an_unwritable_cache_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(
+        EmulatorUnavailable, match=r"could not provision aws-lambda-rie-x86_64 into .*not-a-folder.*--lambda-rie"
+    ):
+        rie.provision("x86_64", dest=blocker)

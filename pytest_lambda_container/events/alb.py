@@ -7,6 +7,7 @@ from typing import Any
 from ..responses import HttpResult, decode_v1
 from .base import ACCOUNT_ID, REGION, EventOptions, HttpRequest, deep_merge, edge_headers, grouped, now_ms
 from .body import encode_body
+from .rest import last_values
 
 TARGET_GROUP_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:targetgroup/lambda-target/49e9d65c45c6791a"
 DOMAIN = f"lambda-alb-123578498.{REGION}.elb.amazonaws.com"
@@ -40,8 +41,8 @@ class Alb:
             event["multiValueHeaders"] = headers
         else:
             # Without multi-value headers enabled, ALB passes the last value of each.
-            event["queryStringParameters"] = {k: v[-1] for k, v in query.items()}
-            event["headers"] = {k: v[-1] for k, v in headers.items()}
+            event["queryStringParameters"] = last_values(query) or {}
+            event["headers"] = last_values(headers) or {}
         event["body"] = body or ""
         event["isBase64Encoded"] = is_base64
         event["requestContext"] = deep_merge(event["requestContext"], options.request_context)

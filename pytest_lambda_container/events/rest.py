@@ -38,8 +38,7 @@ class RestApi:
         path = request.path
         # The greedy `{proxy+}` resource is what `ANY /{proxy+}` deployments of ASGI apps use.
         if options.resource is not None:
-            resource = options.resource
-            path_parameters = dict(options.path_parameters) if options.path_parameters else None
+            resource, path_parameters = options.resource, None
         elif path == "/":
             resource, path_parameters = "/", None
         else:
