@@ -65,7 +65,7 @@ sys.path.insert(0, os.getcwd())
 try:
     module = importlib.import_module(module_name.replace("/", "."))
 except Exception as exc:
-    traceback.print_exc()
+    traceback.print_exc(file=sys.stdout)  # one stream: the verdict below must come out last
     print(f"Runtime.ImportModuleError: Unable to import module '{module_name}': {exc}"); sys.exit(3)
 if not hasattr(module, function):
     print(f"Runtime.HandlerNotFound: Handler '{function}' missing on module '{module_name}'"); sys.exit(3)

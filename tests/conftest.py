@@ -9,6 +9,13 @@ from pathlib import Path
 import docker
 import httpcore
 import pytest
+from hypothesis import settings
+
+# Locally the properties explore new examples on every run; in CI they replay a fixed set, so a run is
+# repeatable (a new counterexample found locally becomes a pinned test, as test_roundtrip_properties' are).
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 from pytest_lambda_container import rie
 from pytest_lambda_container.container import LABEL, LABEL_PID, LABEL_SESSION
