@@ -11,14 +11,14 @@ import httpcore
 import pytest
 from hypothesis import settings
 
+from pytest_lambda_container import rie
+from pytest_lambda_container.container import LABEL, LABEL_PID, LABEL_SESSION
+
 # Locally the properties explore new examples on every run; in CI they replay a fixed set, so a run is
 # repeatable (a new counterexample found locally becomes a pinned test, as test_roundtrip_properties' are).
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from pytest_lambda_container import rie
-from pytest_lambda_container.container import LABEL, LABEL_PID, LABEL_SESSION
 
 # pytester's in-process runs drop the modules first imported during them; httpx imports httpcore lazily, so
 # without this a later httpx call raises an unmapped httpcore error (its exception map holds the dropped classes).
