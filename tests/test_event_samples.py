@@ -797,3 +797,9 @@ def test_triggers_are_json_and_reach_a_handler(event: Any) -> None:
     assert json.loads(json.dumps(built)) == built
     echoed = InProcessFunction(lambda e, c: e).invoke_event(built)
     assert echoed == built
+
+
+def test_alb_passes_query_keys_as_spelled() -> None:
+    # Found by the properties: ALB does not decode, so `+` and `%20` are two keys (Mangum then merges them).
+    event = build("alb-multi", HttpRequest("GET", "/", "+=0&%20=1"))
+    assert event["multiValueQueryStringParameters"] == {"+": ["0"], "%20": ["1"]}
