@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .container import LambdaContainer
 from .errors import (
     BuildFailed,
     ConfigError,
@@ -10,6 +9,7 @@ from .errors import (
     ContainerExited,
     ContainerNotReady,
     EmulatorUnavailable,
+    EngineRefused,
     EngineUnavailable,
     FunctionError,
     FunctionTimeout,
@@ -20,8 +20,9 @@ from .errors import (
     PayloadTooLarge,
 )
 from .events import FORMATS, EventOptions, HttpRequest
+from .function import LambdaContainer
 from .image import ImageInfo
-from .session import LambdaSession
+from .session import FunctionSpec, LambdaSession
 from .settings import Settings
 from .transport import AsyncLambdaTransport, LambdaTransport, make_invoke
 
@@ -34,9 +35,11 @@ __all__ = [
     "ContainerExited",
     "ContainerNotReady",
     "EmulatorUnavailable",
+    "EngineRefused",
     "EngineUnavailable",
     "EventOptions",
     "FunctionError",
+    "FunctionSpec",
     "FunctionTimeout",
     "HandlerImportError",
     "HttpRequest",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import rie
+from . import platforms, rie
 from .errors import LambdaContainerError
 
 
@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytest_lambda_container")
     commands = parser.add_subparsers(dest="command", required=True)
     rie_cmd = commands.add_parser("rie", help="print the path of aws-lambda-rie, provisioning it if needed")
-    rie_cmd.add_argument("--arch", choices=rie.ARCHES, default="x86_64")
+    rie_cmd.add_argument("--arch", choices=platforms.RIE_ARCHES, default=platforms.RIE_ARCHES[0])
     commands.add_parser("doctor", help="check the Docker engine and the emulator")
     args = parser.parse_args(argv)
     if args.command == "doctor":
@@ -39,11 +39,11 @@ def doctor() -> int:
         version = engine.client.version()
         kind = "Podman" if engine.is_podman else "Docker"
         print(f"engine: ok, {kind} {version.get('Version', '?')} at {engine.address} (linux/{engine.arch})")
-        arch = "arm64" if engine.arch == "arm64" else "x86_64"
+        arch = platforms.rie_arch(engine.arch)
         engine.close()
     except LambdaContainerError as exc:
         print(f"engine: MISSING: {exc}")
-        ok, arch = False, "x86_64"
+        ok, arch = False, platforms.RIE_ARCHES[0]
     cached = [
         p for p in (rie.USER_BINARY.expanduser(), rie.cache_dir() / f"aws-lambda-rie-{arch}") if rie.is_rie_for(p, arch)
     ]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import docker
 import requests
-from docker.errors import DockerException
+from docker.errors import APIError, DockerException
 
-from .errors import EngineUnavailable
+from . import platforms
+from .errors import EngineRefused, EngineUnavailable
 
 #: How long to wait for the engine to answer a ping before saying it is not there.
 CONNECT_TIMEOUT = 5.0
@@ -21,6 +24,36 @@ STREAM_TIMEOUT = 900.0
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 #: What a docker SDK call raises when the engine fails or is gone: the SDK lets requests' errors through.
 ENGINE_ERRORS = (DockerException, requests.exceptions.RequestException)
+
+
+@contextlib.contextmanager
+def engine_errors(address: str, doing: str) -> Iterator[None]:
+    """The one mapping of the docker SDK's failures to ours; every engine call runs inside it.
+
+    ========================================================  =====================
+    raised by the docker SDK                                   becomes
+    ========================================================  =====================
+    `APIError` (the engine answered with an error status)      `EngineRefused`
+    any other `DockerException`, or a `requests` error         `EngineUnavailable`
+    (no socket, connection dropped, timed out)
+    ========================================================  =====================
+
+    `doing` names what was asked of the engine ("the start of container X"), for "refused ..." and
+    "stopped answering during ...". Where an engine's answer is an outcome rather
+    than a failure (`NotFound` when asking whether an image exists), the caller catches it inside the block.
+    """
+    try:
+        yield
+    except APIError as exc:
+        reason = short_error(exc.explanation or exc)
+        raise EngineRefused(
+            f"the Docker engine at {address} refused {doing}: {reason}", status_code=exc.status_code, reason=reason
+        ) from None
+    except ENGINE_ERRORS as exc:
+        reason = short_error(exc)
+        raise EngineUnavailable(
+            f"the Docker engine at {address} stopped answering during {doing}: {reason}", reason=reason
+        ) from None
 
 
 def engine_address() -> str:
@@ -36,6 +69,10 @@ class Engine:
     address: str
     is_podman: bool
     arch: str
+
+    def errors(self, doing: str) -> contextlib.AbstractContextManager[None]:
+        """`engine_errors` for this engine."""
+        return engine_errors(self.address, doing)
 
     def run_options(self) -> dict[str, Any]:
         """Extra `containers.create` options this engine needs."""
@@ -67,26 +104,29 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
     origin = "from DOCKER_HOST" if os.environ.get("DOCKER_HOST") else "the default socket; DOCKER_HOST is not set"
     client = None
     try:
-        client = docker.from_env(timeout=int(max(1, timeout)))
-        client.ping()
-        version = client.version()
-    except ENGINE_ERRORS as exc:
+        try:
+            client = docker.from_env(timeout=int(max(1, timeout)))
+        except DockerException as exc:  # DOCKER_HOST itself is malformed: nothing was asked of an engine yet
+            raise EngineUnavailable(str(exc), reason=short_error(exc)) from None
+        with engine_errors(address, "a ping"):
+            client.ping()
+            version = client.version()
+    except (EngineUnavailable, EngineRefused) as exc:
         if client is not None:
             client.close()
         raise EngineUnavailable(
-            f"no Docker engine answers at {address} "
-            f"({origin}): "
-            f"{short_error(exc)}. Start the engine (e.g. `sudo systemctl start docker`, or `dockerd &`), or point "
+            f"no Docker engine answers at {address} ({origin}): {exc.reason}. "
+            "Start the engine (e.g. `sudo systemctl start docker`, or `dockerd &`), or point "
             "DOCKER_HOST at a running one (Podman: `podman system service --time=0 unix:///PATH` and "
             "DOCKER_HOST=unix:///PATH)."
         ) from None
     client.api.timeout = int(STREAM_TIMEOUT)
     components = " ".join(c.get("Name", "") for c in version.get("Components") or [])
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(version.get("Arch", ""), version.get("Arch", "amd64"))
+    arch = platforms.docker_arch(version.get("Arch") or "amd64")
     return Engine(client=client, address=address, is_podman="podman" in components.lower(), arch=arch)
 
 
-def short_error(exc: BaseException) -> str:
+def short_error(exc: object) -> str:
     """The first line of an error's message (its type's name if it has none), at most 300 characters."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]

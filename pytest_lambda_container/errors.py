@@ -2,7 +2,8 @@
 
     LambdaContainerError
     ├── ConfigError              a bad option, ini value or fixture argument
-    ├── EngineUnavailable        no Docker engine answers at DOCKER_HOST / the socket
+    ├── EngineUnavailable        no Docker engine answers at DOCKER_HOST / the socket, or it stopped answering
+    ├── EngineRefused            the engine answered a request with an error (docker's APIError): status_code
     ├── BuildFailed              the Dockerfile did not build (carries the log tail)
     ├── EmulatorUnavailable      aws-lambda-rie could not be found or provisioned
     ├── ContainerError           the container would not start, or stopped answering
@@ -14,6 +15,9 @@
     │   ├── FunctionTimeout      the function ran past its timeout
     │   ├── PayloadTooLarge      the request is over Lambda's 6 MB synchronous payload limit
     │   └── InvalidResponse      the function returned something the front cannot turn into HTTP (a 502 on AWS)
+
+Errors about a container carry its log tail as `.logs` (and its name as `.container`), never in the message:
+the pytest plugin shows the log once, in the failed test's report.
 
 A function error is not a transport failure, so `lambda_client` raises these as they are (the way httpx's
 WSGI transport re-raises app exceptions); pass `raise_function_errors=False` to get API Gateway's 502 instead.
@@ -27,6 +31,11 @@ from typing import Any
 class LambdaContainerError(Exception):
     """Base class of every error raised by pytest-lambda-container."""
 
+    #: The log tail of the container the error is about ("" when there is none).
+    logs: str = ""
+    #: The name of that container.
+    container: str = ""
+
 
 class ConfigError(LambdaContainerError):
     """A setting is invalid; the message names the setting, where it came from and how to fix it."""
@@ -34,6 +43,21 @@ class ConfigError(LambdaContainerError):
 
 class EngineUnavailable(LambdaContainerError):
     """No Docker engine answers."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        #: The engine client's own words.
+        self.reason = reason or message
+
+
+class EngineRefused(LambdaContainerError):
+    """The Docker engine answered a request with an error."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        #: The engine's own words.
+        self.reason = reason or message
 
 
 class BuildFailed(LambdaContainerError):
@@ -52,9 +76,10 @@ class EmulatorUnavailable(LambdaContainerError):
 class ContainerError(LambdaContainerError):
     """The container could not be started or stopped answering."""
 
-    def __init__(self, message: str, *, logs: str = "") -> None:
+    def __init__(self, message: str, *, logs: str = "", container: str = "") -> None:
         super().__init__(message)
         self.logs = logs
+        self.container = container
 
 
 class ContainerNotReady(ContainerError):
@@ -64,18 +89,17 @@ class ContainerNotReady(ContainerError):
 class ContainerExited(ContainerError):
     """The container stopped."""
 
-    def __init__(self, message: str, *, exit_code: int | None, logs: str = "") -> None:
-        super().__init__(message, logs=logs)
+    def __init__(self, message: str, *, exit_code: int | None, logs: str = "", container: str = "") -> None:
+        super().__init__(message, logs=logs, container=container)
         self.exit_code = exit_code
 
 
 class InvocationError(LambdaContainerError):
     """An invocation reached the function and failed."""
 
-    def __init__(self, message: str, *, payload: Any = None, logs: str = "") -> None:
+    def __init__(self, message: str, *, payload: Any = None) -> None:
         super().__init__(message)
         self.payload = payload
-        self.logs = logs
 
 
 class FunctionError(InvocationError):
@@ -88,7 +112,6 @@ class FunctionError(InvocationError):
         stack_trace: list[str] | None = None,
         *,
         payload: Any = None,
-        logs: str = "",
     ) -> None:
         self.error_type = error_type
         self.error_message = error_message
@@ -98,9 +121,7 @@ class FunctionError(InvocationError):
             text += "\nFunction stack trace (most recent call last):\n" + "".join(
                 line if line.endswith("\n") else line + "\n" for line in self.stack_trace
             )
-        if logs:
-            text += "\nContainer log:\n" + logs
-        super().__init__(text.rstrip("\n"), payload=payload, logs=logs)
+        super().__init__(text.rstrip("\n"), payload=payload)
 
 
 class HandlerImportError(FunctionError):
@@ -110,8 +131,8 @@ class HandlerImportError(FunctionError):
 class FunctionTimeout(InvocationError):
     """The function ran past its configured timeout."""
 
-    def __init__(self, message: str, *, timeout: float | None, payload: Any = None, logs: str = "") -> None:
-        super().__init__(message, payload=payload, logs=logs)
+    def __init__(self, message: str, *, timeout: float | None, payload: Any = None) -> None:
+        super().__init__(message, payload=payload)
         self.timeout = timeout
 
 

@@ -12,18 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from docker.errors import APIError, ImageNotFound
+from docker.errors import ImageNotFound
 from docker.utils.build import exclude_paths
 
+from . import platforms
 from .engine import Engine
-from .errors import BuildFailed, ConfigError
+from .errors import BuildFailed, ConfigError, EngineRefused
+from .hygiene import LABEL
 
 #: Repository our built images are tagged into, so they can be found again (`docker images
 #: 'pytest-lambda-container/*'`), and pruned: `docker image prune -a --filter label=pytest-lambda-container`.
 REPOSITORY = "pytest-lambda-container"
 #: The AWS base images' entrypoint, which starts the emulator itself outside Lambda.
 AWS_ENTRYPOINT = "/lambda-entrypoint.sh"
-LABEL = "pytest-lambda-container"
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _SECRET = re.compile(r"(?i)(secret|token|password|passwd|credential|private|api_?key|access_?key)")
@@ -38,7 +39,6 @@ class ImageInfo:
     entrypoint: tuple[str, ...] = ()
     cmd: tuple[str, ...] = ()
     workdir: str = ""
-    user: str = ""
     architecture: str = "amd64"
     env: Mapping[str, str] = field(default_factory=dict)
     built: bool = False
@@ -51,7 +51,7 @@ class ImageInfo:
     @property
     def rie_arch(self) -> str:
         """The aws-lambda-rie build this image needs: `x86_64` or `arm64`."""
-        return "arm64" if self.architecture in {"arm64", "aarch64"} else "x86_64"
+        return platforms.rie_arch(self.architecture)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,6 @@ class BuildProgress:
     step: int | None
     total: int | None
     text: str
-    cached: bool = False
 
 
 ProgressCallback = Callable[[BuildProgress], None]
@@ -70,17 +69,19 @@ ProgressCallback = Callable[[BuildProgress], None]
 def inspect(engine: Engine, ref: str, *, built: bool = False) -> ImageInfo:
     """Read an image's config; `ConfigError` when there is no such image."""
     try:
-        image = engine.client.images.get(ref)
-    except ImageNotFound:
-        raise ConfigError(
-            f"image {ref!r} does not exist in the Docker engine at {engine.address}; build and tag it first "
-            f"(`docker build -t {ref} .`), or drop --lambda-image to let the plugin build the Dockerfile"
-        ) from None
-    except APIError as exc:
-        if not exc.is_client_error():
+        with engine.errors(f"an inspection of image {ref}"):
+            try:
+                image = engine.client.images.get(ref)
+            except ImageNotFound:
+                raise ConfigError(
+                    f"image {ref!r} does not exist in the Docker engine at {engine.address}; build and tag it first "
+                    f"(`docker build -t {ref} .`), or drop --lambda-image to let the plugin build the Dockerfile"
+                ) from None
+    except EngineRefused as exc:
+        if exc.status_code is None or not 400 <= exc.status_code < 500:
             raise
         # A 4xx other than "not found" is the reference itself ("repository name must be lowercase"...).
-        raise ConfigError(f"{ref!r} is not a valid image reference: {exc.explanation or exc}") from None
+        raise ConfigError(f"{ref!r} is not a valid image reference: {exc.reason}") from None
     attrs: dict[str, Any] = image.attrs
     config = attrs.get("Config") or {}
     env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
@@ -90,11 +91,31 @@ def inspect(engine: Engine, ref: str, *, built: bool = False) -> ImageInfo:
         entrypoint=tuple(config.get("Entrypoint") or ()),
         cmd=tuple(config.get("Cmd") or ()),
         workdir=config.get("WorkingDir") or "",
-        user=config.get("User") or "",
         architecture=attrs.get("Architecture") or "amd64",
         env=env,
         built=built,
     )
+
+
+def exists(engine: Engine, ref: str) -> bool:
+    """True when the engine has an image called `ref`."""
+    with engine.errors(f"an inspection of image {ref}"):
+        try:
+            engine.client.images.get(ref)
+        except ImageNotFound:
+            return False
+    return True
+
+
+def check_build_inputs(dockerfile: Path, context: Path) -> None:
+    """The Dockerfile and context must exist before anything talks to Docker."""
+    if not dockerfile.is_file():
+        raise ConfigError(
+            f"no Dockerfile at {dockerfile}; point --lambda-dockerfile (ini lambda_dockerfile) at your "
+            "function's Dockerfile, or test a built image with --lambda-image"
+        )
+    if not context.is_dir():
+        raise ConfigError(f"build context {context} is not a directory; fix --lambda-context (ini lambda_context)")
 
 
 def _dockerignore(context: Path) -> list[str]:
@@ -172,60 +193,52 @@ def build(
     """Build `dockerfile` in `context` (or reuse the image already built from the same inputs)."""
     build_args = dict(build_args or {})
     report = progress or (lambda _event: None)
-    if not dockerfile.is_file():
-        raise ConfigError(f"no Dockerfile at {dockerfile}; set --lambda-dockerfile (ini lambda_dockerfile)")
-    if not context.is_dir():
-        raise ConfigError(f"build context {context} is not a directory; set --lambda-context (ini lambda_context)")
+    check_build_inputs(dockerfile, context)
     base_ids = []
     for ref in base_images(dockerfile.read_text(errors="replace"), build_args):
-        try:
-            base_ids.append(engine.client.images.get(ref).id or ref)
-        except APIError:
-            base_ids.append(ref)  # not local (yet): the build pulls it, or says why it cannot
+        with engine.errors(f"an inspection of image {ref}"):
+            try:
+                base_ids.append(engine.client.images.get(ref).id or ref)
+            except ImageNotFound:
+                base_ids.append(ref)  # not local (yet): the build pulls it, or says why it cannot
     tag = content_tag(dockerfile, context, build_args, platform, tuple(base_ids))
-    try:
-        engine.client.images.get(tag)
-    except ImageNotFound:
-        pass
-    else:
-        report(BuildProgress(None, None, f"{tag} is up to date with {dockerfile}", cached=True))
+    if exists(engine, tag):
+        report(BuildProgress(None, None, f"{tag} is up to date with {dockerfile}"))
         return inspect(engine, tag, built=False)
 
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=40)
     error: str | None = None
-    image_id = ""
     report(BuildProgress(None, None, f"building {dockerfile} as {tag}"))
     try:
-        stream = engine.client.api.build(
-            path=str(context),
-            dockerfile=os.path.relpath(dockerfile, context),
-            tag=tag,
-            buildargs=build_args,
-            network_mode=network_mode,
-            platform=platform,
-            rm=True,
-            forcerm=True,
-            decode=True,
-            labels={LABEL: "1"},
-        )
-        for chunk in stream:
-            if "stream" in chunk:
-                for line in str(chunk["stream"]).splitlines():
-                    if not line.strip():
-                        continue
-                    tail.append(line)
-                    match = _STEP.match(line)
-                    if match:
-                        report(BuildProgress(int(match[1]), int(match[2]), match[3]))
-            if "aux" in chunk and isinstance(chunk["aux"], dict):
-                image_id = chunk["aux"].get("ID", image_id)
-            if "error" in chunk or "errorDetail" in chunk:
-                error = str(chunk.get("error") or chunk["errorDetail"].get("message", chunk["errorDetail"]))
-                tail.append(error)
-                break
-    except APIError as exc:
-        error = str(exc.explanation or exc)
+        # The build's own failures arrive in the stream; the engine refusing to build at all is one too.
+        with engine.errors(f"the build of {dockerfile}"):
+            for chunk in engine.client.api.build(
+                path=str(context),
+                dockerfile=os.path.relpath(dockerfile, context),
+                tag=tag,
+                buildargs=build_args,
+                network_mode=network_mode,
+                platform=platform,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                labels={LABEL: "1"},
+            ):
+                if "stream" in chunk:
+                    for line in str(chunk["stream"]).splitlines():
+                        if not line.strip():
+                            continue
+                        tail.append(line)
+                        match = _STEP.match(line)
+                        if match:
+                            report(BuildProgress(int(match[1]), int(match[2]), match[3]))
+                if "error" in chunk or "errorDetail" in chunk:
+                    error = str(chunk.get("error") or chunk["errorDetail"].get("message", chunk["errorDetail"]))
+                    tail.append(error)
+                    break
+    except EngineRefused as exc:
+        error = exc.reason
         tail.append(error)
     if error is not None:
         log_tail = "\n".join(tail)

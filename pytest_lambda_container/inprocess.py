@@ -9,8 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .container import function_error
 from .errors import FunctionError
+from .protocol import function_error
 
 Handler = Callable[[Any, Any], Any]
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from .container import LambdaContainer
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError
+from .function import LambdaContainer
 from .image import ImageInfo
 from .session import LambdaSession
 from .settings import INI_NAMES, OPTIONS, Settings, resolve
@@ -24,6 +24,8 @@ SETTINGS = pytest.StashKey[Settings]()
 SESSION = pytest.StashKey[LambdaSession]()
 STARTED = pytest.StashKey[float]()
 CALLS = pytest.StashKey[dict[str, int]]()
+#: The session-scoped clients the plugin made: each test starts with their cookie jars empty.
+CLIENTS = pytest.StashKey[list[httpx.Client]]()
 #: The most log lines attached to a failed test's report.
 LOG_LINES = 200
 #: Fixtures after which a failed test gets the container's log attached.
@@ -34,15 +36,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lambda-container", "Lambda container images under aws-lambda-rie")
     for opt in OPTIONS:
         dest = "lambda_" + opt.name
-        if opt.kind == "pairs":
+        if opt.shape == "pairs":
             group.addoption(opt.flag, dest=dest, action="append", default=None, metavar=opt.metavar, help=opt.help)
-        elif opt.kind == "bool":
+        elif opt.shape == "flag":
             group.addoption(opt.flag, dest=dest, action="store_true", default=None, help=opt.help)
         else:
             group.addoption(opt.flag, dest=dest, default=None, metavar=opt.metavar, help=opt.help)
         # Booleans are read as strings: pytest's own bool parsing ends in an INTERNALERROR on a typo.
-        ini_type = "linelist" if opt.kind == "pairs" else "string"
-        default: Any = [] if opt.kind == "pairs" else ""
+        ini_type = "linelist" if opt.shape == "pairs" else "string"
+        default: Any = [] if opt.shape == "pairs" else ""
         parser.addini(INI_NAMES.get(opt.name, opt.ini), opt.help, type=ini_type, default=default)  # type: ignore[arg-type]
         if opt.name in INI_NAMES:  # the flag's own spelling works in ini files too
             parser.addini(opt.ini, f"same as {INI_NAMES[opt.name]}", type=ini_type, default=default)  # type: ignore[arg-type]
@@ -120,6 +122,7 @@ def _outcome(exc: LambdaContainerError, settings: Settings) -> BaseException:
             pytest.skip(f"no Docker engine: {exc}")
         pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
     except BaseException as outcome:  # pytest's outcomes are BaseExceptions
+        outcome.lambda_error = exc  # type: ignore[attr-defined]  # its container log goes into the report
         return outcome
 
 
@@ -166,40 +169,32 @@ def lambda_container(lambda_session: LambdaSession, lambda_image: ImageInfo) -> 
 
 @pytest.fixture(scope="session")
 def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., LambdaContainer]:
-    """`factory(image=, dockerfile=, context=, handler=, env=, timeout=, build_args=)`: a container per
-    function, shared by every test that asks for the same one."""
+    """`factory(image=, dockerfile=, context=, handler=, env=, timeout=, build_args=)` (a `FunctionSpec`'s fields;
+    paths relative to the rootdir): a container per function, shared by every test that asks for the same one."""
 
-    def factory(
-        *,
-        image: str | None = None,
-        dockerfile: str | Path | None = None,
-        context: str | Path | None = None,
-        handler: str | None = None,
-        env: dict[str, str] | None = None,
-        timeout: float | None = None,
-        build_args: dict[str, str] | None = None,
-    ) -> LambdaContainer:
-        root = lambda_session.settings.rootdir
+    def factory(**fields: Any) -> LambdaContainer:
         # Called from a test body: errors propagate as they are, so a test can `pytest.raises` them.
-        return lambda_session.container(
-            image=image,
-            dockerfile=(root / dockerfile).resolve() if dockerfile else None,
-            context=(root / context).resolve() if context else None,
-            handler=handler,
-            env=env,
-            timeout=timeout,
-            build_args=build_args,
-        )
+        return lambda_session.container(**fields)
 
     return factory
 
 
 @pytest.fixture(scope="session")
-def lambda_client(lambda_container: LambdaContainer, lambda_settings: Settings) -> Generator[httpx.Client, None, None]:
-    """An `httpx.Client` whose transport sends each request to the function as an API Gateway event."""
+def lambda_client(
+    pytestconfig: pytest.Config, lambda_container: LambdaContainer, lambda_settings: Settings
+) -> Generator[httpx.Client, None, None]:
+    """An `httpx.Client` whose transport sends each request to the function as an API Gateway event.
+
+    Shared by the session, but every test starts with an empty cookie jar: no test sees another's cookies.
+    """
     transport = LambdaTransport(lambda_container, event_format=lambda_settings.event_format)
     with httpx.Client(base_url="http://lambda", transport=transport) as client:
-        yield client
+        clients = pytestconfig.stash.setdefault(CLIENTS, [])
+        clients.append(client)
+        try:
+            yield client
+        finally:
+            clients.remove(client)
 
 
 @pytest.fixture(scope="session")
@@ -211,27 +206,55 @@ def invoke(lambda_client: httpx.Client) -> InvokeFunction:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    for client in item.config.stash.get(CLIENTS, []):
+        client.cookies.clear()
     item.stash[STARTED] = time.time()
     session = item.config.stash.get(SESSION, None)
     item.stash[CALLS] = {c.id: c.invocations for c in session.containers} if session else {}
 
 
+def _error_of(call: pytest.CallInfo[None]) -> LambdaContainerError | None:
+    """The plugin's error that ended this phase, raised as it is or turned into a pytest outcome."""
+    value = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(value, LambdaContainerError):
+        return value
+    found = getattr(value, "lambda_error", None)
+    return found if isinstance(found, LambdaContainerError) else None
+
+
+def _log_section(logs: str) -> str:
+    lines = logs.strip().splitlines()
+    if len(lines) > LOG_LINES:
+        lines = [f"... {len(lines) - LOG_LINES} earlier lines left out ...", *lines[-LOG_LINES:]]
+    return "\n".join(lines)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """A failed test's report gets the container's log: once, from the error when it carries it, else the lines
+    of each container the test invoked, since it started."""
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
-    if not report.failed or not CONTAINER_FIXTURES & set(getattr(item, "fixturenames", ())):
+    if not report.failed:
         return
+    shown = set()
+    error = _error_of(call)
+    if error is not None and error.logs.strip():
+        report.sections.append(
+            (
+                f"Captured lambda container log {error.container} ({call.when})".replace("  ", " "),
+                _log_section(error.logs),
+            )
+        )
+        shown.add(error.container)
     session = item.config.stash.get(SESSION, None)
-    if session is None:
+    if session is None or not CONTAINER_FIXTURES & set(getattr(item, "fixturenames", ())):
         return
     since = item.stash.get(STARTED, None)
     calls_before = item.stash.get(CALLS, {})
     for container in session.containers:
-        if calls_before.get(container.id) == container.invocations:
-            continue  # this test did not invoke it: its log would only be noise
-        lines = container.logs(since=since).strip().splitlines()
-        if len(lines) > LOG_LINES:
-            lines = [f"... {len(lines) - LOG_LINES} earlier lines left out ...", *lines[-LOG_LINES:]]
-        if lines:
-            report.sections.append((f"Captured lambda container log {container.name} ({call.when})", "\n".join(lines)))
+        if container.name in shown or calls_before.get(container.id) == container.invocations:
+            continue  # shown already, or this test did not invoke it: its log would only be noise
+        section = _log_section(container.logs(since=since))
+        if section:
+            report.sections.append((f"Captured lambda container log {container.name} ({call.when})", section))

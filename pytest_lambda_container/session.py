@@ -9,30 +9,35 @@ Usable without pytest::
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import platform as host_platform
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from docker.errors import APIError
-
+from . import hygiene, launch, platforms, rie
 from . import image as images
-from . import rie
-from .container import INVOKE_PATH, LambdaContainer, new_session_id, reap_orphans
-from .engine import ENGINE_ERRORS, Engine, connect, engine_address, short_error
-from .errors import ConfigError, ContainerError, EngineUnavailable
-from .image import BuildProgress, ImageInfo
-from .settings import Settings, check_build_inputs
+from .engine import Engine, connect
+from .errors import ConfigError
+from .function import LambdaContainer
+from .image import BuildProgress, ImageInfo, check_build_inputs
+from .protocol import INVOKE_PATH
+from .settings import Settings
 
 Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """Which function to run: an existing image or a Dockerfile, plus handler and environment."""
+    """Which function to run — the keyword arguments of `lambda_container_factory` and `LambdaSession.container`.
+
+    What is not given comes from the settings: `image` (an existing image) or `dockerfile` + `context` +
+    `build_args` (to build), the `handler` overriding the image's CMD, `env` added to the settings' environment,
+    and the function's `timeout` in seconds.
+    """
 
     image: str | None = None
     dockerfile: Path | None = None
@@ -42,13 +47,38 @@ class FunctionSpec:
     timeout: float | None = None
     build_args: tuple[tuple[str, str], ...] = ()
 
+    @classmethod
+    def of(cls, root: Path, **fields: Any) -> FunctionSpec:
+        """A spec from keyword arguments: paths relative to `root`, mappings frozen; an unknown name is refused."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            raise TypeError(f"unknown argument(s) {', '.join(unknown)}; a function takes {', '.join(known)}")
+        for name in ("dockerfile", "context"):
+            if fields.get(name) is not None:
+                fields[name] = (root / fields[name]).resolve()
+        for name in ("env", "build_args"):
+            value = fields.get(name)
+            if isinstance(value, Mapping):
+                fields[name] = tuple(sorted(value.items()))
+        return cls(**{k: v for k, v in fields.items() if v is not None})
+
+    def resolved(self, settings: Settings) -> FunctionSpec:
+        """This spec with the settings filling what it leaves open: the key of one running function."""
+        return dataclasses.replace(
+            self,
+            handler=self.handler or settings.handler,
+            env=tuple(sorted({**settings.env, **dict(self.env)}.items())),
+            timeout=self.timeout or settings.timeout,
+        )
+
 
 class LambdaSession:
     """Builds or finds images and starts containers on demand, each once; `close()` removes what it started."""
 
     def __init__(self, settings: Settings, *, log: Log | None = None) -> None:
         self.settings = settings
-        self.id = new_session_id()
+        self.id = hygiene.new_session_id()
         self.log: Log = log or (lambda _line: None)
         self._engine: Engine | None = None
         self._images: dict[tuple[object, ...], ImageInfo] = {}
@@ -67,32 +97,17 @@ class LambdaSession:
         """The containers started so far."""
         return list(self._containers.values())
 
-    @contextlib.contextmanager
-    def _engine_errors(self) -> Iterator[None]:
-        """Engine failures mid-way (it stopped, the socket vanished) as one clear error, not docker's traceback."""
-        address = self._engine.address if self._engine else engine_address()
-        try:
-            yield
-        except APIError as exc:
-            # The engine answered, and refused: not a missing engine (which --lambda-skip-no-docker would skip).
-            raise ContainerError(f"the Docker engine at {address} refused: {short_error(exc)}") from None
-        except ENGINE_ERRORS as exc:
-            raise EngineUnavailable(f"the Docker engine at {address} failed: {short_error(exc)}") from None
-
     def engine(self) -> Engine:
         """The Docker engine, connected on first use; orphans of killed sessions are removed then."""
         with self._lock:
             if self._engine is None:
                 self._engine = connect()
-                for name in reap_orphans(self._engine):
+                for name in hygiene.reap_orphans(self._engine):
                     self.log(f"removed container {name}, left behind by a pytest run that no longer exists")
             return self._engine
 
     def _progress(self, event: BuildProgress) -> None:
-        if event.step is not None:
-            self.log(f"build step {event.step}/{event.total}: {event.text}")
-        else:
-            self.log(event.text)
+        self.log(f"build step {event.step}/{event.total}: {event.text}" if event.step is not None else event.text)
 
     def image(self, spec: FunctionSpec | None = None) -> ImageInfo:
         """The image of `spec` (default: the configured one), built at most once per session."""
@@ -103,11 +118,11 @@ class LambdaSession:
         context = spec.context or (dockerfile.parent if spec.dockerfile else s.context_path)
         build_args = {**s.build_args, **dict(spec.build_args)}
         key = (ref,) if ref else (dockerfile, context, tuple(sorted(build_args.items())))
-        with self._lock, self._engine_errors():
+        with self._lock:
             if key not in self._images:
                 if not ref:
                     # Before touching Docker: a missing Dockerfile is the user's first mistake, not the engine.
-                    check_build_inputs(replace(s, dockerfile=dockerfile, context=context))
+                    check_build_inputs(dockerfile, context)
                 engine = self.engine()
                 if ref:
                     info = images.inspect(engine, ref)
@@ -128,53 +143,30 @@ class LambdaSession:
                 self._images[key] = info
             return self._images[key]
 
-    def container(
-        self,
-        *,
-        image: str | None = None,
-        dockerfile: Path | None = None,
-        context: Path | None = None,
-        handler: str | None = None,
-        env: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        build_args: Mapping[str, str] | None = None,
-    ) -> LambdaContainer:
-        """A running container of that function, started once per distinct (image, build, handler, env, timeout)."""
-        s = self.settings
-        merged_env = {**s.env, **(env or {})}
-        spec = FunctionSpec(
-            image,
-            dockerfile,
-            context,
-            handler or s.handler,
-            tuple(sorted(merged_env.items())),
-            timeout or s.timeout,
-            tuple(sorted((build_args or {}).items())),
-        )
-        with self._lock, self._engine_errors():
+    def container(self, spec: FunctionSpec | None = None, **fields: Any) -> LambdaContainer:
+        """A running container of that function (a `FunctionSpec`, or its fields as keyword arguments), started
+        once per distinct function; paths in keyword arguments are relative to the rootdir."""
+        spec = (spec or FunctionSpec.of(self.settings.rootdir, **fields)).resolved(self.settings)
+        with self._lock:
             existing = self._containers.get(spec)
             if existing is not None:
                 # Revived in place: clients built on it (lambda_client, invoke) stay valid.
                 existing.ensure_running()
                 return existing
             info = self.image(spec)
-            rie_path = None
-            if not info.runs_emulator:
-                rie_path = rie.locate(info.rie_arch, s.rie, log=self.log)
-            # The first container gets the configured port; the others any free one.
-            port = s.port if not self._containers else 0
-            container = LambdaContainer.start(
-                self.engine(),
+            engine = self.engine()
+            plan = launch.plan(
                 info,
-                rie_path=rie_path,
-                port=port,
-                env=merged_env,
+                labels=hygiene.labels(self.id, keep=self.settings.keep),
+                rie_path=None if info.runs_emulator else rie.locate(info.rie_arch, self.settings.rie, log=self.log),
                 handler=spec.handler,
-                timeout=spec.timeout or s.timeout,
-                session_id=self.id,
-                log=self.log,
-                keep=s.keep,
+                env=dict(spec.env),
+                timeout=spec.timeout or self.settings.timeout,
+                engine_options=engine.run_options(),
             )
+            # The first container gets the configured port; the others any free one.
+            port = self.settings.port if not self._containers else 0
+            container = LambdaContainer.start(engine, plan, port=port, log=self.log)
             self._containers[spec] = container
             return container
 
@@ -199,15 +191,16 @@ class LambdaSession:
 
 def check_architecture(info: ImageInfo, engine: Engine) -> None:
     """Refuse an image the engine's host cannot run: no emulation (binfmt) for its architecture."""
-    if info.architecture == engine.arch or info.architecture not in {"amd64", "arm64"}:
+    arch = platforms.find(info.architecture)
+    if arch is None or arch.docker == engine.arch:
         return
-    qemu = {"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}[info.architecture]
+    qemu = f"qemu-{arch.kernel}"
     binfmt = Path("/proc/sys/fs/binfmt_misc")
     local = engine.address.startswith("unix://") and host_platform.system() == "Linux"
     if local and binfmt.is_dir() and not (binfmt / qemu).exists():
         raise ConfigError(
-            f"image {info.ref} is linux/{info.architecture}, but the engine runs linux/{engine.arch} and this host "
-            f"has no emulation for {info.architecture} ({binfmt / qemu} is missing). Build for this host with "
+            f"image {info.ref} is linux/{arch.docker}, but the engine runs linux/{engine.arch} and this host "
+            f"has no emulation for {arch.docker} ({binfmt / qemu} is missing). Build for this host with "
             f"--lambda-platform linux/{engine.arch} (ini lambda_platform), or install emulation "
             "(e.g. `apt-get install qemu-user-static binfmt-support`)."
         )

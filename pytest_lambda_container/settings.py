@@ -9,18 +9,30 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError
+from .image import check_build_inputs
 
-Kind = Literal["str", "path", "int", "float", "pairs", "bool"]
+#: How an option is given: one value, repeated `K=V` values (ini: one per line), or a bare flag.
+Shape = Literal["value", "pairs", "flag"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a raw value came from: for error messages, and the folder its relative paths start from."""
+
+    name: str
+    base: Path
 
 
 @dataclass(frozen=True)
 class Option:
-    """One setting: a `--lambda-NAME` flag and the `lambda_NAME` ini key."""
+    """One setting: a `--lambda-NAME` flag and the `lambda_NAME` ini key, parsed by its own function."""
 
     name: str
-    kind: Kind
+    parse: Callable[[Any, Source, Option], Any]
     help: str
     metavar: str = ""
+    shape: Shape = "value"
+    choices: tuple[str, ...] = ()
 
     @property
     def flag(self) -> str:
@@ -31,21 +43,78 @@ class Option:
         return "lambda_" + self.name
 
 
+def _text(raw: Any, source: Source, opt: Option) -> str:
+    return str(raw).strip()
+
+
+def _path(raw: Any, source: Source, opt: Option) -> Path:
+    return (source.base / str(raw).strip()).resolve()
+
+
+def _choice(raw: Any, source: Source, opt: Option) -> str:
+    value = str(raw).strip()
+    if value not in opt.choices:
+        raise ConfigError(
+            f"{source.name}: unknown {opt.name.replace('_', ' ')} {value!r}; choose one of {', '.join(opt.choices)}"
+        )
+    return value
+
+
+def _pairs(raw: Any, source: Source, opt: Option) -> dict[str, str]:
+    return parse_pairs([raw] if isinstance(raw, str) else list(raw), source.name)
+
+
+def _port(raw: Any, source: Source, opt: Option) -> int:
+    return parse_port(raw, source.name)
+
+
+def _timeout(raw: Any, source: Source, opt: Option) -> float:
+    return parse_timeout(raw, source.name)
+
+
+def _bool(raw: Any, source: Source, opt: Option) -> bool:
+    return parse_bool(raw, source.name)
+
+
+def _event_formats() -> tuple[str, ...]:
+    from .events import FORMATS
+
+    return tuple(FORMATS)
+
+
 OPTIONS: tuple[Option, ...] = (
-    Option("image", "str", "test this existing image as it is; build nothing", "IMAGE"),
-    Option("dockerfile", "path", "Dockerfile to build (default: Dockerfile in the rootdir)", "PATH"),
-    Option("context", "path", "build context (default: the Dockerfile's folder)", "DIR"),
-    Option("build_arg", "pairs", "docker build arg K=V (repeatable; ini key lambda_build_args, one per line)", "K=V"),
-    Option("build_network", "str", "network mode of the build, e.g. host", "MODE"),
-    Option("platform", "str", "platform to build for, e.g. linux/amd64 or linux/arm64", "PLATFORM"),
-    Option("port", "int", "host port for the emulator on 127.0.0.1 (default 9000; 0 = any free port)", "N"),
-    Option("rie", "path", "aws-lambda-rie binary to mount into the container", "PATH"),
-    Option("env", "pairs", "environment variable K=V for the function (repeatable; ini: one per line)", "K=V"),
-    Option("handler", "str", "override the image's CMD with this handler, e.g. app.handler", "NAME"),
-    Option("event_format", "str", "event format: rest, http, function-url, alb, alb-multi (default rest)", "FORMAT"),
-    Option("timeout", "float", "function timeout in seconds, passed to the emulator (default 300)", "SECONDS"),
-    Option("keep", "bool", "keep the container after the session, and print how to reach it"),
-    Option("skip_no_docker", "bool", "skip tests that need a container when no Docker engine answers"),
+    Option("image", _text, "test this existing image as it is; build nothing", "IMAGE"),
+    Option("dockerfile", _path, "Dockerfile to build (default: Dockerfile in the rootdir)", "PATH"),
+    Option("context", _path, "build context (default: the Dockerfile's folder)", "DIR"),
+    Option(
+        "build_arg",
+        _pairs,
+        "docker build arg K=V (repeatable; ini key lambda_build_args, one per line)",
+        "K=V",
+        shape="pairs",
+    ),
+    Option("build_network", _text, "network mode of the build, e.g. host", "MODE"),
+    Option("platform", _text, "platform to build for, e.g. linux/amd64 or linux/arm64", "PLATFORM"),
+    Option("port", _port, "host port for the emulator on 127.0.0.1 (default 9000; 0 = any free port)", "N"),
+    Option("rie", _path, "aws-lambda-rie binary to mount into the container", "PATH"),
+    Option(
+        "env",
+        _pairs,
+        "environment variable K=V for the function (repeatable; ini: one per line)",
+        "K=V",
+        shape="pairs",
+    ),
+    Option("handler", _text, "override the image's CMD with this handler, e.g. app.handler", "NAME"),
+    Option(
+        "event_format",
+        _choice,
+        "event format: rest, http, function-url, alb, alb-multi (default rest)",
+        "FORMAT",
+        choices=_event_formats(),
+    ),
+    Option("timeout", _timeout, "function timeout in seconds, passed to the emulator (default 300)", "SECONDS"),
+    Option("keep", _bool, "keep the container after the session, and print how to reach it", shape="flag"),
+    Option("skip_no_docker", _bool, "skip tests that need a container when no Docker engine answers", shape="flag"),
 )
 
 # `lambda_build_args` reads better in an ini file than `lambda_build_arg`.
@@ -155,54 +224,21 @@ def resolve(
     Relative paths on the command line are taken from where pytest was run, as a shell user expects; in ini
     keys, from the rootdir.
     """
-    from .events import FORMATS
-
     values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
     for opt in OPTIONS:
         raw = cli(opt)
-        source, base = f"option {opt.flag}", invocation_dir or rootdir
+        source = Source(f"option {opt.flag}", invocation_dir or rootdir)
         if raw is None or raw == [] or raw is False:
             raw = ini(opt)
-            source, base = f"ini key {INI_NAMES.get(opt.name, opt.ini)}", rootdir
+            source = Source(f"ini key {INI_NAMES.get(opt.name, opt.ini)}", rootdir)
         if raw is None or raw == "" or raw == [] or raw is False:
             continue
-        sources[opt.name] = source
-        if opt.kind == "pairs":
-            lines = [raw] if isinstance(raw, str) else list(raw)
-            values[opt.name] = parse_pairs(lines, source)
-        elif opt.kind == "int":
-            values[opt.name] = parse_port(raw, source)
-        elif opt.kind == "float":
-            values[opt.name] = parse_timeout(raw, source)
-        elif opt.kind == "path":
-            values[opt.name] = (base / str(raw).strip()).resolve()
-        elif opt.kind == "bool":
-            values[opt.name] = parse_bool(raw, source)
-        else:
-            values[opt.name] = str(raw).strip()
-    fmt = values.get("event_format")
-    if fmt is not None and fmt not in FORMATS:
-        raise ConfigError(
-            f"{sources['event_format']}: unknown event format {fmt!r}; choose one of {', '.join(FORMATS)}"
-        )
+        values[opt.name] = opt.parse(raw, source, opt)
     if "build_arg" in values:
         values["build_args"] = values.pop("build_arg")
     settings = Settings(rootdir=rootdir, **values)
     # Only what was asked for explicitly is checked now: a project without a Dockerfile must still be able
     # to run its other tests with the plugin installed; the default is checked when a test needs the image.
     if settings.image is None and (settings.dockerfile or settings.context):
-        check_build_inputs(settings)
+        check_build_inputs(settings.dockerfile_path, settings.context_path)
     return settings
-
-
-def check_build_inputs(settings: Settings) -> None:
-    """The Dockerfile and context must exist before anything talks to Docker."""
-    dockerfile, context = settings.dockerfile_path, settings.context_path
-    if not dockerfile.is_file():
-        raise ConfigError(
-            f"no Dockerfile at {dockerfile}; point --lambda-dockerfile (ini lambda_dockerfile) at your "
-            "function's Dockerfile, or test a built image with --lambda-image"
-        )
-    if not context.is_dir():
-        raise ConfigError(f"build context {context} is not a directory; fix --lambda-context (ini lambda_context)")

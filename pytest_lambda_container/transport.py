@@ -8,14 +8,13 @@ from typing import Any, Callable, Protocol
 
 import httpx
 
-from .errors import FunctionError, InvalidResponse
+from .errors import InvocationError
 from .events import EventFormat, EventOptions, HttpRequest, get_format
+from .responses import error_result
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 #: The key of `httpx.Request.extensions` that carries per-request event settings.
 EXTENSION = "lambda"
-#: What API Gateway answers when the function fails or returns garbage.
-BAD_GATEWAY = {"message": "Internal server error"}
 
 
 class Invoker(Protocol):
@@ -28,8 +27,9 @@ class LambdaTransport(httpx.BaseTransport):
     """Send httpx requests to a Lambda function as events of one front (`rest`, `http`, `function-url`, `alb`...).
 
     Per request, `extensions={"lambda": {"event_format": "http", "request_context": {...}, ...}}` overrides the
-    format and sets `EventOptions` fields. With `raise_function_errors=False`, a function error or a malformed
-    result becomes the 502 the front would answer instead of an exception.
+    format and sets `EventOptions` fields. With `raise_function_errors=False`, a failed invocation (function
+    error, timeout, malformed result, payload too large) becomes the answer the front gives
+    (`responses.ERROR_RESPONSES`) instead of an exception.
     """
 
     def __init__(
@@ -51,8 +51,8 @@ class LambdaTransport(httpx.BaseTransport):
         event, fmt = self.build_event(request)
         try:
             result = self.target.invoke_event(event)
-        except FunctionError as exc:
-            return self.error_response(request, event, exc)
+        except InvocationError as exc:
+            return self.error_response(request, event, fmt, exc)
         return self.response(request, event, fmt, result)
 
     def build_event(self, request: httpx.Request) -> tuple[dict[str, Any], EventFormat]:
@@ -70,8 +70,8 @@ class LambdaTransport(httpx.BaseTransport):
         """The front's HTTP response to the function's `result`."""
         try:
             decoded = fmt.decode(result)
-        except InvalidResponse as exc:
-            return self.error_response(request, event, exc)
+        except InvocationError as exc:
+            return self.error_response(request, event, fmt, exc)
         return httpx.Response(
             decoded.status_code,
             headers=decoded.headers,
@@ -82,13 +82,18 @@ class LambdaTransport(httpx.BaseTransport):
         )
 
     def error_response(
-        self, request: httpx.Request, event: dict[str, Any], exc: FunctionError | InvalidResponse
+        self, request: httpx.Request, event: dict[str, Any], fmt: EventFormat, exc: InvocationError
     ) -> httpx.Response:
-        """Raise `exc`, or (with `raise_function_errors=False`) answer as the front does: 502."""
-        if self.raise_function_errors:
+        """Raise `exc`, or (with `raise_function_errors=False`) answer as the front does."""
+        answer = None if self.raise_function_errors else error_result(fmt.name, exc)
+        if answer is None:
             raise exc
         return httpx.Response(
-            502, json=BAD_GATEWAY, request=request, extensions={"lambda_event": event, "lambda_error": exc}
+            answer.status_code,
+            headers=answer.headers,
+            content=answer.body,
+            request=request,
+            extensions={"lambda_event": event, "lambda_error": exc},
         )
 
 
@@ -100,14 +105,14 @@ class AsyncLambdaTransport(httpx.AsyncBaseTransport):
         self.sync = LambdaTransport(target, **kwargs)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        import anyio.to_thread  # httpx's own dependency
+        import anyio.to_thread
 
         await request.aread()
         event, fmt = self.sync.build_event(request)
         try:
             result = await anyio.to_thread.run_sync(self.sync.target.invoke_event, event)
-        except FunctionError as exc:
-            return self.sync.error_response(request, event, exc)
+        except InvocationError as exc:
+            return self.sync.error_response(request, event, fmt, exc)
         return self.sync.response(request, event, fmt, result)
 
 

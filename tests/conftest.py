@@ -1,18 +1,11 @@
-from __future__ import annotations
+"""Shared by every test: repeatable properties in CI, and the emulator cache pytester runs share."""
 
 import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import docker
 import httpcore
-import pytest
 from hypothesis import settings
 
 from pytest_lambda_container import rie
-from pytest_lambda_container.container import LABEL, LABEL_PID, LABEL_SESSION
 
 # Locally the properties explore new examples on every run; in CI they replay a fixed set, so a run is
 # repeatable (a new counterexample found locally becomes a pinned test, as test_roundtrip_properties' are).
@@ -27,67 +20,3 @@ httpcore.ConnectError  # noqa: B018
 # pytester points HOME at a temporary folder for inner runs; they share the real emulator cache instead of
 # provisioning it again each time (test_rie.py provisions into fresh folders on purpose).
 os.environ.setdefault("PYTEST_LAMBDA_CONTAINER_CACHE", str(rie.cache_dir()))
-
-
-@pytest.fixture(scope="session")
-def docker_client():
-    client = docker.from_env()
-    yield client
-    client.close()
-
-
-def list_ours(client, **labels: str) -> list:
-    """Containers labelled as ours (optionally with more label values), stopped ones included."""
-    filters = [LABEL] + [f"{k}={v}" for k, v in labels.items()]
-    return client.containers.list(all=True, filters={"label": filters})
-
-
-@pytest.fixture
-def containers_of_pid(docker_client):
-    """Our containers started by the pytest process `pid`."""
-    return lambda pid: list_ours(docker_client, **{LABEL_PID: str(pid)})
-
-
-@pytest.fixture
-def foreign_containers(docker_client, lambda_session):
-    """Our containers that do not belong to this (outer) test session, e.g. those of pytester runs."""
-
-    def list_them() -> list:
-        return [c for c in list_ours(docker_client) if c.labels.get(LABEL_SESSION) != lambda_session.id]
-
-    return list_them
-
-
-def _spawn_pytest(folder: Path, body: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """A pytest session in its own process (so its signals and its exit are real) running `body` as its test."""
-    (folder / "test_inner.py").write_text(body)
-    (folder / "pytest.ini").write_text("[pytest]\n")
-    return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--lambda-port=0", *args, "test_inner.py"],
-        cwd=folder,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _wait_for(marker: Path, proc: subprocess.Popen[str], timeout: float = 120) -> None:
-    """Wait until the inner session's test writes `marker`; fail with its output if it ends first."""
-    deadline = time.monotonic() + timeout
-    while not marker.exists():
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        assert time.monotonic() < deadline, "the inner session never started its test"
-        time.sleep(0.1)
-
-
-class InnerPytest:
-    """Run pytest sessions in their own processes: `spawn(folder, body, *args, env=...)`, `wait_for(marker, proc)`."""
-
-    spawn = staticmethod(_spawn_pytest)
-    wait_for = staticmethod(_wait_for)
-
-
-@pytest.fixture
-def inner_pytest() -> InnerPytest:
-    return InnerPytest()

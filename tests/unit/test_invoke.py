@@ -9,13 +9,11 @@ import httpx
 import pytest
 from mangum import Mangum
 
-from pytest_lambda_container import FunctionError, LambdaTransport, make_invoke
-from pytest_lambda_container.container import emulator_command, function_error
-from pytest_lambda_container.errors import HandlerImportError
-from pytest_lambda_container.image import ImageInfo, redact_build_args
+from pytest_lambda_container import FunctionError, FunctionTimeout, LambdaTransport, PayloadTooLarge, make_invoke
+from pytest_lambda_container.image import redact_build_args
 from pytest_lambda_container.inprocess import InProcessFunction
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "example_app"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
 import app as example
 
 
@@ -78,30 +76,32 @@ def test_function_errors_raise_or_become_502():
     assert (r.status_code, r.json()) == (502, {"message": "Internal server error"})
 
 
-def test_error_payloads_are_classified():
-    assert function_error({"statusCode": 200}) is None
-    assert function_error({"errorMessage": "x", "note": 1}) is None  # a result that merely has the key
-    err = function_error({"errorType": "KeyError", "errorMessage": "'a'", "stackTrace": ["  File x\n"]})
-    assert isinstance(err, FunctionError) and err.stack_trace == ["  File x\n"]
-    err = function_error({"errorType": "Runtime.ImportModuleError", "errorMessage": "No module named 'nope'"})
-    assert isinstance(err, HandlerImportError)
-    assert isinstance(function_error([1], function_error_header="Unhandled"), FunctionError)
+class Failing:
+    """A target whose every invocation fails with `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def invoke_event(self, event):
+        raise self.error
 
 
-def test_emulator_command():
-    custom = ImageInfo(
-        id="x", ref="fn", entrypoint=("/usr/local/bin/python", "-m", "awslambdaric"), cmd=("app.handler",)
-    )
-    assert emulator_command(custom, None) == (
-        ["/aws-lambda/aws-lambda-rie"],
-        ["/usr/local/bin/python", "-m", "awslambdaric", "app.handler"],
-    )
-    assert emulator_command(custom, "app.other")[1][-1] == "app.other"
-    cmd_only = ImageInfo(id="z", ref="fn", cmd=("python3", "-m", "awslambdaric", "app.handler"))
-    assert emulator_command(cmd_only, "app.other")[1] == ["python3", "-m", "awslambdaric", "app.other"]
-    aws = ImageInfo(id="y", ref="fn", entrypoint=("/lambda-entrypoint.sh",), cmd=("app.handler",))
-    assert emulator_command(aws, None) == (None, ["app.handler"])
-    assert emulator_command(aws, "app.other") == (None, ["app.other"])
+@pytest.mark.parametrize(
+    ("error", "status", "body"),
+    [
+        (FunctionTimeout("Task timed out after 3.00 seconds", timeout=3), 502, {"message": "Internal server error"}),
+        (PayloadTooLarge("too long"), 413, {"message": "Request Too Long"}),
+    ],
+    ids=["timeout", "payload-too-large"],
+)
+@pytest.mark.parametrize("fmt", ["rest", "http"])
+def test_every_invocation_error_the_front_answers_becomes_its_status(fmt, error, status, body):
+    quiet = httpx.Client(transport=LambdaTransport(Failing(error), event_format=fmt, raise_function_errors=False))
+    r = quiet.get("http://lambda/x")
+    assert (r.status_code, r.json()) == (status, body)
+    assert r.extensions["lambda_error"] is error
+    with pytest.raises(type(error)):
+        httpx.Client(transport=LambdaTransport(Failing(error), event_format=fmt)).get("http://lambda/x")
 
 
 def test_secret_build_args_are_not_printed():

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import ContainerNotReady, LambdaContainer, rie
-from pytest_lambda_container.session import FunctionSpec
+from pytest_lambda_container import ContainerNotReady, FunctionSpec, LambdaContainer, hygiene, launch, platforms, rie
 
 pytestmark = pytest.mark.docker
 
-IMAGES = Path(__file__).parent / "images"
+IMAGES = Path(__file__).resolve().parents[1] / "images"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +29,7 @@ def custom(lambda_container_factory, lambda_image):
 def test_aws_base_image_is_detected_from_its_entrypoint_not_its_tag(lambda_container_factory):
     fn = lambda_container_factory(dockerfile=IMAGES / "Dockerfile.aws-workdir")
     assert fn.image.runs_emulator
-    assert "entrypoint" not in fn.options  # run as it is: no emulator mounted
+    assert fn.plan.entrypoint is None and fn.plan.mounts == {}  # run as it is: no emulator mounted
     assert fn.image.ref.startswith("pytest-lambda-container/")  # our tag says nothing of the base image
 
 
@@ -68,7 +67,7 @@ def test_entrypoint_only_no_cmd(custom):
 
 def test_entrypoint_only_handler_override_replaces_the_handler_in_the_entrypoint(custom):
     fn = custom("entrypoint-only", handler="probe.other")
-    assert fn.options["command"] == ["/usr/local/bin/python", "-m", "awslambdaric", "probe.other"]
+    assert fn.container.attrs["Config"]["Cmd"] == ["/usr/local/bin/python", "-m", "awslambdaric", "probe.other"]
     assert fn.invoke_event({}) == {"other": True}
 
 
@@ -81,24 +80,28 @@ def test_workdir_is_not_the_handlers_folder(custom):
     assert result["cwd"] == "/tmp"
 
 
-def test_the_emulator_matches_the_image_architecture(custom, lambda_image):
+def test_the_emulator_matches_the_image_architecture(custom, lambda_image, lambda_session):
     fn = custom("nonroot")
-    assert lambda_image.architecture == "amd64" and lambda_image.rie_arch == "x86_64"
-    (mounted,) = fn.options["volumes"]
-    assert rie.elf_machine(Path(mounted)) == rie.ELF_MACHINE["x86_64"]
+    host = platforms.find(lambda_session.engine().arch)
+    assert host is not None and lambda_image.rie_arch == host.rie  # built for this host
+    (mounted,) = fn.plan.mounts
+    assert rie.elf_machine(Path(mounted)) == host.elf_machine
 
 
-def test_an_image_for_an_architecture_the_host_cannot_run_is_refused_clearly(pytester):
-    if Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
-        pytest.skip("this host can emulate arm64, so an arm64 image is runnable here")
+def test_an_image_for_an_architecture_the_host_cannot_run_is_refused_clearly(pytester, lambda_session):
+    host = lambda_session.engine().arch
+    other = next(a for a in platforms.ARCHES if a.docker != host)
+    if Path(f"/proc/sys/fs/binfmt_misc/qemu-{other.kernel}").exists():
+        pytest.skip(f"this host can emulate {other.docker}, so such an image is runnable here")
     pytester.makefile("", Dockerfile='FROM scratch\nCOPY test_arch.py /\nCMD ["test_arch.handler"]\n')
     pytester.makepyfile(test_arch="def test_fn(lambda_container):\n    pass\n")
-    result = pytester.runpytest("--lambda-platform", "linux/arm64")
+    result = pytester.runpytest("--lambda-platform", f"linux/{other.docker}")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*ConfigError: image pytest-lambda-container/*:* is linux/arm64, but the engine runs linux/amd64 and this "
-            "host has no emulation for arm64*Build for this host with --lambda-platform linux/amd64*"
+            f"*ConfigError: image pytest-lambda-container/*:* is linux/{other.docker}, but the engine runs "
+            f"linux/{host} and this host has no emulation for {other.docker}*"
+            f"Build for this host with --lambda-platform linux/{host}*"
         ]
     )
 
@@ -109,7 +112,8 @@ def test_a_container_whose_emulator_never_answers_fails_quickly_with_its_log(lam
     with pytest.raises(
         ContainerNotReady, match=r"runs, but the emulator did not answer on http://127\.0\.0\.1:\d+ within 3s"
     ):
-        LambdaContainer.start(lambda_session.engine(), info, port=0, ready_timeout=3, session_id=lambda_session.id)
+        plan = launch.plan(info, labels=hygiene.labels(lambda_session.id))
+        LambdaContainer.start(lambda_session.engine(), plan, port=0, ready_timeout=3)
     assert time.monotonic() - started < 15
     leftovers = docker_client.containers.list(all=True, filters={"ancestor": info.id})
     assert leftovers == []

@@ -1,4 +1,4 @@
-"""Finding and provisioning aws-lambda-rie: the real wheel, real pip, concurrent processes."""
+"""Finding and provisioning aws-lambda-rie: the real wheel from the package index, real pip, concurrent processes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pytest_lambda_container import rie
 from pytest_lambda_container.errors import EmulatorUnavailable
 
 
+@pytest.mark.network
 def test_two_processes_provision_one_cache_without_corrupting_it(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     env = {"PYTEST_LAMBDA_CONTAINER_CACHE": str(cache), "PATH": "/usr/bin:/bin"}
@@ -30,11 +31,13 @@ def test_two_processes_provision_one_cache_without_corrupting_it(tmp_path: Path)
     assert [p.name for p in cache.iterdir() if p.suffix == ".part"] == []
 
 
+@pytest.mark.network
 def test_arm64_build_is_extracted_and_checked(tmp_path: Path) -> None:
     path = rie.provision("arm64", dest=tmp_path)
     assert rie.elf_machine(path) == rie.ELF_MACHINE["arm64"]
 
 
+@pytest.mark.network  # when the emulator is not cached yet
 def test_explicit_binary_must_match_the_architecture(tmp_path: Path) -> None:
     x86 = Path(rie.locate("x86_64"))
     assert rie.locate("x86_64", x86) == x86
@@ -48,29 +51,6 @@ def test_explicit_binary_must_match_the_architecture(tmp_path: Path) -> None:
         rie.locate("x86_64", script)
 
 
-def test_a_tampered_wheel_is_refused(tmp_path: Path) -> None:
-    import zipfile
-
-    wheel = tmp_path / "aws_sam_cli-0-py3-none-any.whl"
-    member = rie.WHEEL_MEMBER.format(arch="x86_64")
-    with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(member, b"\x7fELF not the real thing")
-        archive.writestr("aws_sam_cli-0.dist-info/RECORD", f"{member},sha256=AAAA,10\n")
-    with pytest.raises(EmulatorUnavailable, match="does not match its RECORD"):
-        rie._extract_verified(wheel, member)
-
-
-def test_doctor_says_what_is_there_and_what_is_not(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "PYTEST_LAMBDA_CONTAINER_CACHE": str(tmp_path), "HOME": str(tmp_path)}
-    cmd = [sys.executable, "-m", "pytest_lambda_container", "doctor"]
-    missing = subprocess.run(
-        cmd, env={**env, "DOCKER_HOST": "unix:///nonexistent.sock"}, capture_output=True, text=True
-    )
-    assert missing.returncode == 1
-    assert "engine: MISSING: no Docker engine answers at unix:///nonexistent.sock" in missing.stdout
-    assert "emulator: not cached yet" in missing.stdout
-
-
 @pytest.mark.docker
 def test_doctor_on_a_working_machine() -> None:
     rie.locate("x86_64")  # cached, by now or by this
@@ -78,12 +58,3 @@ def test_doctor_on_a_working_machine() -> None:
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith("engine: ok, ")
     assert "emulator: ok, aws-lambda-rie for x86_64" in result.stdout
-
-
-def test_an_unwritable_cache_is_a_clear_error(tmp_path: Path) -> None:
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the cache folder should be")
-    with pytest.raises(
-        EmulatorUnavailable, match=r"could not provision aws-lambda-rie-x86_64 into .*not-a-folder.*--lambda-rie"
-    ):
-        rie.provision("x86_64", dest=blocker)

@@ -107,6 +107,7 @@ def _memory(container) -> int:
     return int(container.container.stats(stream=False)["memory_stats"]["usage"])
 
 
+@pytest.mark.slow
 def test_soak_2000_sequential_invocations(invoke, lambda_container):
     def one(i: int) -> None:
         kind = i % 4
@@ -136,6 +137,7 @@ def test_soak_2000_sequential_invocations(invoke, lambda_container):
     assert lambda_container.exit_code() is None
 
 
+@pytest.mark.slow
 def test_8_threads_x_100_calls_on_one_container(invoke, lambda_container):
     errors: list[BaseException] = []
 

@@ -36,7 +36,7 @@ from pytest_lambda_container.events import (
 from pytest_lambda_container.inprocess import InProcessFunction
 from pytest_lambda_container.transport import LambdaTransport, make_invoke
 
-SAMPLES = Path(__file__).parent / "data" / "aws-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "aws-samples"
 
 
 def sample(name: str) -> dict[str, Any]:

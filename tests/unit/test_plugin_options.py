@@ -1,4 +1,6 @@
-"""The plugin's options, ini keys and configuration errors, through a real pytest run (pytester)."""
+"""The plugin's wiring, through real pytest runs (pytester): flags and ini keys reach the settings, errors become
+usage errors or one clear test error, fixtures keep no state between tests. No Docker needed; resolution itself
+is unit-tested in test_settings.py."""
 
 from __future__ import annotations
 
@@ -22,19 +24,6 @@ def test_help_lists_every_flag_and_ini_key(pytester: pytest.Pytester) -> None:
     for opt in OPTIONS:
         result.stdout.fnmatch_lines([f"*{opt.flag}*"])
         result.stdout.fnmatch_lines([f"*{INI_NAMES.get(opt.name, opt.ini)} *"])
-
-
-def test_defaults(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(SHOW_SETTINGS)
-    result = pytester.runpytest("-s")
-    result.assert_outcomes(passed=1)
-    root = pytester.path
-    result.stdout.fnmatch_lines(
-        [
-            f"*PORT 9000 ENV {{}} ARGS {{}} DOCKERFILE {root}/Dockerfile CONTEXT {root} HANDLER None FORMAT rest "
-            "TIMEOUT 300.0 NETWORK None IMAGE None"
-        ]
-    )
 
 
 def test_ini_values_are_read_and_paths_are_relative_to_the_rootdir(pytester: pytest.Pytester) -> None:
@@ -77,19 +66,6 @@ def test_build_args_ini_key_takes_either_spelling(pytester: pytest.Pytester) -> 
     result.stdout.fnmatch_lines(["*ARGS {'PY': '3.12'}*"])
 
 
-def test_cli_paths_are_relative_to_where_pytest_runs(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (pytester.path / "sub").mkdir()
-    (pytester.path / "sub" / "Dockerfile.x").write_text("FROM scratch\n")
-    pytester.makeini("[pytest]\n")
-    pytester.makepyfile(SHOW_SETTINGS)
-    monkeypatch.chdir(pytester.path / "sub")
-    result = pytester.runpytest("-s", "--lambda-dockerfile=Dockerfile.x", str(pytester.path))
-    result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([f"*DOCKERFILE {pytester.path}/sub/Dockerfile.x CONTEXT {pytester.path}/sub *"])
-
-
 def test_cli_wins_over_ini(pytester: pytest.Pytester) -> None:
     pytester.makeini(
         """
@@ -110,23 +86,10 @@ def test_cli_wins_over_ini(pytester: pytest.Pytester) -> None:
 @pytest.mark.parametrize(
     ("args", "ini", "expected"),
     [
-        (["--lambda-env", "NOEQUALS"], "", "*option --lambda-env: 'NOEQUALS' is not KEY=VALUE*"),
-        (["--lambda-build-arg", "=x"], "", "*option --lambda-build-arg: '=x' is not KEY=VALUE*"),
-        ([], "lambda_env = 1BAD=x", "*ini key lambda_env: '1BAD=x' is not KEY=VALUE*"),
         (["--lambda-port", "abc"], "", "*option --lambda-port: port 'abc' is not a number*"),
-        (["--lambda-port", "70000"], "", "*option --lambda-port: port 70000 is out of range*"),
-        ([], "lambda_port = -1", "*ini key lambda_port: port -1 is out of range*"),
-        (["--lambda-timeout", "0"], "", "*option --lambda-timeout: timeout must be more than 0*"),
-        (["--lambda-timeout", "inf"], "", "*option --lambda-timeout: timeout 'inf' is over Lambda's limit of 900*"),
-        ([], "lambda_timeout = nan", "*ini key lambda_timeout: timeout must be more than 0 seconds, not 'nan'*"),
         ([], "lambda_keep = maybe", "*ini key lambda_keep: 'maybe' is not true or false*"),
-        (
-            ["--lambda-event-format", "soap"],
-            "",
-            "*option --lambda-event-format: unknown event format 'soap'; choose one of rest, http*",
-        ),
-        (["--lambda-dockerfile", "nope/Dockerfile"], "", "*no Dockerfile at */nope/Dockerfile*--lambda-dockerfile*"),
     ],
+    ids=["cli", "ini"],
 )
 def test_configuration_errors_are_usage_errors(
     pytester: pytest.Pytester, args: list[str], ini: str, expected: str
@@ -183,3 +146,41 @@ def test_report_header_shows_the_settings(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("--lambda-image", "fn:1", "--lambda-port", "0")
     result.stdout.fnmatch_lines(["lambda-container: image fn:1, port any, events rest, timeout 300s"])
+
+
+COOKIE_CONFTEST = """
+import json
+import pytest
+from pytest_lambda_container.inprocess import InProcessFunction
+
+
+def handler(event, context):
+    if event["path"] == "/login":
+        return {"statusCode": 200, "multiValueHeaders": {"Set-Cookie": ["session=s3cret; Path=/"]}, "body": ""}
+    headers = {name.lower(): values for name, values in (event.get("multiValueHeaders") or {}).items()}
+    cookies = headers.get("cookie", [])
+    return {"statusCode": 200, "body": json.dumps(cookies)}
+
+
+@pytest.fixture(scope="session")
+def lambda_container():
+    return InProcessFunction(handler)  # stands in for the container: the client is the plugin's own
+"""
+
+
+def test_no_test_sees_the_cookies_of_another(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(COOKIE_CONFTEST)
+    pytester.makepyfile(
+        """
+        def test_a_logs_in(lambda_client, invoke):
+            lambda_client.get("/login")
+            # Within one test the jar works, for the client and for invoke alike.
+            assert lambda_client.get("/me").json() == ["session=s3cret"]
+            assert invoke("GET", "/me").json() == ["session=s3cret"]
+
+        def test_b_starts_with_an_empty_jar(lambda_client, invoke):
+            assert lambda_client.get("/me").json() == []
+            assert invoke("GET", "/me").json() == []
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)

@@ -1,0 +1,271 @@
+"""The function handle that tests and transports hold: one call at a time, a payload limit, restart on death."""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from typing import Any
+
+import httpx
+from docker.models.containers import Container
+
+from . import hygiene
+from .container import LOG_TAIL, DockerContainer, Log
+from .engine import Engine
+from .errors import ContainerError, HandlerImportError, InvocationError, LambdaContainerError
+from .image import ImageInfo
+from .launch import HandlerCheck, LaunchPlan, handler_check_error
+from .protocol import INVOKE_PATH, check_payload, decode_answer, encode_event
+
+#: The most the handler check may take before the session goes on without it.
+HANDLER_CHECK_LIMIT = 60.0
+
+
+class State(enum.Enum):
+    """Where a function's container is in its life."""
+
+    STARTING = "starting"
+    READY = "ready"
+    #: It died, or got stuck: the next call starts a fresh one in its place.
+    DEAD = "dead"
+    #: Removed (or released, with --lambda-keep): no more calls.
+    REMOVED = "removed"
+
+
+class LambdaContainer:
+    """A function running under the emulator. `invoke_event` posts one event at a time; `logs()` reads its output.
+
+    If the container dies, the call in flight fails with `ContainerExited`, and the next call starts a fresh
+    container in its place: the object, and every client built on it, stays valid.
+    """
+
+    def __init__(self, engine: Engine, plan: LaunchPlan, *, ready_timeout: float = 30.0, log: Log | None = None):
+        self.engine = engine
+        self.plan = plan
+        self.ready_timeout = ready_timeout
+        self.log: Log = log or hygiene.warn
+        self.state = State.STARTING
+        self.invocations = 0
+        self.restarts = 0
+        self._current: DockerContainer | None = None
+        # Calls are serialized: the emulator crashes on a second concurrent one.
+        self._lock = threading.RLock()
+        # One keep-alive connection serves every call; loopback only, so a user's HTTP_PROXY never catches them.
+        self._http = httpx.Client(
+            trust_env=False,
+            timeout=httpx.Timeout(plan.timeout + 10.0, connect=5.0),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+
+    @classmethod
+    def start(
+        cls,
+        engine: Engine,
+        plan: LaunchPlan,
+        *,
+        port: int = 9000,
+        ready_timeout: float = 30.0,
+        log: Log | None = None,
+        check_handler: bool = True,
+    ) -> LambdaContainer:
+        """Run `plan` on 127.0.0.1:`port` (0: any free port), wait until the emulator answers, check the handler."""
+        self = cls(engine, plan, ready_timeout=ready_timeout, log=log)
+        try:
+            self._launch(port)
+            if check_handler:
+                self.check_handler()
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    # -- what tests read --------------------------------------------------------------------------------------
+
+    @property
+    def image(self) -> ImageInfo:
+        """The image the container runs."""
+        return self.plan.image
+
+    @property
+    def timeout(self) -> float:
+        return self.plan.timeout
+
+    @property
+    def container(self) -> Container | None:
+        """The docker SDK's container now serving the function (None once removed)."""
+        return self._current.container if self._current else None
+
+    @property
+    def id(self) -> str:
+        return self._current.id if self._current else ""
+
+    @property
+    def name(self) -> str:
+        return self._current.name if self._current else ""
+
+    @property
+    def port(self) -> int:
+        return self._current.port if self._current else 0
+
+    @property
+    def url(self) -> str:
+        return self._current.url if self._current else ""
+
+    def __repr__(self) -> str:
+        return f"<LambdaContainer {self.name} {self.image.ref} at {self.url} ({self.state.value})>"
+
+    def exit_code(self) -> int | None:
+        """The exit code if the container has stopped (-1 when it is gone), else None."""
+        return self._current.exit_code() if self._current else -1
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
+        """The container's output (stdout and stderr); `tail` lines, or those `since` a UNIX time."""
+        return self._current.logs(tail=tail, since=since) if self._current else ""
+
+    # -- life -------------------------------------------------------------------------------------------------
+
+    def _launch(self, port: int) -> None:
+        self._current = DockerContainer.run(
+            self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log
+        )
+        self._http.base_url = httpx.URL(self._current.url)
+        if self.state is State.REMOVED:  # removed while this one was starting: it goes too
+            self._current.remove()
+            self._check_open()
+        self.state = State.READY
+
+    def _check_open(self) -> None:
+        if self.state is State.REMOVED:
+            raise ContainerError(f"container {self.name} ({self.image.ref}) was removed; start a new one")
+
+    def ensure_running(self) -> None:
+        """Start a fresh container in place of this one if it has died (the object stays valid)."""
+        with self._lock:
+            self._check_open()
+            if self.state is State.DEAD or self.exit_code() is not None:
+                self._revive()
+
+    def _revive(self) -> None:
+        """Start a fresh container in place of the dead one, on the same port if it is free."""
+        port = self.port
+        if self._current is not None:
+            self._current.remove()
+        self.restarts += 1
+        self._launch(port)
+
+    def check_handler(self) -> None:
+        """Load the handler in the container without invoking it; `HandlerImportError` if it cannot be loaded.
+
+        The emulator only loads the handler on the first invoke: this makes a bad handler name or a module that
+        fails to import fail the session's setup, with the runtime's own words, instead of the first test.
+        """
+        check, current = self.plan.handler_check, self._current
+        if check is None or current is None:
+            return
+        outcome = _exec_bounded(current, check, min(self.timeout, HANDLER_CHECK_LIMIT), self.log)
+        error = handler_check_error(check, self.image.ref, *outcome) if outcome else None
+        if error is not None:
+            raise self._with_logs(error)
+
+    def remove(self) -> None:
+        """Stop and remove the container (idempotent); the object cannot invoke any more.
+
+        Not under the invocation lock: teardown (Ctrl-C, exit) must not wait for a call in flight; a restart
+        racing with it sees the state and removes what it made.
+        """
+        self.state = State.REMOVED
+        if self._current is not None:
+            self._current.remove()
+        self._http.close()
+
+    def release(self) -> None:
+        """Let go of the container without removing it (it was kept for debugging)."""
+        self.state = State.REMOVED
+        if self._current is not None:
+            self._current.release()
+        self._http.close()
+
+    # -- invoking ---------------------------------------------------------------------------------------------
+
+    def invoke_raw(self, payload: bytes) -> httpx.Response:
+        """POST a serialized event to the emulator: one call at a time, since a second concurrent one crashes it."""
+        check_payload(payload)
+        with self._lock:
+            self._check_open()
+            if self.state is State.DEAD:
+                self._revive()
+            self.invocations += 1
+            try:
+                return self._http.post(INVOKE_PATH, content=payload, headers={"Content-Type": "application/json"})
+            except httpx.TransportError as exc:
+                if isinstance(exc, httpx.TimeoutException):
+                    # Past the function timeout and then some: the emulator is stuck, and may still be busy
+                    # (a second call would crash it). The next call gets a fresh container.
+                    self.state = State.DEAD
+                else:
+                    # A dropped connection usually means the container is dying, but the engine may still
+                    # report it running for a moment: wait for its state, so this call reports the death and
+                    # the next one gets a fresh container, rather than two calls failing.
+                    deadline = time.monotonic() + 3.0
+                    while time.monotonic() < deadline:
+                        self._raise_if_exited("died during an invocation")
+                        time.sleep(0.05)
+                error = ContainerError(f"invoking {self.name} at {self.url} failed: {type(exc).__name__}: {exc}")
+                raise self._with_logs(error) from exc
+
+    def invoke_event(self, event: Any) -> Any:
+        """Invoke the function with `event` (any JSON value); its result, or an `InvocationError`."""
+        payload = encode_event(event)
+        # Decoded under the lock too: telling a dead container from a live one must not race with a restart.
+        with self._lock:
+            response = self.invoke_raw(payload)
+            try:
+                return decode_answer(response.status_code, response.text, response.headers, timeout=self.timeout)
+            except InvocationError as exc:
+                if not response.text.strip():
+                    self._raise_if_exited("died during an invocation")
+                # The runtime's own failures (no answer, not JSON, a handler that cannot load) come with the log;
+                # the handler's errors and timeouts carry what the function said.
+                if type(exc) is InvocationError or isinstance(exc, HandlerImportError):
+                    raise self._with_logs(exc) from None
+                raise
+
+    def _raise_if_exited(self, what: str) -> None:
+        if self._current is None:
+            return
+        try:
+            self._current.raise_if_exited(what)
+        except ContainerError:
+            self.state = State.DEAD
+            raise
+
+    def _with_logs(self, error: InvocationError | ContainerError) -> InvocationError | ContainerError:
+        error.logs = self.logs(tail=LOG_TAIL)
+        error.container = self.name
+        return error
+
+
+def _exec_bounded(current: DockerContainer, check: HandlerCheck, limit: float, log: Log) -> tuple[int, str] | None:
+    """Run the handler check for at most `limit` seconds, saying so when it is slow; its outcome, or None."""
+    outcome: list[tuple[int, str]] = []
+
+    def run() -> None:
+        try:
+            outcome.append(current.exec(check.argv, workdir=check.workdir, environment=check.environment))
+        except LambdaContainerError:
+            pass  # the check is advisory: the first invoke reports what it could not tell
+
+    # Bounded: a module that takes minutes to import must not hold the session without a word.
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(5.0)
+    if worker.is_alive():
+        log(f"loading handler {check.handler} in {current.name} to check it: still importing after 5s...")
+    worker.join(max(0.0, limit - 5.0))
+    if not outcome and worker.is_alive():
+        log(
+            f"handler {check.handler} still loading after {limit:g}s; going on without the check "
+            "(the first invoke loads it, within the function timeout)"
+        )
+    return outcome[0] if outcome else None

@@ -1,0 +1,78 @@
+"""Real engines, real processes: fixtures of the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from pytest_lambda_container.hygiene import LABEL, LABEL_PID, LABEL_SESSION
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    client = docker.from_env()
+    yield client
+    client.close()
+
+
+def list_ours(client, **labels: str) -> list:
+    """Containers labelled as ours (optionally with more label values), stopped ones included."""
+    filters = [LABEL] + [f"{k}={v}" for k, v in labels.items()]
+    return client.containers.list(all=True, filters={"label": filters})
+
+
+@pytest.fixture
+def containers_of_pid(docker_client):
+    """Our containers started by the pytest process `pid`."""
+    return lambda pid: list_ours(docker_client, **{LABEL_PID: str(pid)})
+
+
+@pytest.fixture
+def foreign_containers(docker_client, lambda_session):
+    """Our containers that do not belong to this (outer) test session, e.g. those of pytester runs."""
+
+    def list_them() -> list:
+        return [c for c in list_ours(docker_client) if c.labels.get(LABEL_SESSION) != lambda_session.id]
+
+    return list_them
+
+
+def _spawn_pytest(folder: Path, body: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """A pytest session in its own process (so its signals and its exit are real) running `body` as its test."""
+    (folder / "test_inner.py").write_text(body)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--lambda-port=0", *args, "test_inner.py"],
+        cwd=folder,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for(marker: Path, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+    """Wait until the inner session's test writes `marker`; fail with its output if it ends first."""
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert time.monotonic() < deadline, "the inner session never started its test"
+        time.sleep(0.1)
+
+
+class InnerPytest:
+    """Run pytest sessions in their own processes: `spawn(folder, body, *args, env=...)`, `wait_for(marker, proc)`."""
+
+    spawn = staticmethod(_spawn_pytest)
+    wait_for = staticmethod(_wait_for)
+
+
+@pytest.fixture
+def inner_pytest() -> InnerPytest:
+    return InnerPytest()

@@ -1,0 +1,117 @@
+"""Option resolution (`settings.resolve`): CLI over ini over default, each option's own parsing and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_lambda_container import ConfigError
+from pytest_lambda_container.settings import INI_NAMES, OPTIONS, Option, Settings, resolve
+
+
+def settings(root: Path, cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None, **kw: Any) -> Settings:
+    """Resolve as the plugin does: `cli` by option name, `ini` by ini key."""
+    cli, ini = cli or {}, ini or {}
+    return resolve(
+        root,
+        cli=lambda opt: cli.get(opt.name),
+        ini=lambda opt: ini.get(INI_NAMES.get(opt.name, opt.ini), ini.get(opt.ini, "")),
+        **kw,
+    )
+
+
+def test_defaults(tmp_path):
+    s = settings(tmp_path)
+    assert (s.port, dict(s.env), dict(s.build_args), s.handler, s.event_format, s.timeout) == (
+        9000,
+        {},
+        {},
+        None,
+        "rest",
+        300.0,
+    )
+    assert (s.dockerfile_path, s.context_path, s.build_network, s.image, s.keep) == (
+        tmp_path / "Dockerfile",
+        tmp_path,
+        None,
+        None,
+        False,
+    )
+
+
+def test_ini_values_and_paths_relative_to_the_rootdir(tmp_path):
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "Dockerfile.lambda").write_text("FROM scratch\n")
+    s = settings(
+        tmp_path,
+        ini={
+            "lambda_dockerfile": "fn/Dockerfile.lambda",
+            "lambda_port": "9100",
+            "lambda_env": ["A=1", "B=two words", "# a comment", ""],
+            "lambda_build_args": ["PY=3.11"],
+            "lambda_handler": "app.other",
+            "lambda_event_format": "http",
+            "lambda_timeout": "7",
+            "lambda_keep": "yes",
+        },
+    )
+    assert s.dockerfile_path == tmp_path / "fn" / "Dockerfile.lambda" and s.context_path == tmp_path / "fn"
+    assert (s.port, dict(s.env), dict(s.build_args)) == (9100, {"A": "1", "B": "two words"}, {"PY": "3.11"})
+    assert (s.handler, s.event_format, s.timeout, s.keep) == ("app.other", "http", 7.0, True)
+
+
+def test_cli_wins_over_ini_and_cli_paths_start_where_pytest_runs(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "Dockerfile.x").write_text("FROM scratch\n")
+    s = settings(
+        tmp_path,
+        cli={"port": "0", "env": ["A=cli", "C=3"], "image": "cli:2", "dockerfile": "Dockerfile.x"},
+        ini={"lambda_port": "9100", "lambda_env": ["A=from-ini"], "lambda_image": "from-ini:1"},
+        invocation_dir=tmp_path / "sub",
+    )
+    assert (s.port, dict(s.env), s.image) == (0, {"A": "cli", "C": "3"}, "cli:2")
+    assert s.dockerfile_path == tmp_path / "sub" / "Dockerfile.x"
+
+
+@pytest.mark.parametrize(
+    ("cli", "ini", "expected"),
+    [
+        ({"env": ["NOEQUALS"]}, {}, "option --lambda-env: 'NOEQUALS' is not KEY=VALUE"),
+        ({"build_arg": ["=x"]}, {}, "option --lambda-build-arg: '=x' is not KEY=VALUE"),
+        ({}, {"lambda_env": ["1BAD=x"]}, "ini key lambda_env: '1BAD=x' is not KEY=VALUE"),
+        ({"port": "abc"}, {}, "option --lambda-port: port 'abc' is not a number"),
+        ({"port": "70000"}, {}, "option --lambda-port: port 70000 is out of range"),
+        ({}, {"lambda_port": "-1"}, "ini key lambda_port: port -1 is out of range"),
+        ({"timeout": "0"}, {}, "option --lambda-timeout: timeout must be more than 0"),
+        ({"timeout": "inf"}, {}, "option --lambda-timeout: timeout 'inf' is over Lambda's limit of 900"),
+        ({}, {"lambda_timeout": "nan"}, "ini key lambda_timeout: timeout must be more than 0 seconds, not 'nan'"),
+        ({}, {"lambda_keep": "maybe"}, "ini key lambda_keep: 'maybe' is not true or false"),
+        (
+            {"event_format": "soap"},
+            {},
+            "option --lambda-event-format: unknown event format 'soap'; choose one of rest, http",
+        ),
+        ({"dockerfile": "nope/Dockerfile"}, {}, "no Dockerfile at "),
+    ],
+)
+def test_a_bad_value_names_where_it_came_from(tmp_path, cli, ini, expected):
+    with pytest.raises(ConfigError) as info:
+        settings(tmp_path, cli, ini)
+    assert str(info.value).startswith(expected)
+
+
+def test_each_option_has_its_own_parser():
+    # A new option of an existing type must not inherit another's validation (a port's range, a timeout's limit).
+    by_name = {opt.name: opt for opt in OPTIONS}
+    assert by_name["port"].parse is not by_name["timeout"].parse
+    assert by_name["event_format"].choices == ("rest", "http", "function-url", "alb", "alb-multi")
+    assert all(isinstance(opt, Option) and opt.help for opt in OPTIONS)
+
+
+def test_an_explicit_dockerfile_is_checked_at_once_the_default_only_when_needed(tmp_path):
+    assert settings(tmp_path).dockerfile is None  # no Dockerfile, and no complaint: other tests can still run
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    with pytest.raises(ConfigError, match=r"build context .* is not a directory"):
+        settings(tmp_path, {"context": "missing"})
