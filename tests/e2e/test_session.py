@@ -212,9 +212,12 @@ def test_a_container_that_exits_at_start_fails_setup_with_its_log(pytester):
     result.stdout.fnmatch_lines(
         [
             "*ContainerExited: container plc-* exited before the emulator answered: container exited with code 142*",
+            "*Captured lambda container log plc-* (setup)*",
             "*entrypoint requires the handler name to be the first argument*",
         ]
     )
+    # Once: in the report's log section, not again in the error's message.
+    assert result.stdout.str().count("entrypoint requires the handler name") == 1
 
 
 def test_xdist_workers_each_get_a_container_and_leave_none(pytester, lambda_image, foreign_containers):
