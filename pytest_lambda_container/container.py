@@ -102,9 +102,13 @@ class DockerContainer:
             return None
         return int(state.get("ExitCode", -1))
 
-    def raise_if_exited(self, what: str) -> None:
-        """`ContainerExited` (with the log tail) if the container has stopped."""
+    def raise_if_exited(self, what: str, *, within: float = 0.0) -> None:
+        """`ContainerExited` (with the log tail) if the container has stopped, or stops `within` seconds."""
+        deadline = time.monotonic() + within
         code = self.exit_code()
+        while code is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            code = self.exit_code()
         if code is not None:
             hint = " (killed, or out of memory)" if code == 137 else ""
             raise ContainerExited(

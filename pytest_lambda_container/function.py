@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import threading
-import time
 from typing import Any
 
 import httpx
@@ -207,10 +206,7 @@ class LambdaContainer:
                     # A dropped connection usually means the container is dying, but the engine may still
                     # report it running for a moment: wait for its state, so this call reports the death and
                     # the next one gets a fresh container, rather than two calls failing.
-                    deadline = time.monotonic() + 3.0
-                    while time.monotonic() < deadline:
-                        self._raise_if_exited("died during an invocation")
-                        time.sleep(0.05)
+                    self._raise_if_exited("died during an invocation", within=3.0)
                 error = ContainerError(f"invoking {self.name} at {self.url} failed: {type(exc).__name__}: {exc}")
                 raise self._with_logs(error) from exc
 
@@ -231,11 +227,11 @@ class LambdaContainer:
                     raise self._with_logs(exc) from None
                 raise
 
-    def _raise_if_exited(self, what: str) -> None:
+    def _raise_if_exited(self, what: str, *, within: float = 0.0) -> None:
         if self._current is None:
             return
         try:
-            self._current.raise_if_exited(what)
+            self._current.raise_if_exited(what, within=within)
         except ContainerError:
             self.state = State.DEAD
             raise

@@ -72,7 +72,9 @@ def test_failed_tests_get_the_container_log_attached(pytester, lambda_image):
     result.stdout.fnmatch_lines(["*Captured lambda container log plc-* (call)*", "*hello-from-the-function*"])
     result.stdout.no_fnmatch_line("*quiet-passing-line*")
     # Once (the test's source, shown in its traceback, names it too).
-    assert [line for line in result.outlines if line.strip() == "hello-from-the-function"] == ["hello-from-the-function"]
+    assert [line for line in result.outlines if line.strip() == "hello-from-the-function"] == [
+        "hello-from-the-function"
+    ]
 
 
 def test_keep_leaves_the_container_and_says_how_to_reach_it(
