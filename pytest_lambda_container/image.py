@@ -1,32 +1,47 @@
-"""The function's image: built from a Dockerfile (with progress, cached by content) or taken as it is."""
+"""The function's image: built from a Dockerfile (with progress, cached by content) or taken as it is.
+
+A build here is: read the Dockerfile (`dockerfile`), refuse at once what needs BuildKit where there is none
+(`builder`), tag by what the build uses (`content`), build under a lock shared by every worker (`buildlock`)
+with the builder that can (`builder`, its output through `buildlog`), check the architecture asked for, and
+prune the build's older images (`prune`).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from docker.errors import ImageNotFound
-from docker.utils.build import exclude_paths
 
-from . import platforms
+from . import builder, buildlock, platforms, prune
+from . import dockerfile as dockerfiles
+from .buildlog import BuildOutput, BuildProgress, ProgressCallback
+from .content import REPOSITORY, content_tag, large_context_warning
 from .engine import Engine
 from .errors import BuildFailed, ConfigError, EngineRefused
-from .hygiene import LABEL
 
-#: Repository our built images are tagged into, so they can be found again (`docker images
-#: 'pytest-lambda-container/*'`), and pruned: `docker image prune -a --filter label=pytest-lambda-container`.
-REPOSITORY = "pytest-lambda-container"
+__all__ = [
+    "REPOSITORY",
+    "BuildProgress",
+    "ImageInfo",
+    "ProgressCallback",
+    "base_images",
+    "build",
+    "check_build_inputs",
+    "content_tag",
+    "exists",
+    "inspect",
+    "redact_build_args",
+]
+
 #: The AWS base images' entrypoint, which starts the emulator itself outside Lambda.
 AWS_ENTRYPOINT = "/lambda-entrypoint.sh"
 
-_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _SECRET = re.compile(r"(?i)(secret|token|password|passwd|credential|private|api_?key|access_?key)")
 
 
@@ -52,18 +67,6 @@ class ImageInfo:
     def rie_arch(self) -> str:
         """The aws-lambda-rie build this image needs: `x86_64` or `arm64`."""
         return platforms.rie_arch(self.architecture)
-
-
-@dataclass(frozen=True)
-class BuildProgress:
-    """One line of build progress: the step (when the builder says), and the text."""
-
-    step: int | None
-    total: int | None
-    text: str
-
-
-ProgressCallback = Callable[[BuildProgress], None]
 
 
 def inspect(engine: Engine, ref: str, *, built: bool = False) -> ImageInfo:
@@ -118,61 +121,32 @@ def check_build_inputs(dockerfile: Path, context: Path) -> None:
         raise ConfigError(f"build context {context} is not a directory; fix --lambda-context (ini lambda_context)")
 
 
-def _dockerignore(context: Path) -> list[str]:
-    # Read the way the docker SDK's own build() reads it, so the hash covers what the build will see.
-    path = context / ".dockerignore"
-    if not path.is_file():
-        return []
-    lines = [line.strip() for line in path.read_text().splitlines()]
-    return [line for line in lines if line and not line.startswith("#")]
-
-
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.MULTILINE)
-_ARG_REF = re.compile(r"\$\{?(\w+)\}?")
-
-
 def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> list[str]:
     """The images a Dockerfile builds FROM, with `${ARG}`s filled from the build args and ARG defaults."""
-    defaults = dict(re.findall(r"^\s*ARG\s+(\w+)=(\S+)", dockerfile_text, re.IGNORECASE | re.MULTILINE))
-    values = {**defaults, **build_args}
-    stages = set(re.findall(r"^\s*FROM\s+\S+(?:\s+\S+)?\s+AS\s+(\S+)", dockerfile_text, re.IGNORECASE | re.MULTILINE))
-    refs = [_ARG_REF.sub(lambda m: values.get(m[1], ""), ref) for ref in _FROM.findall(dockerfile_text)]
-    return [ref for ref in refs if ref and ref.lower() != "scratch" and ref not in stages]
+    return list(dockerfiles.read(dockerfile_text, build_args).base_images)
 
 
-def content_tag(
-    dockerfile: Path,
-    context: Path,
-    build_args: Mapping[str, str],
-    platform: str | None,
-    base_ids: tuple[str, ...] = (),
-) -> str:
-    """A tag naming exactly this build's inputs: the files the context sends (honouring .dockerignore),
-    the Dockerfile, the build args, the platform, and the base images' ids (a rebuilt base means a rebuild)."""
-    digest = hashlib.sha256()
-    digest.update(repr(base_ids).encode())
-    digest.update(dockerfile.read_bytes())
-    digest.update(repr(sorted(build_args.items())).encode())
-    digest.update(repr(platform).encode())
-    relative_dockerfile = os.path.relpath(dockerfile, context)
-    for name in sorted(exclude_paths(str(context), _dockerignore(context), dockerfile=relative_dockerfile)):
-        path = context / name
-        if path.is_file() and not path.is_symlink():
-            digest.update(name.encode() + b"\0" + oct(path.stat().st_mode & 0o777).encode() + b"\0")
-            try:
-                with path.open("rb") as f:
-                    # In chunks: a context may hold files larger than memory.
-                    for chunk in iter(lambda: f.read(1 << 20), b""):
-                        digest.update(chunk)
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot read {path} in the build context {context}: {exc.strerror}; make it readable, or "
-                    "leave it out of the build with a line in .dockerignore"
-                ) from None
-        else:
-            digest.update(name.encode() + b"\0")
-    slug = re.sub(r"[^a-z0-9._-]+", "-", context.resolve().name.lower()).strip("-.") or "function"
-    return f"{REPOSITORY}/{slug}:{digest.hexdigest()[:16]}"
+@dataclass(frozen=True)
+class BaseImage:
+    """A base image as the engine has it: its id (the ref itself when it is not local), architecture, and
+    whether it carries ONBUILD triggers (which run in our build and may copy anything)."""
+
+    ref: str
+    id: str
+    architecture: str = ""
+    onbuild: bool = False
+
+
+def _base_image(engine: Engine, ref: str) -> BaseImage:
+    with engine.errors(f"an inspection of image {ref}"):
+        try:
+            attrs: dict[str, Any] = engine.client.images.get(ref).attrs
+        except ImageNotFound:
+            return BaseImage(ref, ref)  # not local (yet): the build pulls it, or says why it cannot
+    config = attrs.get("Config") or {}
+    return BaseImage(
+        ref, str(attrs.get("Id") or ref), str(attrs.get("Architecture") or ""), bool(config.get("OnBuild"))
+    )
 
 
 def redact_build_args(build_args: Mapping[str, str]) -> dict[str, str]:
@@ -189,64 +163,92 @@ def build(
     network_mode: str | None = None,
     platform: str | None = None,
     progress: ProgressCallback | None = None,
+    stream_output: bool = False,
 ) -> ImageInfo:
-    """Build `dockerfile` in `context` (or reuse the image already built from the same inputs)."""
+    """Build `dockerfile` in `context`, or reuse the image already built from the same inputs.
+
+    `progress` hears every line meant for the user (steps, a heartbeat while a step runs long, the build's
+    own output with `stream_output`, waiting for another worker's build of the same image, pruning).
+    """
     build_args = dict(build_args or {})
     report = progress or (lambda _event: None)
     check_build_inputs(dockerfile, context)
-    base_ids = []
-    for ref in base_images(dockerfile.read_text(errors="replace"), build_args):
-        with engine.errors(f"an inspection of image {ref}"):
-            try:
-                base_ids.append(engine.client.images.get(ref).id or ref)
-            except ImageNotFound:
-                base_ids.append(ref)  # not local (yet): the build pulls it, or says why it cannot
-    tag = content_tag(dockerfile, context, build_args, platform, tuple(base_ids))
-    if exists(engine, tag):
-        report(BuildProgress(None, None, f"{tag} is up to date with {dockerfile}"))
-        return inspect(engine, tag, built=False)
+    reading = dockerfiles.read(dockerfile.read_text(errors="replace"), build_args)
+    # Podman's builder (buildah) has BuildKit's features itself; Docker's, behind the SDK, does not.
+    needs_buildkit = builder.buildkit_features(reading, dockerfile) if not engine.is_podman else []
+    if needs_buildkit and not builder.buildx_available():
+        raise builder.buildkit_needed(dockerfile, needs_buildkit)
+    bases = [_base_image(engine, ref) for ref in reading.base_images]
+    onbuild = any(base.onbuild for base in bases)
+    tag = content_tag(dockerfile, context, build_args, platform, tuple(b.id for b in bases), onbuild=onbuild)
+    request = builder.BuildRequest(
+        dockerfile=dockerfile,
+        context=context,
+        tag=tag,
+        labels=prune.build_labels(dockerfile, context, build_args, platform),
+        build_args=build_args,
+        network_mode=network_mode,
+        platform=platform,
+    )
+    with buildlock.held(tag, report):
+        if exists(engine, tag):
+            report(BuildProgress(None, None, f"{tag} is up to date with {dockerfile}"))
+            info = inspect(engine, tag, built=False)
+        else:
+            warning = large_context_warning(dockerfile, context, None if onbuild else reading.sources)
+            if warning is not None and not needs_buildkit:  # BuildKit sends only what the build asks for
+                report(BuildProgress(None, None, warning))
+            info = _run(engine, request, report, buildx=bool(needs_buildkit), stream_output=stream_output)
+        check_platform(engine, info, platform, dockerfile, bases)
+    prune.prune(engine, request.labels, info.id, report)
+    return info
 
+
+def _run(
+    engine: Engine, request: builder.BuildRequest, report: ProgressCallback, *, buildx: bool, stream_output: bool
+) -> ImageInfo:
     started = time.monotonic()
-    tail: deque[str] = deque(maxlen=40)
-    error: str | None = None
-    report(BuildProgress(None, None, f"building {dockerfile} as {tag}"))
-    try:
-        # The build's own failures arrive in the stream; the engine refusing to build at all is one too.
-        with engine.errors(f"the build of {dockerfile}"):
-            for chunk in engine.client.api.build(
-                path=str(context),
-                dockerfile=os.path.relpath(dockerfile, context),
-                tag=tag,
-                buildargs=build_args,
-                network_mode=network_mode,
-                platform=platform,
-                rm=True,
-                forcerm=True,
-                decode=True,
-                labels={LABEL: "1"},
-            ):
-                if "stream" in chunk:
-                    for line in str(chunk["stream"]).splitlines():
-                        if not line.strip():
-                            continue
-                        tail.append(line)
-                        match = _STEP.match(line)
-                        if match:
-                            report(BuildProgress(int(match[1]), int(match[2]), match[3]))
-                if "error" in chunk or "errorDetail" in chunk:
-                    error = str(chunk.get("error") or chunk["errorDetail"].get("message", chunk["errorDetail"]))
-                    tail.append(error)
-                    break
-    except EngineRefused as exc:
-        error = exc.reason
-        tail.append(error)
-    if error is not None:
-        log_tail = "\n".join(tail)
-        raise BuildFailed(
-            f"building {dockerfile} (context {context}) failed: {error.strip()}\n"
-            f"Last lines of the build log:\n{log_tail}",
-            dockerfile=str(dockerfile),
-            log_tail=log_tail,
+    how = "docker buildx build" if buildx else "the engine's builder"
+    report(BuildProgress(None, None, f"building {request.dockerfile} as {request.tag} with {how}"))
+    parse = builder.buildkit_step if buildx else builder.legacy_step
+    with BuildOutput(report, parse, stream_output=stream_output) as output:
+        result = (
+            builder.build_with_buildx(request, output) if buildx else builder.build_with_sdk(engine, request, output)
         )
-    report(BuildProgress(None, None, f"built {tag} in {time.monotonic() - started:.1f}s"))
-    return inspect(engine, tag, built=True)
+    if result.error is not None:
+        if result.last_layer:
+            prune.mark_failed_build(engine, result.last_layer, request.tag)
+        raise output.failure(request.dockerfile, request.context, result.error, network_mode=request.network_mode)
+    report(BuildProgress(None, None, f"built {request.tag} in {time.monotonic() - started:.1f}s"))
+    info = inspect(engine, request.tag, built=True)
+    prune.remember_built(info.id)
+    return info
+
+
+def check_platform(
+    engine: Engine, info: ImageInfo, platform: str | None, dockerfile: Path, bases: Sequence[BaseImage] = ()
+) -> None:
+    """Refuse an image of another architecture than the platform asked for (a base image without that variant
+    makes the legacy builder build for the base's own, silently). The wrong image is removed, so the next
+    run does not take it for built."""
+    if not platform:
+        return
+    parts = platform.split("/")
+    wanted = platforms.docker_arch(parts[1] if len(parts) > 1 else parts[0])
+    got = platforms.docker_arch(info.architecture)
+    if wanted == got:
+        return
+    with engine.errors(f"the removal of image {info.ref}"):
+        engine.client.api.remove_image(info.ref)
+    culprits = [b.ref for b in bases if b.architecture and platforms.docker_arch(b.architecture) != wanted]
+    because = (
+        f": the base image {', '.join(culprits)} is linux/{got} on this engine, with no {wanted} variant"
+        if culprits
+        else ""
+    )
+    raise BuildFailed(
+        f"building {dockerfile} for {platform} made a linux/{got} image, not linux/{wanted}{because}. "
+        f"Get the {platform} variant of the base (`docker pull --platform {platform} IMAGE`), or build for this "
+        f"machine: drop --lambda-platform (ini lambda_platform).",
+        dockerfile=str(dockerfile),
+    )
