@@ -1,0 +1,408 @@
+"""Local stand-ins for the base images the e2e tests build on, for machines that can't pull them.
+
+`scripts/bootstrap.sh images` runs this with $PYTHON, the interpreter the project is installed in:
+
+    standins.py plan-base --rootfs-recipe ARGS     exit 0: python:3.11-slim is to be (re)built; 3: it is not
+    standins.py import-base --rootfs-recipe ARGS ROOTFS_TAR
+                                                   python:3.11-slim from a debootstrap rootfs tarball
+    standins.py lambda                             public.ecr.aws/lambda/python:3.11 on it, unless up to date
+
+bootstrap.sh makes the rootfs (debootstrap, as root) between the first two; ARGS are its debootstrap arguments,
+part of the recipe. A stand-in carries STANDIN_LABEL, the hash of its recipe (the hash part of the plugin's own
+content tag): an image under the tag without the label is a real one, pulled or loaded, and is never replaced;
+a stand-in whose label matches its recipe is up to date. Environment: BOOTSTRAP_REBUILD=1 rebuilds up-to-date
+stand-ins, RIE_BINARY=/path/to/aws-lambda-rie picks the emulator put in the Lambda stand-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+try:
+    import docker
+    from docker.errors import DockerException, ImageNotFound
+    from docker.models.images import Image
+
+    from pytest_lambda_container import platforms, rie
+    from pytest_lambda_container.errors import LambdaContainerError
+    from pytest_lambda_container.image import content_tag
+except ImportError as exc:
+    sys.exit(f"bootstrap: error: {exc}: install the project first ({sys.executable} -m pip install -e .)")
+
+STANDIN_LABEL = "org.pytest-lambda-container.stand-in"
+BASE_REF = "python:3.11-slim"
+LAMBDA_REF = "public.ecr.aws/lambda/python:3.11"
+LAMBDA_RECIPE = Path(__file__).resolve().parent / "stand-ins" / "lambda-python"
+#: The Lambda stand-in's build context: these files (name: mode), plus the emulator as aws-lambda-rie.
+LAMBDA_FILES = {"Dockerfile": 0o644, "lambda-entrypoint.sh": 0o755, "runtime-bootstrap": 0o755}
+#: plan-base's answer when the base stand-in is to be left as it is.
+KEEP = 3
+
+#: What the import sets in the base stand-in's config: the official image's PATH, LANG and CMD.
+BASE_CHANGES = (
+    "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "ENV LANG=C.UTF-8",
+    'CMD ["python3"]',
+)
+#: Added to the rootfs: python and pip where the official image has them.
+BASE_LINKS = {
+    "usr/local/bin/python": "/usr/bin/python3",
+    "usr/local/bin/python3": "/usr/bin/python3",
+    "usr/local/bin/pip": "/usr/bin/pip3",
+    "usr/local/bin/pip3": "/usr/bin/pip3",
+}
+#: Left out of the rootfs: Debian's PEP 668 marker (the official image's pip installs system-wide as root)
+#: and, as in the slim image, package lists and downloaded packages.
+BASE_DROP = ("usr/lib/python3*/EXTERNALLY-MANAGED", "var/lib/apt/lists/*", "var/cache/apt/archives/*.deb")
+#: The host's CA bundle (so TLS through the same, possibly intercepting, proxy works), and its extra CAs
+#: (so update-ca-certificates run inside keeps them).
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+HOST_EXTRA_CAS = Path("/usr/local/share/ca-certificates")
+
+#: pip settings carried into the images, under every name pip accepts for them.
+PIP_NAMES = {
+    "index-url": "index-url",
+    "pypi-url": "index-url",
+    "extra-index-url": "extra-index-url",
+    "trusted-host": "trusted-host",
+    "proxy": "proxy",
+    "timeout": "timeout",
+    "default-timeout": "timeout",
+}
+#: The `pip config list` sections `pip install` reads, weakest first (pip lists its PIP_* variables as :env:).
+PIP_SECTIONS = ("global", "install", ":env:")
+
+
+class Failure(Exception):
+    """A step failed for a reason worth one line."""
+
+
+def log(message: str) -> None:
+    print(f"bootstrap: {message}", flush=True)
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+def host_pip_settings(listing: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The host's effective `pip install` settings among PIP_NAMES, from `pip config list` output
+    (`section.name='value'` lines) and PIP_* variables (older pips don't list them), stronger ones last."""
+    ranked: list[tuple[int, str, str]] = []
+    for line in listing.splitlines():
+        key, sep, raw = line.partition("=")
+        section, _, name = key.strip().rpartition(".")
+        if not sep or section not in PIP_SECTIONS:
+            continue
+        try:
+            value = ast.literal_eval(raw.strip())
+        except (SyntaxError, ValueError):
+            value = raw.strip()
+        ranked.append((PIP_SECTIONS.index(section), name, str(value)))
+    ranked += [(len(PIP_SECTIONS), k[4:].replace("_", "-"), v) for k, v in environ.items() if k.startswith("PIP_")]
+    settings: dict[str, str] = {}
+    for _, name, value in sorted(ranked, key=lambda item: item[0]):
+        canonical = PIP_NAMES.get(name.strip().lower().lstrip("-").replace("_", "-"))
+        if canonical and value.strip():
+            settings[canonical] = value.strip()
+    return settings
+
+
+def _remote(url: str) -> bool:
+    return url.split(":", 1)[0].lower() in ("http", "https")
+
+
+def image_pip_conf(settings: Mapping[str, str], environ: Mapping[str, str]) -> str:
+    """The pip.conf of the images: the host's index settings minus what exists only on the host (file://
+    indexes), its proxy (pip's, else $https_proxy), its timeout, and the host's CA bundle copied in."""
+    lines = [
+        "# Written by pytest-lambda-container's scripts/standins.py from the host's pip settings.",
+        "[global]",
+        f"cert = {HOST_CA_BUNDLE}",
+    ]
+    index = settings.get("index-url", "")
+    if _remote(index):
+        lines.append(f"index-url = {index}")
+    extra = [url for url in settings.get("extra-index-url", "").split() if _remote(url)]
+    if extra:
+        lines.append("extra-index-url = " + " ".join(extra))
+    trusted = settings.get("trusted-host", "").split()
+    if trusted:
+        lines.append("trusted-host = " + " ".join(trusted))
+    try:
+        lines.append(f"timeout = {int(float(settings['timeout']))}")
+    except (KeyError, ValueError):
+        pass
+    proxy = settings.get("proxy") or environ.get("https_proxy") or environ.get("HTTPS_PROXY")
+    if proxy:
+        lines.append(f"proxy = {proxy}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Plan:
+    build: bool
+    reason: str
+
+
+def plan(ref: str, labels: Mapping[str, str] | None, want: str, rebuild: bool) -> Plan:
+    """Whether to (re)build the stand-in `ref` whose recipe hashes to `want`, given the labels of the image
+    under that tag now (None: there is none). A real image (no stand-in label) is never replaced."""
+    if labels is None:
+        return Plan(True, f"{ref} is missing: building a stand-in")
+    have = labels.get(STANDIN_LABEL)
+    if not have:
+        return Plan(False, f"{ref} exists and is not a stand-in: using it as it is")
+    if have != want:
+        return Plan(True, f"{ref} stand-in is out of date: rebuilding it")
+    if rebuild:
+        return Plan(True, f"{ref} stand-in is up to date: rebuilding it anyway (BOOTSTRAP_REBUILD=1)")
+    return Plan(False, f"{ref} stand-in is up to date")
+
+
+def recipe_hash(
+    dockerfile: Path, context: Path, build_args: Mapping[str, str], platform: str, bases: Sequence[str]
+) -> str:
+    """The stand-in label for a recipe: the hash part of the plugin's content tag of it."""
+    return content_tag(dockerfile, context, build_args, platform, tuple(bases)).rpartition(":")[2]
+
+
+def _name(member: str) -> str:
+    return member.lstrip("/").removeprefix("./").rstrip("/")
+
+
+def rewrite_rootfs(
+    source: Path, target: Path, overlay: Path, links: Mapping[str, str], drop: Iterable[str]
+) -> tuple[int, int]:
+    """Copy the tarball `source` to `target`, leaving out the members matching the `drop` patterns and those
+    replaced, then add the files under `overlay` (at the same paths) and the symlinks `links`, all root's.
+    Returns (members copied, members added)."""
+    files = {p.relative_to(overlay).as_posix(): p for p in sorted(overlay.rglob("*")) if p.is_file()}
+    replaced = set(files) | set(links)
+    patterns = tuple(drop)
+    copied = 0
+    with tarfile.open(source, "r|") as src, tarfile.open(target, "w", format=tarfile.PAX_FORMAT) as out:
+        for member in src:
+            name = _name(member.name)
+            if name in replaced or any(fnmatch.fnmatchcase(name, p) for p in patterns):
+                continue
+            out.addfile(member, src.extractfile(member) if member.isfile() else None)
+            copied += 1
+        now = int(time.time())
+        for name, path in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = path.stat().st_size, 0o644, now
+            with path.open("rb") as f:
+                out.addfile(info, f)
+        for name, dest in links.items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.mode, info.mtime = tarfile.SYMTYPE, dest, 0o777, now
+            out.addfile(info)
+    return copied, len(files) + len(links)
+
+
+# ---------------------------------------------------------------- the engine's side
+
+
+def read_host_pip_conf() -> str:
+    command = [sys.executable, "-m", "pip", "config", "list"]
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise Failure(f"could not read the host's pip settings: `{' '.join(command)}`: {proc.stderr.strip()}")
+    return image_pip_conf(host_pip_settings(proc.stdout, os.environ), os.environ)
+
+
+def find_image(client: docker.DockerClient, ref: str) -> Image | None:
+    try:
+        return client.images.get(ref)
+    except ImageNotFound:
+        return None
+
+
+def labels_of(image: Image | None) -> dict[str, str] | None:
+    return None if image is None else dict(image.labels or {})
+
+
+def engine_platform(client: docker.DockerClient) -> str:
+    return "linux/" + platforms.docker_arch(str(client.info().get("Architecture", "")))
+
+
+def retire(client: docker.DockerClient, replaced: Image | None) -> None:
+    """Remove the stand-in a rebuild replaced, once nothing tags it; one still in use (by a container, or
+    under images built on it) stays, and goes with the last of them."""
+    if replaced is None:
+        return
+    try:
+        if not client.images.get(replaced.id or "").tags:
+            client.images.remove(replaced.id or "")
+    except DockerException:
+        pass
+
+
+def write_base_recipe(folder: Path, pip_conf: str) -> Path:
+    """The base stand-in's recipe in `folder`: a Dockerfile saying what the import makes of the rootfs (never
+    built) and rootfs/, the files it adds. Returns the Dockerfile; the content tag of both, with debootstrap's
+    arguments as a build arg, is the stand-in's label."""
+    files = {"etc/pip.conf": pip_conf.encode()}
+    if HOST_CA_BUNDLE.is_file():
+        files[HOST_CA_BUNDLE.relative_to("/").as_posix()] = HOST_CA_BUNDLE.read_bytes()
+    for crt in sorted(HOST_EXTRA_CAS.glob("*.crt")):
+        files[f"{HOST_EXTRA_CAS.relative_to('/').as_posix()}/{crt.name}"] = crt.read_bytes()
+    for name, data in files.items():
+        path = folder / "rootfs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(0o644)
+    recipe = folder / "Dockerfile"
+    recipe.write_text(
+        "# The python:3.11-slim stand-in: scripts/standins.py imports the debootstrap rootfs\n"
+        f"# without {json.dumps(BASE_DROP)},\n# with the symlinks {json.dumps(BASE_LINKS)},\n"
+        "# and with rootfs/ on top:\nFROM scratch\nCOPY rootfs/ /\n" + "".join(f"{c}\n" for c in BASE_CHANGES)
+    )
+    recipe.chmod(0o644)
+    return recipe
+
+
+def base_label(client: docker.DockerClient, folder: Path, rootfs_recipe: str) -> str:
+    recipe = write_base_recipe(folder, read_host_pip_conf())
+    return recipe_hash(recipe, folder, {"debootstrap": rootfs_recipe}, engine_platform(client), ())
+
+
+def plan_base(client: docker.DockerClient, rootfs_recipe: str, rebuild: bool) -> bool:
+    with tempfile.TemporaryDirectory(prefix="pytest-lambda-container-base.") as tmp:
+        want = base_label(client, Path(tmp), rootfs_recipe)
+    decision = plan(BASE_REF, labels_of(find_image(client, BASE_REF)), want, rebuild)
+    log(decision.reason)
+    return decision.build
+
+
+def import_base(client: docker.DockerClient, tarball: Path, rootfs_recipe: str) -> None:
+    t0 = time.monotonic()
+    replaced = find_image(client, BASE_REF)
+    if replaced is not None and not (replaced.labels or {}).get(STANDIN_LABEL):
+        raise Failure(f"{BASE_REF} is a real image now: not replacing it")
+    # Next to the rootfs tarball: bootstrap.sh put that where there is room for another.
+    with tempfile.TemporaryDirectory(prefix="pytest-lambda-container-base.", dir=tarball.parent) as tmp:
+        folder = Path(tmp)
+        (folder / "recipe").mkdir()
+        want = base_label(client, folder / "recipe", rootfs_recipe)
+        copied, added = rewrite_rootfs(
+            tarball, folder / "image.tar", folder / "recipe" / "rootfs", BASE_LINKS, BASE_DROP
+        )
+        log(f"importing the rootfs as {BASE_REF} ({copied} entries kept, {added} added)")
+        repository, _, tag = BASE_REF.rpartition(":")
+        changes = [*BASE_CHANGES, f"LABEL {STANDIN_LABEL}={want}"]
+        answer = client.api.import_image_from_file(str(folder / "image.tar"), repository, tag, changes)
+    for line in str(answer).splitlines():  # the engine's progress: JSON lines, an error among them
+        try:
+            error = json.loads(line).get("error")
+        except (ValueError, AttributeError):
+            continue
+        if error:
+            raise Failure(f"the import of {BASE_REF} failed: {error}")
+    if labels_of(find_image(client, BASE_REF)) != {STANDIN_LABEL: want}:
+        raise Failure(f"{BASE_REF} was imported, but the engine shows another image under the tag")
+    retire(client, replaced)
+    log(f"{BASE_REF} stand-in imported in {time.monotonic() - t0:.0f}s")
+
+
+def build_lambda(client: docker.DockerClient, rebuild: bool) -> None:
+    t0 = time.monotonic()
+    platform = engine_platform(client)
+    arch = platforms.rie_arch(platform.rpartition("/")[2])
+    explicit = os.environ.get("RIE_BINARY")
+    try:
+        emulator = rie.locate(arch, Path(explicit) if explicit else None, log=log)
+    except LambdaContainerError as exc:
+        raise Failure(f"could not get aws-lambda-rie for {arch}{' (RIE_BINARY)' if explicit else ''}: {exc}") from None
+    base = find_image(client, BASE_REF)
+    if base is None:
+        raise Failure(f"{BASE_REF} is missing: the Lambda stand-in is built on it")
+    with tempfile.TemporaryDirectory(prefix="pytest-lambda-container-ctx.") as tmp:
+        context = Path(tmp)
+        for name, mode in LAMBDA_FILES.items():
+            shutil.copyfile(LAMBDA_RECIPE / name, context / name)
+            (context / name).chmod(mode)  # the classic builder's COPY keeps modes from the context
+        shutil.copyfile(emulator, context / "aws-lambda-rie")
+        (context / "aws-lambda-rie").chmod(0o755)
+        want = recipe_hash(context / "Dockerfile", context, {}, platform, (base.id or BASE_REF,))
+        replaced = find_image(client, LAMBDA_REF)
+        decision = plan(LAMBDA_REF, labels_of(replaced), want, rebuild)
+        log(decision.reason)
+        if not decision.build:
+            return
+        log(f"building a {LAMBDA_REF} stand-in ({arch}) from {LAMBDA_RECIPE}")
+        build(client, context, LAMBDA_REF, {STANDIN_LABEL: want}, nocache=rebuild)
+    retire(client, replaced)
+    log(f"{LAMBDA_REF} stand-in built in {time.monotonic() - t0:.0f}s")
+
+
+def build(client: docker.DockerClient, context: Path, tag: str, labels: dict[str, Any], *, nocache: bool) -> None:
+    """The classic builder, as the plugin uses; the host's network, so pip reaches the index as the host does.
+    `nocache`: every step run again (a forced rebuild), not taken from the builder's cache."""
+    tail: deque[str] = deque(maxlen=40)
+    error = ""
+    for chunk in client.api.build(
+        path=str(context),
+        tag=tag,
+        labels=labels,
+        network_mode="host",
+        nocache=nocache,
+        rm=True,
+        forcerm=True,
+        decode=True,
+    ):
+        for line in str(chunk.get("stream", "")).splitlines():
+            tail.append(line)
+            if line.startswith("Step "):
+                log(f"  {line if len(line) <= 100 else line[:99] + '…'}")
+        error = error or str(chunk.get("error", ""))
+    if error:
+        print(f"--- last lines of the build of {tag} ---", *tail, sep="\n", file=sys.stderr)
+        raise Failure(f"the build of the {tag} stand-in failed: {error.strip()}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/standins.py", description="Make the base images' stand-ins.")
+    steps = parser.add_subparsers(dest="step", required=True)
+    recipe_help = "the debootstrap arguments the rootfs is made with (part of the recipe)"
+    steps.add_parser("plan-base").add_argument("--rootfs-recipe", required=True, help=recipe_help)
+    importer = steps.add_parser("import-base")
+    importer.add_argument("--rootfs-recipe", required=True, help=recipe_help)
+    importer.add_argument("tarball", type=Path, help="the rootfs, as a tar file")
+    steps.add_parser("lambda")
+    args = parser.parse_args(argv)
+    rebuild = os.environ.get("BOOTSTRAP_REBUILD") == "1"
+    try:
+        client = docker.from_env()
+        try:
+            if args.step == "plan-base":
+                return 0 if plan_base(client, args.rootfs_recipe, rebuild) else KEEP
+            if args.step == "import-base":
+                import_base(client, args.tarball, args.rootfs_recipe)
+            else:
+                build_lambda(client, rebuild)
+        finally:
+            client.close()
+    except (Failure, DockerException, OSError) as exc:
+        print(f"bootstrap: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
