@@ -16,6 +16,7 @@ from .engine import Engine
 from .errors import ContainerExited, ContainerNotReady, EngineRefused, LambdaContainerError
 from .hygiene import LABEL_SESSION
 from .launch import CONTAINER_PORT, LaunchPlan
+from .protocol import split_log_lines
 
 Log = Callable[[str], None]
 #: Lines of a container's log that errors about it carry.
@@ -119,7 +120,8 @@ class DockerContainer:
             )
 
     def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
-        """The container's output (stdout and stderr); `tail` lines, or those `since` a UNIX time. Best effort."""
+        """The container's output (stdout and stderr), its lines apart as a person reads them (`split_log_lines`);
+        `tail` lines, or those `since` a UNIX time. Best effort."""
         kwargs: dict[str, Any] = {"stdout": True, "stderr": True}
         if tail is not None:
             kwargs["tail"] = tail
@@ -127,9 +129,10 @@ class DockerContainer:
             kwargs["since"] = since  # a float: to the sub-second, where a datetime would round to the second
         try:
             with self.engine.errors(f"a log read of container {self.name}"):
-                return bytes(self.container.logs(**kwargs)).decode("utf-8", "replace")
+                raw = bytes(self.container.logs(**kwargs)).decode("utf-8", "replace")
         except LambdaContainerError:
             return ""
+        return split_log_lines(raw)
 
     def exec(self, argv: tuple[str, ...], *, workdir: str, environment: Mapping[str, str]) -> tuple[int, str]:
         """Run `argv` in the container; its exit code and output (both streams)."""

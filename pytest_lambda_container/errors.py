@@ -8,7 +8,8 @@
     ├── EmulatorUnavailable      aws-lambda-rie could not be found or provisioned
     ├── ContainerError           the container would not start, or stopped answering
     │   ├── ContainerNotReady    started, but the emulator never answered
-    │   └── ContainerExited      the container stopped (carries exit code and log tail)
+    │   ├── ContainerExited      the container stopped (carries exit code and log tail)
+    │   └── RuntimeUnavailable   the image cannot start a Lambda runtime (no runtime client, nothing to run): cause
     ├── InvocationError          an invocation failed (or, too large, could not be made)
     │   ├── FunctionError        the handler raised: errorType, errorMessage, stackTrace
     │   │   └── HandlerImportError   the handler module could not be loaded (Runtime.ImportModuleError, ...)
@@ -92,6 +93,15 @@ class ContainerExited(ContainerError):
     def __init__(self, message: str, *, exit_code: int | None, logs: str = "", container: str = "") -> None:
         super().__init__(message, logs=logs, container=container)
         self.exit_code = exit_code
+
+
+class RuntimeUnavailable(ContainerError):
+    """The image cannot start a Lambda runtime: every invocation would come back empty. Found at start-up."""
+
+    def __init__(self, cause: str, message: str, *, container: str = "") -> None:
+        super().__init__(f"{cause}\n{message}", container=container)
+        #: What the runtime's start would fail on, in its own words (e.g. `python: No module named awslambdaric`).
+        self.cause = cause
 
 
 class InvocationError(LambdaContainerError):

@@ -9,16 +9,13 @@ from typing import Any
 import httpx
 from docker.models.containers import Container
 
-from . import hygiene
+from . import hygiene, startup
 from .container import LOG_TAIL, DockerContainer, Log
 from .engine import Engine
-from .errors import ContainerError, HandlerImportError, InvocationError, LambdaContainerError
+from .errors import ContainerError, HandlerImportError, InvocationError
 from .image import ImageInfo
-from .launch import HandlerCheck, LaunchPlan, handler_check_error
+from .launch import LaunchPlan
 from .protocol import INVOKE_PATH, check_payload, decode_answer, encode_event
-
-#: The most the handler check may take before the session goes on without it.
-HANDLER_CHECK_LIMIT = 60.0
 
 
 class State(enum.Enum):
@@ -66,14 +63,15 @@ class LambdaContainer:
         port: int = 9000,
         ready_timeout: float = 30.0,
         log: Log | None = None,
-        check_handler: bool = True,
+        check_startup: bool = True,
     ) -> LambdaContainer:
-        """Run `plan` on 127.0.0.1:`port` (0: any free port), wait until the emulator answers, check the handler."""
+        """Run `plan` on 127.0.0.1:`port` (0: any free port), wait until the emulator answers, and check that the
+        runtime can start and the handler loads (`check_startup`)."""
         self = cls(engine, plan, ready_timeout=ready_timeout, log=log)
         try:
             self._launch(port)
-            if check_handler:
-                self.check_handler()
+            if check_startup:
+                self.check_startup()
         except BaseException:
             self.remove()
             raise
@@ -153,19 +151,14 @@ class LambdaContainer:
         self.restarts += 1
         self._launch(port)
 
-    def check_handler(self) -> None:
-        """Load the handler in the container without invoking it; `HandlerImportError` if it cannot be loaded.
-
-        The emulator only loads the handler on the first invoke: this makes a bad handler name or a module that
-        fails to import fail the session's setup, with the runtime's own words, instead of the first test.
-        """
-        check, current = self.plan.handler_check, self._current
-        if check is None or current is None:
-            return
-        outcome = _exec_bounded(current, check, min(self.timeout, HANDLER_CHECK_LIMIT), self.log)
-        error = handler_check_error(check, self.image.ref, *outcome) if outcome else None
-        if error is not None:
-            raise self._with_logs(error)
+    def check_startup(self) -> None:
+        """Check, without invoking the function, that its runtime can start and its handler loads: the emulator does
+        both on the first invoke only, so an image that cannot (`RuntimeUnavailable`, `HandlerImportError` in the
+        runtime's own words) fails the session's setup instead of every test."""
+        check, current, limit = self.plan.startup_check, self._current, min(self.timeout, startup.CHECK_LIMIT)
+        error = startup.run(current, check, self.image.ref, limit=limit, log=self.log) if check and current else None
+        if error is not None:  # a runtime that never ran left nothing in the log: the cause is in the message
+            raise self._with_logs(error) if isinstance(error, HandlerImportError) else error
 
     def remove(self) -> None:
         """Stop and remove the container (idempotent); the object cannot invoke any more.
@@ -208,7 +201,8 @@ class LambdaContainer:
                     # the next one gets a fresh container, rather than two calls failing.
                     self._raise_if_exited("died during an invocation", within=3.0)
                 error = ContainerError(f"invoking {self.name} at {self.url} failed: {type(exc).__name__}: {exc}")
-                raise self._with_logs(error) from exc
+                # The message names httpx's error; its traceback (httpx's frames) would only bury the user's line.
+                raise self._with_logs(error) from None
 
     def invoke_event(self, event: Any) -> Any:
         """Invoke the function with `event` (any JSON value); its result, or an `InvocationError`."""
@@ -228,10 +222,9 @@ class LambdaContainer:
                 raise
 
     def _raise_if_exited(self, what: str, *, within: float = 0.0) -> None:
-        if self._current is None:
-            return
         try:
-            self._current.raise_if_exited(what, within=within)
+            if self._current is not None:
+                self._current.raise_if_exited(what, within=within)
         except ContainerError:
             self.state = State.DEAD
             raise
@@ -240,28 +233,3 @@ class LambdaContainer:
         error.logs = self.logs(tail=LOG_TAIL)
         error.container = self.name
         return error
-
-
-def _exec_bounded(current: DockerContainer, check: HandlerCheck, limit: float, log: Log) -> tuple[int, str] | None:
-    """Run the handler check for at most `limit` seconds, saying so when it is slow; its outcome, or None."""
-    outcome: list[tuple[int, str]] = []
-
-    def run() -> None:
-        try:
-            outcome.append(current.exec(check.argv, workdir=check.workdir, environment=check.environment))
-        except LambdaContainerError:
-            pass  # the check is advisory: the first invoke reports what it could not tell
-
-    # Bounded: a module that takes minutes to import must not hold the session without a word.
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(5.0)
-    if worker.is_alive():
-        log(f"loading handler {check.handler} in {current.name} to check it: still importing after 5s...")
-    worker.join(max(0.0, limit - 5.0))
-    if not outcome and worker.is_alive():
-        log(
-            f"handler {check.handler} still loading after {limit:g}s; going on without the check "
-            "(the first invoke loads it, within the function timeout)"
-        )
-    return outcome[0] if outcome else None

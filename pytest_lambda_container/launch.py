@@ -1,54 +1,25 @@
 """The launch plan, pure: an image and the function's settings → how to run it under the emulator.
 
 No Docker here: the plan is data (entrypoint and command for both kinds of image, environment, labels, mounts,
-the handler check), so every decision made before a container exists is testable without one.
+the start-up check), so every decision made before a container exists is testable without one.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ContainerError, HandlerImportError
+from .errors import ContainerError
 from .image import ImageInfo
+from .startup import StartupCheck, check_for, python_module_at
 
 CONTAINER_PORT = "8080/tcp"
 RIE_MOUNT = "/aws-lambda/aws-lambda-rie"
 #: Lambda always sets the region; the emulator reads nothing else of the host's AWS settings.
 REGION = "us-east-1"
-
-# Loads the handler the way the Python runtime does (module path, then the attribute), without invoking it.
-HANDLER_CHECK = r"""
-import importlib, os, sys, traceback
-handler = sys.argv[1]
-module_name, _, function = handler.rpartition(".")
-if not module_name or not function:
-    print(f"Runtime.MalformedHandlerName: Bad handler '{handler}': not enough values to unpack"); sys.exit(3)
-sys.path.insert(0, os.getcwd())
-try:
-    module = importlib.import_module(module_name.replace("/", "."))
-except Exception as exc:
-    traceback.print_exc(file=sys.stdout)  # one stream: the verdict below must come out last
-    print(f"Runtime.ImportModuleError: Unable to import module '{module_name}': {exc}"); sys.exit(3)
-if not hasattr(module, function):
-    print(f"Runtime.HandlerNotFound: Handler '{function}' missing on module '{module_name}'"); sys.exit(3)
-"""
-#: The check's exit status when the handler cannot be loaded (its last output line says why).
-HANDLER_CHECK_FAILED = 3
-
-
-@dataclass(frozen=True)
-class HandlerCheck:
-    """A command that imports the handler inside the container without invoking it."""
-
-    handler: str
-    argv: tuple[str, ...]
-    workdir: str
-    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,7 +35,8 @@ class LaunchPlan:
     #: Host path → path in the container, mounted read-only.
     mounts: Mapping[str, str]
     timeout: float
-    handler_check: HandlerCheck | None = None
+    #: What to run in the new container to tell that the runtime can start and the handler loads.
+    startup_check: StartupCheck | None = None
     #: What this engine needs on top (Podman's ulimits).
     engine_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -116,32 +88,9 @@ def plan(
         labels=dict(labels),
         mounts={str(rie_path): RIE_MOUNT} if entrypoint is not None else {},
         timeout=timeout,
-        handler_check=handler_check(image, command),
+        startup_check=check_for(image, command),
         engine_options=dict(engine_options or {}),
     )
-
-
-def handler_check(image: ImageInfo, command: list[str]) -> HandlerCheck | None:
-    """The check for a runtime we can see into (`python -m awslambdaric HANDLER`, or the AWS base image's), or None."""
-    if image.runs_emulator and command:
-        task_root = image.env.get("LAMBDA_TASK_ROOT", "/var/task")
-        # The AWS base image's runtime (awslambdaric and its bootstrap) lives in LAMBDA_RUNTIME_DIR.
-        environment = {"PYTHONPATH": image.env.get("LAMBDA_RUNTIME_DIR", "/var/runtime")}
-        argv = ("/var/lang/bin/python3", "-c", HANDLER_CHECK, command[0])
-        return HandlerCheck(command[0], argv, task_root, environment)
-    i = _awslambdaric_at(command)
-    if i is not None and i + 2 < len(command):
-        handler = command[i + 2]
-        return HandlerCheck(handler, (command[i - 1], "-c", HANDLER_CHECK, handler), image.workdir or "/")
-    return None
-
-
-def _awslambdaric_at(command: list[str] | tuple[str, ...]) -> int | None:
-    """Where `-m awslambdaric` starts in `PYTHON -m awslambdaric HANDLER`, or None."""
-    for i in range(1, len(command) - 1):
-        if list(command[i : i + 2]) == ["-m", "awslambdaric"] and "python" in os.path.basename(command[i - 1]):
-            return i
-    return None
 
 
 def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] | None, list[str]]:
@@ -155,8 +104,8 @@ def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] |
     if image.runs_emulator:
         return None, args
     entrypoint = list(image.entrypoint)
-    i = _awslambdaric_at(entrypoint)
-    j = _awslambdaric_at(image.cmd)
+    i = python_module_at(entrypoint, "awslambdaric")
+    j = python_module_at(image.cmd, "awslambdaric")
     if handler and not image.cmd and i is not None and i + 2 < len(entrypoint):
         # ENTRYPOINT ["python", "-m", "awslambdaric", "app.handler"] and no CMD: the handler is in the entrypoint.
         entrypoint[i + 2] = handler
@@ -171,17 +120,3 @@ def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] |
             'ENTRYPOINT ["python", "-m", "awslambdaric"] and CMD ["app.handler"], or pass --lambda-handler'
         )
     return [RIE_MOUNT], command
-
-
-def handler_check_error(check: HandlerCheck, image_ref: str, code: int, output: str) -> HandlerImportError | None:
-    """The `HandlerImportError` the check's outcome stands for, or None when the handler loaded."""
-    if code != HANDLER_CHECK_FAILED:
-        return None
-    lines = output.splitlines()
-    last = lines[-1] if lines else "Runtime.ImportModuleError: unknown"
-    error_type, _, message = last.partition(": ")
-    return HandlerImportError(
-        error_type,
-        f"{message} (handler {check.handler!r} of {image_ref}; the runtime would fail every invoke)",
-        lines[:-1],
-    )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import signal
 import threading
-import time
+import warnings
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,20 +17,19 @@ import pytest
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError
 from .function import LambdaContainer
 from .image import ImageInfo
+from .report import ERROR_ATTRIBUTE, Reports
 from .session import LambdaSession
 from .settings import INI_NAMES, OPTIONS, Settings, resolve
 from .transport import InvokeFunction, LambdaTransport, make_invoke
 
 SETTINGS = pytest.StashKey[Settings]()
 SESSION = pytest.StashKey[LambdaSession]()
-STARTED = pytest.StashKey[float]()
-CALLS = pytest.StashKey[dict[str, int]]()
 #: The session-scoped clients the plugin made: each test starts with their cookie jars empty.
 CLIENTS = pytest.StashKey[list[httpx.Client]]()
-#: The most log lines attached to a failed test's report.
-LOG_LINES = 200
-#: Fixtures after which a failed test gets the container's log attached.
-CONTAINER_FIXTURES = {"lambda_container", "lambda_client", "invoke", "lambda_container_factory"}
+
+
+class LambdaContainerWarning(pytest.PytestWarning):
+    """A warning of pytest-lambda-container, e.g. a build in a run that was given the image to test."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,6 +61,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-lambda-container: {exc}") from None
     config.stash[SETTINGS] = settings
+    config.pluginmanager.register(Reports(lambda: config.stash.get(SESSION, None)), "lambda_container.reports")
+
+
+def lambda_settings_of(config: pytest.Config) -> Settings:
+    """The run's resolved settings, for hooks that run before any fixture (e.g. `pytest_generate_tests`)."""
+    return config.stash[SETTINGS]
 
 
 @contextlib.contextmanager
@@ -110,9 +116,22 @@ def _terminal_log(config: pytest.Config) -> Callable[[str], None]:
             return
         suspended = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
         with suspended:
+            # pytest's progress may have left its line open (a file's name and dots; with -q, dots alone): end it,
+            # so that the line stays whole and this one starts at the margin.
+            reporter.ensure_newline()
+            if config.get_terminal_writer().width_of_current_line:
+                reporter.write("\n")
             reporter.write_line(f"lambda-container: {line}")
 
     return log
+
+
+def _warn(line: str) -> None:
+    """A `LambdaContainerWarning` located at the user's call (a factory call in a fixture or a test)."""
+    frame, level = inspect.currentframe(), 1
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(__package__ or "-"):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(line, LambdaContainerWarning, stacklevel=level)
 
 
 def _outcome(exc: LambdaContainerError, settings: Settings) -> BaseException:
@@ -122,7 +141,7 @@ def _outcome(exc: LambdaContainerError, settings: Settings) -> BaseException:
             pytest.skip(f"no Docker engine: {exc}")
         pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
     except BaseException as outcome:  # pytest's outcomes are BaseExceptions
-        outcome.lambda_error = exc  # type: ignore[attr-defined]  # its container log goes into the report
+        setattr(outcome, ERROR_ATTRIBUTE, exc)  # its container log goes into the report
         return outcome
 
 
@@ -144,7 +163,7 @@ def lambda_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def lambda_session(pytestconfig: pytest.Config, lambda_settings: Settings) -> Generator[LambdaSession, None, None]:
     """The session's engine, images and containers; everything it started is removed at the end."""
-    session = LambdaSession(lambda_settings, log=_terminal_log(pytestconfig))
+    session = LambdaSession(lambda_settings, log=_terminal_log(pytestconfig), warn=_warn)
     pytestconfig.stash[SESSION] = session
     with _sigterm_ends_like_ctrl_c():
         try:
@@ -208,53 +227,3 @@ def invoke(lambda_client: httpx.Client) -> InvokeFunction:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for client in item.config.stash.get(CLIENTS, []):
         client.cookies.clear()
-    item.stash[STARTED] = time.time()
-    session = item.config.stash.get(SESSION, None)
-    item.stash[CALLS] = {c.id: c.invocations for c in session.containers} if session else {}
-
-
-def _error_of(call: pytest.CallInfo[None]) -> LambdaContainerError | None:
-    """The plugin's error that ended this phase, raised as it is or turned into a pytest outcome."""
-    value = call.excinfo.value if call.excinfo is not None else None
-    if isinstance(value, LambdaContainerError):
-        return value
-    found = getattr(value, "lambda_error", None)
-    return found if isinstance(found, LambdaContainerError) else None
-
-
-def _log_section(logs: str) -> str:
-    lines = logs.strip().splitlines()
-    if len(lines) > LOG_LINES:
-        lines = [f"... {len(lines) - LOG_LINES} earlier lines left out ...", *lines[-LOG_LINES:]]
-    return "\n".join(lines)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    """A failed test's report gets the container's log: once, from the error when it carries it, else the lines
-    of each container the test invoked, since it started."""
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
-    if not report.failed:
-        return
-    shown = set()
-    error = _error_of(call)
-    if error is not None and error.logs.strip():
-        report.sections.append(
-            (
-                f"Captured lambda container log {error.container} ({call.when})".replace("  ", " "),
-                _log_section(error.logs),
-            )
-        )
-        shown.add(error.container)
-    session = item.config.stash.get(SESSION, None)
-    if session is None or not CONTAINER_FIXTURES & set(getattr(item, "fixturenames", ())):
-        return
-    since = item.stash.get(STARTED, None)
-    calls_before = item.stash.get(CALLS, {})
-    for container in session.containers:
-        if container.name in shown or calls_before.get(container.id) == container.invocations:
-            continue  # shown already, or this test did not invoke it: its log would only be noise
-        section = _log_section(container.logs(since=since))
-        if section:
-            report.sections.append((f"Captured lambda container log {container.name} ({call.when})", section))

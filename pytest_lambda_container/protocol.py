@@ -6,6 +6,7 @@ Shared by every target: the container's emulator, and the in-process function th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,12 @@ IMPORT_ERRORS = (
 #: The keys of the runtime's error payload; a result with other keys is a result, whatever it holds.
 ERROR_KEYS = frozenset({"errorType", "errorMessage", "stackTrace", "requestId", "cause"})
 TIMEOUT_PREFIX = "Task timed out after"
+#: The emulator's own lines about each invocation. The runtime shares its stdout, and may leave its last line
+#: unended (a logged traceback, a print(end="")): the emulator's next line then follows on the same line.
+_EMULATOR_LINE = re.compile(r"(?<=[^\n])(?=(?:START|END|REPORT) RequestId: [0-9a-f]{8}-)")
+#: A lone carriage return: awslambdaric ends the lines of an error it logs with one (one CloudWatch record);
+#: on a terminal each would overwrite the line before it.
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def encode_event(event: Any) -> bytes:
@@ -89,3 +96,9 @@ def function_error(result: Any, *, function_error_header: str | None = None) -> 
     stack_lines = [str(s) for s in stack] if isinstance(stack, list) else ([str(stack)] if stack else [])
     cls = HandlerImportError if error_type.startswith(IMPORT_ERRORS) else FunctionError
     return cls(error_type, str(result.get("errorMessage", "")), stack_lines, payload=result)
+
+
+def split_log_lines(text: str) -> str:
+    """A container log as lines a person can read: the emulator's START/END/REPORT lines on lines of their own, and
+    the runtime's carriage-return-joined error lines on separate lines."""
+    return _EMULATOR_LINE.sub("\n", _LONE_CR.sub("\n", text))

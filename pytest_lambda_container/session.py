@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import platform as host_platform
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 from . import hygiene, launch, platforms, rie
 from . import image as images
 from .engine import Engine, connect
-from .errors import ConfigError
+from .errors import BuildFailed, ConfigError, LambdaContainerError
 from .function import LambdaContainer
 from .image import BuildProgress, ImageInfo, check_build_inputs
 from .protocol import INVOKE_PATH
@@ -74,14 +75,20 @@ class FunctionSpec:
 
 
 class LambdaSession:
-    """Builds or finds images and starts containers on demand, each once; `close()` removes what it started."""
+    """Builds or finds images and starts containers on demand, each once; `close()` removes what it started.
 
-    def __init__(self, settings: Settings, *, log: Log | None = None) -> None:
+    `log` gets progress lines; `warn` what must not pass unseen (default: `warnings.warn`).
+    """
+
+    def __init__(self, settings: Settings, *, log: Log | None = None, warn: Log | None = None) -> None:
         self.settings = settings
         self.id = hygiene.new_session_id()
         self.log: Log = log or (lambda _line: None)
+        self.warn: Log = warn or (lambda line: warnings.warn(f"pytest-lambda-container: {line}", stacklevel=3))
         self._engine: Engine | None = None
         self._images: dict[tuple[object, ...], ImageInfo] = {}
+        # A build that failed fails the same way again within a session: it is not retried for every test.
+        self._failed: dict[tuple[object, ...], LambdaContainerError] = {}
         self._containers: dict[FunctionSpec, LambdaContainer] = {}
         self._lock = threading.RLock()
         self.builds = 0
@@ -109,39 +116,78 @@ class LambdaSession:
     def _progress(self, event: BuildProgress) -> None:
         self.log(f"build step {event.step}/{event.total}: {event.text}" if event.step is not None else event.text)
 
+    def is_default_function(self, spec: FunctionSpec) -> bool:
+        """Whether `spec` is the configured function, perhaps with another handler, environment or timeout: it names
+        no image, and no build but the configured one (the settings' Dockerfile and context, no build args of its
+        own). `--lambda-image` replaces exactly this function."""
+        s = self.settings
+        return (
+            spec.image is None
+            and spec.dockerfile in (None, s.dockerfile_path.resolve())
+            and spec.context in (None, s.context_path.resolve())
+            and not spec.build_args
+        )
+
     def image(self, spec: FunctionSpec | None = None) -> ImageInfo:
-        """The image of `spec` (default: the configured one), built at most once per session."""
+        """The image of `spec` (default: the configured one), built at most once per session.
+
+        With an image given (`--lambda-image`), the default function runs it and builds nothing; a spec naming any
+        other build is another function's and is built, but never silently: `warn` names `--lambda-image`.
+        """
         spec = spec or FunctionSpec()
         s = self.settings
-        ref = spec.image or (s.image if spec.dockerfile is None else None)
+        ref = spec.image or (s.image if self.is_default_function(spec) else None)
         dockerfile = spec.dockerfile or s.dockerfile_path
-        context = spec.context or (dockerfile.parent if spec.dockerfile else s.context_path)
+        configured = dockerfile.resolve() == s.dockerfile_path.resolve()
+        context = spec.context or (s.context_path if configured else dockerfile.parent)
         build_args = {**s.build_args, **dict(spec.build_args)}
         key = (ref,) if ref else (dockerfile, context, tuple(sorted(build_args.items())))
         with self._lock:
+            if key in self._failed:
+                raise self._failed[key].with_traceback(None)
             if key not in self._images:
-                if not ref:
-                    # Before touching Docker: a missing Dockerfile is the user's first mistake, not the engine.
-                    check_build_inputs(dockerfile, context)
-                engine = self.engine()
-                if ref:
-                    info = images.inspect(engine, ref)
-                else:
-                    if build_args:
-                        self.log(f"build args: {images.redact_build_args(build_args)}")
-                    info = images.build(
-                        engine,
-                        dockerfile,
-                        context,
-                        build_args=build_args,
-                        network_mode=s.build_network,
-                        platform=s.platform,
-                        progress=self._progress,
-                    )
-                    self.builds += info.built
-                check_architecture(info, engine)
-                self._images[key] = info
+                try:
+                    self._images[key] = self._find_or_build(ref, dockerfile, context, build_args)
+                except (BuildFailed, ConfigError) as exc:
+                    self._failed[key] = exc
+                    raise
             return self._images[key]
+
+    def _find_or_build(self, ref: str | None, dockerfile: Path, context: Path, build_args: dict[str, str]) -> ImageInfo:
+        s = self.settings
+        if not ref:
+            # Before touching Docker: a missing Dockerfile is the user's first mistake, not the engine.
+            check_build_inputs(dockerfile, context)
+            if s.image:
+                self._announce_build_despite_image(dockerfile)
+        engine = self.engine()
+        if ref:
+            info = images.inspect(engine, ref)
+        else:
+            if build_args:
+                self.log(f"build args: {images.redact_build_args(build_args)}")
+            info = images.build(
+                engine,
+                dockerfile,
+                context,
+                build_args=build_args,
+                network_mode=s.build_network,
+                platform=s.platform,
+                progress=self._progress,
+            )
+            self.builds += info.built
+        check_architecture(info, engine)
+        return info
+
+    def _announce_build_despite_image(self, dockerfile: Path) -> None:
+        line = (
+            f"--lambda-image {self.settings.image} is the image under test, but a factory call builds {dockerfile}: "
+            f"not the configured Dockerfile ({self.settings.dockerfile_path}), so it is taken for another function "
+            "and built from the working tree. If it is another build of the function under test, build nothing "
+            "when an image is given (see the README's both-images pattern)."
+        )
+        self.log(line)
+        self.warn(line)
 
     def container(self, spec: FunctionSpec | None = None, **fields: Any) -> LambdaContainer:
         """A running container of that function (a `FunctionSpec`, or its fields as keyword arguments), started

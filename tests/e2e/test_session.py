@@ -74,7 +74,7 @@ def test_without_the_check_the_first_invoke_reports_the_import_error(lambda_sess
         rie_path=rie.locate(lambda_image.rie_arch),
         handler="no_such_module.handler",
     )
-    container = LambdaContainer.start(lambda_session.engine(), plan, port=0, check_handler=False)
+    container = LambdaContainer.start(lambda_session.engine(), plan, port=0, check_startup=False)
     try:
         with pytest.raises(HandlerImportError) as info:
             container.invoke_event({})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import ContainerError, hygiene, launch
+from pytest_lambda_container import ContainerError, HandlerImportError, hygiene, launch, startup
+from pytest_lambda_container.errors import RuntimeUnavailable
 from pytest_lambda_container.image import ImageInfo
 from pytest_lambda_container.launch import RIE_MOUNT, emulator_command
 
@@ -104,17 +107,33 @@ def test_engine_options_are_passed_on():
     assert plan.create_options(name="n", port=0)["ulimits"] == ["nofile"]
 
 
-def test_the_handler_check_runs_the_runtimes_python_where_the_runtime_would():
-    custom = launch.plan(CUSTOM, labels={}, rie_path=RIE, handler="app.other").handler_check
+def test_the_startup_check_runs_the_runtimes_python_where_the_runtime_would():
+    custom = launch.plan(CUSTOM, labels={}, rie_path=RIE, handler="app.other").startup_check
     assert custom is not None
     assert custom.handler == "app.other" and custom.workdir == "/function"
-    assert custom.argv[0] == "/usr/local/bin/python" and custom.argv[-1] == "app.other"
-    aws = launch.plan(AWS, labels={}).handler_check
+    # The runtime's own interpreter, asked for the runtime's module and then the handler.
+    assert custom.argv[0] == "/usr/local/bin/python" and custom.argv[-2:] == ("app.other", "awslambdaric")
+    aws = launch.plan(AWS, labels={}).startup_check
     assert aws is not None
     assert aws.argv[0] == "/var/lang/bin/python3" and aws.workdir == "/var/task"
     assert aws.environment == {"PYTHONPATH": "/var/runtime"}
-    shell = ImageInfo(id="s", ref="fn", entrypoint=("/entry.sh",), cmd=("app.handler",))
-    assert launch.plan(shell, labels={}, rie_path=RIE).handler_check is None  # a runtime we cannot see into
+
+
+def test_a_runtime_we_cannot_see_into_is_checked_for_its_program():
+    shell = ImageInfo(id="s", ref="fn", entrypoint=("/entry.sh",), cmd=("app.handler",), workdir="/function")
+    check = launch.plan(shell, labels={}, rie_path=RIE).startup_check
+    assert check is not None and check.handler == ""
+    assert check.argv[:2] == ("sh", "-c") and check.argv[-1] == "/entry.sh" and check.workdir == "/function"
+    assert not check.runs_the_runtimes_program  # a missing shell says nothing about the runtime
+
+
+def test_a_bare_interpreter_is_refused_before_any_container_with_the_fix():
+    bare = ImageInfo(id="b", ref="fn:bare", cmd=("python3",))
+    with pytest.raises(RuntimeUnavailable) as info:
+        launch.plan(bare, labels={}, rie_path=RIE)
+    assert info.value.cause.startswith("python3: an interpreter with no program to run exits at once")
+    assert str(info.value).startswith(info.value.cause + "\nimage fn:bare cannot start a Lambda runtime")
+    assert 'ENTRYPOINT ["python", "-m", "awslambdaric"]' in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -131,9 +150,79 @@ def test_the_handler_check_runs_the_runtimes_python_where_the_runtime_would():
     ],
 )
 def test_the_handler_checks_verdict(code, output, expected):
-    check = launch.plan(CUSTOM, labels={}, rie_path=RIE).handler_check
+    check = launch.plan(CUSTOM, labels={}, rie_path=RIE).startup_check
     assert check is not None
-    error = launch.handler_check_error(check, "fn:custom", code, output)
-    assert (error.error_type if error else None) == expected
-    if error is not None:
+    error = startup.verdict(check, "fn:custom", code, output)
+    assert (error.error_type if isinstance(error, HandlerImportError) else None) == expected
+    if isinstance(error, HandlerImportError):
         assert "handler 'app.handler' of fn:custom" in error.error_message
+
+
+@pytest.mark.parametrize(
+    ("image", "code", "output", "cause"),
+    [
+        (CUSTOM, 4, "/usr/local/bin/python: No module named awslambdaric", None),
+        (
+            CUSTOM,
+            126,
+            'OCI runtime exec failed: exec failed: unable to start container process: exec: "/usr/local/bin/python": '
+            "stat /usr/local/bin/python: no such file or directory: unknown",
+            'exec: "/usr/local/bin/python": stat /usr/local/bin/python: no such file or directory',
+        ),
+        (
+            CUSTOM,
+            127,
+            "crun: executable file `/usr/local/bin/python` not found in $PATH: No such file or directory: OCI runtime "
+            "attempted to invoke a command that was not found",
+            "executable file `/usr/local/bin/python` not found in $PATH",
+        ),
+        (
+            ImageInfo(id="c", ref="fn", cmd=("app.handler",)),
+            4,
+            'exec: "app.handler": executable file not found in $PATH',
+            None,
+        ),
+    ],
+    ids=["no-runtime-module", "no-interpreter-docker", "no-interpreter-podman", "handler-name-as-program"],
+)
+def test_a_runtime_that_cannot_start_is_named_in_its_own_words_first(image, code, output, cause):
+    check = launch.plan(image, labels={}, rie_path=RIE).startup_check
+    assert check is not None
+    error = startup.verdict(check, "fn:x", code, output)
+    assert isinstance(error, RuntimeUnavailable)
+    assert error.cause == (cause or output)
+    assert str(error).splitlines()[0] == error.cause
+    assert "fn:x cannot start a Lambda runtime" in str(error) and "pip install awslambdaric" in str(error)
+
+
+def test_a_missing_shell_tells_nothing():
+    shell = ImageInfo(id="s", ref="fn", entrypoint=("/entry.sh",))
+    check = launch.plan(shell, labels={}, rie_path=RIE).startup_check
+    assert check is not None
+    oci = 'OCI runtime exec failed: exec failed: unable to start container process: exec: "sh": executable file'
+    assert startup.verdict(check, "fn", 126, oci) is None
+
+
+def test_the_startup_scripts_verdicts_in_this_python(tmp_path):
+    # The script itself, run here as the container would run it: Python's own words for a missing module.
+    check = launch.plan(CUSTOM, labels={}, rie_path=RIE).startup_check
+    assert check is not None
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    script = check.argv[2]
+
+    def run(handler: str, runtime: str) -> tuple[int, str]:
+        done = subprocess.run(
+            [sys.executable, "-c", script, handler, runtime], cwd=tmp_path, capture_output=True, text=True
+        )
+        return done.returncode, done.stdout.strip()
+
+    assert run("app.handler", "json") == (
+        4,
+        f"{sys.executable}: No module named json.__main__; 'json' is a package and cannot be directly executed",
+    )
+    assert run("app.handler", "no_such_runtime_client") == (
+        4,
+        f"{sys.executable}: No module named no_such_runtime_client",
+    )
+    assert run("app.handler", "pytest") == (0, "")
+    assert run("app.missing", "pytest")[0] == 3

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from pytest_lambda_container import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, PayloadTooLarge
-from pytest_lambda_container.protocol import MAX_PAYLOAD, decode_answer, encode_event, function_error
+from pytest_lambda_container.protocol import (
+    MAX_PAYLOAD,
+    decode_answer,
+    encode_event,
+    function_error,
+    split_log_lines,
+)
 
 
 def test_error_payloads_are_classified():
@@ -44,3 +50,41 @@ def test_answers_that_are_not_results_are_invocation_errors(text, match):
     with pytest.raises(InvocationError, match=match) as info:
         decode_answer(200, text, {}, timeout=3)
     assert type(info.value) is InvocationError
+
+
+RID = "c282cc1d-8da6-499f-8464-24410141cb57"
+
+
+@pytest.mark.parametrize(
+    ("raw", "lines"),
+    [
+        # A logged exception ends without a newline: the emulator's END line used to follow on its last line.
+        (
+            f"Traceback (most recent call last):\n    1 / 0\nZeroDivisionError: division by zeroEND RequestId: {RID}\n"
+            f"REPORT RequestId: {RID}\tDuration: 1.00 ms\n",
+            [
+                "Traceback (most recent call last):",
+                "    1 / 0",
+                "ZeroDivisionError: division by zero",
+                f"END RequestId: {RID}",
+                f"REPORT RequestId: {RID}\tDuration: 1.00 ms",
+            ],
+        ),
+        (
+            f"no newline hereSTART RequestId: {RID} Version: $LATEST",
+            ["no newline here", f"START RequestId: {RID} Version: $LATEST"],
+        ),
+        # awslambdaric joins an error's lines with carriage returns; a terminal would print them over each other.
+        (
+            "[ERROR] KeyError: 'a'\rTraceback (most recent call last):\r  File x\n",
+            ["[ERROR] KeyError: 'a'", "Traceback (most recent call last):", "  File x"],
+        ),
+        # Left as they are: lines that already stand apart, Windows line ends, and the words used in a sentence.
+        (f"START RequestId: {RID} Version: $LATEST\r\nok\n", [f"START RequestId: {RID} Version: $LATEST", "ok"]),
+        ("a user said END RequestId: is odd\n", ["a user said END RequestId: is odd"]),
+    ],
+    ids=["end-after-traceback", "start-after-print", "carriage-returns", "already-apart", "not-a-request-id"],
+)
+def test_log_lines_of_the_runtime_and_the_emulator_stay_apart(raw, lines):
+    assert split_log_lines(raw).splitlines() == lines
+    assert "\r" not in split_log_lines(raw).replace("\r\n", "")

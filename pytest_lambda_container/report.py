@@ -1,0 +1,136 @@
+"""What a test's report says about the plugin's errors: a session-fixture failure told in full once, and in one line
+pointing at it by every other test; tracebacks that end at the user's code; the container's log attached.
+
+pytest-aware, like plugin.py, which registers `Reports` for each run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from types import FrameType, TracebackType
+from typing import Any
+
+import pytest
+
+from .errors import LambdaContainerError
+from .session import LambdaSession
+
+#: The attribute by which a pytest outcome made of a plugin error (plugin._outcome) carries that error.
+ERROR_ATTRIBUTE = "lambda_error"
+#: What every test after the first says of a failure the first told in full.
+UNAVAILABLE = "lambda container unavailable: see the first error above"
+#: The most log lines attached to a failed test's report.
+LOG_LINES = 200
+#: Fixtures after which a failed test gets the container's log attached.
+CONTAINER_FIXTURES = {"lambda_container", "lambda_client", "invoke", "lambda_container_factory"}
+#: Packages whose frames a plugin error's traceback leaves out: the plugin's, and the HTTP stack under the transport.
+HIDDEN_PACKAGES = frozenset({"pytest_lambda_container", "httpx", "httpcore", "anyio"})
+STARTED = pytest.StashKey[float]()
+CALLS = pytest.StashKey[dict[str, int]]()
+
+
+def error_of(call: pytest.CallInfo[None]) -> LambdaContainerError | None:
+    """The plugin's error that ended this phase, raised as it is or turned into a pytest outcome."""
+    value = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(value, LambdaContainerError):
+        return value
+    found = getattr(value, ERROR_ATTRIBUTE, None)
+    return found if isinstance(found, LambdaContainerError) else None
+
+
+def log_section(logs: str) -> str:
+    """A container log as a report section: its last LOG_LINES lines."""
+    lines = logs.strip().splitlines()
+    if len(lines) > LOG_LINES:
+        lines = [f"... {len(lines) - LOG_LINES} earlier lines left out ...", *lines[-LOG_LINES:]]
+    return "\n".join(lines)
+
+
+def _hidden(frame: FrameType) -> bool:
+    return str(frame.f_globals.get("__name__", "")).partition(".")[0] in HIDDEN_PACKAGES
+
+
+def without_hidden_frames(excinfo: pytest.ExceptionInfo[BaseException]) -> pytest.ExceptionInfo[BaseException]:
+    """`excinfo` with the frames of HIDDEN_PACKAGES left out of its traceback (as it is when all are hidden).
+
+    A new traceback chain rather than a filtered `excinfo.traceback`: pytest cuts the traceback at the test
+    function by going back to the raw chain, which would bring every frame back.
+    """
+    frames: list[TracebackType] = []
+    tb: TracebackType | None = excinfo.tb
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    kept = [tb for tb in frames if not _hidden(tb.tb_frame)]
+    if len(kept) == len(frames) or not kept:
+        return excinfo
+    chain: TracebackType | None = None
+    for tb in reversed(kept):
+        chain = TracebackType(chain, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
+    return pytest.ExceptionInfo.from_exc_info((excinfo.type, excinfo.value, chain))  # type: ignore[arg-type]
+
+
+def _pointer(text: str) -> pytest.ExceptionInfo[BaseException]:
+    try:
+        pytest.fail(text, pytrace=False)
+    except pytest.fail.Exception:
+        return pytest.ExceptionInfo.from_current()
+
+
+class Reports:
+    """The report hooks of one pytest run; `session()` is its `LambdaSession`, once the fixture made it."""
+
+    def __init__(self, session: Callable[[], LambdaSession | None]) -> None:
+        self.session = session
+        #: Errors told in full so far (by id: the same object comes back from a cached fixture), and by which test.
+        self.told: dict[int, tuple[LambdaContainerError, str]] = {}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        item.stash[STARTED] = time.time()
+        session = self.session()
+        item.stash[CALLS] = {c.id: c.invocations for c in session.containers} if session else {}
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+        error = error_of(call)
+        if error is not None and call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
+            self._tell_once(item, call, error)
+        outcome = yield
+        self._attach_logs(item, call, outcome.get_result())
+
+    def _tell_once(self, item: pytest.Item, call: pytest.CallInfo[None], error: LambdaContainerError) -> None:
+        """The first report of `error` tells it, its traceback ending at the user's code; later ones point at it."""
+        assert call.excinfo is not None
+        told = self.told.get(id(error))
+        if told is not None and told[0] is error:
+            # A failed session fixture is cached by pytest and raised again for every test that needs it.
+            call.excinfo = _pointer(f"{UNAVAILABLE} ({type(error).__name__}, at {told[1]})")
+            return
+        self.told[id(error)] = (error, f"{call.when} of {item.nodeid}")
+        # httpx's frames and ours tell the user nothing they can act on: the message and the user's lines do.
+        call.excinfo = without_hidden_frames(call.excinfo)
+
+    def _attach_logs(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+        """A failed test's report gets the container's log: once, from the error when it carries it, else the lines
+        of each container the test invoked, since it started."""
+        if not report.failed:
+            return
+        shown = set()
+        error = error_of(call)
+        if error is not None and error.logs.strip():
+            title = f"Captured lambda container log {error.container} ({call.when})".replace("  ", " ")
+            report.sections.append((title, log_section(error.logs)))
+            shown.add(error.container)
+        session = self.session()
+        if session is None or not CONTAINER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            return
+        since = item.stash.get(STARTED, None)
+        calls_before = item.stash.get(CALLS, {})
+        for container in session.containers:
+            if container.name in shown or calls_before.get(container.id) == container.invocations:
+                continue  # shown already, or this test did not invoke it: its log would only be noise
+            section = log_section(container.logs(since=since))
+            if section:
+                report.sections.append((f"Captured lambda container log {container.name} ({call.when})", section))

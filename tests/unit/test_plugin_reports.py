@@ -1,0 +1,130 @@
+"""What a user reads when something fails, through real pytest runs (pytester), without Docker: a session-fixture
+failure shown once, tracebacks that stop at the user's code, progress lines on lines of their own."""
+
+from __future__ import annotations
+
+import pytest
+
+ONE_LINE = "lambda container unavailable: see the first error above"
+
+THREE_NEED_THE_CONTAINER = """
+def test_a(lambda_image): pass
+def test_b(invoke): pass
+def test_c(lambda_container): pass
+def test_plain(): pass
+"""
+
+
+def _blocks(pytester_result: pytest.RunResult) -> list[str]:
+    """Each failed test's block of the ERRORS section (the short summary left out)."""
+    text = pytester_result.stdout.str()
+    section = text.split("= ERRORS =", 1)[1].split("short test summary info", 1)[0]
+    return section.split(" ERROR at setup of ")[1:]
+
+
+@pytest.mark.parametrize(
+    ("setup", "first_error"),
+    [
+        (lambda p, mp: None, "ConfigError: no Dockerfile at "),
+        (
+            lambda p, mp: (mp.setenv("DOCKER_HOST", "unix:///nowhere/docker.sock"), p.makefile("", Dockerfile="")),
+            "EngineUnavailable: no Docker engine answers at unix:///nowhere/docker.sock",
+        ),
+    ],
+    ids=["no-dockerfile", "no-engine"],
+)
+def test_a_session_fixture_failure_is_shown_once_then_pointed_at(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, setup, first_error
+) -> None:
+    setup(pytester, monkeypatch)
+    pytester.makepyfile(THREE_NEED_THE_CONTAINER)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=3)
+    first, *others = _blocks(result)
+    assert first.startswith("test_a ") and first_error in first
+    kind = first_error.split(":")[0]
+    nodeid = "test_a_session_fixture_failure_is_shown_once_then_pointed_at.py::test_a"
+    assert [block.split(" ", 1)[0] for block in others] == ["test_b", "test_c"]
+    for block in others:
+        assert block.split("\n")[1] == f"{ONE_LINE} ({kind}, at setup of {nodeid})"
+        assert first_error not in block
+
+
+def test_skip_no_docker_still_skips_every_test_with_the_reason(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nowhere/docker.sock")
+    pytester.makefile("", Dockerfile="")
+    pytester.makepyfile(THREE_NEED_THE_CONTAINER)
+    result = pytester.runpytest("-rs", "--lambda-skip-no-docker")
+    result.assert_outcomes(passed=1, skipped=3)
+    result.stdout.no_fnmatch_line(f"*{ONE_LINE}*")
+
+
+FAKE_FUNCTIONS = """
+import json
+
+import pytest
+from pytest_lambda_container.protocol import decode_answer
+
+
+class Answers:
+    # Stands in for the container: the emulator's answer is decoded by the plugin's own code, as for a real one.
+    def __init__(self, text):
+        self.text = text
+
+    def invoke_event(self, event):
+        return decode_answer(200, self.text, {}, timeout=1)
+
+
+@pytest.fixture(scope="session", params=["timeout", "error"])
+def lambda_container(request):
+    if request.param == "timeout":
+        return Answers("Task timed out after 1.00 seconds")
+    stack = ['  File "/var/task/app.py", line 9, in handler\\n']
+    return Answers(json.dumps({"errorType": "KeyError", "errorMessage": "'id'", "stackTrace": stack}))
+"""
+
+
+def test_tracebacks_stop_at_the_users_code(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(FAKE_FUNCTIONS)
+    pytester.makepyfile(
+        """
+        def test_call(invoke):
+            invoke("GET", "/items/1")  # the user's line
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            '>       invoke("GET", "/items/1")  # the user\'s line',
+            "*FunctionTimeout: the function timed out: Task timed out after 1.00 seconds*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            '>       invoke("GET", "/items/1")  # the user\'s line',
+            "*FunctionError: KeyError: 'id'",
+            "E       Function stack trace (most recent call last):",
+            '*File "/var/task/app.py", line 9, in handler',
+        ]
+    )
+    result.stdout.no_fnmatch_line("*/pytest_lambda_container/*")
+    result.stdout.no_fnmatch_line("*/httpx/*")
+
+
+def test_progress_lines_start_a_line_of_their_own(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_1(): pass
+        def test_2(lambda_session):
+            lambda_session.log("mid-run news")  # what a build or a keep says, between pytest's dots
+        def test_3(): pass
+        """
+    )
+    for args in ([], ["-q"], ["-v"]):
+        result = pytester.runpytest("-p", "no:randomly", *args)
+        result.assert_outcomes(passed=3)
+        said = [line for line in result.outlines if "mid-run news" in line]
+        assert said == ["lambda-container: mid-run news"], (args, said)
