@@ -1,13 +1,21 @@
-"""Command line: `python -m pytest_lambda_container rie [--arch ARCH]` prints the path of a verified
-aws-lambda-rie, provisioning it into the cache first if needed (setup scripts use it to make base images);
-`python -m pytest_lambda_container doctor` says whether this machine can run the plugin's tests, and why not."""
+"""Command line.
+
+- `python -m pytest_lambda_container rie [--arch ARCH] [--from-wheel WHEEL]` prints the path of a verified
+  aws-lambda-rie, provisioning it into the cache first if needed (setup scripts use it to make base images);
+- `python -m pytest_lambda_container doctor [--dockerfile PATH]` says whether this machine can run the plugin's
+  tests of this project, and why not;
+- `python -m pytest_lambda_container event METHOD PATH [...]` prints the event the plugin would send for that
+  request, for `curl -d @-` to a running container.
+"""
 
 from __future__ import annotations
 
 import argparse
+import glob
 import sys
+from pathlib import Path
 
-from . import platforms, rie
+from . import doctor, event_cli, platforms, rie, rie_wheel
 from .errors import LambdaContainerError
 
 
@@ -16,45 +24,59 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     rie_cmd = commands.add_parser("rie", help="print the path of aws-lambda-rie, provisioning it if needed")
     rie_cmd.add_argument("--arch", choices=platforms.RIE_ARCHES, default=platforms.RIE_ARCHES[0])
-    commands.add_parser("doctor", help="check the Docker engine and the emulator")
+    rie_cmd.add_argument(
+        "--from-wheel",
+        metavar="WHEEL",
+        help="install it from an aws-sam-cli wheel downloaded beforehand (a .whl file, or a folder holding one)",
+    )
+    doctor_cmd = commands.add_parser(
+        "doctor",
+        help="check the engine, the emulator and the project",
+        description="Check what a run of the plugin needs, one line each; exit 1 when something would block it.",
+    )
+    doctor.add_arguments(doctor_cmd)
+    event_cmd = commands.add_parser(
+        "event",
+        help="print the event of an HTTP request, e.g. `event GET /test1 | curl -d @- URL`",
+        description="Print the complete event the plugin sends for an HTTP request, as one line of JSON.",
+    )
+    event_cli.add_arguments(event_cmd)
     args = parser.parse_args(argv)
-    if args.command == "doctor":
-        return doctor()
     try:
-        path = rie.locate(args.arch, log=lambda line: print(line, file=sys.stderr))
+        if args.command == "doctor":
+            return doctor.run(args)
+        if args.command == "event":
+            return event_cli.run(args)
+        return _rie(args)
+    except ValueError as exc:
+        {"doctor": doctor_cmd, "event": event_cmd}.get(args.command, rie_cmd).error(str(exc))
     except LambdaContainerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _rie(args: argparse.Namespace) -> int:
+    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    if args.from_wheel is None:
+        path = rie.locate(args.arch, log=log)
+    else:
+        path = rie.provision(args.arch, wheel=_wheel(args.from_wheel, args.arch), log=log)
     print(path)
     return 0
 
 
-def doctor() -> int:
-    """Check what the plugin needs, one line each; exit 1 if anything is missing."""
-    from .engine import connect
-
-    ok = True
-    try:
-        engine = connect()
-        version = engine.client.version()
-        kind = "Podman" if engine.is_podman else "Docker"
-        print(f"engine: ok, {kind} {version.get('Version', '?')} at {engine.address} (linux/{engine.arch})")
-        arch = platforms.rie_arch(engine.arch)
-        engine.close()
-    except LambdaContainerError as exc:
-        print(f"engine: MISSING: {exc}")
-        ok, arch = False, platforms.RIE_ARCHES[0]
-    cached = [
-        p for p in (rie.USER_BINARY.expanduser(), rie.cache_dir() / f"aws-lambda-rie-{arch}") if rie.is_rie_for(p, arch)
-    ]
-    if cached:
-        print(f"emulator: ok, aws-lambda-rie for {arch} at {cached[0]}")
-    else:
-        print(
-            f"emulator: not cached yet; the first session fetches it "
-            f"(or now: python -m pytest_lambda_container rie --arch {arch})"
+def _wheel(given: str, arch: str) -> Path:
+    """The wheel `given` names: a file, a folder holding one, or a pattern the shell left unexpanded."""
+    path = Path(given).expanduser()
+    matches = sorted(path.glob(rie_wheel.WHEEL_GLOB)) if path.is_dir() else sorted(map(Path, glob.glob(given)))
+    if path.is_file():
+        return path
+    if not matches:
+        raise ValueError(
+            f"--from-wheel {given}: no aws-sam-cli wheel there; download it first, then install from it:\n"
+            + rie_wheel.manual_commands(arch)
         )
-    return 0 if ok else 1
+    return matches[-1]
 
 
 if __name__ == "__main__":

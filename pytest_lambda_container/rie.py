@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -14,11 +12,9 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from . import platforms
+from . import platforms, rie_wheel
 from .errors import EmulatorUnavailable
 
-#: The wheel that ships the same emulator binaries AWS publishes, for `sam local`.
-WHEEL_PROJECT = "aws-sam-cli"
 WHEEL_MEMBER = "samcli/local/rapid/aws-lambda-rie-{arch}"
 #: ELF e_machine of each build, to refuse a binary for the wrong architecture.
 ELF_MACHINE = {arch.rie: arch.elf_machine for arch in platforms.ARCHES}
@@ -79,12 +75,15 @@ def find_cached(arch: str) -> Path | None:
     return None
 
 
-def provision(arch: str, *, log: Callable[[str], None] | None = None, dest: Path | None = None) -> Path:
-    """Download the aws-sam-cli wheel with pip, extract the emulator for `arch`, check it against the wheel's
-    RECORD, and install it atomically into the cache (a file lock keeps concurrent processes apart)."""
+def provision(
+    arch: str, *, log: Callable[[str], None] | None = None, dest: Path | None = None, wheel: Path | None = None
+) -> Path:
+    """Extract the emulator for `arch` from the aws-sam-cli `wheel` (downloaded with pip when not given), check
+    it against the wheel's RECORD, and install it atomically into the cache (a file lock keeps concurrent
+    processes apart)."""
     folder = dest or cache_dir()
     try:
-        return _provision(arch, folder, log or (lambda _line: None))
+        return _provision(arch, folder, log or (lambda _line: None), wheel)
     except (OSError, zipfile.BadZipFile, Timeout) as exc:
         raise EmulatorUnavailable(
             f"could not provision aws-lambda-rie-{arch} into {folder}: {exc}; set PYTEST_LAMBDA_CONTAINER_CACHE to "
@@ -92,15 +91,17 @@ def provision(arch: str, *, log: Callable[[str], None] | None = None, dest: Path
         ) from None
 
 
-def _provision(arch: str, folder: Path, say: Callable[[str], None]) -> Path:
+def _provision(arch: str, folder: Path, say: Callable[[str], None], wheel: Path | None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"aws-lambda-rie-{arch}"
     with FileLock(str(folder / ".rie.lock"), timeout=900):
-        if is_rie_for(target, arch):  # another process provisioned it while we waited
+        if wheel is not None:
+            install_from_wheel(wheel, arch, folder)
+        elif is_rie_for(target, arch):  # another process provisioned it while we waited
             return target
-        with tempfile.TemporaryDirectory(prefix="plc-rie-") as tmp:
-            say(f"downloading the {WHEEL_PROJECT} wheel with pip, to extract aws-lambda-rie-{arch} (once per machine)")
-            install_from_wheel(_download_wheel(Path(tmp), say), arch, folder)
+        else:
+            with tempfile.TemporaryDirectory(prefix="plc-rie-") as tmp:
+                install_from_wheel(rie_wheel.download(Path(tmp), arch, say), arch, folder)
     say(f"aws-lambda-rie-{arch} cached at {target}")
     return target
 
@@ -121,43 +122,6 @@ def install_from_wheel(wheel: Path, arch: str, folder: Path) -> Path:
         raise EmulatorUnavailable(f"{wheel.name} holds no {arch} aws-lambda-rie (wrong ELF machine)")
     os.replace(partial, target)
     return target
-
-
-def _download_wheel(folder: Path, say: Callable[[str], None]) -> Path:
-    # pip, not a hand-made HTTP call: it honours the user's index, proxy and certificate settings.
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--progress-bar",
-        "off",
-        "--disable-pip-version-check",
-        "-d",
-        str(folder),
-        WHEEL_PROJECT,
-    ]
-    try:
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    except OSError as exc:
-        raise EmulatorUnavailable(f"could not run pip to fetch {WHEEL_PROJECT}: {exc}") from None
-    output = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        output.append(line.rstrip())
-        if line.strip():
-            say("pip: " + line.strip())
-    if proc.wait() != 0:
-        raise EmulatorUnavailable(
-            f"`{' '.join(command)}` failed (exit {proc.returncode}):\n" + "\n".join(output[-15:]) + "\n"
-            "Install aws-lambda-rie by hand at ~/.aws-lambda-rie/aws-lambda-rie, or pass --lambda-rie PATH."
-        )
-    wheels = sorted(folder.glob("aws_sam_cli-*.whl"))
-    if not wheels:
-        raise EmulatorUnavailable(f"pip downloaded no {WHEEL_PROJECT} wheel into {folder}")
-    return wheels[-1]
 
 
 def _extract_verified(wheel: Path, member: str) -> bytes:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pipless import pipless_python
 
 from pytest_lambda_container import rie
 from pytest_lambda_container.errors import EmulatorUnavailable
@@ -51,10 +53,18 @@ def test_explicit_binary_must_match_the_architecture(tmp_path: Path) -> None:
         rie.locate("x86_64", script)
 
 
-@pytest.mark.docker
-def test_doctor_on_a_working_machine() -> None:
-    rie.locate("x86_64")  # cached, by now or by this
-    result = subprocess.run([sys.executable, "-m", "pytest_lambda_container", "doctor"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout
-    assert result.stdout.startswith("engine: ok, ")
-    assert "emulator: ok, aws-lambda-rie for x86_64" in result.stdout
+@pytest.mark.network
+def test_an_environment_without_pip_provisions_with_another_pythons_pip(tmp_path: Path) -> None:
+    # A venv made with --without-pip, whose own python3 comes first on PATH: the first python3 with pip on PATH
+    # (this suite's interpreter's folder) does the download, with the user's pip settings (PIP_*, pip.conf).
+    python, env = pipless_python(tmp_path)
+    cache = tmp_path / "cache"
+    path = os.pathsep.join([str(python.parent), os.path.dirname(sys.executable), "/usr/bin", "/bin"])
+    env = {**os.environ, **env, "PATH": path, "PYTEST_LAMBDA_CONTAINER_CACHE": str(cache)}
+    cmd = [str(python), "-m", "pytest_lambda_container", "rie"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(cache / "aws-lambda-rie-x86_64")
+    assert rie.is_rie_for(cache / "aws-lambda-rie-x86_64", "x86_64")
+    other_pip = f"downloading the aws-sam-cli wheel with {os.path.dirname(sys.executable)}/python3 -m pip"
+    assert other_pip in result.stderr

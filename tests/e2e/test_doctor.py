@@ -1,0 +1,125 @@
+"""The doctor against the real engine: base images present or not, the image kind read from the base image's
+config, the base image asked whether it has the runtime client, the port held by a container."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from pytest_lambda_container import rie
+from pytest_lambda_container.hygiene import LABEL, LABEL_PID
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def doctor(*argv: str, cwd: Path = ROOT) -> tuple[int, dict[str, str]]:
+    """Exit status and lines by check name of `python -m pytest_lambda_container doctor ARGV`."""
+    status, lines, _pid = doctor_process(*argv, cwd=cwd)
+    return status, lines
+
+
+def doctor_process(*argv: str, cwd: Path = ROOT) -> tuple[int, dict[str, str], int]:
+    """`doctor`, and the pid of the process that ran it."""
+    cmd = [sys.executable, "-m", "pytest_lambda_container", "doctor", *argv]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    out, _ = proc.communicate(timeout=120)
+    return proc.returncode, {line.split(":")[0]: line for line in out.splitlines()}, proc.pid
+
+
+def project(folder: Path, dockerfile: str) -> Path:
+    (folder / "Dockerfile").write_text(dockerfile)
+    return folder / "Dockerfile"
+
+
+def test_doctor_on_a_working_machine(tmp_path):
+    rie.locate("x86_64")  # cached, by now or by this
+    status, lines = doctor("--port", "0", cwd=tmp_path)  # no Dockerfile here: a warning, not a failure
+    assert status == 0, lines
+    assert lines["engine"].startswith("engine: ok, ")
+    assert lines["emulator"].startswith("emulator: ok, aws-lambda-rie for x86_64")
+    assert lines["dockerfile"].startswith("dockerfile: WARNING: no Dockerfile in ")
+
+
+def test_the_example_apps_custom_image_passes_every_check():
+    status, lines = doctor("--dockerfile", "example_app/Dockerfile", "--port", "0")
+    assert status == 0, lines
+    assert lines["base image python"].startswith("base image python:3.11-slim: ok, present locally (sha256:")
+    assert lines["image kind"] == (
+        "image kind: ok, custom image on python:3.11-slim: the plugin mounts aws-lambda-rie and starts "
+        "ENTRYPOINT + CMD under it"
+    )
+    assert lines["runtime client"].startswith("runtime client: ok, awslambdaric listed in requirements.txt")
+    assert lines["runtime start"].startswith("runtime start: ok, ")
+    assert lines["handler"] == "handler: ok, app.handler"
+    assert all(": ok, " in line for line in lines.values()), lines
+
+
+def test_the_aws_base_image_is_known_by_its_entrypoint_not_its_name(docker_client, tmp_path):
+    status, lines = doctor("--dockerfile", "example_app/Dockerfile.aws", "--port", "0")
+    assert status == 0, lines
+    assert lines["image kind"].startswith("image kind: ok, AWS base image (public.ecr.aws/lambda/python:3.11)")
+    assert "runtime client" not in lines
+    # The same image under a company's name: still an AWS base image, read from its config.
+    aws = docker_client.images.get("public.ecr.aws/lambda/python:3.11")
+    aws.tag("pytest-lambda-container-doctor/company-base", "1")
+    try:
+        dockerfile = project(tmp_path, 'FROM pytest-lambda-container-doctor/company-base:1\nCMD ["app.handler"]\n')
+        _, lines = doctor("--dockerfile", str(dockerfile), "--port", "0")
+    finally:
+        docker_client.images.remove("pytest-lambda-container-doctor/company-base:1")
+    assert lines["image kind"].startswith("image kind: ok, AWS base image (pytest-lambda-container-doctor/")
+    assert "judged by" not in lines["image kind"]
+
+
+def test_a_base_image_that_is_not_here_and_cannot_be_pulled_is_missing(tmp_path):
+    dockerfile = project(tmp_path, 'FROM pytest-lambda-container-doctor/absent:1\nCMD ["app.handler"]\n')
+    status, lines = doctor("--dockerfile", str(dockerfile), "--port", "0")
+    assert status == 1
+    line = lines["base image pytest-lambda-container-doctor/absent"]
+    assert line.startswith(
+        "base image pytest-lambda-container-doctor/absent:1: MISSING: not present locally, and it cannot be pulled: "
+    )
+    assert "no registry answers" in line or "its registry refused it" in line
+
+
+def test_a_cmd_only_image_on_plain_python_is_missing_the_runtime(tmp_path, docker_client):
+    dockerfile = project(tmp_path, 'FROM python:3.11-slim\nCOPY app.py ./\nCMD ["app.handler"]\n')
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return {}\n")
+    started = datetime.now(timezone.utc)
+    status, lines, pid = doctor_process("--dockerfile", str(dockerfile), "--port", "0")
+    assert status == 1
+    # The base image was asked (it cannot import awslambdaric) in a container labelled as ours, now removed.
+    assert lines["runtime client"].startswith("runtime client: MISSING: the Dockerfile does not install awslambdaric")
+    assert "nor does the base image have it" in lines["runtime client"]
+    # `until` counts whole seconds: a bit past now, so the last second's events are in.
+    until = datetime.now(timezone.utc) + timedelta(seconds=1.5)
+    events = docker_client.events(since=started, until=until, decode=True, filters={"label": f"{LABEL_PID}={pid}"})
+    actions = [e["Action"] for e in events if e.get("Type") == "container"]
+    assert actions[0] == "create" and actions[-1] == "destroy", actions
+    assert docker_client.containers.list(all=True, filters={"label": [LABEL, f"{LABEL_PID}={pid}"]}) == []
+    # The base image's config is read: it has no ENTRYPOINT, so this is a verdict, not a warning.
+    assert lines["runtime start"].startswith("runtime start: MISSING: no ENTRYPOINT starts the runtime client")
+    assert 'use ENTRYPOINT ["python", "-m", "awslambdaric"] with CMD ["app.handler"]' in lines["runtime start"]
+
+
+def test_a_base_image_that_has_the_runtime_client_already_is_asked(tmp_path, lambda_image):
+    # The example app's own image as a base, as company images are: the Dockerfile installs nothing more.
+    dockerfile = project(tmp_path, f'FROM {lambda_image.ref}\nCMD ["app.other"]\n')
+    status, lines = doctor("--dockerfile", str(dockerfile), "--port", "0")
+    assert lines["runtime client"] == "runtime client: ok, awslambdaric is in the base image already (it imports there)"
+    assert lines["runtime start"].startswith("runtime start: ok, ENTRYPOINT + CMD `/usr/local/bin/python -m")
+    assert lines["handler"] == "handler: ok, app.other"
+    assert status == 0, lines
+
+
+def test_a_port_held_by_a_container_names_it(lambda_container):
+    _, lines = doctor("--port", str(lambda_container.port))
+    line = lines[f"port {lambda_container.port}"]
+    assert line.startswith(f"port {lambda_container.port}: WARNING: taken on 127.0.0.1 by container ")
+    assert f"{lambda_container.name} (ours)" in line and f"docker rm -f {lambda_container.name}" in line
