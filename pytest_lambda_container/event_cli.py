@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,9 +84,12 @@ def request_event(
     return get_format(event_format).build(HttpRequest.from_httpx(request), EventOptions())
 
 
-def curl_command(url: str, method: str = "GET", path: str = "/") -> str:
-    """A shell line that invokes the container at `url` with the event of `method path`."""
-    return f"python -m pytest_lambda_container event {method} {path} | curl -sS -d @- {url}{INVOKE_PATH}"
+def curl_command(url: str, method: str = "GET", path: str = "/", event_format: str = "rest") -> str:
+    """A shell line that invokes the container at `url` with the event `event_format`'s front sends for
+    `method path`."""
+    fmt = "" if event_format == "rest" else f" --format {shlex.quote(event_format)}"
+    request = f"{shlex.quote(method)} {shlex.quote(path)}{fmt}"
+    return f"python -m pytest_lambda_container event {request} | curl -sS -d @- {url}{INVOKE_PATH}"
 
 
 def _pair(item: str, separator: str, option: str, shape: str) -> tuple[str, str]:

@@ -57,13 +57,8 @@ def test_the_keep_hint_is_a_line_that_works(container):
     result = json.loads(subprocess.run(line, shell=True, capture_output=True, text=True, check=True).stdout)
     # The app has no `/` route: its own 404, i.e. Mangum took the event, routed it, and the app answered.
     assert result["statusCode"] == 404 and json.loads(result["body"]) == {"detail": "Not Found"}
-    result = json.loads(
-        subprocess.run(
-            curl_command(container.url, "GET", "/test1").replace("python -m", f"{sys.executable} -m", 1),
-            shell=True,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
-    assert json.loads(result["body"]) == {"message": "test"}
+    for fmt in FORMATS:
+        line = curl_command(container.url, "POST", "/test3?message=hoge", fmt)
+        line = line.replace("python -m", f"{sys.executable} -m", 1)
+        result = json.loads(subprocess.run(line, shell=True, capture_output=True, text=True, check=True).stdout)
+        assert json.loads(result["body"]) == {"message": "hoge"}, fmt
