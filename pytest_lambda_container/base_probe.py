@@ -37,6 +37,7 @@ def has_runtime_client(engine: Engine, image: str, python: str | None = None) ->
                     command=[SCRIPT.format(pythons=pythons)],
                     labels=hygiene.labels(hygiene.new_session_id()),
                     network_disabled=True,
+                    **engine.run_options(),
                 )
             except ImageNotFound:
                 return None

@@ -68,7 +68,6 @@ def doctor(
 
     engine = _engine(report)
     arch = platforms.rie_arch(engine.arch) if engine else platforms.RIE_ARCHES[0]
-    aws_base = None
     try:
         aws_base, arch = _project(engine, dockerfile, context, dict(build_args or {}), report, arch)
         report(_emulator(arch, needed=not aws_base))
@@ -82,8 +81,14 @@ def doctor(
 def _engine(report: Callable[[Check], None]) -> Engine | None:
     try:
         engine = connect()
-        version = engine.client.version()
     except LambdaContainerError as exc:
+        report(Check("engine", "MISSING", str(exc)))
+        return None
+    try:
+        with engine.errors("a version query"):
+            version = engine.client.version()
+    except LambdaContainerError as exc:
+        engine.close()
         report(Check("engine", "MISSING", str(exc)))
         return None
     kind = "Podman" if engine.is_podman else "Docker"

@@ -121,7 +121,8 @@ def runtime_client(df: Stages, context: Path, in_base: bool | None = None) -> Ch
     if in_base:
         return Check("runtime client", "ok", "awslambdaric is in the base image already (it imports there)")
     fix = "add awslambdaric to your requirements file, or add `RUN pip install awslambdaric`"
-    opaque = [ins for ins in runs if _OPAQUE.search(ins.args)]
+    # A heredoc's script is not read here (dockerfile.py skips its body): it may install anything.
+    opaque = [ins for ins in runs if ins.heredoc or _OPAQUE.search(ins.args)]
     opaque += [ins for ins in _copies(df) if flag(ins, "from") and not df.stage_named(flag(ins, "from") or "")]
     if opaque:
         return Check(

@@ -184,8 +184,11 @@ def test_a_cmd_only_image_without_the_runtime_client_is_missing_both(doctor):
     assert 'ENTRYPOINT ["python", "-m", "awslambdaric"] with CMD ["app.handler"]' in lines["runtime start"]
 
 
-def test_an_installer_the_doctor_cannot_read_is_a_warning(doctor):
-    dockerfile = "FROM python:3.11\nCOPY . .\nRUN pip install poetry && poetry install\n" + CUSTOM.splitlines()[-2]
+@pytest.mark.parametrize(
+    "install", ["RUN pip install poetry && poetry install\n", "RUN <<EOF\npip install awslambdaric\nEOF\n"]
+)
+def test_an_installer_the_doctor_cannot_read_is_a_warning(doctor, install):
+    dockerfile = "FROM python:3.11\nCOPY . .\n" + install + CUSTOM.splitlines()[-2]
     _, lines = doctor(dockerfile)
     assert lines["runtime client"].startswith("runtime client: WARNING: could not tell whether awslambdaric")
     assert "line 3" in lines["runtime client"]
