@@ -77,7 +77,7 @@ def buildkit_features(reading: Reading, dockerfile: Path) -> list[BuildKitFeatur
     found = list(reading.buildkit)
     own_ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
     if own_ignore.is_file():
-        found.append(BuildKitFeature(0, f"{own_ignore.name} (an ignore file of this Dockerfile's own)"))
+        found.append(BuildKitFeature(0, f"{own_ignore.name}, an ignore file of this Dockerfile's own"))
     return found
 
 
@@ -96,15 +96,15 @@ def buildx_available() -> bool:
 def buildkit_needed(dockerfile: Path, features: Sequence[BuildKitFeature]) -> ConfigError:
     """The error for a Dockerfile that needs BuildKit on a machine without buildx: which lines, and the fixes."""
     lines = dockerfile.read_text(errors="replace").splitlines()
-    where = "; ".join(
-        f"line {f.line}: {f.what} (`{_shorten(lines[f.line - 1])}`)" if 0 < f.line <= len(lines) else f.what
+    where = ", ".join(
+        f"line {f.line} `{_shorten(lines[f.line - 1])}` ({f.what})" if 0 < f.line <= len(lines) else f.what
         for f in features
     )
     return ConfigError(
-        f"{dockerfile} needs BuildKit, which the Docker engine's builder behind the docker SDK does not have — "
-        f"{where}. Install the docker CLI's buildx plugin (the docker-buildx-plugin or docker-buildx package; "
-        "`docker buildx version` must work) and the plugin builds it with `docker buildx build`; or drop those "
-        "features from the Dockerfile."
+        f"{dockerfile} needs BuildKit: {where}. This machine has no `docker buildx` to build it with, and the "
+        "engine's builder the plugin uses otherwise has no BuildKit. Install the docker CLI's buildx plugin "
+        "(package docker-buildx-plugin or docker-buildx; `docker buildx version` must work), or drop those features "
+        "from the Dockerfile."
     )
 
 

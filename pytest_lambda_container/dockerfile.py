@@ -176,7 +176,7 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
     directives, found = instructions(text)
     needs: list[BuildKitFeature] = []
     if "syntax" in directives:
-        needs.append(BuildKitFeature(1, f"the `# syntax={directives['syntax']}` directive"))
+        needs.append(BuildKitFeature(1, "a syntax directive"))
     global_args: dict[str, str] = {}
     stages: dict[str, _Stage] = {}
     stage: _Stage | None = None
@@ -186,7 +186,7 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
     for ins in found:
         kw = ins.keyword
         if ins.heredoc:
-            needs.append(BuildKitFeature(ins.line, f"a heredoc in {kw} (`<<`)"))
+            needs.append(BuildKitFeature(ins.line, "a heredoc"))
             # Its body is text this reading does not follow (a script may name context paths): count it all.
             whole.append(f"the heredoc at line {ins.line}")
         if kw == "ARG":

@@ -76,7 +76,7 @@ def test_a_dockerfile_that_needs_buildkit_fails_at_once_without_buildx(pytester,
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*ConfigError: */Dockerfile needs BuildKit*line 3: RUN --mount (`RUN --mount=type=cache*`)*"
+            "*ConfigError: */Dockerfile needs BuildKit: line 3 `RUN --mount=type=cache*` (RUN --mount)*"
             "buildx plugin*drop those features*"
         ]
     )

@@ -86,11 +86,11 @@ def test_every_feature_that_needs_buildkit_is_found_with_its_line(tmp_path: Path
     )
     features = builder.buildkit_features(read(dockerfile.read_text()), dockerfile)
     assert [(f.line, f.what) for f in features] == [
-        (1, "the `# syntax=docker/dockerfile:1` directive"),
+        (1, "a syntax directive"),
         (3, "RUN --mount"),
         (4, "COPY --chmod"),
         (5, "COPY --link"),
-        (6, "a heredoc in RUN (`<<`)"),
+        (6, "a heredoc"),
     ]
 
 
@@ -109,7 +109,7 @@ def test_the_buildkit_error_names_the_line_and_both_fixes(tmp_path: Path):
     error = builder.buildkit_needed(dockerfile, builder.buildkit_features(read(dockerfile.read_text()), dockerfile))
     message = str(error)
     assert f"{dockerfile} needs BuildKit" in message
-    assert "line 2: RUN --mount (`RUN --mount=type=cache,target=/root/.cache pip install x`)" in message
+    assert "line 2 `RUN --mount=type=cache,target=/root/.cache pip install x` (RUN --mount)" in message
     assert "buildx plugin" in message and "docker-buildx" in message and "drop those features" in message
 
 
