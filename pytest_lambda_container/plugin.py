@@ -1,4 +1,5 @@
-"""The pytest glue: options and ini keys from one table, fixtures, the report header, logs on failed tests."""
+"""The pytest glue: options and ini keys from one table, fixtures, the report header, progress lines on the terminal,
+warnings; what reports say of the plugin's errors is report.py's, registered from here."""
 
 from __future__ import annotations
 
@@ -189,7 +190,11 @@ def lambda_container(lambda_session: LambdaSession, lambda_image: ImageInfo) -> 
 @pytest.fixture(scope="session")
 def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., LambdaContainer]:
     """`factory(image=, dockerfile=, context=, handler=, env=, timeout=, build_args=)` (a `FunctionSpec`'s fields;
-    paths relative to the rootdir): a container per function, shared by every test that asks for the same one."""
+    paths relative to the rootdir): a container per function, shared by every test that asks for the same one.
+
+    With `--lambda-image`, a call naming no build, or the configured Dockerfile, runs that image; one naming another
+    Dockerfile (or build args) builds it as another function's, with a `LambdaContainerWarning`.
+    """
 
     def factory(**fields: Any) -> LambdaContainer:
         # Called from a test body: errors propagate as they are, so a test can `pytest.raises` them.

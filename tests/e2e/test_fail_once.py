@@ -38,20 +38,44 @@ def _error_blocks(outlines: list[str]) -> list[str]:
     return re.split(r"_+ ERROR at \w+ of ", section)[1:]
 
 
-def test_a_failed_build_is_shown_once_and_pointed_at_by_every_other_test(pytester):
-    pytester.makefile(
-        "", Dockerfile="FROM python:3.11-slim\nRUN for i in $(seq 1 25); do echo log-line-$i; done; exit 3\n"
-    )
+FAILING_BUILD = "FROM python:3.11-slim\nRUN for i in $(seq 1 25); do echo log-line-$i; done; exit 3\n"
+# The AWS base image's entrypoint takes exactly one argument, and exits 142 otherwise.
+EXITS_AT_START = 'FROM public.ecr.aws/lambda/python:3.11\nCMD ["a.handler", "extra"]\n'
+# The README's override: the same failed build comes back from the factory, raised as it is.
+FACTORY_IN_A_FIXTURE = """
+import pytest
+
+@pytest.fixture(scope="session")
+def lambda_container(lambda_container_factory):
+    return lambda_container_factory(dockerfile="Dockerfile")
+"""
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "conftest", "once", "kind", "first", "passed"),
+    [
+        (FAILING_BUILD, "", "log-line-7", "BuildFailed", "test_a", 1),
+        (FAILING_BUILD, FACTORY_IN_A_FIXTURE, "log-line-7", "BuildFailed", "test_a", 1),
+        (EXITS_AT_START, "", "entrypoint requires the handler name", "ContainerExited", "test_b", 2),
+    ],
+    ids=["failed-build", "failed-build-through-a-factory-fixture", "exits-at-start"],
+)
+def test_a_session_fixture_failure_is_shown_once_and_pointed_at_by_every_other_test(
+    pytester, dockerfile, conftest, once, kind, first, passed
+):
+    pytester.makefile("", Dockerfile=dockerfile)
+    if conftest:
+        pytester.makeconftest(conftest)
     pytester.makepyfile(FOUR_TESTS)
-    result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=1, errors=4)
-    assert result.stdout.str().count("log-line-7") == 1
-    first, *others = _error_blocks(result.outlines)
-    assert first.startswith("test_a") and "BuildFailed: building" in first and "log-line-25" in first
+    result = pytester.runpytest("-p", "no:randomly", "--lambda-port=0")
+    result.assert_outcomes(passed=passed, errors=5 - passed)
+    assert result.stdout.str().count(once) == 1
+    told, *others = _error_blocks(result.outlines)
+    assert told.startswith(first) and kind in told
     for block in others:
-        assert f"{ONE_LINE} (BuildFailed, at setup of test_a_failed_build_is_shown_once" in block
+        assert re.search(rf"{ONE_LINE} \({kind}, at setup of \S+\.py::{first}\)", block), block
         assert len(block.strip().splitlines()) <= 3, block
-    assert len(result.outlines) < 70, len(result.outlines)  # 159 before: the 30-line log once per test
+    assert len(result.outlines) < 80, len(result.outlines)  # 159 for a failed build before: its log once per test
 
 
 @pytest.mark.parametrize(
@@ -178,8 +202,8 @@ def test_progress_lines_never_join_pytests_progress_dots(pytester, lambda_image,
     try:
         result.assert_outcomes(passed=4)
         assert len(names) == 2
-        glued = [line for line in result.outlines if "lambda-container:" in line.lstrip(".")[1:]]
-        assert glued == [] and not [line for line in result.outlines if line.startswith(".lambda-container")]
+        said = [line for line in result.outlines if "lambda-container:" in line]
+        assert len(said) == 2 and all(line.startswith("lambda-container: keeping container") for line in said), said
     finally:
         for name in names:
             docker_client.containers.get(name).remove(force=True)
