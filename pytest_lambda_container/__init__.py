@@ -18,6 +18,7 @@ from .errors import (
     InvocationError,
     LambdaContainerError,
     PayloadTooLarge,
+    RuntimeUnavailable,
 )
 from .events import FORMATS, EventOptions, HttpRequest
 from .function import LambdaContainer
@@ -51,6 +52,7 @@ __all__ = [
     "LambdaSession",
     "LambdaTransport",
     "PayloadTooLarge",
+    "RuntimeUnavailable",
     "Settings",
     "make_invoke",
 ]

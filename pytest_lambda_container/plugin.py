@@ -111,12 +111,14 @@ def _terminal_log(config: pytest.Config) -> Callable[[str], None]:
     """Progress lines on the terminal, past output capturing (builds take minutes: the user must see them)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capman = config.pluginmanager.get_plugin("capturemanager")
+    # A build's heartbeat speaks from its own thread: one line at a time, whole.
+    lock = threading.Lock()
 
     def log(line: str) -> None:
         if reporter is None:
             return
         suspended = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
-        with suspended:
+        with lock, suspended:
             # pytest's progress may have left its line open (a file's name and dots; with -q, dots alone): end it,
             # so that the line stays whole and this one starts at the margin.
             reporter.ensure_newline()
@@ -164,7 +166,12 @@ def lambda_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def lambda_session(pytestconfig: pytest.Config, lambda_settings: Settings) -> Generator[LambdaSession, None, None]:
     """The session's engine, images and containers; everything it started is removed at the end."""
-    session = LambdaSession(lambda_settings, log=_terminal_log(pytestconfig), warn=_warn)
+    session = LambdaSession(
+        lambda_settings,
+        log=_terminal_log(pytestconfig),
+        warn=_warn,
+        stream_build_output=pytestconfig.option.verbose > 0,  # get_verbosity() is pytest 8; the floor is 7.4
+    )
     pytestconfig.stash[SESSION] = session
     with _sigterm_ends_like_ctrl_c():
         try:

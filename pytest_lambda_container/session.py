@@ -23,9 +23,9 @@ from . import hygiene, launch, platforms, rie
 from . import image as images
 from .engine import Engine, connect
 from .errors import BuildFailed, ConfigError, LambdaContainerError
+from .event_cli import curl_command
 from .function import LambdaContainer
 from .image import BuildProgress, ImageInfo, check_build_inputs
-from .protocol import INVOKE_PATH
 from .settings import Settings
 
 Log = Callable[[str], None]
@@ -77,11 +77,15 @@ class FunctionSpec:
 class LambdaSession:
     """Builds or finds images and starts containers on demand, each once; `close()` removes what it started.
 
-    `log` gets progress lines; `warn` what must not pass unseen (default: `warnings.warn`).
+    `log` gets progress lines; `warn` what must not pass unseen (default: `warnings.warn`); `stream_build_output`
+    sends the build's own output to `log` too (pytest -v).
     """
 
-    def __init__(self, settings: Settings, *, log: Log | None = None, warn: Log | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, log: Log | None = None, warn: Log | None = None, stream_build_output: bool = False
+    ) -> None:
         self.settings = settings
+        self.stream_build_output = stream_build_output
         self.id = hygiene.new_session_id()
         self.log: Log = log or (lambda _line: None)
         self.warn: Log = warn or (lambda line: warnings.warn(f"pytest-lambda-container: {line}", stacklevel=3))
@@ -174,6 +178,7 @@ class LambdaSession:
                 network_mode=s.build_network,
                 platform=s.platform,
                 progress=self._progress,
+                stream_output=self.stream_build_output,
             )
             self.builds += info.built
         check_architecture(info, engine)
@@ -221,9 +226,10 @@ class LambdaSession:
         with self._lock:
             for container in self._containers.values():
                 if self.settings.keep:
+                    hint = curl_command(container.url, event_format=self.settings.event_format)
                     self.log(
                         f"keeping container {container.name} ({container.image.ref}) at {container.url}: invoke it "
-                        f"with `curl -d '{{}}' {container.url}{INVOKE_PATH}`; "
+                        f"with `{hint}` (any method and path: `python -m pytest_lambda_container event --help`); "
                         f"remove it with `docker rm -f {container.name}`"
                     )
                     container.release()

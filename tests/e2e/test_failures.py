@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 import threading
 import time
 
@@ -90,9 +92,12 @@ def test_keep_leaves_the_container_and_says_how_to_reach_it(
     try:
         assert docker_client.containers.get(name).status == "running"
         assert f"docker rm -f {name}" in line
-        port = int(re.search(r" at http://127\.0\.0\.1:(\d+)", line)[1])
-        r = httpx.post(f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations", json={}, timeout=30)
-        assert r.status_code == 200  # the kept emulator still answers (Mangum's error for an empty event)
+        # The hint's own command, pasted as a user would: a complete event that current Mangum routes.
+        hint = re.search(r"invoke it with `([^`]+)`", line)[1]
+        answer = subprocess.run(hint, shell=True, capture_output=True, text=True, timeout=60, env=os.environ)
+        assert answer.returncode == 0, answer.stderr
+        result = json.loads(answer.stdout)
+        assert result["statusCode"] == 404 and "unable to infer" not in answer.stdout, result  # GET /: no route
         # The next session's sweep of orphans leaves a kept container alone, though its pytest is gone.
         pytester.makepyfile(FAILING_TEST)
         pytester.runpytest(f"--lambda-image={lambda_image.id}", "--lambda-port=0", "-k", "passes").assert_outcomes(
