@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 
 from pytest_lambda_container import LambdaSession, LambdaTransport, Settings, make_invoke
-from pytest_lambda_container.protocol import INVOKE_PATH
 from pytest_lambda_container.events import EventOptions, HttpRequest, get_format
+from pytest_lambda_container.protocol import INVOKE_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
 
