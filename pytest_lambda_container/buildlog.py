@@ -142,9 +142,10 @@ class BuildOutput:
         hint = ""
         if network_mode != "host" and any(cause in f"{log_tail}\n{error}" for cause in NETWORK_FAILURES):
             hint = NETWORK_HINT + "\n"
+        # The log tail travels as the error's `.logs`, not in its message: the report shows it once, and a
+        # summary line (`-r`, CI's untruncated one) stays one error, not thirty lines.
         return BuildFailed(
-            f"building {dockerfile} (context {context}) failed: {error}\n{hint}"
-            f"Last lines of the build log:\n{log_tail}",
+            f"building {dockerfile} (context {context}) failed: {error}" + (f"\n{hint.rstrip()}" if hint else ""),
             dockerfile=str(dockerfile),
             log_tail=log_tail,
         )

@@ -62,12 +62,17 @@ class EngineRefused(LambdaContainerError):
 
 
 class BuildFailed(LambdaContainerError):
-    """The image did not build."""
+    """The image did not build; the build log's tail is in `.logs` (the report shows it once)."""
 
     def __init__(self, message: str, *, dockerfile: str = "", log_tail: str = "") -> None:
         super().__init__(message)
         self.dockerfile = dockerfile
-        self.log_tail = log_tail
+        self.logs = log_tail
+
+    @property
+    def log_tail(self) -> str:
+        """The last lines of the build log."""
+        return self.logs
 
 
 class EmulatorUnavailable(LambdaContainerError):

@@ -14,10 +14,12 @@ it is the cache of the next attempt.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from . import hygiene
@@ -101,17 +103,17 @@ def prune(engine: Engine, labels: Mapping[str, str], current: str, report: Progr
     try:
         with engine.errors("the listing of our images"):
             listed = engine.client.api.images(filters={"label": [LABEL, f"{LABEL_BUILD}={labels[LABEL_BUILD]}"]})
+        if len(listed) <= KEEP:
+            return []
         images = [
             Candidate(
                 id=str(image["Id"]),
                 tags=tuple(t for t in image.get("RepoTags") or () if t.startswith(REPOSITORY + "/")),
-                created=float(image.get("Created") or 0),
+                created=_created(engine, str(image["Id"]), float(image.get("Created") or 0)),
                 dangling=not [t for t in image.get("RepoTags") or () if t != "<none>:<none>"],
             )
             for image in listed
         ]
-        if len(images) <= KEEP:
-            return []
         with engine.errors("the listing of containers"):
             in_use = {str(c.get("ImageID")) for c in engine.client.api.containers(all=True)}
     except LambdaContainerError:
@@ -131,6 +133,18 @@ def prune(engine: Engine, labels: Mapping[str, str], current: str, report: Progr
     if removed:
         report(BuildProgress(None, None, f"removed {len(removed)} older image(s) of this build: {', '.join(removed)}"))
     return removed
+
+
+def _created(engine: Engine, image_id: str, whole_seconds: float) -> float:
+    """When the image was made, to the sub-second: the listing's whole seconds tie for builds of one second, and
+    a tie must not decide which image is the newest."""
+    with engine.errors(f"an inspection of image {image_id}"):
+        stamp = str(engine.client.images.get(image_id).attrs.get("Created") or "")
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", stamp)
+    if match is None:
+        return whole_seconds
+    seconds = datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    return seconds + float(f"0.{match[2] or 0}")
 
 
 def mark_failed_build(engine: Engine, layer: str, tag: str) -> None:

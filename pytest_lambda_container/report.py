@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .errors import LambdaContainerError
+from .errors import BuildFailed, LambdaContainerError
 from .session import LambdaSession
 
 #: The attribute by which a pytest outcome made of a plugin error (plugin._outcome) carries that error.
@@ -120,7 +120,12 @@ class Reports:
         shown = set()
         error = error_of(call)
         if error is not None and error.logs.strip():
-            title = f"Captured lambda container log {error.container} ({call.when})".replace("  ", " ")
+            what = (
+                f"build log {error.dockerfile}"
+                if isinstance(error, BuildFailed)
+                else f"container log {error.container}"
+            )
+            title = f"Captured lambda {what} ({call.when})".replace("  ", " ")
             report.sections.append((title, log_section(error.logs)))
             shown.add(error.container)
         session = self.session()

@@ -173,7 +173,7 @@ def test_a_failed_build_shows_a_clean_log_and_the_network_hint(engine, tmp_path)
         build(engine, tmp_path, network_mode="none")
     message = str(info.value)
     assert "\x1b" not in message and "coloured-" in info.value.log_tail
-    assert "Temporary failure in name resolution" in message
+    assert "Temporary failure in name resolution" in info.value.logs  # the log travels with the error
     assert message.splitlines()[1] == NETWORK_HINT
 
 

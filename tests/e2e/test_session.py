@@ -54,7 +54,7 @@ def test_container_is_labelled_and_published_on_loopback_only(lambda_container, 
     ],
 )
 def test_a_handler_that_cannot_load_fails_at_start(
-    lambda_container_factory, lambda_session, docker_client, handler, error_type, message
+    lambda_container_factory, lambda_session, lambda_container, docker_client, handler, error_type, message
 ):
     with pytest.raises(HandlerImportError) as info:
         lambda_container_factory(handler=handler)
