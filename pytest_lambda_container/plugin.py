@@ -63,6 +63,27 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-lambda-container: {exc}") from None
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(Reports(lambda: config.stash.get(SESSION, None)), "lambda_container.reports")
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(BuildBeforeWorkers(), "lambda_container.xdist")
+
+
+class BuildBeforeWorkers:
+    """With pytest-xdist, the controller builds the function's image once, before the workers start, with its
+    progress on the terminal (a worker's own output is never shown); the workers then find it built. Workers
+    that still meet (another process's build, say) wait on the build lock instead of building twice."""
+
+    @pytest.hookimpl
+    def pytest_xdist_setupnodes(self, config: pytest.Config, specs: Any) -> None:
+        settings = config.stash[SETTINGS]
+        if settings.image is not None or not settings.dockerfile_path.is_file():
+            return
+        log = _terminal_log(config)
+        with LambdaSession(settings, log=log, warn=log, stream_build_output=config.option.verbose > 0) as session:
+            try:
+                session.image()
+            except LambdaContainerError as exc:
+                # Not fatal here: the tests that need the image report it, once, with the whole story.
+                log(f"the image did not build before the workers started ({type(exc).__name__}); the tests say why")
 
 
 def lambda_settings_of(config: pytest.Config) -> Settings:

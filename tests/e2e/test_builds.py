@@ -139,9 +139,8 @@ def test_two(lambda_image):
 """
 
 
-def test_two_workers_build_the_image_once(pytester, docker_client):
+def test_two_workers_find_the_image_built_once_with_its_progress_shown(pytester, docker_client):
     key = nonce()
-    # The slow step makes both workers' builds overlap, as they would after a change.
     pytester.makefile(
         "",
         Dockerfile="FROM python:3.11-slim\nARG NONCE\nLABEL e2e.nonce=$NONCE\n"
@@ -150,7 +149,42 @@ def test_two_workers_build_the_image_once(pytester, docker_client):
     pytester.makepyfile(XDIST_TEST)
     result = pytester.runpytest_subprocess("-n", "2", f"--lambda-build-arg=NONCE={key}")
     result.assert_outcomes(passed=2)
-    assert sorted(p.read_text() for p in pytester.path.glob("built-gw*")) == ["False", "True"]
+    # The controller built it, on the terminal, once; neither worker had anything left to build.
+    assert len([line for line in result.outlines if "lambda-container: built pytest-lambda-container/" in line]) == 1
+    result.stdout.fnmatch_lines(["*lambda-container: build step 4/5: RUN sleep 3*"])
+    assert sorted(p.read_text() for p in pytester.path.glob("built-gw*")) == ["False", "False"]
+    assert len(docker_client.images.list(filters={"label": f"e2e.nonce={key}"})) == 1
+    assert docker_client.images.list(filters={"label": f"e2e.nonce={key}", "dangling": True}) == []
+
+
+PROCESS_TEST = """
+import pathlib
+
+def test_one(lambda_image):
+    pathlib.Path("built").write_text(str(lambda_image.built))
+"""
+
+
+def test_two_pytest_processes_build_the_image_once(inner_pytest, tmp_path, docker_client):
+    key = nonce()
+    folders = [tmp_path / "a", tmp_path / "b"]
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        'FROM python:3.11-slim\nARG NONCE\nLABEL e2e.nonce=$NONCE\nRUN sleep 3 && echo $NONCE > /n\nCMD ["x.y"]\n'
+    )
+    procs = []
+    for folder in folders:
+        folder.mkdir()
+        procs.append(
+            inner_pytest.spawn(
+                folder, PROCESS_TEST, f"--lambda-dockerfile={dockerfile}", f"--lambda-build-arg=NONCE={key}", "-s"
+            )
+        )
+    outs = [proc.communicate(timeout=300)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outs
+    # One built it; the other waited for that build, said so, and reused the image.
+    assert sorted((folder / "built").read_text() for folder in folders) == ["False", "True"]
+    assert sum("waiting for another worker's build" in out for out in outs) == 1, outs
     assert len(docker_client.images.list(filters={"label": f"e2e.nonce={key}"})) == 1
     assert docker_client.images.list(filters={"label": f"e2e.nonce={key}", "dangling": True}) == []
 
