@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .buildlog import BuildOutput
-from .dockerfile import BuildKitFeature, Reading
+from .dockerfile import BuildKitFeature, Reading, instructions
 from .engine import Engine
 from .errors import ConfigError, EngineRefused
 
@@ -56,14 +56,17 @@ def legacy_step(line: str) -> tuple[int, int, str] | None:
     return (int(match[1]), int(match[2]), match[3]) if match else None
 
 
-def _without_label_steps(line: str, label_count: int) -> str | None:
-    # The legacy builder adds each label as a step of its own after the Dockerfile's: the user's Dockerfile
-    # has not those steps, so they leave the count and the log.
+def user_steps_only(line: str, user_steps: int) -> str | None:
+    """A legacy build log line as the user's Dockerfile counts steps, or None for a step of ours.
+
+    The legacy builder adds our labels as steps after the Dockerfile's own (one per label on some engines, one
+    for all on others): the user's Dockerfile has not those steps, so they leave the count and the log.
+    """
     step = legacy_step(line.rstrip("\n"))
-    if step is None:
+    if step is None or step[1] <= user_steps:
         return line
-    number, total, text = step[0], step[1] - label_count, step[2]
-    return f"Step {number}/{total} : {text}\n" if number <= total else None
+    number, _, text = step
+    return f"Step {number}/{user_steps} : {text}\n" if number <= user_steps else None
 
 
 def buildkit_step(line: str) -> tuple[int, int, str] | None:
@@ -116,6 +119,8 @@ def _shorten(line: str, width: int = 60) -> str:
 def build_with_sdk(engine: Engine, request: BuildRequest, output: BuildOutput) -> BuildResult:
     """Build through the docker SDK, feeding `output`; the build's own failure is in the result."""
     result = BuildResult()
+    # The legacy builder makes one step of each instruction, ARGs before FROM included.
+    user_steps = len(instructions(request.dockerfile.read_text(errors="replace"))[1])
     try:
         # The build's own failures arrive in the stream; the engine refusing to build at all is one too.
         with engine.errors(f"the build of {request.dockerfile}"):
@@ -134,7 +139,7 @@ def build_with_sdk(engine: Engine, request: BuildRequest, output: BuildOutput) -
                 for line in str(chunk.get("stream") or "").splitlines(keepends=True):
                     layer = _LEGACY_LAYER.match(line.rstrip())
                     result.last_layer = layer[1] if layer else result.last_layer
-                    kept = _without_label_steps(line, len(request.labels))
+                    kept = user_steps_only(line, user_steps)
                     if kept and not _NOISE.match(kept):  # the builder's bookkeeping: neither progress nor news
                         output.feed(kept)
                 if "error" in chunk or "errorDetail" in chunk:

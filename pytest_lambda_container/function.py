@@ -219,15 +219,17 @@ class LambdaContainer:
                 # the handler's errors and timeouts carry what the function said.
                 if type(exc) is InvocationError or isinstance(exc, HandlerImportError):
                     raise self._with_logs(exc) from None
-                raise
+                raise exc from None
 
     def _raise_if_exited(self, what: str, *, within: float = 0.0) -> None:
         try:
             if self._current is not None:
                 self._current.raise_if_exited(what, within=within)
-        except ContainerError:
+        except ContainerError as exc:
             self.state = State.DEAD
-            raise
+            # Often raised while an httpx or decoding error is handled: that one says less than this, and its
+            # frames would bury the user's line.
+            raise exc from None
 
     def _with_logs(self, error: InvocationError | ContainerError) -> InvocationError | ContainerError:
         error.logs = self.logs(tail=LOG_TAIL)

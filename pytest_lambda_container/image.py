@@ -23,7 +23,7 @@ from . import dockerfile as dockerfiles
 from .buildlog import BuildOutput, BuildProgress, ProgressCallback
 from .content import REPOSITORY, content_tag, large_context_warning
 from .engine import Engine
-from .errors import BuildFailed, ConfigError, EngineRefused
+from .errors import BuildFailed, ConfigError, EngineRefused, LambdaContainerError
 
 __all__ = [
     "REPOSITORY",
@@ -137,12 +137,21 @@ class BaseImage:
     onbuild: bool = False
 
 
-def _base_image(engine: Engine, ref: str) -> BaseImage:
+def _base_image(engine: Engine, ref: str, platform: str | None, report: ProgressCallback) -> BaseImage:
     with engine.errors(f"an inspection of image {ref}"):
         try:
             attrs: dict[str, Any] = engine.client.images.get(ref).attrs
         except ImageNotFound:
-            return BaseImage(ref, ref)  # not local (yet): the build pulls it, or says why it cannot
+            attrs = {}
+    if not attrs:
+        # Pulled now, as the build would: tagged by the name of a base it does not have yet, the image would get
+        # another tag (the base's id) on the next run, and be built again.
+        report(BuildProgress(None, None, f"pulling base image {ref}"))
+        try:
+            with engine.errors(f"the pull of image {ref}"):
+                attrs = engine.client.images.pull(ref, platform=platform).attrs
+        except LambdaContainerError:
+            return BaseImage(ref, ref)  # the build says why it cannot get it
     config = attrs.get("Config") or {}
     return BaseImage(
         ref, str(attrs.get("Id") or ref), str(attrs.get("Architecture") or ""), bool(config.get("OnBuild"))
@@ -178,7 +187,7 @@ def build(
     needs_buildkit = builder.buildkit_features(reading, dockerfile) if not engine.is_podman else []
     if needs_buildkit and not builder.buildx_available():
         raise builder.buildkit_needed(dockerfile, needs_buildkit)
-    bases = [_base_image(engine, ref) for ref in reading.base_images]
+    bases = [_base_image(engine, ref, platform, report) for ref in reading.base_images]
     onbuild = any(base.onbuild for base in bases)
     tag = content_tag(dockerfile, context, build_args, platform, tuple(b.id for b in bases), onbuild=onbuild)
     request = builder.BuildRequest(

@@ -70,7 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
 class BuildBeforeWorkers:
     """With pytest-xdist, the controller builds the function's image once, before the workers start, with its
     progress on the terminal (a worker's own output is never shown); the workers then find it built. Workers
-    that still meet (another process's build, say) wait on the build lock instead of building twice."""
+    that still meet (another process's build, say) wait on the build lock instead of building twice.
+
+    The controller cannot tell which tests need the image, so it builds whenever a Dockerfile is configured;
+    `-p no:lambda_container.xdist` turns this off (the workers then build, once, behind the lock)."""
 
     @pytest.hookimpl
     def pytest_xdist_setupnodes(self, config: pytest.Config, specs: Any) -> None:
@@ -81,6 +84,8 @@ class BuildBeforeWorkers:
         with LambdaSession(settings, log=log, warn=log, stream_build_output=config.option.verbose > 0) as session:
             try:
                 session.image()
+            except EngineUnavailable:
+                pass  # a run that needs no container needs no engine either; one that does says so, once
             except LambdaContainerError as exc:
                 # Not fatal here: the tests that need the image report it, once, with the whole story.
                 log(f"the image did not build before the workers started ({type(exc).__name__}); the tests say why")

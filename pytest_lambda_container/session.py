@@ -26,7 +26,7 @@ from .errors import BuildFailed, ConfigError, LambdaContainerError
 from .event_cli import curl_command
 from .function import LambdaContainer
 from .image import BuildProgress, ImageInfo, check_build_inputs
-from .settings import Settings
+from .settings import Settings, parse_timeout
 
 Log = Callable[[str], None]
 
@@ -58,6 +58,8 @@ class FunctionSpec:
         for name in ("dockerfile", "context"):
             if fields.get(name) is not None:
                 fields[name] = (root / fields[name]).resolve()
+        if fields.get("timeout") is not None:
+            fields["timeout"] = parse_timeout(fields["timeout"], "lambda_container_factory(timeout=...)")
         for name in ("env", "build_args"):
             value = fields.get(name)
             if isinstance(value, Mapping):

@@ -113,7 +113,11 @@ def check_for(image: ImageInfo, command: Sequence[str]) -> StartupCheck | None:
         # The AWS base image's runtime (awslambdaric and its bootstrap) lives in LAMBDA_RUNTIME_DIR.
         environment = {"PYTHONPATH": image.env.get("LAMBDA_RUNTIME_DIR", "/var/runtime")}
         argv = ("/var/lang/bin/python3", "-c", CHECK_SCRIPT, command[0], "")
-        return StartupCheck(tuple(command), argv, task_root, environment, handler=command[0])
+        # Not the runtime's own program: an AWS base image of another language (Node.js, Java, provided) has no
+        # /var/lang/bin/python3, and that says nothing against its runtime; the check is then skipped.
+        return StartupCheck(
+            tuple(command), argv, task_root, environment, handler=command[0], runs_the_runtimes_program=False
+        )
     workdir = image.workdir or "/"
     if len(command) == 1 and re.fullmatch(r"python[0-9.]*", os.path.basename(command[0])):
         raise RuntimeUnavailable(

@@ -126,6 +126,11 @@ def test_times_out(invoke):
     invoke("GET", "/sleep", {"seconds": "5"})  # the user's line
 
 
+def test_the_container_dies(invoke, lambda_container):
+    lambda_container.container.kill()
+    invoke("GET", "/test1")  # the third user's line
+
+
 def test_raises(lambda_container_factory):
     failing = lambda_container_factory(handler="app.failing_handler")
     client = httpx.Client(base_url="http://lambda", transport=LambdaTransport(failing))
@@ -136,7 +141,15 @@ def test_raises(lambda_container_factory):
 def test_tracebacks_stop_at_the_users_line(pytester, lambda_image):
     pytester.makepyfile(TIMEOUT_AND_ERROR)
     result = pytester.runpytest(f"--lambda-image={lambda_image.id}", "--lambda-port=0", "--lambda-timeout=1")
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            '>       invoke("GET", "/test1")  # the third user\'s line',
+            "E       pytest_lambda_container.errors.ContainerExited: container plc-* died during an invocation*",
+        ]
+    )
+    # Not "During handling of the above exception...": the connection error it replaced is not shown.
+    result.stdout.no_fnmatch_line("*During handling*")
     result.stdout.fnmatch_lines(
         [
             '>       invoke("GET", "/sleep", {"seconds": "5"})  # the user\'s line',
@@ -150,7 +163,7 @@ def test_tracebacks_stop_at_the_users_line(pytester, lambda_image):
             "E       pytest_lambda_container.errors.FunctionError: ValueError: bad event: *",
             "E       Function stack trace (most recent call last):",
             '*File "/function/app.py", line *, in failing_handler',
-            "test_tracebacks_stop_at_the_users_line.py:12: FunctionError",
+            "test_tracebacks_stop_at_the_users_line.py:17: FunctionError",
         ]
     )
     result.stdout.no_fnmatch_line("*/pytest_lambda_container/*")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pytest_lambda_container.builder import legacy_step
+import pytest
+
+from pytest_lambda_container.builder import legacy_step, user_steps_only
 from pytest_lambda_container.buildlog import NETWORK_HINT, BuildOutput, BuildProgress, plain
 
 
@@ -85,3 +87,14 @@ def test_no_network_hint_for_other_failures_or_a_build_already_on_the_host_netwo
     output.feed("Could not resolve host: example.invalid\n")
     assert NETWORK_HINT in str(output.failure(tmp_path, tmp_path, "code 1", network_mode="bridge"))
     assert NETWORK_HINT not in str(output.failure(tmp_path, tmp_path, "code 1", network_mode="host"))
+
+
+@pytest.mark.parametrize("ours", [6, 1], ids=["a-step-per-label", "one-step-for-all-labels"])
+def test_our_label_steps_leave_the_count_whatever_the_engine_makes_of_them(ours):
+    total = 3 + ours
+    lines = [
+        f"Step {n}/{total} : {'RUN x' if n <= 3 else 'LABEL pytest-lambda-container=1'}\n" for n in range(1, total + 1)
+    ]
+    kept = [user_steps_only(line, 3) for line in lines]
+    assert kept == ["Step 1/3 : RUN x\n", "Step 2/3 : RUN x\n", "Step 3/3 : RUN x\n"] + [None] * ours
+    assert user_steps_only(" ---> Running in abc\n", 3) == " ---> Running in abc\n"

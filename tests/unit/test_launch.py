@@ -226,3 +226,12 @@ def test_the_startup_scripts_verdicts_in_this_python(tmp_path):
     )
     assert run("app.handler", "pytest") == (0, "")
     assert run("app.missing", "pytest")[0] == 3
+
+
+def test_an_aws_base_image_of_another_language_is_not_refused_for_lacking_python():
+    node = ImageInfo(id="n", ref="fn:node", entrypoint=("/lambda-entrypoint.sh",), cmd=("index.handler",))
+    check = launch.plan(node, labels={}).startup_check
+    assert check is not None
+    missing = 'OCI runtime exec failed: exec: "/var/lang/bin/python3": stat /var/lang/bin/python3: no such file'
+    assert startup.verdict(check, "fn:node", 126, missing) is None
+    assert startup.verdict(check, "fn:node", 127, "sh: /var/lang/bin/python3: not found") is None

@@ -115,3 +115,16 @@ def test_an_explicit_dockerfile_is_checked_at_once_the_default_only_when_needed(
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     with pytest.raises(ConfigError, match=r"build context .* is not a directory"):
         settings(tmp_path, {"context": "missing"})
+
+
+@pytest.mark.parametrize(
+    ("timeout", "message"), [(0, "must be more than 0"), (5000, "over Lambda's limit of 900"), ("x", "not a number")]
+)
+def test_a_factory_timeout_is_checked_as_the_options_one_is(tmp_path, timeout, message):
+    from pytest_lambda_container import FunctionSpec
+
+    with pytest.raises(ConfigError, match=rf"lambda_container_factory\(timeout=\.\.\.\): .*{message}"):
+        FunctionSpec.of(tmp_path, timeout=timeout)
+    assert FunctionSpec.of(tmp_path, timeout="2.5", dockerfile="fn/Dockerfile") == FunctionSpec(
+        dockerfile=tmp_path / "fn" / "Dockerfile", timeout=2.5
+    )
