@@ -17,12 +17,10 @@ stand-ins, RIE_BINARY=/path/to/aws-lambda-rie picks the emulator put in the Lamb
 from __future__ import annotations
 
 import argparse
-import ast
 import fnmatch
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -43,6 +41,8 @@ try:
     from pytest_lambda_container.image import content_tag
 except ImportError as exc:
     sys.exit(f"bootstrap: error: {exc}: install the project first ({sys.executable} -m pip install -e .)")
+
+import host_pip  # this folder's own: sys.path[0] when run as a script
 
 STANDIN_LABEL = "org.pytest-lambda-container.stand-in"
 BASE_REF = "python:3.11-slim"
@@ -74,19 +74,6 @@ BASE_DROP = ("usr/lib/python3*/EXTERNALLY-MANAGED", "var/lib/apt/lists/*", "var/
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 HOST_EXTRA_CAS = Path("/usr/local/share/ca-certificates")
 
-#: pip settings carried into the images, under every name pip accepts for them.
-PIP_NAMES = {
-    "index-url": "index-url",
-    "pypi-url": "index-url",
-    "extra-index-url": "extra-index-url",
-    "trusted-host": "trusted-host",
-    "proxy": "proxy",
-    "timeout": "timeout",
-    "default-timeout": "timeout",
-}
-#: The `pip config list` sections `pip install` reads, weakest first (pip lists its PIP_* variables as :env:).
-PIP_SECTIONS = ("global", "install", ":env:")
-
 
 class Failure(Exception):
     """A step failed for a reason worth one line."""
@@ -97,60 +84,6 @@ def log(message: str) -> None:
 
 
 # ---------------------------------------------------------------- pure parts
-
-
-def host_pip_settings(listing: str, environ: Mapping[str, str]) -> dict[str, str]:
-    """The host's effective `pip install` settings among PIP_NAMES, from `pip config list` output
-    (`section.name='value'` lines) and PIP_* variables (older pips don't list them), stronger ones last."""
-    ranked: list[tuple[int, str, str]] = []
-    for line in listing.splitlines():
-        key, sep, raw = line.partition("=")
-        section, _, name = key.strip().rpartition(".")
-        if not sep or section not in PIP_SECTIONS:
-            continue
-        try:
-            value = ast.literal_eval(raw.strip())
-        except (SyntaxError, ValueError):
-            value = raw.strip()
-        ranked.append((PIP_SECTIONS.index(section), name, str(value)))
-    ranked += [(len(PIP_SECTIONS), k[4:].replace("_", "-"), v) for k, v in environ.items() if k.startswith("PIP_")]
-    settings: dict[str, str] = {}
-    for _, name, value in sorted(ranked, key=lambda item: item[0]):
-        canonical = PIP_NAMES.get(name.strip().lower().lstrip("-").replace("_", "-"))
-        if canonical and value.strip():
-            settings[canonical] = value.strip()
-    return settings
-
-
-def _remote(url: str) -> bool:
-    return url.split(":", 1)[0].lower() in ("http", "https")
-
-
-def image_pip_conf(settings: Mapping[str, str], environ: Mapping[str, str]) -> str:
-    """The pip.conf of the images: the host's index settings minus what exists only on the host (file://
-    indexes), its proxy (pip's, else $https_proxy), its timeout, and the host's CA bundle copied in."""
-    lines = [
-        "# Written by pytest-lambda-container's scripts/standins.py from the host's pip settings.",
-        "[global]",
-        f"cert = {HOST_CA_BUNDLE}",
-    ]
-    index = settings.get("index-url", "")
-    if _remote(index):
-        lines.append(f"index-url = {index}")
-    extra = [url for url in settings.get("extra-index-url", "").split() if _remote(url)]
-    if extra:
-        lines.append("extra-index-url = " + " ".join(extra))
-    trusted = settings.get("trusted-host", "").split()
-    if trusted:
-        lines.append("trusted-host = " + " ".join(trusted))
-    try:
-        lines.append(f"timeout = {int(float(settings['timeout']))}")
-    except (KeyError, ValueError):
-        pass
-    proxy = settings.get("proxy") or environ.get("https_proxy") or environ.get("HTTPS_PROXY")
-    if proxy:
-        lines.append(f"proxy = {proxy}")
-    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -218,14 +151,6 @@ def rewrite_rootfs(
 # ---------------------------------------------------------------- the engine's side
 
 
-def read_host_pip_conf() -> str:
-    command = [sys.executable, "-m", "pip", "config", "list"]
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise Failure(f"could not read the host's pip settings: `{' '.join(command)}`: {proc.stderr.strip()}")
-    return image_pip_conf(host_pip_settings(proc.stdout, os.environ), os.environ)
-
-
 def find_image(client: docker.DockerClient, ref: str) -> Image | None:
     try:
         return client.images.get(ref)
@@ -278,7 +203,7 @@ def write_base_recipe(folder: Path, pip_conf: str) -> Path:
 
 
 def base_label(client: docker.DockerClient, folder: Path, rootfs_recipe: str) -> str:
-    recipe = write_base_recipe(folder, read_host_pip_conf())
+    recipe = write_base_recipe(folder, host_pip.image_pip_conf_of_this_host())
     return recipe_hash(recipe, folder, {"debootstrap": rootfs_recipe}, engine_platform(client), ())
 
 
@@ -398,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 build_lambda(client, rebuild)
         finally:
             client.close()
-    except (Failure, DockerException, OSError) as exc:
+    except (Failure, DockerException, OSError, RuntimeError) as exc:
         print(f"bootstrap: error: {exc}", file=sys.stderr)
         return 1
     return 0

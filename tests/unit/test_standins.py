@@ -14,6 +14,10 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "standins.py"
 
 
+sys.path.insert(0, str(SCRIPT.parent))  # as when run: its folder first, for the modules next to it
+import host_pip  # noqa: E402
+
+
 def load_standins():
     spec = importlib.util.spec_from_file_location("standins", SCRIPT)
     assert spec is not None and spec.loader is not None
@@ -27,7 +31,7 @@ standins = load_standins()
 
 
 def pip_conf(listing: str = "", **environ: str) -> str:
-    return standins.image_pip_conf(standins.host_pip_settings(listing, environ), environ)
+    return host_pip.image_pip_conf(host_pip.host_pip_settings(listing, environ), environ)
 
 
 def settings_lines(conf: str) -> list[str]:
