@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 
 from docker.errors import ImageNotFound
+from docker.models.containers import Container
 
 from . import hygiene
 from .engine import Engine
@@ -23,15 +24,32 @@ SCRIPT = (
 )
 
 
+class _Probe:
+    """The probe's container, in hygiene's registry while it exists: however the doctor ends, it is removed."""
+
+    def __init__(self, engine: Engine, container: Container) -> None:
+        self.engine = engine
+        self.container = container
+
+    def remove(self) -> None:
+        """Remove the container (best effort, idempotent)."""
+        hygiene.unregister(self)
+        try:
+            with self.engine.errors(f"the removal of container {self.container.name}"):
+                self.container.remove(force=True)
+        except LambdaContainerError:
+            pass  # labelled: the next session's orphan sweep removes it
+
+
 def has_runtime_client(engine: Engine, image: str, python: str | None = None) -> bool | None:
     """True if `image` can import awslambdaric (with `python`, else python3 or python), False if it cannot,
     None when the image cannot tell (no shell, no Python, the engine refused)."""
     pythons = " ".join(shlex.quote(p) for p in ([python] if python else ["python3", "python"]))
-    container = None
+    probe = None
     try:
         with engine.errors(f"a probe of image {image}"):
             try:
-                container = engine.client.containers.create(
+                created = engine.client.containers.create(
                     image,
                     entrypoint=["/bin/sh", "-c"],
                     command=[SCRIPT.format(pythons=pythons)],
@@ -41,15 +59,13 @@ def has_runtime_client(engine: Engine, image: str, python: str | None = None) ->
                 )
             except ImageNotFound:
                 return None
-            container.start()
-            status = int(container.wait(timeout=TIMEOUT).get("StatusCode", -1))
+            probe = _Probe(engine, created)
+            hygiene.register(probe)  # before it starts: whatever happens next, it is removed
+            created.start()
+            status = int(created.wait(timeout=TIMEOUT).get("StatusCode", -1))
     except LambdaContainerError:
         return None
     finally:
-        if container is not None:
-            try:
-                with engine.errors(f"the removal of container {container.name}"):
-                    container.remove(force=True)
-            except LambdaContainerError:
-                pass  # labelled: the next session's orphan sweep removes it
+        if probe is not None:
+            probe.remove()
     return {0: True, 1: False}.get(status)

@@ -42,6 +42,28 @@ class BuildKitFeature:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """A build stage: its FROM's line, the image it starts from as written and as the build takes it (the global
+    ARGs filled in), its `AS` name, and the instructions after its FROM."""
+
+    line: int
+    written: str
+    base: str
+    name: str | None
+    instructions: tuple[Instruction, ...] = ()
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A COPY/ADD of context files: its destination as written, and the sources this reading can tell, cleaned
+    (`clean_source`: "" is the context's root)."""
+
+    instruction: Instruction
+    destination: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Reading:
     """What the build of one Dockerfile reads."""
 
@@ -51,6 +73,9 @@ class Reading:
     #: Why the whole context counts, when it does.
     whole_context: str = ""
     buildkit: tuple[BuildKitFeature, ...] = ()
+    stages: tuple[Stage, ...] = ()
+    #: Each COPY/ADD that takes files from the context, with the sources `sources` holds (and the root).
+    copies: tuple[Copy, ...] = ()
 
 
 def instructions(text: str) -> tuple[dict[str, str], list[Instruction]]:
@@ -183,8 +208,13 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
     bases: list[str] = []
     sources: list[str] = []
     whole: list[str] = []
+    froms: list[tuple[int, str, str, str | None]] = []
+    bodies: list[list[Instruction]] = []
+    copies: list[Copy] = []
     for ins in found:
         kw = ins.keyword
+        if bodies and kw != "FROM":
+            bodies[-1].append(ins)
         if ins.heredoc:
             needs.append(BuildKitFeature(ins.line, "a heredoc"))
             # Its body is text this reading does not follow (a script may name context paths): count it all.
@@ -205,8 +235,11 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
             ref = (substitute(words[0], global_args, strict=False) or "") if words else ""
             parent = stages.get(ref.lower())
             stage = _Stage(env=dict(parent.env) if parent else {})
-            if len(words) >= 3 and words[1].upper() == "AS":
-                stages[words[2].lower()] = stage
+            alias = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
+            if alias is not None:
+                stages[alias.lower()] = stage
+            froms.append((ins.line, words[0] if words else "", ref, alias))
+            bodies.append([])
             if parent is None and ref and ref.lower() != "scratch":
                 bases.append(ref)
         elif kw == "ENV" and stage is not None:
@@ -234,21 +267,27 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
             if operands is None or len(operands) < 2:
                 whole.append(f"the {kw} at line {ins.line}, which this reading does not parse")
                 continue
+            taken: list[str] = []
             for word in operands[:-1]:
                 if kw == "ADD" and _REMOTE.match(word):
                     continue
                 value = substitute(word, stage.values() if stage else {})
                 if value is None or '"' in value or "'" in value:
                     whole.append(f"the {kw} source {word} at line {ins.line}, whose value this reading cannot tell")
-                elif not clean_source(value):
+                    continue
+                taken.append(clean_source(value))
+                if not taken[-1]:
                     whole.append(f"`{kw} {word}` at line {ins.line}, which copies the whole context")
                 else:
-                    sources.append(clean_source(value))
+                    sources.append(taken[-1])
+            copies.append(Copy(ins, operands[-1], tuple(taken)))
     return Reading(
         base_images=tuple(bases),
         sources=None if whole else tuple(dict.fromkeys(sources)),
         whole_context=whole[0] if whole else "",
         buildkit=tuple(needs),
+        stages=tuple(Stage(*head, instructions=tuple(body)) for head, body in zip(froms, bodies)),
+        copies=tuple(copies),
     )
 
 

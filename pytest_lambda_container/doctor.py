@@ -13,16 +13,14 @@ import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from docker.errors import ImageNotFound
-
-from . import base_probe, dockerfile_stages, platforms, project_check, rie, rie_wheel
+from . import base_probe, dockerfile_stages, platforms, project_check, rie, rie_wheel, settings
 from . import image as images
 from .engine import Engine, connect
-from .errors import EngineRefused, LambdaContainerError
+from .errors import ConfigError, EngineRefused, LambdaContainerError
 from .hygiene import LABEL
+from .image import ImageInfo
 from .project_check import Check, Launch
 
-DEFAULT_PORT = 9000
 #: What an engine says when it could not reach a registry at all, as opposed to a registry's "no such image".
 _UNREACHABLE = ("no such host", "dial tcp", "timeout", "connection refused", "network is unreachable", "i/o timeout")
 
@@ -35,27 +33,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--build-arg", action="append", default=[], metavar="NAME=VALUE", help="a build arg (repeatable)"
     )
     parser.add_argument(
-        "--port", type=_port_number, default=DEFAULT_PORT, help=f"the emulator's port (default {DEFAULT_PORT})"
+        "--port",
+        default=settings.DEFAULT_PORT,
+        help=f"the emulator's port (default {settings.DEFAULT_PORT})",
     )
 
 
-def _port_number(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
-    return int(text)
-
-
 def run(args: argparse.Namespace) -> int:
-    """The `doctor` command."""
-    build_args = dict(item.partition("=")[::2] for item in args.build_arg)
-    return doctor(args.dockerfile, args.context, build_args, args.port)
+    """The `doctor` command; a bad --build-arg or --port is a `ValueError` (the command's usage error)."""
+    try:
+        build_args = settings.parse_pairs(args.build_arg, "--build-arg")
+        port = settings.parse_port(args.port, "--port")
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return doctor(args.dockerfile, args.context, build_args, port)
 
 
 def doctor(
     dockerfile: Path | None = None,
     context: Path | None = None,
     build_args: Mapping[str, str] | None = None,
-    port: int = DEFAULT_PORT,
+    port: int = settings.DEFAULT_PORT,
     emit: Callable[[str], None] | None = None,
 ) -> int:
     """Check what the plugin needs, printing one line each; 1 if anything would block a run, else 0."""
@@ -106,7 +104,9 @@ def _project(
 ) -> tuple[bool | None, str]:
     """Check the project; whether it is an AWS base image (None: not known) and the emulator's architecture."""
     path = dockerfile or Path("Dockerfile")
-    if not path.is_file():
+    try:
+        images.check_build_inputs(path, path.parent)  # the Dockerfile alone: its folder is one when it exists
+    except ConfigError:
         if dockerfile:
             report(Check("dockerfile", "MISSING", f"no Dockerfile at {path}; fix --dockerfile"))
         else:
@@ -119,26 +119,29 @@ def _project(
                 )
             )
         return None, arch
-    text = path.read_text(errors="replace")
-    df = dockerfile_stages.parse(text)
-    check = project_check.dockerfile(path, df, build_args)
+    df = dockerfile_stages.parse(path.read_text(errors="replace"), build_args)
+    check = project_check.dockerfile(path, df)
     report(check)
     if check.status != "ok":
         return None, arch
     folder = context or path.parent
-    if not folder.is_dir():
+    try:
+        images.check_build_inputs(path, folder)
+    except ConfigError:
         report(Check("context", "MISSING", f"build context {folder} is not a folder; fix --context"))
         return None, arch
-    for ref in images.base_images(text, build_args):
-        report(_base_image(engine, ref))
-    base, arch = _base_launch(engine, df.chain(build_args)[0], arch)
-    image = project_check.launch(df, build_args, base)
-    aws_base = project_check.is_aws_base(df, build_args, image)
-    report(project_check.kind(df, build_args, image))
+    found: dict[str, ImageInfo | None] = {}
+    for ref in df.reading.base_images:
+        line, found[ref] = _base_image(engine, ref)
+        report(line)
+    root = df.chain()[0]
+    base, arch = _base_launch(root, found.get(root), arch)
+    image = project_check.launch(df, base)
+    aws_base = project_check.is_aws_base(df, image)
+    report(project_check.kind(df, image))
     if not aws_base:
         client = project_check.runtime_client(df, folder)
         if client.status != "ok" and engine is not None and base is not None:
-            root = df.chain(build_args)[0]
             in_base = base_probe.has_runtime_client(engine, root, project_check.interpreter(image.argv))
             client = project_check.runtime_client(df, folder, in_base)
         report(client)
@@ -147,46 +150,37 @@ def _project(
     return aws_base, arch
 
 
-def _base_image(engine: Engine | None, ref: str) -> Check:
+def _base_image(engine: Engine | None, ref: str) -> tuple[Check, ImageInfo | None]:
+    """The base image's line, and its config when the engine has it."""
     name = f"base image {ref}"
     if engine is None:
-        return Check(name, "WARNING", "not checked: no Docker engine")
+        return Check(name, "WARNING", "not checked: no Docker engine"), None
     try:
-        with engine.errors(f"an inspection of image {ref}"):
-            try:
-                found = engine.client.images.get(ref)
-                return Check(name, "ok", f"present locally ({(found.id or '')[:19]}, {found.attrs.get('Os')}/"
-                             f"{found.attrs.get('Architecture')})")  # fmt: skip
-            except ImageNotFound:
-                pass
+        try:
+            info = images.inspect(engine, ref)
+            return Check(name, "ok", f"present locally ({info.id[:19]}, linux/{info.architecture})"), info
+        except ConfigError:
+            pass  # not here, or a name the engine cannot look up: the registry's answer says which
         with engine.errors(f"a registry look-up of {ref}"):
             engine.client.images.get_registry_data(ref)
-        return Check(name, "ok", "not present locally; its registry has it, so the first build pulls it")
+        return Check(name, "ok", "not present locally; its registry has it, so the first build pulls it"), None
     except EngineRefused as exc:
         if any(word in exc.reason.lower() for word in _UNREACHABLE):
             why = f"no registry answers ({exc.reason}): pull it where one is reachable, or load it (`docker load`)"
         else:
             why = f"its registry refused it ({exc.reason}): check the name and tag, or `docker login` first"
-        return Check(name, "MISSING", f"not present locally, and it cannot be pulled: {why}")
+        return Check(name, "MISSING", f"not present locally, and it cannot be pulled: {why}"), None
     except LambdaContainerError as exc:
-        return Check(name, "MISSING", str(exc))
+        return Check(name, "MISSING", str(exc)), None
 
 
-def _base_launch(engine: Engine | None, root: str, arch: str) -> tuple[Launch | None, str]:
-    """The root image's ENTRYPOINT and CMD (None when it cannot be read) and the emulator's architecture."""
-    if root == "scratch":
+def _base_launch(root: str, info: ImageInfo | None, arch: str) -> tuple[Launch | None, str]:
+    """The root image's ENTRYPOINT and CMD (None when they cannot be read) and the emulator's architecture."""
+    if root.lower() == "scratch":
         return Launch(None, None, known=True), arch
-    if engine is None or not root:
+    if info is None:
         return None, arch
-    try:
-        with engine.errors(f"an inspection of image {root}"):
-            attrs = engine.client.images.get(root).attrs
-    except (ImageNotFound, LambdaContainerError):
-        return None, arch
-    config = attrs.get("Config") or {}
-    entrypoint, cmd = config.get("Entrypoint"), config.get("Cmd")
-    launch = Launch(list(entrypoint) if entrypoint else None, list(cmd) if cmd else None, known=True)
-    return launch, platforms.rie_arch(attrs.get("Architecture") or arch)
+    return Launch(list(info.entrypoint) or None, list(info.cmd) or None, known=True), info.rie_arch
 
 
 def _emulator(arch: str, *, needed: bool) -> Check:

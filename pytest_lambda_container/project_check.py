@@ -6,17 +6,19 @@ Each check is one `Check` line: `ok`, `WARNING` (the run may work; check it) or 
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .dockerfile import Instruction
-from .dockerfile_stages import DEFAULT_SHELL, Stages, argv, exec_form, flag, words
-from .image import AWS_ENTRYPOINT
+from .dockerfile import Instruction, go_match, is_pattern
+from .dockerfile_stages import DEFAULT_SHELL, Stages, argv, exec_form, flag
+from .image import AWS_ENTRYPOINT, ImageInfo
+from .startup import python_module_at
 
 Status = Literal["ok", "WARNING", "MISSING"]
 #: Base images whose entrypoint starts the emulator, recognised by name when their config cannot be read.
@@ -65,11 +67,11 @@ class Launch:
         return [*(self.entrypoint or []), *(self.cmd or [])]
 
 
-def launch(df: Stages, build_args: Mapping[str, str], base: Launch | None) -> Launch:
+def launch(df: Stages, base: Launch | None) -> Launch:
     """ENTRYPOINT and CMD of the final image, with Docker's rule: an ENTRYPOINT clears a CMD the stage did not set."""
     entrypoint, cmd = (base.entrypoint, base.cmd) if base else (None, None)
     shell = DEFAULT_SHELL
-    for stage in df.chain(build_args)[1]:
+    for stage in df.chain()[1]:
         cmd_set = False  # per stage: a stage's ENTRYPOINT clears the CMD it inherited, not one it set
         for ins in stage.instructions:
             if ins.keyword == "SHELL":
@@ -83,18 +85,18 @@ def launch(df: Stages, build_args: Mapping[str, str], base: Launch | None) -> La
     return Launch(entrypoint, cmd, known=base is not None)
 
 
-def is_aws_base(df: Stages, build_args: Mapping[str, str], image: Launch) -> bool:
+def is_aws_base(df: Stages, image: Launch) -> bool:
     """True when the image starts the emulator itself (AWS base images): by entrypoint, or by name if unknown."""
     if image.entrypoint:
-        return posixpath.basename(image.entrypoint[0]) == posixpath.basename(AWS_ENTRYPOINT)
-    return not image.known and df.chain(build_args)[0].startswith(AWS_BASE_PREFIXES)
+        return ImageInfo("", "", entrypoint=tuple(image.entrypoint)).runs_emulator
+    return not image.known and df.chain()[0].startswith(AWS_BASE_PREFIXES)
 
 
-def kind(df: Stages, build_args: Mapping[str, str], image: Launch) -> Check:
+def kind(df: Stages, image: Launch) -> Check:
     """Which kind of image the Dockerfile makes, and what the plugin does with it."""
-    root = df.chain(build_args)[0]
+    root = df.chain()[0]
     how = "" if image.known else " (judged by the base image's name: its config could not be read)"
-    if is_aws_base(df, build_args, image):
+    if is_aws_base(df, image):
         return Check("image kind", "ok", f"AWS base image ({root}): its {AWS_ENTRYPOINT} starts the emulator{how}")
     return Check(
         "image kind",
@@ -197,15 +199,13 @@ def handler(image: Launch, aws_base: bool) -> Check:
 
 def interpreter(command: list[str]) -> str | None:
     """The Python that `command` starts the runtime client with (`X -m awslambdaric`), if it says."""
-    for index in range(1, len(command) - 1):
-        if command[index] == "-m" and command[index + 1] == "awslambdaric":
-            return command[index - 1]
-    return None
+    at = python_module_at(command, "awslambdaric")
+    return command[at - 1] if at is not None else None
 
 
 def _starts_runtime(argv: list[str]) -> bool:
-    pairs = zip(argv, argv[1:])
-    return any(a == "-m" and b == "awslambdaric" for a, b in pairs) or any(_STARTS_RIC.search(a) for a in argv)
+    # The exec form as the start-up check reads it; a shell form's text by pattern.
+    return python_module_at(argv, "awslambdaric") is not None or any(_STARTS_RIC.search(a) for a in argv)
 
 
 def _program(entrypoint: list[str]) -> str:
@@ -219,24 +219,35 @@ def _copies(df: Stages) -> Iterator[Instruction]:
     return (ins for stage in df.stages for ins in stage.instructions if ins.keyword in ("COPY", "ADD"))
 
 
-def _sources(df: Stages, context: Path) -> Iterator[tuple[Instruction, str, str, Path]]:
-    """Each (instruction, source as written, destination, path in the context) a COPY/ADD takes from the context."""
-    for ins in _copies(df):
-        operands = words(ins)
-        if flag(ins, "from") or len(operands) < 2:
-            continue
-        for source in operands[:-1]:
-            if "://" in source:
-                continue
-            relative = source.lstrip("/") or "."
-            matches = sorted(context.glob(relative)) if any(c in relative for c in "*?[") else [context / relative]
-            for path in matches:
-                yield ins, source, operands[-1], path
+def _sources(df: Stages, context: Path) -> Iterator[tuple[Instruction, str, Path]]:
+    """Each (instruction, destination, path in the context) a COPY/ADD takes from the context, as the build reads
+    its sources (`dockerfile.read`, which the content tag hashes)."""
+    for copy in df.reading.copies:
+        for source in copy.sources:
+            for path in _matches(context, source):
+                yield copy.instruction, copy.destination, path
+
+
+def _matches(context: Path, source: str) -> list[Path]:
+    """The context paths a cleaned COPY source names, its wildcards matched one name at a time as the builder's
+    are (`go_match`)."""
+    paths = [context]
+    for part in source.split("/") if source else ():
+        pattern = go_match(part) if is_pattern(part) else None
+        try:
+            paths = (
+                [p / n for p in paths if p.is_dir() for n in sorted(os.listdir(p)) if pattern.match(n)]
+                if pattern
+                else [p / part for p in paths]
+            )
+        except OSError:
+            return []  # an unreadable folder: the build says so, if it needs it
+    return paths
 
 
 def _copied_package_files(df: Stages, context: Path, requirement_names: set[str]) -> Iterator[tuple[Path, int]]:
     wanted = set(requirement_names) | {posixpath.basename(n) for n in requirement_names} | set(_PACKAGE_FILES)
-    for ins, _source, _dest, path in _sources(df, context):
+    for ins, _dest, path in _sources(df, context):
         if path.is_file() and (path.name in wanted or re.match(r"requirements.*\.txt$", path.name)):
             yield path, ins.line
         elif path.is_dir():
@@ -273,21 +284,21 @@ def _relative(path: Path, context: Path) -> Path:
 
 def _copied_source(df: Stages, context: Path, program: str) -> Path | None:
     """The context file a COPY/ADD put at `program`'s path, if the doctor can tell."""
-    for _ins, source, dest, path in _sources(df, context):
-        same_name = posixpath.basename(source.rstrip("/")) == posixpath.basename(program)
+    for _ins, dest, path in _sources(df, context):
+        same_name = path.name == posixpath.basename(program)
         if path.is_file() and (dest == program or (same_name and (dest.endswith("/") or dest in (".", "./")))):
             return path
     return None
 
 
-def dockerfile(path: Path, df: Stages, build_args: Mapping[str, str]) -> Check:
+def dockerfile(path: Path, df: Stages) -> Check:
     """Would the builder take it: a FROM, known instructions, base images that resolve?"""
     problems = list(df.problems)
     for stage in df.stages:
-        if stage.base and not df.resolve(stage.base, build_args).strip():
-            variables = ", ".join(sorted(set(re.findall(r"\$\{?(\w+)", stage.base))))
+        if stage.written and not stage.base.strip():
+            variables = ", ".join(sorted(set(re.findall(r"\$\{?(\w+)", stage.written))))
             problems.append(
-                f"line {stage.line}: FROM {stage.base} names no image without a value for {variables} "
+                f"line {stage.line}: FROM {stage.written} names no image without a value for {variables} "
                 f"(pass --build-arg {variables.split(', ')[0]}=IMAGE, as the tests do with --lambda-build-arg)"
             )
     if problems:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import rie
+from pytest_lambda_container import platforms, rie
+from pytest_lambda_container.engine import connect
 from pytest_lambda_container.hygiene import LABEL, LABEL_PID
 
 pytestmark = pytest.mark.docker
@@ -38,11 +39,14 @@ def project(folder: Path, dockerfile: str) -> Path:
 
 
 def test_doctor_on_a_working_machine(tmp_path):
-    rie.locate("x86_64")  # cached, by now or by this
+    engine = connect()
+    arch = platforms.rie_arch(engine.arch)
+    engine.close()
+    rie.locate(arch)  # cached, by now or by this
     status, lines = doctor("--port", "0", cwd=tmp_path)  # no Dockerfile here: a warning, not a failure
     assert status == 0, lines
     assert lines["engine"].startswith("engine: ok, ")
-    assert lines["emulator"].startswith("emulator: ok, aws-lambda-rie for x86_64")
+    assert lines["emulator"].startswith(f"emulator: ok, aws-lambda-rie for {arch}")
     assert lines["dockerfile"].startswith("dockerfile: WARNING: no Dockerfile in ")
 
 

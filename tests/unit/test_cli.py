@@ -162,6 +162,19 @@ def test_a_custom_image_that_installs_and_starts_the_runtime_client(doctor):
             {"pyproject.toml": '[project]\ndependencies = ["awslambdaric>=2"]\n'},
             "listed in pyproject.toml",
         ),
+        # COPY sources as the build (and the content tag) reads them: ARGs filled in, `..` unable to leave the context.
+        (
+            "FROM python:3.11\nARG REQS=requirements/prod.txt\nCOPY ${REQS} ./\nRUN pip install -r prod.txt\n"
+            + CUSTOM.splitlines()[-2],
+            {"requirements/prod.txt": "awslambdaric\n"},
+            "listed in requirements/prod.txt (copied at line 3)",
+        ),
+        (
+            "FROM python:3.11\nCOPY ../requirements.txt ./\nRUN pip install -r requirements.txt\n"
+            + CUSTOM.splitlines()[-2],
+            {"requirements.txt": "awslambdaric\n"},
+            "listed in requirements.txt (copied at line 2)",
+        ),
     ],
 )
 def test_the_runtime_client_is_found_where_the_dockerfile_installs_it(doctor, dockerfile, files, verdict):
@@ -236,6 +249,28 @@ def test_build_args_fill_the_base_image(doctor):
     assert lines["image kind"].startswith("image kind: ok, custom image on public.ecr.aws/lambda/python:3.12")
 
 
+def test_a_context_that_is_not_a_folder_is_missing(doctor, tmp_path):
+    status, lines = doctor(CUSTOM, "--context", str(tmp_path / "nope"))
+    assert status == 1
+    assert lines["context"] == f"context: MISSING: build context {tmp_path / 'nope'} is not a folder; fix --context"
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["--build-arg", "BASE"], "--build-arg: 'BASE' is not KEY=VALUE"),
+        (["--port", "70000"], "--port: port 70000 is out of range"),
+        (["--port", "http"], "--port: port 'http' is not a number"),
+    ],
+)
+def test_a_bad_build_arg_or_port_is_a_usage_error_as_in_the_plugins_options(capsys, argv, error):
+    with pytest.raises(SystemExit) as exit_:
+        main(["doctor", *argv])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m pytest_lambda_container doctor") and error in err
+
+
 def test_a_missing_dockerfile_given_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nowhere")
     result = subprocess.run(
@@ -265,24 +300,23 @@ def test_a_taken_port_is_a_warning_with_the_fix(doctor):
 
 def test_stages_chain_to_the_final_images_root_and_build_args_reach_from_only_through_an_arg():
     text = 'ARG BASE=python:3.11\nFROM ${BASE} AS deps\nRUN pip install x\nFROM deps AS app\nCMD ["app.handler"]\n'
-    df = dockerfile_stages.parse(text)
-    root, chain = df.chain()
+    root, chain = dockerfile_stages.parse(text).chain()
     assert root == "python:3.11" and [stage.name for stage in chain] == ["deps", "app"]
-    assert df.chain({"BASE": "python:3.12"})[0] == "python:3.12"
+    assert dockerfile_stages.parse(text, {"BASE": "python:3.12"}).chain()[0] == "python:3.12"
     # As in Docker, a build arg no ARG declares never reaches FROM.
-    assert dockerfile_stages.parse("FROM ${BASE}\n").chain({"BASE": "python:3.12"})[0] == ""
+    assert dockerfile_stages.parse("FROM ${BASE}\n", {"BASE": "python:3.12"}).chain()[0] == ""
 
 
 def test_an_entrypoint_clears_the_cmd_its_stage_did_not_set():
     base = Launch(entrypoint=None, cmd=["python3"], known=True)
     df = dockerfile_stages.parse('FROM python:3.11\nENTRYPOINT ["python", "-m", "awslambdaric"]\n')
-    image = project_check.launch(df, {}, base)
+    image = project_check.launch(df, base)
     assert (image.entrypoint, image.cmd) == (["python", "-m", "awslambdaric"], None)
     assert project_check.handler(image, aws_base=False).status == "WARNING"
     # A CMD the stage set survives its ENTRYPOINT, in either order.
     df = dockerfile_stages.parse('FROM python:3.11\nCMD ["app.handler"]\nENTRYPOINT ["python", "-m", "awslambdaric"]\n')
-    assert project_check.launch(df, {}, base).cmd == ["app.handler"]
+    assert project_check.launch(df, base).cmd == ["app.handler"]
     # A CMD-only image on a base whose config is known to have no entrypoint starts no runtime.
     df = dockerfile_stages.parse('FROM python:3.11\nCMD ["app.handler"]\n')
-    check = project_check.runtime_start(df, Path("."), project_check.launch(df, {}, base))
+    check = project_check.runtime_start(df, Path("."), project_check.launch(df, base))
     assert check.status == "MISSING" and "`app.handler` alone is no runtime" in check.detail
