@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 from docker.models.containers import Container
 
-from . import hygiene, startup
+from . import hygiene, sandbox, startup
 from .container import LOG_TAIL, DockerContainer, Log
 from .engine import Engine
-from .errors import ContainerError, HandlerImportError, InvocationError
+from .errors import ContainerError, FunctionError, HandlerImportError, InvocationError
 from .image import ImageInfo
 from .launch import LaunchPlan
 from .protocol import INVOKE_PATH, check_payload, decode_answer, encode_event
@@ -217,6 +217,8 @@ class LambdaContainer:
                     self._raise_if_exited("died during an invocation")
                 # The runtime's own failures (no answer, not JSON, a handler that cannot load) come with the log;
                 # the handler's errors and timeouts carry what the function said.
+                if isinstance(exc, FunctionError) and self.plan.sandbox and self.plan.sandbox.enabled:
+                    sandbox.explain(exc)  # the sandbox is the likely cause of an EROFS or EACCES: say how
                 if type(exc) is InvocationError or isinstance(exc, HandlerImportError):
                     raise self._with_logs(exc) from None
                 raise exc from None

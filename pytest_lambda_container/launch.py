@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import ContainerError
 from .image import ImageInfo
+from .sandbox import Sandbox
 from .startup import StartupCheck, check_for, python_module_at
 
 CONTAINER_PORT = "8080/tcp"
@@ -39,6 +40,8 @@ class LaunchPlan:
     startup_check: StartupCheck | None = None
     #: What this engine needs on top (Podman's ulimits).
     engine_options: Mapping[str, Any] = field(default_factory=dict)
+    #: Lambda's limits (None or disabled: a plain `docker run`).
+    sandbox: Sandbox | None = None
 
     def create_options(self, *, name: str, port: int) -> dict[str, Any]:
         """Keyword arguments of the docker SDK's `containers.create`, published on 127.0.0.1:`port` (0: any)."""
@@ -50,6 +53,7 @@ class LaunchPlan:
             "labels": dict(self.labels),
             # Loopback only: the function is reachable from this machine, never from the network.
             "ports": {CONTAINER_PORT: ("127.0.0.1", port or None)},
+            **(self.sandbox.create_options() if self.sandbox else {}),
             **self.engine_options,
         }
         if self.entrypoint is not None:
@@ -68,6 +72,7 @@ def plan(
     env: Mapping[str, str] | None = None,
     timeout: float = 300.0,
     engine_options: Mapping[str, Any] | None = None,
+    sandbox: Sandbox | None = None,
 ) -> LaunchPlan:
     """The plan to run `image` under the emulator (`rie_path` is needed unless the image runs its own)."""
     entrypoint, command = emulator_command(image, handler)
@@ -78,6 +83,7 @@ def plan(
         "AWS_DEFAULT_REGION": REGION,
         # The emulator reads the function timeout from here, in whole seconds.
         "AWS_LAMBDA_FUNCTION_TIMEOUT": str(max(1, math.ceil(timeout))),
+        **(sandbox.environment() if sandbox else {}),
         **(env or {}),
     }
     return LaunchPlan(
@@ -90,6 +96,7 @@ def plan(
         timeout=timeout,
         startup_check=check_for(image, command),
         engine_options=dict(engine_options or {}),
+        sandbox=sandbox,
     )
 
 

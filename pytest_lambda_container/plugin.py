@@ -130,7 +130,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if s is None:
         return []
     what = f"image {s.image}" if s.image else f"dockerfile {s.dockerfile_path}"
-    return [f"lambda-container: {what}, port {s.port or 'any'}, events {s.event_format}, timeout {s.timeout:g}s"]
+    return [
+        f"lambda-container: {what}, port {s.port or 'any'}, events {s.event_format}, timeout {s.timeout:g}s",
+        f"lambda-container: {s.limits.header()}",
+    ]
 
 
 def _terminal_log(config: pytest.Config) -> Callable[[str], None]:

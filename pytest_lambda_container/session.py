@@ -216,6 +216,7 @@ class LambdaSession:
                 env=dict(spec.env),
                 timeout=spec.timeout or self.settings.timeout,
                 engine_options=engine.run_options(),
+                sandbox=self.settings.limits,
             )
             # The first container gets the configured port; the others any free one.
             port = self.settings.port if not self._containers else 0

@@ -47,7 +47,8 @@ def test_aws_base_image_handler_override(lambda_container_factory):
 
 def test_aws_base_image_as_non_root(lambda_container_factory):
     result = lambda_container_factory(dockerfile=IMAGES / "Dockerfile.aws-nonroot").invoke_event({})
-    assert result["uid"] == 65534
+    # Lambda's sandbox runs every image as its own unprivileged user, whatever the image's USER.
+    assert result["uid"] == 993
 
 
 def test_shell_script_entrypoint(custom):
@@ -72,7 +73,8 @@ def test_entrypoint_only_handler_override_replaces_the_handler_in_the_entrypoint
 
 
 def test_non_root_user(custom):
-    assert custom("nonroot").invoke_event({})["uid"] == 65534
+    # Lambda's sandbox runs every image as its own unprivileged user, whatever the image's USER.
+    assert custom("nonroot").invoke_event({})["uid"] == 993
 
 
 def test_workdir_is_not_the_handlers_folder(custom):

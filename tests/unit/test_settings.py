@@ -94,12 +94,32 @@ def test_cli_wins_over_ini_and_cli_paths_start_where_pytest_runs(tmp_path):
             "option --lambda-event-format: unknown event format 'soap'; choose one of rest, http",
         ),
         ({"dockerfile": "nope/Dockerfile"}, {}, "no Dockerfile at "),
+        ({"sandbox": "maybe"}, {}, "option --lambda-sandbox: 'maybe' is neither on nor off"),
+        ({}, {"lambda_memory": "64"}, "ini key lambda_memory: memory 64 MB is out of Lambda's range; give a whole"),
+        ({"memory": "10241"}, {}, "option --lambda-memory: memory 10241 MB is out of Lambda's range"),
+        ({"memory": "lots"}, {}, "option --lambda-memory: memory 'lots' is not a number"),
+        ({"ephemeral_storage": "256"}, {}, "option --lambda-ephemeral-storage: ephemeral storage 256 MB is out of"),
+        ({}, {"lambda_ephemeral_storage": "20000"}, "ini key lambda_ephemeral_storage: ephemeral storage 20000 MB"),
+        ({"cpus": "0"}, {}, "option --lambda-cpus: cpus '0' is out of range"),
     ],
 )
 def test_a_bad_value_names_where_it_came_from(tmp_path, cli, ini, expected):
     with pytest.raises(ConfigError) as info:
         settings(tmp_path, cli, ini)
     assert str(info.value).startswith(expected)
+
+
+def test_the_sandbox_is_on_by_default_with_lambdas_defaults(tmp_path):
+    s = settings(tmp_path)
+    assert (s.sandbox, s.memory, s.ephemeral_storage, s.cpus) == (True, 512, 512, None)
+    assert s.limits.enabled and s.limits.memory == 512
+
+
+def test_the_sandbox_options_from_cli_and_ini(tmp_path):
+    s = settings(tmp_path, cli={"memory": "1024", "cpus": "0.5"}, ini={"lambda_sandbox": "off", "lambda_memory": "256"})
+    assert (s.sandbox, s.memory, s.cpus) == (False, 1024, 0.5)
+    assert not s.limits.enabled
+    assert settings(tmp_path, ini={"lambda_ephemeral_storage": "2048"}).ephemeral_storage == 2048
 
 
 def test_each_option_has_its_own_parser():

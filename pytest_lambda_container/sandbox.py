@@ -1,0 +1,101 @@
+"""Lambda's execution environment as container limits, pure: read-only root, a sized /tmp, memory, CPU, a user.
+
+On by default (`--lambda-sandbox off` to opt out), so that what only fails on Lambda fails here first. Memory is
+the container limit of the function's memory plus /tmp: Lambda's /tmp does not count against the function's
+memory, but a tmpfs does, and Docker has no size-capped disk without xfs quotas.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import FunctionError
+
+DEFAULT_MEMORY = 512
+DEFAULT_EPHEMERAL = 512
+MEMORY_RANGE = (128, 10240)
+EPHEMERAL_RANGE = (512, 10240)
+#: Lambda gives one full vCPU at 1,769 MB and CPU in proportion to memory
+#: (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
+MB_PER_VCPU = 1769
+#: The uid:gid AWS's base images run functions as (sbx_user1051); never 0, never the image's USER.
+USER = "993:990"
+
+READ_ONLY_HINT = (
+    "Lambda's filesystem is read-only except /tmp: write to /tmp (or, to run without Lambda's sandbox, "
+    "pass --lambda-sandbox off)"
+)
+PERMISSION_HINT = (
+    f"Lambda runs the function as an unprivileged user (here uid:gid {USER}), not root: make the file readable "
+    "by all (chmod a+r in the Dockerfile), or pass --lambda-sandbox off to run as the image's user"
+)
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Lambda's limits for one function's container; `enabled=False` runs it as a plain `docker run` would."""
+
+    enabled: bool = True
+    memory: int = DEFAULT_MEMORY
+    ephemeral_storage: int = DEFAULT_EPHEMERAL
+    #: vCPUs; None: Lambda's share of `memory`, at most the host's cores.
+    cpus: float | None = None
+    host_cpus: int = 1
+
+    @property
+    def vcpus(self) -> float:
+        """The CPU share the container gets."""
+        share = self.cpus if self.cpus is not None else self.memory / MB_PER_VCPU
+        return min(share, float(self.host_cpus))
+
+    def create_options(self) -> dict[str, Any]:
+        """The docker SDK's `containers.create` keyword arguments of these limits (none when disabled)."""
+        if not self.enabled:
+            return {}
+        limit = f"{self.memory + self.ephemeral_storage}m"
+        return {
+            "read_only": True,
+            # mode 1777: the unprivileged user must be able to write there, as on Lambda.
+            "tmpfs": {"/tmp": f"size={self.ephemeral_storage}m,mode=1777"},
+            "mem_limit": limit,
+            # Equal to the memory limit: no swap, as on Lambda.
+            "memswap_limit": limit,
+            "nano_cpus": int(self.vcpus * 1e9),
+            "user": USER,
+        }
+
+    def environment(self) -> dict[str, str]:
+        """What the emulator and the function are told of the limits."""
+        if not self.enabled:
+            return {}
+        # The emulator reads it for context.memory_limit_in_mb and its REPORT line.
+        return {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory)}
+
+    def header(self) -> str:
+        """One line for the report header."""
+        if not self.enabled:
+            return "sandbox off (--lambda-sandbox off): root, writable filesystem, the host's memory and CPU"
+        return (
+            f"sandbox on: memory {self.memory} MB (no swap), /tmp {self.ephemeral_storage} MB, "
+            f"{self.vcpus:.2f} vCPU, user {USER}, read-only filesystem"
+        )
+
+
+def of(enabled: bool, memory: int, ephemeral_storage: int, cpus: float | None = None) -> Sandbox:
+    """A sandbox of these settings on this host."""
+    return Sandbox(enabled, memory, ephemeral_storage, cpus, host_cpus=os.cpu_count() or 1)
+
+
+def explain(error: FunctionError) -> FunctionError:
+    """`error` with one line added when the sandbox is its likely cause (a read-only filesystem, root-only files)."""
+    text = f"{error.error_type} {error.error_message}"
+    hint = ""
+    if "Errno 30" in text or "Read-only file system" in text:
+        hint = READ_ONLY_HINT
+    elif "Errno 13" in text or "Permission denied" in text:
+        hint = PERMISSION_HINT
+    if hint:
+        error.args = (f"{error.args[0] if error.args else ''}\n{hint}", *error.args[1:])
+    return error

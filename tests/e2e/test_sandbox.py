@@ -1,0 +1,66 @@
+"""Lambda's sandbox, on by default: each rule broken by a handler fails as on Lambda, on both image kinds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_lambda_container import FunctionError, LambdaSession, Settings
+
+pytestmark = pytest.mark.docker
+
+IMAGES = Path(__file__).resolve().parents[1] / "images"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", params=["custom", "aws"])
+def fn(request, lambda_container_factory, lambda_image):
+    """The sandbox probe on a custom image (FROM the example app's) and on an AWS base image."""
+    if request.param == "custom":
+        return lambda_container_factory(
+            dockerfile=IMAGES / "Dockerfile.custom-sandbox", build_args={"BASE": lambda_image.id}
+        )
+    return lambda_container_factory(dockerfile=IMAGES / "Dockerfile.aws-sandbox")
+
+
+def test_the_function_runs_as_lambdas_unprivileged_user(fn):
+    result = fn.invoke_event({})
+    assert (result["uid"], result["gid"]) == (993, 990)
+    assert fn.container.attrs["HostConfig"]["ReadonlyRootfs"] is True
+
+
+def test_writing_next_to_the_code_fails_read_only_and_says_why(fn):
+    with pytest.raises(FunctionError) as info:
+        fn.invoke_event({"action": "write_code"})
+    message = str(info.value)
+    assert "Read-only file system" in message
+    assert message.count("Lambda's filesystem is read-only except /tmp") == 1
+    assert "--lambda-sandbox off" in message
+
+
+def test_tmp_fills_to_enospc_at_its_size(fn):
+    try:
+        with pytest.raises(FunctionError, match="No space left on device"):
+            fn.invoke_event({"action": "fill_tmp", "mb": 600})
+        # Below the size it fits (the half-written file from before is gone first).
+        fn.invoke_event({"action": "clean_tmp"})
+        assert fn.invoke_event({"action": "fill_tmp", "mb": 400}) == {"filled": 400}
+    finally:
+        fn.invoke_event({"action": "clean_tmp"})
+
+
+def test_a_root_only_file_is_a_permission_error_naming_it(fn):
+    with pytest.raises(FunctionError, match=r"PermissionError.*secret\.txt") as info:
+        fn.invoke_event({"action": "read_secret"})
+    assert "unprivileged user" in str(info.value)
+
+
+def test_sandbox_off_runs_as_a_plain_docker_run(lambda_image):
+    settings = Settings(rootdir=ROOT, sandbox=False, build_network="host", port=0)
+    with LambdaSession(settings) as session:
+        fn = session.container(dockerfile=IMAGES / "Dockerfile.custom-sandbox", build_args={"BASE": lambda_image.id})
+        assert fn.invoke_event({"action": "write_code"}) == {"wrote": True}
+        assert fn.invoke_event({"action": "read_secret"}) == {"secret": "secret\n"}
+        assert fn.invoke_event({})["uid"] == 0
+        assert fn.container.attrs["HostConfig"]["ReadonlyRootfs"] is False

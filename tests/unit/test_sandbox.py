@@ -1,0 +1,63 @@
+"""Lambda's sandbox as container options, checked without Docker."""
+
+from __future__ import annotations
+
+from pytest_lambda_container import FunctionError, hygiene, launch
+from pytest_lambda_container.image import ImageInfo
+from pytest_lambda_container.sandbox import Sandbox, explain
+
+CUSTOM = ImageInfo(id="sha256:c", ref="fn:c", entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",))
+
+
+def test_the_sandbox_is_lambdas_limits():
+    options = Sandbox(memory=512, ephemeral_storage=1024, host_cpus=8).create_options()
+    assert options["read_only"] is True
+    assert options["tmpfs"] == {"/tmp": "size=1024m,mode=1777"}
+    # The tmpfs counts against the container's memory: the limit holds both, and no swap on top.
+    assert options["mem_limit"] == options["memswap_limit"] == "1536m"
+    assert options["user"] == "993:990"
+    assert options["nano_cpus"] == int(512 / 1769 * 1e9)
+
+
+def test_cpu_is_proportional_to_memory_capped_at_the_hosts_cores_and_overridable():
+    assert Sandbox(memory=1769, host_cpus=8).vcpus == 1.0
+    assert Sandbox(memory=10240, host_cpus=2).vcpus == 2.0
+    assert Sandbox(memory=128, cpus=1.5, host_cpus=2).create_options()["nano_cpus"] == 1_500_000_000
+
+
+def test_sandbox_off_adds_nothing():
+    assert Sandbox(enabled=False).create_options() == {}
+    assert Sandbox(enabled=False).environment() == {}
+    assert "sandbox off" in Sandbox(enabled=False).header()
+
+
+def test_the_plan_carries_the_sandbox_and_tells_the_function_its_memory():
+    plan = launch.plan(CUSTOM, labels=hygiene.labels("s1"), rie_path=launch.Path("/rie"), sandbox=Sandbox(memory=1024))
+    options = plan.create_options(name="plc-s1-x", port=9000)
+    assert options["read_only"] is True and options["user"] == "993:990"
+    assert options["environment"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "1024"
+    # The emulator is mounted read-only, whatever the sandbox.
+    assert options["volumes"] == {"/rie": {"bind": launch.RIE_MOUNT, "mode": "ro"}}
+
+
+def test_engine_options_still_apply_under_the_sandbox():
+    plan = launch.plan(
+        CUSTOM, labels={}, rie_path=launch.Path("/rie"), sandbox=Sandbox(), engine_options={"ulimits": ["u"]}
+    )
+    options = plan.create_options(name="n", port=0)
+    assert options["ulimits"] == ["u"] and options["read_only"] is True
+
+
+def test_the_user_hears_why_a_write_or_a_read_failed():
+    erofs = explain(FunctionError("OSError", "[Errno 30] Read-only file system: '/function/x'"))
+    assert str(erofs).count("Lambda's filesystem is read-only except /tmp") == 1
+    assert "--lambda-sandbox off" in str(erofs)
+    denied = explain(FunctionError("PermissionError", "[Errno 13] Permission denied: '/function/secret.txt'"))
+    assert "unprivileged user" in str(denied) and "secret.txt" in str(denied)
+    other = explain(FunctionError("ValueError", "bad"))
+    assert str(other) == "ValueError: bad"
+
+
+def test_the_header_says_what_the_sandbox_is():
+    header = Sandbox(memory=256, ephemeral_storage=1024, host_cpus=2).header()
+    assert "sandbox on" in header and "memory 256 MB" in header and "/tmp 1024 MB" in header
