@@ -19,6 +19,7 @@ from docker.utils.build import PatternMatcher
 
 from . import dockerfile as dockerfiles
 from .errors import ConfigError
+from .sources import go_match, is_pattern
 
 #: Repository our built images are tagged into: `docker images 'pytest-lambda-container/*'` lists them.
 REPOSITORY = "pytest-lambda-container"
@@ -57,7 +58,7 @@ class Reach:
         for source in sources or ():
             parts: list[re.Pattern[str] | str] = []
             for part in source.split("/"):
-                pattern = dockerfiles.go_match(part) if dockerfiles.is_pattern(part) else part
+                pattern = go_match(part) if is_pattern(part) else part
                 if pattern is None:  # malformed: Docker refuses the build, and says why
                     self.everything = True
                 parts.append(pattern or part)

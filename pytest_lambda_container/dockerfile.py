@@ -9,10 +9,11 @@ reading cannot tell (`COPY . .`, a `RUN --mount` of the context, a source whose 
 from __future__ import annotations
 
 import json
-import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from .sources import clean_source
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
 _HEREDOC = re.compile(r"(?<!<)<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
@@ -20,7 +21,6 @@ _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-+])([^}]*))?\}|([
 _REMOTE = re.compile(r"^(?:https?://|git@|git://)", re.IGNORECASE)
 #: COPY/ADD flags the legacy builder (docker 20.10) understands; any other one is BuildKit's.
 _LEGACY_COPY_FLAGS = {"from", "chown"}
-_WILDCARD = re.compile(r"[*?\[\\]")
 
 
 @dataclass(frozen=True)
@@ -190,11 +190,6 @@ def _words(rest: str) -> list[str] | None:
     return rest.split()
 
 
-def clean_source(source: str) -> str:
-    """A COPY source as Docker takes it: relative to the context root, `..` unable to leave it; "" is the root."""
-    return posixpath.normpath("/" + source).lstrip("/")
-
-
 def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
     """Read a Dockerfile's text for the build args given."""
     build_args = dict(build_args or {})
@@ -289,41 +284,3 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
         stages=tuple(Stage(*head, instructions=tuple(body)) for head, body in zip(froms, bodies)),
         copies=tuple(copies),
     )
-
-
-def go_match(pattern: str) -> re.Pattern[str] | None:
-    """A regex for one path component of a Go `filepath.Match` pattern (`*`, `?`, `[a-z]`, `[^a]`, `\\x`),
-    the matching COPY sources use; None for a malformed pattern (Docker refuses those)."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "\\":
-            if i + 1 >= len(pattern):
-                return None
-            i += 1
-            out.append(re.escape(pattern[i]))
-        elif c == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("^", "]") else i + 1)
-            if end < 0:
-                return None
-            body = pattern[i + 1 : end]
-            negate = body.startswith("^")
-            body = body[1:] if negate else body
-            out.append("[" + ("^" if negate else "") + body.replace("\\", "\\\\").replace("[", "\\[") + "]")
-            i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    try:
-        return re.compile("".join(out) + r"\Z")
-    except re.error:
-        return None
-
-
-def is_pattern(source: str) -> bool:
-    """True when a COPY source holds wildcards."""
-    return bool(_WILDCARD.search(source))

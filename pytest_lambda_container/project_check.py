@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .dockerfile import Instruction, go_match, is_pattern
+from .dockerfile import Instruction
 from .dockerfile_stages import DEFAULT_SHELL, Stages, argv, exec_form, flag
 from .image import AWS_ENTRYPOINT, ImageInfo
+from .sources import go_match, is_pattern
 from .startup import python_module_at
 
 Status = Literal["ok", "WARNING", "MISSING"]

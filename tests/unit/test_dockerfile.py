@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pytest_lambda_container import builder
-from pytest_lambda_container.dockerfile import go_match, instructions, read, substitute
+from pytest_lambda_container.dockerfile import instructions, read, substitute
+from pytest_lambda_container.sources import go_match
 
 
 def test_continuations_comments_and_the_escape_directive_are_docker_s():
