@@ -14,13 +14,12 @@ from typing import Any
 
 from .errors import ContainerError
 from .image import ImageInfo
+from .lambda_env import environment as lambda_environment
 from .sandbox import Sandbox
 from .startup import StartupCheck, check_for, python_module_at
 
 CONTAINER_PORT = "8080/tcp"
 RIE_MOUNT = "/aws-lambda/aws-lambda-rie"
-#: Lambda always sets the region; the emulator reads nothing else of the host's AWS settings.
-REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -73,14 +72,16 @@ def plan(
     timeout: float = 300.0,
     engine_options: Mapping[str, Any] | None = None,
     sandbox: Sandbox | None = None,
+    lambda_env: Mapping[str, str] | None = None,
 ) -> LaunchPlan:
-    """The plan to run `image` under the emulator (`rie_path` is needed unless the image runs its own)."""
+    """The plan to run `image` under the emulator (`rie_path` is needed unless the image runs its own), with
+    Lambda's reserved variables (`lambda_env`, default: `lambda_env.environment()`) under the user's `env`."""
     entrypoint, command = emulator_command(image, handler)
     if entrypoint is not None and rie_path is None:
         raise ContainerError(f"image {image.ref} does not run the emulator itself, and no aws-lambda-rie was given")
     environment = {
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
+        # Never the host's: the container sees only these, whatever AWS settings the host has.
+        **(lambda_environment() if lambda_env is None else lambda_env),
         # The emulator reads the function timeout from here, in whole seconds.
         "AWS_LAMBDA_FUNCTION_TIMEOUT": str(max(1, math.ceil(timeout))),
         **(sandbox.environment() if sandbox else {}),

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import FunctionError
+from .errors import ConfigError, FunctionError
 
 DEFAULT_MEMORY = 512
 DEFAULT_EPHEMERAL = 512
@@ -81,6 +81,39 @@ class Sandbox:
             f"sandbox on: memory {self.memory} MB (no swap), /tmp {self.ephemeral_storage} MB, "
             f"{self.vcpus:.2f} vCPU, user {USER}, read-only filesystem"
         )
+
+
+def _megabytes(value: str | int, source: str, what: str, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    valid = f"a whole number of MB from {low} to {high:,} (Lambda's range)"
+    try:
+        number = int(str(value).strip().removesuffix("MB").strip())
+    except ValueError:
+        raise ConfigError(f"{source}: {what} {value!r} is not a number; give {valid}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{source}: {what} {number} MB is out of Lambda's range; give {valid}")
+    return number
+
+
+def parse_memory(value: str | int, source: str) -> int:
+    """The function's memory in MB, within Lambda's 128-10,240."""
+    return _megabytes(value, source, "memory", MEMORY_RANGE)
+
+
+def parse_ephemeral_storage(value: str | int, source: str) -> int:
+    """The size of /tmp in MB, within Lambda's 512-10,240."""
+    return _megabytes(value, source, "ephemeral storage", EPHEMERAL_RANGE)
+
+
+def parse_cpus(value: str | float, source: str) -> float:
+    """A number of vCPUs, from 0.01."""
+    try:
+        cpus = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: cpus {value!r} is not a number; give a number of vCPUs, e.g. 0.5") from None
+    if not 0.01 <= cpus <= 1024:  # nan too
+        raise ConfigError(f"{source}: cpus {value!r} is out of range; give a number of vCPUs from 0.01, e.g. 0.5")
+    return cpus
 
 
 def of(enabled: bool, memory: int, ephemeral_storage: int, cpus: float | None = None) -> Sandbox:

@@ -217,6 +217,7 @@ class LambdaSession:
                 timeout=spec.timeout or self.settings.timeout,
                 engine_options=engine.run_options(),
                 sandbox=self.settings.limits,
+                lambda_env=self.settings.lambda_environment,
             )
             # The first container gets the configured port; the others any free one.
             port = self.settings.port if not self._containers else 0

@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 from .image import check_build_inputs
-from .sandbox import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, EPHEMERAL_RANGE, MEMORY_RANGE, Sandbox
+from .lambda_env import DEFAULT_FUNCTION_NAME, DEFAULT_REGION, parse_function_name, parse_region
+from .lambda_env import environment as lambda_environment
+from .sandbox import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, Sandbox, parse_cpus, parse_ephemeral_storage, parse_memory
 from .sandbox import of as sandbox_of
 
 #: How an option is given: one value, repeated `K=V` values (ini: one per line), or a bare flag.
@@ -79,7 +81,9 @@ def _bool(raw: Any, source: Source, opt: Option) -> bool:
 
 
 def _switch(raw: Any, source: Source, opt: Option) -> bool:
-    return parse_switch(raw, source.name)
+    if str(raw).strip().lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ConfigError(f"{source.name}: {raw!r} is neither on nor off")
+    return parse_bool(raw, source.name)
 
 
 def _memory(raw: Any, source: Source, opt: Option) -> int:
@@ -92,6 +96,14 @@ def _ephemeral(raw: Any, source: Source, opt: Option) -> int:
 
 def _cpus(raw: Any, source: Source, opt: Option) -> float:
     return parse_cpus(raw, source.name)
+
+
+def _function_name(raw: Any, source: Source, opt: Option) -> str:
+    return parse_function_name(raw, source.name)
+
+
+def _region(raw: Any, source: Source, opt: Option) -> str:
+    return parse_region(raw, source.name)
 
 
 def _event_formats() -> tuple[str, ...]:
@@ -137,6 +149,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("memory", _memory, "the function's memory in MB, 128-10240 (default 512)", "MB"),
     Option("ephemeral_storage", _ephemeral, "the size of /tmp in MB, 512-10240 (default 512)", "MB"),
     Option("cpus", _cpus, "vCPUs for the function (default: Lambda's share, 1 per 1769 MB of memory)", "N"),
+    Option("function_name", _function_name, "the function's name, as Lambda tells it (default function)", "NAME"),
+    Option("region", _region, "the AWS region the function is told it runs in (default us-east-1)", "REGION"),
     Option("keep", _bool, "keep the container after the session, and print how to reach it", shape="flag"),
     Option("skip_no_docker", _bool, "skip tests that need a container when no Docker engine answers", shape="flag"),
 )
@@ -171,6 +185,8 @@ class Settings:
     memory: int = DEFAULT_MEMORY
     ephemeral_storage: int = DEFAULT_EPHEMERAL
     cpus: float | None = None
+    function_name: str = DEFAULT_FUNCTION_NAME
+    region: str = DEFAULT_REGION
     keep: bool = False
     skip_no_docker: bool = False
 
@@ -183,6 +199,11 @@ class Settings:
     def limits(self) -> Sandbox:
         """Lambda's sandbox of these settings on this host (`enabled` False with --lambda-sandbox off)."""
         return sandbox_of(self.sandbox, self.memory, self.ephemeral_storage, self.cpus)
+
+    @property
+    def lambda_environment(self) -> dict[str, str]:
+        """Lambda's reserved variables for a new container (each gets its own log stream)."""
+        return lambda_environment(self.function_name, self.region)
 
     @property
     def context_path(self) -> Path:
@@ -244,44 +265,6 @@ def parse_bool(value: str | bool, source: str) -> bool:
     if text in {"0", "false", "no", "off", ""}:
         return False
     raise ConfigError(f"{source}: {value!r} is not true or false")
-
-
-def parse_switch(value: str | bool, source: str) -> bool:
-    """on/off (or true/false, yes/no, 1/0): a switch that is on by default."""
-    text = str(value).strip().lower()
-    if text == "":
-        raise ConfigError(f"{source}: give on or off")
-    try:
-        return parse_bool(value, source)
-    except ConfigError:
-        raise ConfigError(f"{source}: {value!r} is neither on nor off") from None
-
-
-def _megabytes(value: str | int, source: str, what: str, bounds: tuple[int, int]) -> int:
-    low, high = bounds
-    valid = f"a whole number of MB from {low} to {high:,} (Lambda's range)"
-    number = _number(str(value).strip().removesuffix("MB").strip(), int, source, what, valid)
-    if not low <= number <= high:
-        raise ConfigError(f"{source}: {what} {number} MB is out of Lambda's range; give {valid}")
-    return int(number)
-
-
-def parse_memory(value: str | int, source: str) -> int:
-    """The function's memory in MB, within Lambda's 128-10,240."""
-    return _megabytes(value, source, "memory", MEMORY_RANGE)
-
-
-def parse_ephemeral_storage(value: str | int, source: str) -> int:
-    """The size of /tmp in MB, within Lambda's 512-10,240."""
-    return _megabytes(value, source, "ephemeral storage", EPHEMERAL_RANGE)
-
-
-def parse_cpus(value: str | float, source: str) -> float:
-    """A positive number of vCPUs (Lambda's most is 6)."""
-    cpus = float(_number(value, float, source, "cpus", "a number of vCPUs, e.g. 0.5"))
-    if not 0.01 <= cpus <= 64:  # nan too
-        raise ConfigError(f"{source}: cpus {value!r} is out of range; give a number of vCPUs from 0.01, e.g. 0.5")
-    return cpus
 
 
 def resolve(

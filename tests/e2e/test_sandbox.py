@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,37 @@ def test_sandbox_off_runs_as_a_plain_docker_run(lambda_image):
         assert fn.invoke_event({"action": "read_secret"}) == {"secret": "secret\n"}
         assert fn.invoke_event({})["uid"] == 0
         assert fn.container.attrs["HostConfig"]["ReadonlyRootfs"] is False
+
+
+def test_the_function_sees_lambdas_environment(fn):
+    result = fn.invoke_event({})
+    env = result["env"]
+    assert result["memory_limit_in_mb"] == 512 and env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512"
+    assert result["function_name"] == env["AWS_LAMBDA_FUNCTION_NAME"] == "function"
+    assert (env["AWS_REGION"], env["AWS_DEFAULT_REGION"], env["TZ"]) == ("us-east-1", "us-east-1", ":UTC")
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/function"
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", env["AWS_LAMBDA_LOG_STREAM_NAME"])
+    assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+    assert "fake" in env["AWS_SECRET_ACCESS_KEY"]
+
+
+def test_the_configured_memory_name_and_region_reach_the_function_and_env_wins(lambda_image, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "host-secret")
+    settings = Settings(
+        rootdir=ROOT,
+        build_network="host",
+        port=0,
+        memory=256,
+        function_name="orders",
+        region="eu-west-1",
+        env={"TZ": "Europe/Paris"},
+    )
+    with LambdaSession(settings) as session:
+        fn = session.container(dockerfile=IMAGES / "Dockerfile.custom-sandbox", build_args={"BASE": lambda_image.id})
+        result = fn.invoke_event({})
+    env = result["env"]
+    assert result["memory_limit_in_mb"] == 256
+    assert (result["function_name"], env["AWS_REGION"], env["TZ"]) == ("orders", "eu-west-1", "Europe/Paris")
+    assert env["AWS_SECRET_ACCESS_KEY"] != "host-secret"
+    # A custom image's code stays where it is: nothing points its runtime at /var/task.
+    assert "LAMBDA_TASK_ROOT" not in env

@@ -11,6 +11,7 @@ import pytest
 from pytest_lambda_container import ContainerError, HandlerImportError, hygiene, launch, startup
 from pytest_lambda_container.errors import RuntimeUnavailable
 from pytest_lambda_container.image import ImageInfo
+from pytest_lambda_container.lambda_env import environment as lambda_environment
 from pytest_lambda_container.launch import RIE_MOUNT, emulator_command
 
 CUSTOM = ImageInfo(
@@ -93,13 +94,23 @@ def test_the_environment_is_what_was_given_never_the_hosts(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAHOSTKEY")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "host-secret")
     monkeypatch.setenv("AWS_PROFILE", "host-profile")
-    plan = launch.plan(AWS, labels={}, env={"LISTED": "yes"}, timeout=2.5)
+    lambda_env = lambda_environment("fn", "eu-west-1", instance="0" * 32)
+    plan = launch.plan(AWS, labels={}, env={"LISTED": "yes"}, timeout=2.5, lambda_env=lambda_env)
     assert plan.create_options(name="n", port=0)["environment"] == {
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
+        **lambda_env,
         "AWS_LAMBDA_FUNCTION_TIMEOUT": "3",  # whole seconds, rounded up: never shorter than asked
         "LISTED": "yes",
     }
+    assert lambda_env["AWS_ACCESS_KEY_ID"] != "AKIAHOSTKEY" and "AWS_PROFILE" not in lambda_env
+
+
+def test_lambdas_variables_by_default_and_the_users_env_wins():
+    environment = launch.plan(AWS, labels={}, env={"AWS_REGION": "mine", "TZ": "Europe/Paris"}).environment
+    assert environment["AWS_LAMBDA_FUNCTION_NAME"] == "function"
+    assert (environment["AWS_REGION"], environment["AWS_DEFAULT_REGION"]) == ("mine", "us-east-1")
+    assert environment["TZ"] == "Europe/Paris"
+    # A custom image's code is not in /var/task: nothing may tell its runtime otherwise.
+    assert "LAMBDA_TASK_ROOT" not in launch.plan(CUSTOM, labels={}, rie_path=RIE).environment
 
 
 def test_engine_options_are_passed_on():

@@ -122,6 +122,14 @@ def test_the_sandbox_options_from_cli_and_ini(tmp_path):
     assert settings(tmp_path, ini={"lambda_ephemeral_storage": "2048"}).ephemeral_storage == 2048
 
 
+def test_the_function_name_and_region(tmp_path):
+    s = settings(tmp_path)
+    assert (s.function_name, s.region) == ("function", "us-east-1")
+    s = settings(tmp_path, cli={"function_name": "orders"}, ini={"lambda_region": "eu-west-1"})
+    assert s.lambda_environment["AWS_LAMBDA_FUNCTION_NAME"] == "orders"
+    assert s.lambda_environment["AWS_REGION"] == "eu-west-1"
+
+
 def test_each_option_has_its_own_parser():
     # A new option of an existing type must not inherit another's validation (a port's range, a timeout's limit).
     by_name = {opt.name: opt for opt in OPTIONS}
