@@ -12,7 +12,8 @@
     │   └── RuntimeUnavailable   the image cannot start a Lambda runtime (no runtime client, nothing to run): cause
     ├── InvocationError          an invocation failed (or, too large, could not be made)
     │   ├── FunctionError        the handler raised: errorType, errorMessage, stackTrace
-    │   │   └── HandlerImportError   the handler module could not be loaded (Runtime.ImportModuleError, ...)
+    │   │   ├── HandlerImportError   the handler module could not be loaded (Runtime.ImportModuleError, ...)
+    │   │   └── FunctionOutOfMemory  the kernel killed the runtime for memory (Lambda's Runtime.OutOfMemory)
     │   ├── FunctionTimeout      the function ran past its timeout
     │   ├── PayloadTooLarge      the request is over Lambda's 6 MB synchronous payload limit
     │   └── InvalidResponse      the function returned something the front cannot turn into HTTP (a 502 on AWS)
@@ -141,6 +142,10 @@ class FunctionError(InvocationError):
 
 class HandlerImportError(FunctionError):
     """The runtime could not load the handler (bad module or function name, import-time exception)."""
+
+
+class FunctionOutOfMemory(FunctionError):
+    """The function used more than its memory and was killed (`error_type` "Runtime.OutOfMemory", as on Lambda)."""
 
 
 class FunctionTimeout(InvocationError):

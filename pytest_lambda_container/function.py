@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from docker.models.containers import Container
 
-from . import hygiene, sandbox, startup
+from . import cgroup, hygiene, sandbox, startup
 from .container import LOG_TAIL, DockerContainer, Log
 from .engine import Engine
 from .errors import ContainerError, FunctionError, HandlerImportError, InvocationError
@@ -45,6 +45,7 @@ class LambdaContainer:
         self.invocations = 0
         self.restarts = 0
         self._current: DockerContainer | None = None
+        self._oom = cgroup.OomWatch()
         # Calls are serialized: the emulator crashes on a second concurrent one.
         self._lock = threading.RLock()
         # One keep-alive connection serves every call; loopback only, so a user's HTTP_PROXY never catches them.
@@ -127,6 +128,7 @@ class LambdaContainer:
             self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log
         )
         self._http.base_url = httpx.URL(self._current.url)
+        self._oom = cgroup.OomWatch()  # a new container, a new cgroup: its count starts at 0
         if self.state is State.REMOVED:  # removed while this one was starting: it goes too
             self._current.remove()
             self._check_open()
@@ -217,7 +219,10 @@ class LambdaContainer:
                     self._raise_if_exited("died during an invocation")
                 # The runtime's own failures (no answer, not JSON, a handler that cannot load) come with the log;
                 # the handler's errors and timeouts carry what the function said.
-                if isinstance(exc, FunctionError) and self.plan.sandbox and self.plan.sandbox.enabled:
+                limits = self.plan.sandbox if self.plan.sandbox and self.plan.sandbox.enabled else None
+                if isinstance(exc, FunctionError) and self._current is not None:
+                    exc = self._oom.classify(self._current, exc, memory=limits.memory if limits else None)
+                if isinstance(exc, FunctionError) and limits:
                     sandbox.explain(exc)  # the sandbox is the likely cause of an EROFS or EACCES: say how
                 if type(exc) is InvocationError or isinstance(exc, HandlerImportError):
                     raise self._with_logs(exc) from None

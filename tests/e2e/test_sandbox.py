@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_lambda_container import FunctionError, LambdaSession, Settings
+from pytest_lambda_container.errors import FunctionOutOfMemory
 
 pytestmark = pytest.mark.docker
 
@@ -99,3 +100,23 @@ def test_the_configured_memory_name_and_region_reach_the_function_and_env_wins(l
     assert env["AWS_SECRET_ACCESS_KEY"] != "host-secret"
     # A custom image's code stays where it is: nothing points its runtime at /var/task.
     assert "LAMBDA_TASK_ROOT" not in env
+
+
+def test_past_the_memory_limit_is_lambdas_out_of_memory_and_the_next_call_works(fn):
+    with pytest.raises(FunctionOutOfMemory) as info:
+        fn.invoke_event({"action": "alloc", "mb": 1200})
+    assert info.value.error_type == "Runtime.OutOfMemory"
+    assert "512 MB" in str(info.value) and "--lambda-memory" in str(info.value)
+    assert fn.invoke_event({"action": "alloc", "mb": 100}) == {"allocated": 100}
+
+
+def test_another_kill_is_not_out_of_memory(fn):
+    with pytest.raises(FunctionError) as info:
+        fn.invoke_event({"action": "kill_self"})
+    assert info.value.error_type == "Runtime.ExitError" and not isinstance(info.value, FunctionOutOfMemory)
+    assert fn.invoke_event({"action": "alloc", "mb": 10}) == {"allocated": 10}
+
+
+def test_tmp_does_not_take_the_functions_memory(fn):
+    # As on Lambda: 300 MB in /tmp and 250 MB of heap fit a 512 MB function with 512 MB of /tmp.
+    assert fn.invoke_event({"action": "tmp_and_heap", "tmp": 300, "heap": 250}) == {"tmp": 300, "heap": 250}

@@ -1,0 +1,87 @@
+"""The container's memory cgroup: how many processes the kernel killed in it for memory.
+
+The emulator reports a runtime killed for memory as any other kill (`Runtime.ExitError` "signal: killed"), and
+Docker's `OOMKilled` stays false (the emulator, PID 1, survives): only the cgroup's OOM-kill counter tells them
+apart. Read when a runtime was killed, never on an ordinary call.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Protocol
+
+from .errors import FunctionError, FunctionOutOfMemory, LambdaContainerError
+
+#: cgroup v1's memory.oom_control and v2's memory.events both have this line (v1 since Linux 4.13).
+_OOM_KILL = re.compile(r"^oom_kill (\d+)$", re.MULTILINE)
+#: As the container sees its own cgroup (v1, then v2), and as the host sees Docker's (cgroupfs and systemd drivers).
+INSIDE = ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events")
+ON_HOST = (
+    "/sys/fs/cgroup/memory/docker/{id}/memory.oom_control",
+    "/sys/fs/cgroup/memory/system.slice/docker-{id}.scope/memory.oom_control",
+    "/sys/fs/cgroup/system.slice/docker-{id}.scope/memory.events",
+    "/sys/fs/cgroup/docker/{id}/memory.events",
+)
+
+
+class Execs(Protocol):
+    """What is read of a container: its id, and a command run in it."""
+
+    id: str
+
+    def exec(self, argv: tuple[str, ...], *, workdir: str, environment: dict[str, str]) -> tuple[int, str]: ...
+
+
+def oom_kills(text: str) -> int | None:
+    """The OOM-kill count in a memory.oom_control (v1) or memory.events (v2) text, None if it has none."""
+    match = _OOM_KILL.search(text)
+    return int(match.group(1)) if match else None
+
+
+def read_oom_kills(container: Execs, host_root: Path = Path("/")) -> int | None:
+    """The container's OOM-kill count: from the host's cgroup files when the engine runs here, else by `cat` in the
+    container; None when neither tells."""
+    for template in ON_HOST:
+        path = host_root / template.format(id=container.id).lstrip("/")
+        try:
+            count = oom_kills(path.read_text())
+        except OSError:
+            continue
+        if count is not None:
+            return count
+    try:
+        _, output = container.exec(("cat", *INSIDE), workdir="/", environment={})
+    except LambdaContainerError:
+        return None
+    return oom_kills(output)
+
+
+def was_killed(error: FunctionError) -> bool:
+    """Whether the emulator says the runtime was killed (by the kernel for memory, or by anything else)."""
+    return error.error_type == "Runtime.ExitError" and "signal: killed" in error.error_message
+
+
+class OomWatch:
+    """One container's OOM-kill count as last seen: a kill that raised it was for memory."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def classify(self, container: Execs, error: FunctionError, *, memory: int | None) -> FunctionError:
+        """`FunctionOutOfMemory` for a runtime the kernel killed for memory, else `error` as it is."""
+        if not was_killed(error):
+            return error
+        count = read_oom_kills(container)
+        if count is None or count <= self.seen:
+            return error
+        self.seen = count
+        limit = f"its {memory} MB of memory" if memory else "the container's memory limit"
+        oom = FunctionOutOfMemory(
+            "Runtime.OutOfMemory",
+            f"{error.error_message}\nThe function ran out of memory: it used more than {limit} (files in /tmp "
+            "count too) and the kernel killed it, as Lambda would. Raise --lambda-memory, or use less.",
+            error.stack_trace,
+            payload=error.payload,
+        )
+        return oom
