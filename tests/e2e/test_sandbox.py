@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import FunctionError, LambdaSession, Settings
+from pytest_lambda_container import FunctionError, LambdaSession, PayloadTooLarge, Settings
 from pytest_lambda_container.errors import FunctionOutOfMemory
 
 pytestmark = pytest.mark.docker
@@ -120,3 +120,12 @@ def test_another_kill_is_not_out_of_memory(fn):
 def test_tmp_does_not_take_the_functions_memory(fn):
     # As on Lambda: 300 MB in /tmp and 250 MB of heap fit a 512 MB function with 512 MB of /tmp.
     assert fn.invoke_event({"action": "tmp_and_heap", "tmp": 300, "heap": 250}) == {"tmp": 300, "heap": 250}
+
+
+def test_lambdas_payload_limits_both_ways_under_the_sandbox(fn):
+    with pytest.raises(PayloadTooLarge):
+        fn.invoke_event({"action": "big", "pad": "x" * (7 * 1024 * 1024)})
+    with pytest.raises(FunctionError) as info:
+        fn.invoke_event({"action": "big", "bytes": 7 * 1024 * 1024})
+    assert info.value.error_type == "Function.ResponseSizeTooLarge"
+    assert fn.invoke_event({"action": "big", "bytes": 10}) == "x" * 10

@@ -31,6 +31,8 @@ def handler(event, context):
         block = bytearray(event["heap"] * 1024 * 1024)
         os.remove("/tmp/data")
         return {"tmp": event["tmp"], "heap": len(block) // (1024 * 1024)}
+    if action == "big":
+        return "x" * event["bytes"]
     if action == "kill_self":
         os.kill(os.getpid(), 9)
     if action == "clean_tmp":
