@@ -8,6 +8,7 @@ apart. Read when a runtime was killed, never on an ordinary call.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -17,6 +18,7 @@ from .errors import FunctionError, FunctionOutOfMemory, LambdaContainerError
 _OOM_KILL = re.compile(r"^oom_kill (\d+)$", re.MULTILINE)
 #: As the container sees its own cgroup (v1, then v2), and as the host sees Docker's (cgroupfs and systemd drivers).
 INSIDE = ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events")
+PEAK_INSIDE = ("/sys/fs/cgroup/memory/memory.max_usage_in_bytes", "/sys/fs/cgroup/memory.peak")
 ON_HOST = (
     "/sys/fs/cgroup/memory/docker/{id}/memory.oom_control",
     "/sys/fs/cgroup/memory/system.slice/docker-{id}.scope/memory.oom_control",
@@ -42,19 +44,43 @@ def oom_kills(text: str) -> int | None:
 def read_oom_kills(container: Execs, host_root: Path = Path("/")) -> int | None:
     """The container's OOM-kill count: from the host's cgroup files when the engine runs here, else by `cat` in the
     container; None when neither tells."""
-    for template in ON_HOST:
+    return _read(container, ON_HOST, INSIDE, oom_kills, host_root)
+
+
+def peak_bytes(text: str) -> int | None:
+    """The number in a memory.max_usage_in_bytes (v1) or memory.peak (v2) text (the first line that is one)."""
+    return next((int(line) for line in text.split() if line.isdigit()), None)
+
+
+def read_peak(container: Execs, host_root: Path = Path("/")) -> int | None:
+    """The container's peak memory use since it started, in bytes (files in a tmpfs count); None when unknown."""
+    on_host = tuple(
+        t.replace("memory.oom_control", "memory.max_usage_in_bytes").replace("memory.events", "memory.peak")
+        for t in ON_HOST
+    )
+    return _read(container, on_host, PEAK_INSIDE, peak_bytes, host_root)
+
+
+def _read(
+    container: Execs,
+    on_host: tuple[str, ...],
+    inside: tuple[str, ...],
+    parse: Callable[[str], int | None],
+    host_root: Path,
+) -> int | None:
+    for template in on_host:
         path = host_root / template.format(id=container.id).lstrip("/")
         try:
-            count = oom_kills(path.read_text())
+            value = parse(path.read_text())
         except OSError:
             continue
-        if count is not None:
-            return count
+        if value is not None:
+            return value
     try:
-        _, output = container.exec(("cat", *INSIDE), workdir="/", environment={})
+        _, output = container.exec(("cat", *inside), workdir="/", environment={})
     except LambdaContainerError:
         return None
-    return oom_kills(output)
+    return parse(output)
 
 
 def was_killed(error: FunctionError) -> bool:

@@ -11,7 +11,7 @@ import httpx
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from . import hygiene
+from . import cgroup, hygiene
 from .engine import Engine
 from .errors import ContainerExited, ContainerNotReady, EngineRefused, LambdaContainerError
 from .hygiene import LABEL_SESSION
@@ -139,6 +139,10 @@ class DockerContainer:
         with self.engine.errors(f"a command in container {self.name}"):
             code, output = self.container.exec_run(list(argv), workdir=workdir, environment=dict(environment))
         return int(code or 0), cast(bytes, output or b"").decode("utf-8", "replace").strip()
+
+    def peak_memory(self) -> int | None:
+        """The container's peak memory use since it started, in bytes (None where the engine does not tell)."""
+        return cgroup.read_peak(self)
 
     def remove(self) -> None:
         """Stop and remove the container (idempotent). What cannot be removed is named, with how to remove it."""

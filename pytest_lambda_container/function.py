@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from typing import Any
 
 import httpx
 from docker.models.containers import Container
 
-from . import cgroup, hygiene, sandbox, startup
+from . import cgroup, hygiene, metrics, sandbox, startup
 from .container import LOG_TAIL, DockerContainer, Log
 from .engine import Engine
 from .errors import ContainerError, FunctionError, HandlerImportError, InvocationError
@@ -46,6 +47,9 @@ class LambdaContainer:
         self.restarts = 0
         self._current: DockerContainer | None = None
         self._oom = cgroup.OomWatch()
+        # Per thread: what a thread reads is the report of its own last call, whatever other threads invoke.
+        self._reports = threading.local()
+        self._latest: metrics.LazyReport | None = None
         # Calls are serialized: the emulator crashes on a second concurrent one.
         self._lock = threading.RLock()
         # One keep-alive connection serves every call; loopback only, so a user's HTTP_PROXY never catches them.
@@ -112,6 +116,11 @@ class LambdaContainer:
 
     def __repr__(self) -> str:
         return f"<LambdaContainer {self.name} {self.image.ref} at {self.url} ({self.state.value})>"
+
+    @property
+    def last_report(self) -> metrics.LazyReport | None:
+        """This thread's last invocation's figures (Lambda's REPORT line, real peak memory), read when first asked."""
+        return getattr(self._reports, "last", None)
 
     def exit_code(self) -> int | None:
         """The exit code if the container has stopped (-1 when it is gone), else None."""
@@ -190,6 +199,10 @@ class LambdaContainer:
             if self.state is State.DEAD:
                 self._revive()
             self.invocations += 1
+            if self._current is not None:  # nothing is read now: the hot path stays a POST
+                if self._latest is not None:
+                    self._latest.supersede()
+                self._latest = self._reports.last = metrics.LazyReport(self._current, time.time())
             try:
                 return self._http.post(INVOKE_PATH, content=payload, headers={"Content-Type": "application/json"})
             except httpx.TransportError as exc:

@@ -48,12 +48,15 @@ class LambdaTransport(httpx.BaseTransport):
         self.source_ip = source_ip
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        event, fmt = self.build_event(request)
+        return self.handle_built(request, *self.build_event(request))
+
+    def handle_built(self, request: httpx.Request, event: dict[str, Any], fmt: EventFormat) -> httpx.Response:
+        """Invoke with an event already built; the response (front errors included), with the function's report."""
         try:
             result = self.target.invoke_event(event)
         except InvocationError as exc:
-            return self.error_response(request, event, fmt, exc)
-        return self.response(request, event, fmt, result)
+            return with_report(self.error_response(request, event, fmt, exc), self.target)
+        return with_report(self.response(request, event, fmt, result), self.target)
 
     def build_event(self, request: httpx.Request) -> tuple[dict[str, Any], EventFormat]:
         """The event for `request`, in the format it asks for (or the transport's)."""
@@ -109,11 +112,16 @@ class AsyncLambdaTransport(httpx.AsyncBaseTransport):
 
         await request.aread()
         event, fmt = self.sync.build_event(request)
-        try:
-            result = await anyio.to_thread.run_sync(self.sync.target.invoke_event, event)
-        except InvocationError as exc:
-            return self.sync.error_response(request, event, fmt, exc)
-        return self.sync.response(request, event, fmt, result)
+        # Answered in the invoking thread: the function's report is per thread.
+        return await anyio.to_thread.run_sync(self.sync.handle_built, request, event, fmt)
+
+
+def with_report(response: httpx.Response, target: Invoker) -> httpx.Response:
+    """`response` with the invocation's report (`metrics.LazyReport`, read when asked) where the target keeps one."""
+    report = getattr(target, "last_report", None)
+    if report is not None:
+        response.extensions["lambda_report"] = report
+    return response
 
 
 def check_invoke_arguments(method: str, path: str, json_body: Any, body: Any) -> str:

@@ -129,3 +129,31 @@ def test_lambdas_payload_limits_both_ways_under_the_sandbox(fn):
         fn.invoke_event({"action": "big", "bytes": 7 * 1024 * 1024})
     assert info.value.error_type == "Function.ResponseSizeTooLarge"
     assert fn.invoke_event({"action": "big", "bytes": 10}) == "x" * 10
+
+
+def test_each_invocation_reports_its_real_figures(lambda_image):
+    settings = Settings(rootdir=ROOT, build_network="host", port=0)
+    with LambdaSession(settings) as session:
+        fn = session.container(dockerfile=IMAGES / "Dockerfile.custom-sandbox", build_args={"BASE": lambda_image.id})
+        fn.invoke_event({})
+        cold = fn.last_report
+        assert cold is not None and cold.max_memory_used_mb is not None  # read now, before the next call
+        fn.invoke_event({"action": "alloc", "mb": 200})
+        warm = fn.last_report
+        assert warm is not None and cold is not warm
+        assert cold.init_duration_ms is not None and cold.init_duration_ms > 0
+        assert warm.init_duration_ms is None and warm.duration_ms > 0 and warm.memory_size_mb == 512
+        # The real peak, not the emulator's "Max Memory Used: 512 MB": it grows by what the function allocated.
+        assert warm.max_memory_used_mb - cold.max_memory_used_mb > 150
+        assert cold.request_id != warm.request_id
+        fn.invoke_event({})
+        # A report first read after the next call began does not pass that call's peak off as its own.
+        previous = fn.last_report
+        fn.invoke_event({})
+        assert previous.max_memory_used_mb is None and previous.duration_ms > 0
+
+
+def test_the_http_response_carries_the_report(lambda_client):
+    response = lambda_client.get("/")
+    report = response.extensions["lambda_report"]
+    assert report.duration_ms > 0 and report.billed_duration_ms >= 1 and report.max_memory_used_mb > 10

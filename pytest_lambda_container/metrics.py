@@ -1,0 +1,96 @@
+"""What one invocation cost, as Lambda's REPORT line says it, read only when a test asks (never on the hot path).
+
+The emulator's own REPORT line is partly made up: its "Max Memory Used" is the memory size whatever the function
+does, its "Init Duration" is not the init's, and its "Duration" includes the init. The real figures are the
+emulator's INIT REPORT and INVOKE RTDONE lines and the container cgroup's peak memory.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+_REPORT = re.compile(r"^REPORT RequestId: (?P<id>\S+)(?P<fields>.*)$", re.MULTILINE)
+_FIELD = re.compile(r"(?P<name>[A-Za-z ]+): (?P<value>[\d.]+) (?:ms|MB)")
+_INIT = re.compile(r"INIT REPORT\(durationMs: (?P<ms>[\d.]+)\)")
+_INVOKE = re.compile(r"INVOKE RTDONE\(status: [^,]*, produced bytes: \d+, duration: (?P<ms>[\d.]+)ms\)")
+
+
+@dataclass(frozen=True)
+class Report:
+    """One invocation's figures, in Lambda's units."""
+
+    request_id: str
+    #: The handler's run, without the init (as Lambda's Duration).
+    duration_ms: float
+    #: As the emulator bills it (it counts the init in).
+    billed_duration_ms: float
+    memory_size_mb: int
+    #: The runtime's start and the handler's import, on the first call after a (re)start; else None.
+    init_duration_ms: float | None
+    #: The container's real peak since it started (cgroup v1 max usage, v2 memory.peak; files in /tmp count), in MB,
+    #: as Lambda's Max Memory Used (the environment's peak); None where the engine does not tell, or when the report
+    #: was first read after the next call began (read it before).
+    max_memory_used_mb: float | None = None
+
+
+def parse(log: str, *, peak_bytes: int | None = None) -> Report | None:
+    """The report of the first invocation in `log` (the container's output since that call began: calls are one at a
+    time, so later ones come after it), or None."""
+    last = _REPORT.search(log)
+    if last is None:
+        return None
+    fields = {m.group("name").strip(): float(m.group("value")) for m in _FIELD.finditer(last.group("fields"))}
+    before = log[: last.start()]
+    init, invoke = list(_INIT.finditer(before)), list(_INVOKE.finditer(before))
+    return Report(
+        request_id=last.group("id"),
+        duration_ms=float(invoke[-1].group("ms")) if invoke else fields.get("Duration", 0.0),
+        billed_duration_ms=fields.get("Billed Duration", 0.0),
+        memory_size_mb=int(fields.get("Memory Size", 0)),
+        init_duration_ms=float(init[-1].group("ms")) if init else None,
+        max_memory_used_mb=None if peak_bytes is None else round(peak_bytes / 2**20, 1),
+    )
+
+
+class Source(Protocol):
+    """Where a report is read from: the container's log since a time, and its cgroup's peak."""
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str: ...
+
+    def peak_memory(self) -> int | None: ...
+
+
+class LazyReport:
+    """The `Report` of one invocation, read from the container the first time an attribute is asked for."""
+
+    def __init__(self, source: Source, since: float) -> None:
+        self._source = source
+        self._since = since
+        self._report: Report | None = None
+        self._read = False
+        self._superseded = False
+
+    def supersede(self) -> None:
+        """Another call began: the container's peak from now on is not this call's (cheap: only a flag)."""
+        self._superseded = True
+
+    def resolve(self) -> Report | None:
+        """The report (None if the emulator wrote none: the container died, say)."""
+        if not self._read:
+            peak = None if self._superseded else self._source.peak_memory()
+            self._report = parse(self._source.logs(since=self._since), peak_bytes=peak)
+            self._read = True
+        return self._report
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        report = self.resolve()
+        if report is None:
+            raise AttributeError(f"the emulator wrote no REPORT line for this invocation, so it has no {name}")
+        return getattr(report, name)
+
+    def __repr__(self) -> str:
+        return f"<LazyReport {self.resolve() if self._read else '(not read yet)'}>"

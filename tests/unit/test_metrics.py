@@ -1,0 +1,79 @@
+"""The invocation's report, parsed from the emulator's output and read only when asked; checked without Docker."""
+
+from __future__ import annotations
+
+import httpx
+
+from pytest_lambda_container.metrics import LazyReport, parse
+from pytest_lambda_container.transport import LambdaTransport
+
+# As aws-lambda-rie writes them (captured): the first call after a start, then a warm one.
+COLD = (
+    "START RequestId: 1d3b0fd7-63be-40be-bd1a-fd4ecc1eb393 Version: $LATEST\n"
+    "28 Nov 2026 15:28:01,666 [INFO] (rapid) INIT START(type: on-demand, phase: init)\n"
+    "28 Nov 2026 15:28:01,770 [INFO] (rapid) INIT REPORT(durationMs: 105.069000)\n"
+    "28 Nov 2026 15:28:01,771 [INFO] (rapid) INVOKE START(requestId: 1d3b0fd7-63be-40be-bd1a-fd4ecc1eb393)\n"
+    "28 Nov 2026 15:28:01,772 [INFO] (rapid) INVOKE RTDONE(status: success, produced bytes: 0, duration: 1.324000ms)\n"
+    "END RequestId: 1d3b0fd7-63be-40be-bd1a-fd4ecc1eb393\n"
+    "REPORT RequestId: 1d3b0fd7-63be-40be-bd1a-fd4ecc1eb393\tInit Duration: 0.23 ms\tDuration: 106.99 ms\t"
+    "Billed Duration: 107 ms\tMemory Size: 512 MB\tMax Memory Used: 512 MB\t\n"
+)
+WARM = (
+    "START RequestId: 72a51fe3-4e4b-41d2-b0a9-0e868ec91d99 Version: $LATEST\n"
+    "END RequestId: 72a51fe3-4e4b-41d2-b0a9-0e868ec91d99\n"
+    "28 Nov 2026 15:28:02,365 [INFO] (rapid) "
+    "INVOKE RTDONE(status: success, produced bytes: 0, duration: 585.629000ms)\n"
+    "REPORT RequestId: 72a51fe3-4e4b-41d2-b0a9-0e868ec91d99\tDuration: 585.94 ms\tBilled Duration: 586 ms\t"
+    "Memory Size: 512 MB\tMax Memory Used: 512 MB\t\n"
+)
+
+
+def test_the_real_figures_not_the_emulators_made_up_ones():
+    cold = parse(COLD, peak_bytes=350 * 2**20)
+    assert cold is not None and cold.request_id == "1d3b0fd7-63be-40be-bd1a-fd4ecc1eb393"
+    # The init's real duration (not the REPORT's 0.23 ms), and the handler's own duration (without the init).
+    assert (cold.init_duration_ms, cold.duration_ms) == (105.069, 1.324)
+    assert (cold.billed_duration_ms, cold.memory_size_mb, cold.max_memory_used_mb) == (107, 512, 350.0)
+    warm = parse(WARM)
+    assert warm is not None and warm.init_duration_ms is None and warm.duration_ms == 585.629
+    assert warm.max_memory_used_mb is None  # unknown, not the emulator's 512
+    assert parse("no report here\n") is None
+    assert parse(WARM + COLD).request_id == "72a51fe3-4e4b-41d2-b0a9-0e868ec91d99"  # the first: the call's own
+
+
+class Source:
+    def __init__(self, log: str) -> None:
+        self.log, self.reads = log, 0
+
+    def logs(self, *, tail=None, since=None):
+        self.reads += 1
+        return self.log
+
+    def peak_memory(self):
+        return 64 * 2**20
+
+
+def test_the_report_is_read_once_and_only_when_asked():
+    source = Source(WARM)
+    report = LazyReport(source, since=0.0)
+    assert source.reads == 0 and "not read yet" in repr(report)
+    assert report.duration_ms == 585.629 and report.max_memory_used_mb == 64.0
+    assert report.billed_duration_ms == 586
+    assert source.reads == 1
+
+
+class Target:
+    """A function that keeps a report, as LambdaContainer does."""
+
+    def __init__(self) -> None:
+        self.last_report = LazyReport(Source(WARM), since=0.0)
+
+    def invoke_event(self, event):
+        return {"statusCode": 200, "body": "ok"}
+
+
+def test_the_transport_hands_the_report_to_the_response():
+    target = Target()
+    with httpx.Client(transport=LambdaTransport(target), base_url="http://lambda") as client:
+        response = client.get("/")
+    assert response.extensions["lambda_report"] is target.last_report
