@@ -30,7 +30,42 @@ class State(enum.Enum):
     REMOVED = "removed"
 
 
-class LambdaContainer:
+class ServingContainer:
+    """Reads of the Docker container now serving a function: the one a restart replaces, None once removed."""
+
+    _current: DockerContainer | None = None
+
+    @property
+    def container(self) -> Container | None:
+        """The docker SDK's container now serving the function (None once removed)."""
+        return self._current.container if self._current else None
+
+    @property
+    def id(self) -> str:
+        return self._current.id if self._current else ""
+
+    @property
+    def name(self) -> str:
+        return self._current.name if self._current else ""
+
+    @property
+    def port(self) -> int:
+        return self._current.port if self._current else 0
+
+    @property
+    def url(self) -> str:
+        return self._current.url if self._current else ""
+
+    def exit_code(self) -> int | None:
+        """The exit code if the container has stopped (-1 when it is gone), else None."""
+        return self._current.exit_code() if self._current else -1
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
+        """The container's output (stdout and stderr); `tail` lines, or those `since` a UNIX time."""
+        return self._current.logs(tail=tail, since=since) if self._current else ""
+
+
+class LambdaContainer(ServingContainer):
     """A function running under the emulator. `invoke_event` posts one event at a time; `logs()` reads its output.
 
     If the container dies, the call in flight fails with `ContainerExited`, and the next call starts a fresh
@@ -45,7 +80,6 @@ class LambdaContainer:
         self.state = State.STARTING
         self.invocations = 0
         self.restarts = 0
-        self._current: DockerContainer | None = None
         self._oom = cgroup.OomWatch()
         # Per thread: what a thread reads is the report of its own last call, whatever other threads invoke.
         self._reports = threading.local()
@@ -93,27 +127,6 @@ class LambdaContainer:
     def timeout(self) -> float:
         return self.plan.timeout
 
-    @property
-    def container(self) -> Container | None:
-        """The docker SDK's container now serving the function (None once removed)."""
-        return self._current.container if self._current else None
-
-    @property
-    def id(self) -> str:
-        return self._current.id if self._current else ""
-
-    @property
-    def name(self) -> str:
-        return self._current.name if self._current else ""
-
-    @property
-    def port(self) -> int:
-        return self._current.port if self._current else 0
-
-    @property
-    def url(self) -> str:
-        return self._current.url if self._current else ""
-
     def __repr__(self) -> str:
         return f"<LambdaContainer {self.name} {self.image.ref} at {self.url} ({self.state.value})>"
 
@@ -121,14 +134,6 @@ class LambdaContainer:
     def last_report(self) -> metrics.LazyReport | None:
         """This thread's last invocation's figures (Lambda's REPORT line, real peak memory), read when first asked."""
         return getattr(self._reports, "last", None)
-
-    def exit_code(self) -> int | None:
-        """The exit code if the container has stopped (-1 when it is gone), else None."""
-        return self._current.exit_code() if self._current else -1
-
-    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
-        """The container's output (stdout and stderr); `tail` lines, or those `since` a UNIX time."""
-        return self._current.logs(tail=tail, since=since) if self._current else ""
 
     # -- life -------------------------------------------------------------------------------------------------
 
@@ -232,11 +237,8 @@ class LambdaContainer:
                     self._raise_if_exited("died during an invocation")
                 # The runtime's own failures (no answer, not JSON, a handler that cannot load) come with the log;
                 # the handler's errors and timeouts carry what the function said.
-                limits = self.plan.sandbox if self.plan.sandbox and self.plan.sandbox.enabled else None
-                if isinstance(exc, FunctionError) and self._current is not None:
-                    exc = self._oom.classify(self._current, exc, memory=limits.memory if limits else None)
-                if isinstance(exc, FunctionError) and limits:
-                    sandbox.explain(exc)  # the sandbox is the likely cause of an EROFS or EACCES: say how
+                if isinstance(exc, FunctionError):
+                    exc = as_lambda_reports_it(exc, self.plan, self._current, self._oom)
                 if type(exc) is InvocationError or isinstance(exc, HandlerImportError):
                     raise self._with_logs(exc) from None
                 raise exc from None
@@ -255,3 +257,16 @@ class LambdaContainer:
         error.logs = self.logs(tail=LOG_TAIL)
         error.container = self.name
         return error
+
+
+def as_lambda_reports_it(
+    error: FunctionError, plan: LaunchPlan, current: DockerContainer | None, oom: cgroup.OomWatch
+) -> FunctionError:
+    """A function error as Lambda reports it: a kill for memory is `Runtime.OutOfMemory`, not the emulator's
+    `Runtime.ExitError`; under the sandbox, an EROFS or EACCES error says the sandbox is the likely cause."""
+    limits = plan.sandbox if plan.sandbox and plan.sandbox.enabled else None
+    if current is not None:
+        error = oom.classify(current, error, memory=limits.memory if limits else None)
+    if limits:
+        sandbox.explain(error)
+    return error
