@@ -132,7 +132,8 @@ def test_the_container_dies(invoke, lambda_container):
 
 
 def test_raises(lambda_container_factory):
-    failing = lambda_container_factory(handler="app.failing_handler")
+    # Its own timeout: the cold start under the sandbox's CPU share takes longer than this file's 1 s limit.
+    failing = lambda_container_factory(handler="app.failing_handler", timeout=60)
     client = httpx.Client(base_url="http://lambda", transport=LambdaTransport(failing))
     client.get("/anything")  # the other user's line
 """
@@ -163,7 +164,7 @@ def test_tracebacks_stop_at_the_users_line(pytester, lambda_image):
             "E       pytest_lambda_container.errors.FunctionError: ValueError: bad event: *",
             "E       Function stack trace (most recent call last):",
             '*File "/function/app.py", line *, in failing_handler',
-            "test_tracebacks_stop_at_the_users_line.py:17: FunctionError",
+            "test_tracebacks_stop_at_the_users_line.py:18: FunctionError",
         ]
     )
     result.stdout.no_fnmatch_line("*/pytest_lambda_container/*")
