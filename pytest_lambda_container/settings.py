@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from .errors import ConfigError
 from .image import check_build_inputs
@@ -14,6 +14,8 @@ from .lambda_env import DEFAULT_FUNCTION_NAME, DEFAULT_REGION, parse_function_na
 from .lambda_env import environment as lambda_environment
 from .sandbox import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, Sandbox, parse_cpus, parse_ephemeral_storage, parse_memory
 from .sandbox import of as sandbox_of
+
+T = TypeVar("T")
 
 #: How an option is given: one value, repeated `K=V` values (ini: one per line), or a bare flag.
 Shape = Literal["value", "pairs", "flag"]
@@ -68,16 +70,9 @@ def _pairs(raw: Any, source: Source, opt: Option) -> dict[str, str]:
     return parse_pairs([raw] if isinstance(raw, str) else list(raw), source.name)
 
 
-def _port(raw: Any, source: Source, opt: Option) -> int:
-    return parse_port(raw, source.name)
-
-
-def _timeout(raw: Any, source: Source, opt: Option) -> float:
-    return parse_timeout(raw, source.name)
-
-
-def _bool(raw: Any, source: Source, opt: Option) -> bool:
-    return parse_bool(raw, source.name)
+def _named(parse: Callable[[Any, str], T]) -> Callable[[Any, Source, Option], T]:
+    """An option's parser made of a parse function that takes the value and where it came from."""
+    return lambda raw, source, opt: parse(raw, source.name)
 
 
 def _switch(raw: Any, source: Source, opt: Option) -> bool:
@@ -86,74 +81,11 @@ def _switch(raw: Any, source: Source, opt: Option) -> bool:
     return parse_bool(raw, source.name)
 
 
-def _memory(raw: Any, source: Source, opt: Option) -> int:
-    return parse_memory(raw, source.name)
-
-
-def _ephemeral(raw: Any, source: Source, opt: Option) -> int:
-    return parse_ephemeral_storage(raw, source.name)
-
-
-def _cpus(raw: Any, source: Source, opt: Option) -> float:
-    return parse_cpus(raw, source.name)
-
-
-def _function_name(raw: Any, source: Source, opt: Option) -> str:
-    return parse_function_name(raw, source.name)
-
-
-def _region(raw: Any, source: Source, opt: Option) -> str:
-    return parse_region(raw, source.name)
-
-
 def _event_formats() -> tuple[str, ...]:
     from .events import FORMATS
 
     return tuple(FORMATS)
 
-
-OPTIONS: tuple[Option, ...] = (
-    Option("image", _text, "test this existing image as it is; build nothing", "IMAGE"),
-    Option("dockerfile", _path, "Dockerfile to build (default: Dockerfile in the rootdir)", "PATH"),
-    Option("context", _path, "build context (default: the Dockerfile's folder)", "DIR"),
-    Option(
-        "build_arg",
-        _pairs,
-        "docker build arg K=V (repeatable; ini key lambda_build_args, one per line)",
-        "K=V",
-        shape="pairs",
-    ),
-    Option("build_network", _text, "network mode of the build, e.g. host", "MODE"),
-    Option("platform", _text, "platform to build for, e.g. linux/amd64 or linux/arm64", "PLATFORM"),
-    Option("port", _port, "host port for the emulator on 127.0.0.1 (default 9000; 0 = any free port)", "N"),
-    Option("rie", _path, "aws-lambda-rie binary to mount into the container", "PATH"),
-    Option(
-        "env",
-        _pairs,
-        "environment variable K=V for the function (repeatable; ini: one per line)",
-        "K=V",
-        shape="pairs",
-    ),
-    Option("handler", _text, "override the image's CMD with this handler, e.g. app.handler", "NAME"),
-    Option(
-        "event_format",
-        _choice,
-        "event format: rest, http, function-url, alb, alb-multi (default rest)",
-        "FORMAT",
-        choices=_event_formats(),
-    ),
-    Option("timeout", _timeout, "function timeout in seconds, passed to the emulator (default 300)", "SECONDS"),
-    Option(
-        "sandbox", _switch, "run the function as Lambda does: read-only, sized /tmp, memory, CPU (default on)", "on|off"
-    ),
-    Option("memory", _memory, "the function's memory in MB, 128-10240 (default 512)", "MB"),
-    Option("ephemeral_storage", _ephemeral, "the size of /tmp in MB, 512-10240 (default 512)", "MB"),
-    Option("cpus", _cpus, "vCPUs for the function (default: Lambda's share, 1 per 1769 MB of memory)", "N"),
-    Option("function_name", _function_name, "the function's name, as Lambda tells it (default function)", "NAME"),
-    Option("region", _region, "the AWS region the function is told it runs in (default us-east-1)", "REGION"),
-    Option("keep", _bool, "keep the container after the session, and print how to reach it", shape="flag"),
-    Option("skip_no_docker", _bool, "skip tests that need a container when no Docker engine answers", shape="flag"),
-)
 
 # `lambda_build_args` reads better in an ini file than `lambda_build_arg`.
 INI_NAMES = {"build_arg": "lambda_build_args"}
@@ -265,6 +197,70 @@ def parse_bool(value: str | bool, source: str) -> bool:
     if text in {"0", "false", "no", "off", ""}:
         return False
     raise ConfigError(f"{source}: {value!r} is not true or false")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("image", _text, "test this existing image as it is; build nothing", "IMAGE"),
+    Option("dockerfile", _path, "Dockerfile to build (default: Dockerfile in the rootdir)", "PATH"),
+    Option("context", _path, "build context (default: the Dockerfile's folder)", "DIR"),
+    Option(
+        "build_arg",
+        _pairs,
+        "docker build arg K=V (repeatable; ini key lambda_build_args, one per line)",
+        "K=V",
+        shape="pairs",
+    ),
+    Option("build_network", _text, "network mode of the build, e.g. host", "MODE"),
+    Option("platform", _text, "platform to build for, e.g. linux/amd64 or linux/arm64", "PLATFORM"),
+    Option(
+        "port", _named(parse_port), "host port for the emulator on 127.0.0.1 (default 9000; 0 = any free port)", "N"
+    ),
+    Option("rie", _path, "aws-lambda-rie binary to mount into the container", "PATH"),
+    Option(
+        "env",
+        _pairs,
+        "environment variable K=V for the function (repeatable; ini: one per line)",
+        "K=V",
+        shape="pairs",
+    ),
+    Option("handler", _text, "override the image's CMD with this handler, e.g. app.handler", "NAME"),
+    Option(
+        "event_format",
+        _choice,
+        "event format: rest, http, function-url, alb, alb-multi (default rest)",
+        "FORMAT",
+        choices=_event_formats(),
+    ),
+    Option(
+        "timeout", _named(parse_timeout), "function timeout in seconds, passed to the emulator (default 300)", "SECONDS"
+    ),
+    Option(
+        "sandbox", _switch, "run the function as Lambda does: read-only, sized /tmp, memory, CPU (default on)", "on|off"
+    ),
+    Option("memory", _named(parse_memory), "the function's memory in MB, 128-10240 (default 512)", "MB"),
+    Option(
+        "ephemeral_storage", _named(parse_ephemeral_storage), "the size of /tmp in MB, 512-10240 (default 512)", "MB"
+    ),
+    Option(
+        "cpus", _named(parse_cpus), "vCPUs for the function (default: Lambda's share, 1 per 1769 MB of memory)", "N"
+    ),
+    Option(
+        "function_name",
+        _named(parse_function_name),
+        "the function's name, as Lambda tells it (default function)",
+        "NAME",
+    ),
+    Option(
+        "region", _named(parse_region), "the AWS region the function is told it runs in (default us-east-1)", "REGION"
+    ),
+    Option("keep", _named(parse_bool), "keep the container after the session, and print how to reach it", shape="flag"),
+    Option(
+        "skip_no_docker",
+        _named(parse_bool),
+        "skip tests that need a container when no Docker engine answers",
+        shape="flag",
+    ),
+)
 
 
 def resolve(
