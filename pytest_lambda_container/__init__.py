@@ -18,6 +18,7 @@ from .errors import (
     InvalidResponse,
     InvocationError,
     LambdaContainerError,
+    NotOnTarget,
     PayloadTooLarge,
     RuntimeUnavailable,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "LambdaContainer",
     "LambdaContainerError",
     "LambdaSession",
+    "NotOnTarget",
     "LambdaTransport",
     "PayloadTooLarge",
     "RuntimeUnavailable",

@@ -2,6 +2,8 @@
 
     LambdaContainerError
     ├── ConfigError              a bad option, ini value or fixture argument
+    ├── NotOnTarget              the test asks for what the target cannot do (a container's logs in-process, raw
+    │                            events over HTTP); the pytest plugin skips such a test with the message as reason
     ├── EngineUnavailable        no Docker engine answers at DOCKER_HOST / the socket, or it stopped answering
     ├── EngineRefused            the engine answered a request with an error (docker's APIError): status_code
     ├── BuildFailed              the Dockerfile did not build (carries the log tail)
@@ -41,6 +43,15 @@ class LambdaContainerError(Exception):
 
 class ConfigError(LambdaContainerError):
     """A setting is invalid; the message names the setting, where it came from and how to fix it."""
+
+
+class NotOnTarget(LambdaContainerError):
+    """What was asked needs another target: e.g. `.logs()` needs a container, `invoke_event` needs raw events."""
+
+    def __init__(self, message: str, *, target: str = "") -> None:
+        super().__init__(message)
+        #: The target the run uses (container, inprocess, url, function).
+        self.target = target
 
 
 class EngineUnavailable(LambdaContainerError):

@@ -37,15 +37,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lambda-container", "Lambda container images under aws-lambda-rie")
     for opt in OPTIONS:
         dest = "lambda_" + opt.name
-        if opt.shape == "pairs":
+        if opt.shape in ("pairs", "list"):
             group.addoption(opt.flag, dest=dest, action="append", default=None, metavar=opt.metavar, help=opt.help)
         elif opt.shape == "flag":
             group.addoption(opt.flag, dest=dest, action="store_true", default=None, help=opt.help)
         else:
             group.addoption(opt.flag, dest=dest, default=None, metavar=opt.metavar, help=opt.help)
         # Booleans are read as strings: pytest's own bool parsing ends in an INTERNALERROR on a typo.
-        ini_type = "linelist" if opt.shape == "pairs" else "string"
-        default: Any = [] if opt.shape == "pairs" else ""
+        ini_type = "linelist" if opt.shape in ("pairs", "list") else "string"
+        default: Any = [] if opt.shape in ("pairs", "list") else ""
         parser.addini(INI_NAMES.get(opt.name, opt.ini), opt.help, type=ini_type, default=default)  # type: ignore[arg-type]
         if opt.name in INI_NAMES:  # the flag's own spelling works in ini files too
             parser.addini(opt.ini, f"same as {INI_NAMES[opt.name]}", type=ini_type, default=default)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from .sandbox import of as sandbox_of
 
 T = TypeVar("T")
 
-#: How an option is given: one value, repeated `K=V` values (ini: one per line), or a bare flag.
-Shape = Literal["value", "pairs", "flag"]
+#: How an option is given: one value, repeated `K=V` values or repeated values (ini: one per line), or a bare flag.
+Shape = Literal["value", "pairs", "list", "flag"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Option:
     metavar: str = ""
     shape: Shape = "value"
     choices: tuple[str, ...] = ()
+    #: An environment variable read when neither the command line nor the ini file gives a value.
+    env_var: str | None = None
 
     @property
     def flag(self) -> str:
@@ -70,6 +73,12 @@ def _pairs(raw: Any, source: Source, opt: Option) -> dict[str, str]:
     return parse_pairs([raw] if isinstance(raw, str) else list(raw), source.name)
 
 
+def _words(raw: Any, source: Source, opt: Option) -> tuple[str, ...]:
+    # Repeated flags, ini lines, and commas or spaces within either.
+    items = [raw] if isinstance(raw, str) else list(raw)
+    return tuple(word for item in items for word in re.split(r"[\s,]+", str(item)) if word)
+
+
 def _named(parse: Callable[[Any, str], T]) -> Callable[[Any, Source, Option], T]:
     """An option's parser made of a parse function that takes the value and where it came from."""
     return lambda raw, source, opt: parse(raw, source.name)
@@ -90,6 +99,8 @@ def _event_formats() -> tuple[str, ...]:
 # `lambda_build_args` reads better in an ini file than `lambda_build_arg`.
 INI_NAMES = {"build_arg": "lambda_build_args"}
 
+#: Where the tests' requests go: see README's "Three targets, one suite".
+TARGETS = ("container", "inprocess", "url", "function")
 DEFAULT_PORT = 9000
 DEFAULT_TIMEOUT = 300.0
 MAX_TIMEOUT = 900.0
@@ -119,6 +130,14 @@ class Settings:
     cpus: float | None = None
     function_name: str = DEFAULT_FUNCTION_NAME
     region: str = DEFAULT_REGION
+    binary_media_types: tuple[str, ...] = ()
+    integration_timeout: float | None = None
+    target: str = "container"
+    source: Path | None = None
+    url: str | None = None
+    url_auth: str = "none"
+    function: str | None = None
+    endpoint_url: str | None = None
     keep: bool = False
     skip_no_docker: bool = False
 
@@ -141,6 +160,18 @@ class Settings:
     def context_path(self) -> Path:
         """The build context (default: the Dockerfile's folder)."""
         return self.context or self.dockerfile_path.parent
+
+
+def check_target(settings: Settings) -> None:
+    """What the target needs is given: a URL for `url`, a function for `function`."""
+    if settings.target == "url" and not settings.url:
+        raise ConfigError(
+            "the url target needs the endpoint: give --lambda-url URL, ini lambda_url or PYTEST_LAMBDA_URL"
+        )
+    if settings.target == "function" and not settings.function:
+        raise ConfigError(
+            "the function target needs the function: give --lambda-function NAME_OR_ARN or ini lambda_function"
+        )
 
 
 def parse_pairs(values: Iterable[str], source: str) -> dict[str, str]:
@@ -185,6 +216,26 @@ def parse_timeout(value: str | float, source: str) -> float:
     if timeout > MAX_TIMEOUT:
         raise ConfigError(f"{source}: timeout {value!r} is over Lambda's limit of {MAX_TIMEOUT:g} seconds (15 minutes)")
     return timeout
+
+
+def parse_url(value: str, source: str) -> str:
+    """An absolute http(s) URL, without a trailing slash."""
+    url = str(value).strip()
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(
+            f"{source}: {url!r} is not an http(s) URL; give one like https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+        )
+    return url.rstrip("/")
+
+
+def parse_media_types(values: Iterable[str], source: str) -> tuple[str, ...]:
+    """Media types as API Gateway's `binaryMediaTypes` takes them: `type/subtype`, either part may be `*`."""
+    out = []
+    for value in values:
+        if not re.match(r"^[\w.+*-]+/[\w.+*-]+$", value):
+            raise ConfigError(f"{source}: {value!r} is not a media type; give one like image/png, image/* or */*")
+        out.append(value)
+    return tuple(out)
 
 
 def parse_bool(value: str | bool, source: str) -> bool:
@@ -253,6 +304,58 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "region", _named(parse_region), "the AWS region the function is told it runs in (default us-east-1)", "REGION"
     ),
+    Option(
+        "binary_media_types",
+        lambda raw, source, opt: parse_media_types(_words(raw, source, opt), source.name),
+        "the REST API's binaryMediaTypes, e.g. */* or image/png (repeatable; ini: one per line; default none, as AWS)",
+        "TYPE",
+        shape="list",
+    ),
+    Option(
+        "integration_timeout",
+        _named(parse_timeout),
+        "API Gateway's integration timeout in seconds (default: the front's, REST 29, HTTP API 30)",
+        "SECONDS",
+    ),
+    Option(
+        "target",
+        _choice,
+        "where requests go: container (build and run the image), inprocess, url, function (default container)",
+        "TARGET",
+        choices=TARGETS,
+    ),
+    Option(
+        "source",
+        _path,
+        "inprocess: the folder the handler's module is imported from (default: from the Dockerfile)",
+        "DIR",
+    ),
+    Option(
+        "url",
+        _named(parse_url),
+        "url: the deployed endpoint (API Gateway stage, Function URL, ALB)",
+        "URL",
+        env_var="PYTEST_LAMBDA_URL",
+    ),
+    Option(
+        "url_auth",
+        _choice,
+        "url: sign requests with SigV4 (iam) or not (none, the default)",
+        "none|iam",
+        choices=("none", "iam"),
+    ),
+    Option(
+        "function",
+        _text,
+        "function: the deployed function's name or ARN, called through Lambda's Invoke API",
+        "NAME_OR_ARN",
+    ),
+    Option(
+        "endpoint_url",
+        _named(parse_url),
+        "function: an endpoint that speaks Lambda's Invoke API, instead of AWS's",
+        "URL",
+    ),
     Option("keep", _named(parse_bool), "keep the container after the session, and print how to reach it", shape="flag"),
     Option(
         "skip_no_docker",
@@ -278,6 +381,9 @@ def resolve(
     for opt in OPTIONS:
         raw = cli(opt)
         source = Source(f"option {opt.flag}", invocation_dir or rootdir)
+        if (raw is None or raw == [] or raw is False) and opt.env_var and os.environ.get(opt.env_var):
+            raw = os.environ[opt.env_var]
+            source = Source(f"environment variable {opt.env_var}", invocation_dir or rootdir)
         if raw is None or raw == [] or raw is False:
             raw = ini(opt)
             source = Source(f"ini key {INI_NAMES.get(opt.name, opt.ini)}", rootdir)
@@ -287,6 +393,7 @@ def resolve(
     if "build_arg" in values:
         values["build_args"] = values.pop("build_arg")
     settings = Settings(rootdir=rootdir, **values)
+    check_target(settings)
     # Only what was asked for explicitly is checked now: a project without a Dockerfile must still be able
     # to run its other tests with the plugin installed; the default is checked when a test needs the image.
     if settings.image is None and (settings.dockerfile or settings.context):
