@@ -15,16 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from .errors import ConfigError, EngineUnavailable, LambdaContainerError
-from .function import LambdaContainer
+from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
 from .image import ImageInfo
 from .report import ERROR_ATTRIBUTE, Reports
-from .session import LambdaSession
-from .settings import INI_NAMES, OPTIONS, Settings, resolve
-from .transport import InvokeFunction, LambdaTransport, make_invoke
+from .session import FunctionSpec, LambdaSession
+from .settings import INI_NAMES, OPTIONS, TARGETS, Settings, resolve
+from .targets import Target
+from .transport import InvokeFunction, make_invoke
 
 SETTINGS = pytest.StashKey[Settings]()
-SESSION = pytest.StashKey[LambdaSession]()
+TARGET = pytest.StashKey[Target]()
+MARKER = "lambda_targets"
 #: The session-scoped clients the plugin made: each test starts with their cookie jars empty.
 CLIENTS = pytest.StashKey[list[httpx.Client]]()
 
@@ -62,8 +63,26 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-lambda-container: {exc}") from None
     config.stash[SETTINGS] = settings
-    config.pluginmanager.register(Reports(lambda: config.stash.get(SESSION, None)), "lambda_container.reports")
-    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(*targets): run this test only on these targets ({', '.join(TARGETS)}); skipped on the others",
+    )
+
+    def open_session() -> LambdaSession:
+        return LambdaSession(
+            settings,
+            log=_terminal_log(config),
+            warn=_warn,
+            stream_build_output=config.option.verbose > 0,  # get_verbosity() is pytest 8; the floor is 7.4
+        )
+
+    target = config.stash[TARGET] = Target(settings, open_session)
+    config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
+    if (
+        settings.target == "container"
+        and config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")
+    ):
         config.pluginmanager.register(BuildBeforeWorkers(), "lambda_container.xdist")
 
 
@@ -119,21 +138,15 @@ def _sigterm_ends_like_ctrl_c() -> Iterator[None]:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # The session fixture's finalizer normally did this; this covers internal errors that skip teardown.
-    session = config.stash.get(SESSION, None)
-    if session is not None:
-        session.close()
+    # The target fixture's finalizer normally did this; this covers internal errors that skip teardown.
+    target = config.stash.get(TARGET, None)
+    if target is not None:
+        target.close()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    s = config.stash.get(SETTINGS, None)
-    if s is None:
-        return []
-    what = f"image {s.image}" if s.image else f"dockerfile {s.dockerfile_path}"
-    return [
-        f"lambda-container: {what}, port {s.port or 'any'}, events {s.event_format}, timeout {s.timeout:g}s",
-        f"lambda-container: {s.limits.header()}",
-    ]
+    target = config.stash.get(TARGET, None)
+    return target.header() if target is not None else []
 
 
 def _terminal_log(config: pytest.Config) -> Callable[[str], None]:
@@ -169,6 +182,8 @@ def _warn(line: str) -> None:
 def _outcome(exc: LambdaContainerError, settings: Settings) -> BaseException:
     """The pytest outcome for a plugin error: a skip (no engine, when asked) or a failure without traceback."""
     try:
+        if isinstance(exc, NotOnTarget):
+            pytest.skip(str(exc))
         if isinstance(exc, EngineUnavailable) and settings.skip_no_docker:
             pytest.skip(f"no Docker engine: {exc}")
         pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
@@ -193,20 +208,21 @@ def lambda_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def lambda_session(pytestconfig: pytest.Config, lambda_settings: Settings) -> Generator[LambdaSession, None, None]:
-    """The session's engine, images and containers; everything it started is removed at the end."""
-    session = LambdaSession(
-        lambda_settings,
-        log=_terminal_log(pytestconfig),
-        warn=_warn,
-        stream_build_output=pytestconfig.option.verbose > 0,  # get_verbosity() is pytest 8; the floor is 7.4
-    )
-    pytestconfig.stash[SESSION] = session
+def lambda_target(pytestconfig: pytest.Config) -> Generator[Target, None, None]:
+    """The run's target (`--lambda-target`): makes the function under test and the clients that reach it."""
+    target = pytestconfig.stash[TARGET]
     with _sigterm_ends_like_ctrl_c():
         try:
-            yield session
+            yield target
         finally:
-            session.close()
+            target.close()
+
+
+@pytest.fixture(scope="session")
+def lambda_session(lambda_target: Target) -> LambdaSession:
+    """The session's engine, images and containers (the container target only); removed at the end."""
+    with _surfaced(lambda_target.settings):
+        return lambda_target.session()
 
 
 @pytest.fixture(scope="session")
@@ -217,38 +233,52 @@ def lambda_image(lambda_session: LambdaSession) -> ImageInfo:
 
 
 @pytest.fixture(scope="session")
-def lambda_container(lambda_session: LambdaSession, lambda_image: ImageInfo) -> LambdaContainer:
-    """The session's function container under aws-lambda-rie: `.url`, `.port`, `.invoke_event(event)`, `.logs()`."""
-    with _surfaced(lambda_session.settings):
-        return lambda_session.container()
+def lambda_spec(request: pytest.FixtureRequest, lambda_settings: Settings) -> FunctionSpec:
+    """Which function the tests reach: the configured one, or — parametrized indirectly with dicts of
+    `lambda_container_factory`'s arguments — one per parameter (e.g. each Dockerfile of the app)."""
+    fields = getattr(request, "param", None) or {}
+    return FunctionSpec.of(lambda_settings.rootdir, **fields)
 
 
 @pytest.fixture(scope="session")
-def lambda_container_factory(lambda_session: LambdaSession) -> Callable[..., LambdaContainer]:
+def lambda_container(lambda_target: Target, lambda_spec: FunctionSpec) -> Any:
+    """The function under test: on `container` its `LambdaContainer` (`.url`, `.port`, `.invoke_event(event)`,
+    `.logs()`); on `inprocess` and `function` an object with `.invoke_event(event)`; skipped on `url`."""
+    with _surfaced(lambda_target.settings):
+        return lambda_target.function(lambda_spec)
+
+
+@pytest.fixture(scope="session")
+def lambda_container_factory(lambda_target: Target) -> Callable[..., Any]:
     """`factory(image=, dockerfile=, context=, handler=, env=, timeout=, build_args=)` (a `FunctionSpec`'s fields;
-    paths relative to the rootdir): a container per function, shared by every test that asks for the same one.
+    paths relative to the rootdir): the function of those fields on the run's target, made once and shared.
 
     With `--lambda-image`, a call naming no build, or the configured Dockerfile, runs that image; one naming another
-    Dockerfile (or build args) builds it as another function's, with a `LambdaContainerWarning`.
+    Dockerfile (or build args) builds it as another function's, with a `LambdaContainerWarning`. On `inprocess` the
+    handler is imported; on `function` only the deployed function itself can be reached, and on `url` none: a test
+    asking for one is skipped with the reason.
     """
+    root = lambda_target.settings.rootdir
 
-    def factory(**fields: Any) -> LambdaContainer:
+    def factory(**fields: Any) -> Any:
         # Called from a test body: errors propagate as they are, so a test can `pytest.raises` them.
-        return lambda_session.container(**fields)
+        return lambda_target.function(FunctionSpec.of(root, **fields))
 
     return factory
 
 
 @pytest.fixture(scope="session")
 def lambda_client(
-    pytestconfig: pytest.Config, lambda_container: LambdaContainer, lambda_settings: Settings
+    pytestconfig: pytest.Config, lambda_target: Target, lambda_spec: FunctionSpec
 ) -> Generator[httpx.Client, None, None]:
-    """An `httpx.Client` whose transport sends each request to the function as an API Gateway event.
+    """An `httpx.Client` that reaches the function on the run's target: each request an API Gateway event (or, on
+    `url`, real HTTP to the deployed endpoint).
 
     Shared by the session, but every test starts with an empty cookie jar: no test sees another's cookies.
     """
-    transport = LambdaTransport(lambda_container, event_format=lambda_settings.event_format)
-    with httpx.Client(base_url="http://lambda", transport=transport) as client:
+    with _surfaced(lambda_target.settings):
+        client = lambda_target.client(lambda_spec)
+    with client:
         clients = pytestconfig.stash.setdefault(CLIENTS, [])
         clients.append(client)
         try:
@@ -266,5 +296,16 @@ def invoke(lambda_client: httpx.Client) -> InvokeFunction:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker(MARKER)
+    if marker is not None:
+        unknown = sorted(set(marker.args) - set(TARGETS))
+        if unknown or not marker.args:
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.{MARKER}{marker.args!r} names no target or unknown ones "
+                f"({', '.join(unknown)}); the targets are {', '.join(TARGETS)}"
+            )
+        target = item.config.stash[SETTINGS].target
+        if target not in marker.args:
+            pytest.skip(f"runs on the {', '.join(marker.args)} target(s); this run's target is {target}")
     for client in item.config.stash.get(CLIENTS, []):
         client.cookies.clear()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .errors import BuildFailed, LambdaContainerError
+from .errors import BuildFailed, LambdaContainerError, NotOnTarget
 from .session import LambdaSession
 
 #: The attribute by which a pytest outcome made of a plugin error (plugin._outcome) carries that error.
@@ -78,6 +78,14 @@ def _pointer(text: str) -> pytest.ExceptionInfo[BaseException]:
         return pytest.ExceptionInfo.from_current()
 
 
+def skipped(report: pytest.TestReport, item: pytest.Item, reason: str) -> None:
+    """Make `report` a skip for `reason`: what the run's target cannot do is not a failure of the test (as pytest's own
+    skipping plugin turns an xfail's report)."""
+    path, lineno, _ = item.reportinfo()
+    report.outcome = "skipped"
+    report.longrepr = (str(path), (lineno or 0) + 1, f"Skipped: {reason}")
+
+
 class Reports:
     """The report hooks of one pytest run; `session()` is its `LambdaSession`, once the fixture made it."""
 
@@ -95,6 +103,10 @@ class Reports:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
         error = error_of(call)
+        if isinstance(error, NotOnTarget):
+            outcome = yield
+            skipped(outcome.get_result(), item, str(error))
+            return
         if error is not None and call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
             self._tell_once(item, call, error)
         outcome = yield
@@ -124,6 +136,8 @@ class Reports:
                 f"build log {error.dockerfile}"
                 if isinstance(error, BuildFailed)
                 else f"container log {error.container}"
+                if error.container
+                else "function log"
             )
             title = f"Captured lambda {what} ({call.when})".replace("  ", " ")
             report.sections.append((title, log_section(error.logs)))

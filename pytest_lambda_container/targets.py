@@ -1,0 +1,176 @@
+"""Where the tests' requests go — the same tests, four targets (`--lambda-target`):
+
+- `container` (default): the image built and run under aws-lambda-rie (`LambdaSession`);
+- `inprocess`: the handler imported into this process and called directly (`inprocess.load`): no Docker at all;
+- `url`: a deployed HTTP endpoint (API Gateway stage, Function URL, ALB, or `serve`) reached over real HTTP;
+- `function`: a deployed function through Lambda's Invoke API (`remote.DeployedFunction`).
+
+A `Target` gives the tests an HTTP client (its transport is the target's, never a container's unless the target is
+one) and, where the target has one, the function itself (`invoke_event`). What a target cannot do raises
+`NotOnTarget`, which the pytest plugin reports as a skip with the reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import httpx
+
+from .errors import NotOnTarget
+from .events import EventOptions
+from .session import FunctionSpec, LambdaSession
+from .settings import Settings
+from .transport import EXTENSION, LambdaTransport
+
+
+class Function(Protocol):
+    """What every target's function offers the tests: events in, results out, the function's errors raised."""
+
+    @property
+    def timeout(self) -> float: ...
+
+    def invoke_event(self, event: Any) -> Any: ...
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    """The event options every request of the run starts from: those the settings give (region, binary media types)."""
+    wanted = {"region": settings.region, "binary_media_types": settings.binary_media_types or None}
+    fields = EventOptions.__dataclass_fields__
+    return {name: value for name, value in wanted.items() if name in fields and value is not None}
+
+
+class HttpOnlyTransport(httpx.BaseTransport):
+    """Real HTTP to a deployed endpoint; a request that sets parts of the event (`invoke(..., request_context=...)`)
+    cannot be sent that way, and is refused rather than sent without them."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        settings: Mapping[str, Any] = request.extensions.get(EXTENSION) or {}
+        if settings:
+            names = ", ".join(f"{name}=" for name in settings)
+            raise NotOnTarget(
+                f"this request sets {names} of the event, which cannot travel over HTTP to a deployed endpoint; "
+                "it runs on the container, inprocess and function targets",
+                target="url",
+            )
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class Target:
+    """The run's target: makes the function of a spec (once per spec) and clients that reach it; `close()` ends all."""
+
+    def __init__(self, settings: Settings, open_session: Callable[[], LambdaSession]) -> None:
+        self.settings = settings
+        self.name = settings.target
+        self._open_session = open_session
+        self._session: LambdaSession | None = None
+        self._functions: dict[FunctionSpec, Any] = {}
+        self._lock = threading.RLock()
+
+    def header(self) -> list[str]:
+        """The report header's lines about the target."""
+        s = self.settings
+        if self.name == "container":
+            what = f"image {s.image}" if s.image else f"dockerfile {s.dockerfile_path}"
+            return [
+                f"lambda-container: target container, {what}, port {s.port or 'any'}, events {s.event_format}, "
+                f"timeout {s.timeout:g}s",
+                f"lambda-container: {s.limits.header()}",
+            ]
+        if self.name == "inprocess":
+            source = f"source {s.source}" if s.source else "source from the Dockerfile"
+            return [
+                f"lambda-container: target inprocess (no Docker), {source}, events {s.event_format}, "
+                f"timeout {s.timeout:g}s, memory {s.memory} MB as told to the handler",
+                "lambda-container: in-process, the sandbox does not apply: no read-only filesystem, memory or CPU "
+                "limits; the function's environment is seen by the handler only",
+            ]
+        if self.name == "url":
+            auth = ", signed with SigV4 (iam)" if s.url_auth == "iam" else ""
+            return [f"lambda-container: target url {s.url}{auth}: real HTTP, nothing built or started"]
+        endpoint = f" at {s.endpoint_url}" if s.endpoint_url else ""
+        return [
+            f"lambda-container: target function {s.function}{endpoint} (Lambda Invoke API), events {s.event_format}"
+        ]
+
+    def session(self) -> LambdaSession:
+        """The container target's `LambdaSession` (engine, images, containers), opened on first use."""
+        if self.name != "container":
+            raise NotOnTarget(f"this needs Docker (the plugin's session); the target is {self.name}", target=self.name)
+        with self._lock:
+            if self._session is None:
+                self._session = self._open_session()
+            return self._session
+
+    @property
+    def opened_session(self) -> LambdaSession | None:
+        """The session, if one was opened."""
+        return self._session
+
+    def function(self, spec: FunctionSpec | None = None) -> Any:
+        """The function of `spec` (default: the configured one) on this target, made once per spec."""
+        spec = spec or FunctionSpec()
+        if self.name == "container":
+            return self.session().container(spec)
+        if self.name == "url":
+            raise NotOnTarget(
+                "this needs the function itself (raw events, a container); the url target reaches it over HTTP only",
+                target="url",
+            )
+        with self._lock:
+            key = spec.resolved(self.settings) if self.name == "inprocess" else FunctionSpec()
+            if self.name == "function" and spec != FunctionSpec():
+                asked = ", ".join(f"{k}={v!r}" for k, v in vars(spec).items() if v not in (None, ()))
+                raise NotOnTarget(
+                    f"the function target reaches one deployed function ({self.settings.function}); this asks for "
+                    f"another ({asked}): give it its own run with --lambda-function",
+                    target="function",
+                )
+            if key not in self._functions:
+                self._functions[key] = self._make(spec)
+            return self._functions[key]
+
+    def _make(self, spec: FunctionSpec) -> Any:
+        if self.name == "inprocess":
+            from . import inprocess
+
+            return inprocess.load(self.settings, spec)
+        from . import remote
+
+        return remote.DeployedFunction.from_settings(self.settings)
+
+    def client(self, spec: FunctionSpec | None = None) -> httpx.Client:
+        """An `httpx.Client` whose requests reach the function of `spec` the way this target does."""
+        s = self.settings
+        if self.name == "url":
+            from . import remote
+
+            assert s.url is not None  # settings.check_target
+            # A deployed stage is slow to wake: the function's timeout, not httpx's 5 s default.
+            return httpx.Client(
+                base_url=s.url,
+                transport=HttpOnlyTransport(httpx.HTTPTransport()),
+                auth=remote.url_auth(s),
+                timeout=s.timeout + 5,
+            )
+        function = self.function(spec)
+        transport = LambdaTransport(function, event_format=s.event_format, options=transport_options(s))
+        return httpx.Client(base_url="http://lambda", transport=transport)
+
+    def close(self) -> None:
+        """End what the target started: containers removed (or kept, with `keep`), in-process functions closed."""
+        with self._lock:
+            for function in self._functions.values():
+                close = getattr(function, "close", None)
+                if close is not None:
+                    close()
+            self._functions.clear()
+            if self._session is not None:
+                self._session.close()
