@@ -233,19 +233,13 @@ def lambda_image(lambda_session: LambdaSession) -> ImageInfo:
 
 
 @pytest.fixture(scope="session")
-def lambda_spec(request: pytest.FixtureRequest, lambda_settings: Settings) -> FunctionSpec:
-    """Which function the tests reach: the configured one, or — parametrized indirectly with dicts of
-    `lambda_container_factory`'s arguments — one per parameter (e.g. each Dockerfile of the app)."""
-    fields = getattr(request, "param", None) or {}
-    return FunctionSpec.of(lambda_settings.rootdir, **fields)
-
-
-@pytest.fixture(scope="session")
-def lambda_container(lambda_target: Target, lambda_spec: FunctionSpec) -> Any:
-    """The function under test: on `container` its `LambdaContainer` (`.url`, `.port`, `.invoke_event(event)`,
-    `.logs()`); on `inprocess` and `function` an object with `.invoke_event(event)`; skipped on `url`."""
+def lambda_container(lambda_target: Target) -> Any:
+    """The function under test, on the run's target: on `container` its `LambdaContainer` (`.url`, `.port`,
+    `.invoke_event(event)`, `.logs()`); on `inprocess` and `function` an object with `.invoke_event(event)`; on `url`
+    the `Endpoint` (`.url`). Override it (e.g. with `lambda_container_factory`) to choose the function that `invoke`
+    and `lambda_client` reach; what a target cannot do (`.logs()` in-process, raw events over HTTP) skips the test."""
     with _surfaced(lambda_target.settings):
-        return lambda_target.function(lambda_spec)
+        return lambda_target.function()
 
 
 @pytest.fixture(scope="session")
@@ -254,9 +248,9 @@ def lambda_container_factory(lambda_target: Target) -> Callable[..., Any]:
     paths relative to the rootdir): the function of those fields on the run's target, made once and shared.
 
     With `--lambda-image`, a call naming no build, or the configured Dockerfile, runs that image; one naming another
-    Dockerfile (or build args) builds it as another function's, with a `LambdaContainerWarning`. On `inprocess` the
-    handler is imported; on `function` only the deployed function itself can be reached, and on `url` none: a test
-    asking for one is skipped with the reason.
+    Dockerfile (or build args) builds it as another function's, with a `LambdaContainerWarning`. In-process, the
+    handler is imported; on `url` and `function` only the configured (deployed) function can be reached: a test
+    asking for another is skipped with the reason.
     """
     root = lambda_target.settings.rootdir
 
@@ -269,16 +263,14 @@ def lambda_container_factory(lambda_target: Target) -> Callable[..., Any]:
 
 @pytest.fixture(scope="session")
 def lambda_client(
-    pytestconfig: pytest.Config, lambda_target: Target, lambda_spec: FunctionSpec
+    pytestconfig: pytest.Config, lambda_target: Target, lambda_container: Any
 ) -> Generator[httpx.Client, None, None]:
-    """An `httpx.Client` that reaches the function on the run's target: each request an API Gateway event (or, on
-    `url`, real HTTP to the deployed endpoint).
+    """An `httpx.Client` that reaches the function the way the run's target does: each request an API Gateway event
+    (or, on `url`, real HTTP to the deployed endpoint).
 
     Shared by the session, but every test starts with an empty cookie jar: no test sees another's cookies.
     """
-    with _surfaced(lambda_target.settings):
-        client = lambda_target.client(lambda_spec)
-    with client:
+    with lambda_target.client(lambda_container) as client:
         clients = pytestconfig.stash.setdefault(CLIENTS, [])
         clients.append(client)
         try:

@@ -92,6 +92,7 @@ class LambdaSession:
         self.log: Log = log or (lambda _line: None)
         self.warn: Log = warn or (lambda line: warnings.warn(f"pytest-lambda-container: {line}", stacklevel=3))
         self._engine: Engine | None = None
+        self._engine_error: LambdaContainerError | None = None
         self._images: dict[tuple[object, ...], ImageInfo] = {}
         # A build that failed fails the same way again within a session: it is not retried for every test.
         self._failed: dict[tuple[object, ...], LambdaContainerError] = {}
@@ -113,8 +114,15 @@ class LambdaSession:
     def engine(self) -> Engine:
         """The Docker engine, connected on first use; orphans of killed sessions are removed then."""
         with self._lock:
+            if self._engine_error is not None:
+                # Within a session, an engine that did not answer is not asked again by every test.
+                raise self._engine_error.with_traceback(None)
             if self._engine is None:
-                self._engine = connect()
+                try:
+                    self._engine = connect()
+                except LambdaContainerError as exc:
+                    self._engine_error = exc
+                    raise
                 for name in hygiene.reap_orphans(self._engine):
                     self.log(f"removed container {name}, left behind by a pytest run that no longer exists")
             return self._engine

@@ -63,6 +63,24 @@ class HttpOnlyTransport(httpx.BaseTransport):
         self.inner.close()
 
 
+class Endpoint:
+    """The url target's function: a deployed HTTP endpoint, reached over real HTTP only (`lambda_client`, `invoke`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.url!r})"
+
+    def invoke_event(self, event: Any) -> Any:
+        raise NotOnTarget(
+            "invoke_event sends a raw event, which an HTTP endpoint does not take; the target is url", target="url"
+        )
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
+        raise NotOnTarget("logs() needs a container; the target is url", target="url")
+
+
 class Target:
     """The run's target: makes the function of a spec (once per spec) and clients that reach it; `close()` ends all."""
 
@@ -114,25 +132,38 @@ class Target:
         """The session, if one was opened."""
         return self._session
 
+    def is_configured(self, spec: FunctionSpec) -> bool:
+        """Whether `spec` asks for nothing but the configured function (what a deployed target can reach)."""
+        s = self.settings
+        builds = (
+            spec.image in (None, s.image)
+            and spec.dockerfile in (None, s.dockerfile_path.resolve())
+            and spec.context in (None, s.context_path.resolve())
+            and not spec.build_args
+        )
+        default = FunctionSpec().resolved(s)
+        resolved = spec.resolved(s)
+        return builds and (resolved.handler, resolved.env, resolved.timeout) == (
+            default.handler,
+            default.env,
+            default.timeout,
+        )
+
     def function(self, spec: FunctionSpec | None = None) -> Any:
-        """The function of `spec` (default: the configured one) on this target, made once per spec."""
+        """The function of `spec` (default: the configured one) on this target, made once per spec: a
+        `LambdaContainer`, an `InProcessFunction`, a `DeployedFunction`, or on `url` the `Endpoint`."""
         spec = spec or FunctionSpec()
         if self.name == "container":
             return self.session().container(spec)
-        if self.name == "url":
+        if self.name in ("url", "function") and not self.is_configured(spec):
+            asked = ", ".join(f"{k}={v!r}" for k, v in vars(spec).items() if v not in (None, ()))
             raise NotOnTarget(
-                "this needs the function itself (raw events, a container); the url target reaches it over HTTP only",
-                target="url",
+                f"the {self.name} target reaches the one deployed function; this asks for another ({asked}): "
+                "test it on the container or inprocess target, or give it its own run",
+                target=self.name,
             )
         with self._lock:
             key = spec.resolved(self.settings) if self.name == "inprocess" else FunctionSpec()
-            if self.name == "function" and spec != FunctionSpec():
-                asked = ", ".join(f"{k}={v!r}" for k, v in vars(spec).items() if v not in (None, ()))
-                raise NotOnTarget(
-                    f"the function target reaches one deployed function ({self.settings.function}); this asks for "
-                    f"another ({asked}): give it its own run with --lambda-function",
-                    target="function",
-                )
             if key not in self._functions:
                 self._functions[key] = self._make(spec)
             return self._functions[key]
@@ -142,25 +173,26 @@ class Target:
             from . import inprocess
 
             return inprocess.load(self.settings, spec)
+        if self.name == "url":
+            assert self.settings.url is not None  # settings.check_target
+            return Endpoint(self.settings.url)
         from . import remote
 
         return remote.DeployedFunction.from_settings(self.settings)
 
-    def client(self, spec: FunctionSpec | None = None) -> httpx.Client:
-        """An `httpx.Client` whose requests reach the function of `spec` the way this target does."""
+    def client(self, function: Any) -> httpx.Client:
+        """An `httpx.Client` whose requests reach `function` (this target's) the way this target does."""
         s = self.settings
-        if self.name == "url":
+        if isinstance(function, Endpoint):
             from . import remote
 
-            assert s.url is not None  # settings.check_target
             # A deployed stage is slow to wake: the function's timeout, not httpx's 5 s default.
             return httpx.Client(
-                base_url=s.url,
+                base_url=function.url,
                 transport=HttpOnlyTransport(httpx.HTTPTransport()),
                 auth=remote.url_auth(s),
                 timeout=s.timeout + 5,
             )
-        function = self.function(spec)
         transport = LambdaTransport(function, event_format=s.event_format, options=transport_options(s))
         return httpx.Client(base_url="http://lambda", transport=transport)
 

@@ -1,6 +1,5 @@
 """Run every test in this folder against both images of the app, the custom one and the AWS base image one — or, when
-`--lambda-image` names the image under test (CI's "test exactly that image"), against that image, once. In-process,
-the handler is found through each Dockerfile too; a deployed target (url, function) is one function: run once."""
+`--lambda-image` names the image under test (CI's "test exactly that image"), against that image, once."""
 
 from __future__ import annotations
 
@@ -15,8 +14,13 @@ DOCKERFILES = ["Dockerfile", "Dockerfile.aws"]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    settings = lambda_settings_of(metafunc.config)
-    # `lambda_spec` says which function `invoke`, `lambda_client` and `lambda_container` reach.
-    if "lambda_spec" in metafunc.fixturenames and settings.target in ("container", "inprocess") and not settings.image:
-        specs = [{"dockerfile": HERE / name} for name in DOCKERFILES]
-        metafunc.parametrize("lambda_spec", specs, ids=DOCKERFILES, indirect=True, scope="session")
+    # Built from the working tree, each way, unless an image is given: then it is the function, and nothing is built.
+    if "lambda_container" in metafunc.fixturenames and not lambda_settings_of(metafunc.config).image:
+        metafunc.parametrize("lambda_container", DOCKERFILES, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def lambda_container(request, lambda_container_factory):
+    # Overriding the plugin's fixture: `invoke` and `lambda_client` follow it. No Dockerfile: the given image.
+    dockerfile = getattr(request, "param", None)
+    return lambda_container_factory(dockerfile=HERE / dockerfile if dockerfile else None)

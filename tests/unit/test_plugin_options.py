@@ -145,7 +145,7 @@ def test_skip_no_docker_skips_with_the_reason(pytester: pytest.Pytester, monkeyp
 def test_report_header_shows_the_settings(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("--lambda-image", "fn:1", "--lambda-port", "0")
-    result.stdout.fnmatch_lines(["lambda-container: image fn:1, port any, events rest, timeout 300s"])
+    result.stdout.fnmatch_lines(["lambda-container: target container, image fn:1, port any, events rest, timeout 300s"])
 
 
 COOKIE_CONFTEST = """
