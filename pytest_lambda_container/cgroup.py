@@ -7,12 +7,14 @@ apart. Read when a runtime was killed, never on an ordinary call.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from .errors import FunctionError, FunctionOutOfMemory, LambdaContainerError
+from .memwatch import MemoryWatch
 
 #: cgroup v1's memory.oom_control and v2's memory.events both have this line (v1 since Linux 4.13).
 _OOM_KILL = re.compile(r"^oom_kill (\d+)$", re.MULTILINE)
@@ -89,10 +91,33 @@ def was_killed(error: FunctionError) -> bool:
 
 
 class OomWatch:
-    """One container's OOM-kill count as last seen: a kill that raised it was for memory."""
+    """One container's out-of-memory judge: the function's own memory watched during each call (`memwatch`, when
+    given), and the OOM-kill count as last seen (a kill that raised it was the kernel's, for memory + /tmp)."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory: MemoryWatch | None = None) -> None:
         self.seen = 0
+        self.memory = memory
+
+    def watching(self) -> contextlib.AbstractContextManager[None]:
+        """Watch the function's own memory for the length of one call."""
+        return self.memory.watching() if self.memory is not None else contextlib.nullcontext()
+
+    def over_memory(self) -> FunctionOutOfMemory | None:
+        """Lambda's out-of-memory error if the last call used more than the function's memory (/tmp apart)."""
+        if self.memory is None or self.memory.tripped is None:
+            return None
+        used, limit = self.memory.tripped // 2**20, self.memory.limit // 2**20
+        return FunctionOutOfMemory(
+            "Runtime.OutOfMemory",
+            f"The function ran out of memory: it used {used} MB, more than its {limit} MB (files in /tmp apart), "
+            "and was killed, as Lambda would kill it. Raise --lambda-memory, or use less.",
+            [],
+        )
+
+    def close(self) -> None:
+        """Stop watching (the container is gone)."""
+        if self.memory is not None:
+            self.memory.close()
 
     def classify(self, container: Execs, error: FunctionError, *, memory: int | None) -> FunctionError:
         """`FunctionOutOfMemory` for a runtime the kernel killed for memory, else `error` as it is."""
@@ -102,11 +127,11 @@ class OomWatch:
         if count is None or count <= self.seen:
             return error
         self.seen = count
-        limit = f"its {memory} MB of memory" if memory else "the container's memory limit"
+        limit = f"its {memory} MB of memory and the files in /tmp" if memory else "the container's memory limit"
         oom = FunctionOutOfMemory(
             "Runtime.OutOfMemory",
-            f"{error.error_message}\nThe function ran out of memory: it used more than {limit} (files in /tmp "
-            "count too) and the kernel killed it, as Lambda would. Raise --lambda-memory, or use less.",
+            f"{error.error_message}\nThe function ran out of memory: it used more than {limit} together, and the "
+            "kernel killed it, as Lambda would. Raise --lambda-memory, or use less.",
             error.stack_trace,
             payload=error.payload,
         )

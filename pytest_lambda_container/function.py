@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from docker.models.containers import Container
 
-from . import cgroup, hygiene, metrics, sandbox, startup
+from . import cgroup, hygiene, memwatch, metrics, sandbox, startup
 from .container import LOG_TAIL, DockerContainer, Log
 from .engine import Engine
 from .errors import ContainerError, FunctionError, HandlerImportError, InvocationError
@@ -142,11 +142,26 @@ class LambdaContainer(ServingContainer):
             self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log
         )
         self._http.base_url = httpx.URL(self._current.url)
-        self._oom = cgroup.OomWatch()  # a new container, a new cgroup: its count starts at 0
+        self._oom.close()
+        # A new container, a new cgroup: its count starts at 0.
+        self._oom = cgroup.OomWatch(self._memory_watch(self._current.id))
         if self.state is State.REMOVED:  # removed while this one was starting: it goes too
             self._current.remove()
             self._check_open()
         self.state = State.READY
+
+    def _memory_watch(self, container_id: str) -> memwatch.MemoryWatch | None:
+        limits = self.plan.sandbox
+        if limits is None or not limits.enabled:
+            return None
+        watch = memwatch.MemoryWatch.of(container_id, limits.memory)
+        if not watch.available:
+            self.log(
+                f"the function's own memory cannot be read from here (no cgroup of {self.name} on this host): only "
+                f"the container's limit holds, its {limits.memory} MB of memory and /tmp's {limits.ephemeral_storage} "
+                "MB together"
+            )
+        return watch
 
     def _check_open(self) -> None:
         if self.state is State.REMOVED:
@@ -183,6 +198,7 @@ class LambdaContainer(ServingContainer):
         racing with it sees the state and removes what it made.
         """
         self.state = State.REMOVED
+        self._oom.close()
         if self._current is not None:
             self._current.remove()
         self._http.close()
@@ -209,7 +225,8 @@ class LambdaContainer(ServingContainer):
                     self._latest.supersede()
                 self._latest = self._reports.last = metrics.LazyReport(self._current, time.time())
             try:
-                return self._http.post(INVOKE_PATH, content=payload, headers={"Content-Type": "application/json"})
+                with self._oom.watching():
+                    return self._http.post(INVOKE_PATH, content=payload, headers={"Content-Type": "application/json"})
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.TimeoutException):
                     # Past the function timeout and then some: the emulator is stuck, and may still be busy
@@ -230,6 +247,9 @@ class LambdaContainer(ServingContainer):
         # Decoded under the lock too: telling a dead container from a live one must not race with a restart.
         with self._lock:
             response = self.invoke_raw(payload)
+            over = self._oom.over_memory()
+            if over is not None:  # killed for memory, or (where it could not be) past it all the same
+                raise over from None
             try:
                 return decode_answer(response.status_code, response.text, response.headers, timeout=self.timeout)
             except InvocationError as exc:

@@ -1,8 +1,9 @@
 """Lambda's execution environment as container limits, pure: read-only root, a sized /tmp, memory, CPU, a user.
 
-On by default (`--lambda-sandbox off` to opt out), so that what only fails on Lambda fails here first. Memory is
-the container limit of the function's memory plus /tmp: Lambda's /tmp does not count against the function's
-memory, but a tmpfs does, and Docker has no size-capped disk without xfs quotas.
+On by default (`--lambda-sandbox off` to opt out), so that what only fails on Lambda fails here first. The
+container's memory limit is the function's memory plus /tmp: Lambda's /tmp does not count against the function's
+memory, but a tmpfs does, and Docker has no size-capped disk without xfs quotas; the function's own memory is then
+judged apart from /tmp by `memwatch`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from . import memwatch
 from .errors import ConfigError, FunctionError
 
 DEFAULT_MEMORY = 512
@@ -43,6 +45,8 @@ class Sandbox:
     #: vCPUs; None: Lambda's share of `memory`, at most the host's cores.
     cpus: float | None = None
     host_cpus: int = 1
+    #: How swap stands here (memwatch.swap_note): "no swap", or why it is not limited.
+    swap: str = "no swap"
 
     @property
     def vcpus(self) -> float:
@@ -78,7 +82,7 @@ class Sandbox:
         if not self.enabled:
             return "sandbox off (--lambda-sandbox off): root, writable filesystem, the host's memory and CPU"
         return (
-            f"sandbox on: memory {self.memory} MB (no swap), /tmp {self.ephemeral_storage} MB, "
+            f"sandbox on: memory {self.memory} MB ({self.swap}), /tmp {self.ephemeral_storage} MB, "
             f"{self.vcpus:.2f} vCPU, user {USER}, read-only filesystem"
         )
 
@@ -118,7 +122,8 @@ def parse_cpus(value: str | float, source: str) -> float:
 
 def of(enabled: bool, memory: int, ephemeral_storage: int, cpus: float | None = None) -> Sandbox:
     """A sandbox of these settings on this host."""
-    return Sandbox(enabled, memory, ephemeral_storage, cpus, host_cpus=os.cpu_count() or 1)
+    swap = memwatch.swap_note() if enabled else "no swap"
+    return Sandbox(enabled, memory, ephemeral_storage, cpus, host_cpus=os.cpu_count() or 1, swap=swap)
 
 
 def explain(error: FunctionError) -> FunctionError:

@@ -1,0 +1,168 @@
+"""The function's own memory, judged apart from /tmp, while an invocation runs.
+
+On Lambda, /tmp does not count against the function's memory; here /tmp is a tmpfs, whose pages the kernel charges
+to the container's memory cgroup. So the container's limit is memory + /tmp (a full /tmp gives ENOSPC, not a kill),
+and the function's own memory is watched here: the cgroup's anonymous memory (heap, stacks: what a process owns; a
+tmpfs's pages are `shmem`, and the page cache is reclaimable, so neither counts), sampled every `INTERVAL` seconds
+during each invocation from the host's cgroup files. Past `--lambda-memory`, the runtime's processes are killed, as
+Lambda's would be, and the call fails as `Runtime.OutOfMemory`; the emulator starts a fresh runtime for the next.
+
+It needs the container's cgroup to be readable, and its processes signalable, from here (a local engine, run as
+root or as the engine's user); where they are not, only the container's limit (memory + /tmp) holds, and
+`MemoryWatch.available` says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+#: How often the function's memory is read during an invocation: a few tens of microseconds each time.
+INTERVAL = 0.01
+#: Where a container's memory cgroup is on the host: cgroup v1 (cgroupfs, systemd drivers), v2, and Podman's.
+CGROUP_DIRS = (
+    "sys/fs/cgroup/memory/docker/{id}",
+    "sys/fs/cgroup/memory/system.slice/docker-{id}.scope",
+    "sys/fs/cgroup/system.slice/docker-{id}.scope",
+    "sys/fs/cgroup/docker/{id}",
+    "sys/fs/cgroup/memory/machine.slice/libpod-{id}.scope",
+    "sys/fs/cgroup/machine.slice/libpod-{id}.scope",
+)
+#: Anonymous memory in memory.stat: v1's hierarchical total, v1's own, v2's.
+_ANON_KEYS = ("total_rss", "rss", "anon")
+
+
+def anon_bytes(stat: str) -> int | None:
+    """The anonymous memory in a memory.stat text (v1 or v2), in bytes; None if it has none."""
+    values = dict(line.split(" ", 1) for line in stat.splitlines() if " " in line)
+    for key in _ANON_KEYS:
+        if key in values and values[key].strip().isdigit():
+            return int(values[key])
+    return None
+
+
+def find_cgroup(container_id: str, host_root: Path = Path("/")) -> Path | None:
+    """The container's memory cgroup directory on this host, if it can be read from here."""
+    for template in CGROUP_DIRS:
+        path = host_root / template.format(id=container_id)
+        if (path / "memory.stat").is_file() and os.access(path / "memory.stat", os.R_OK):
+            return path
+    return None
+
+
+def is_namespace_init(pid: int, proc: Path = Path("/proc")) -> bool:
+    """Whether `pid` is PID 1 of its own namespace: the container's init, here the emulator, which must live on."""
+    try:
+        status = (proc / str(pid) / "status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("NSpid:"):
+            return line.split()[-1] == "1"
+    return False
+
+
+class MemoryWatch:
+    """Watches one container's anonymous memory during invocations; kills the runtime when it passes the limit."""
+
+    def __init__(self, cgroup_dir: Path | None, memory_mb: int, *, interval: float = INTERVAL) -> None:
+        self.cgroup_dir = cgroup_dir
+        self.limit = memory_mb * 1024 * 1024
+        self.interval = interval
+        #: The anonymous memory (bytes) seen when the runtime was killed in the current invocation, else None.
+        self.tripped: int | None = None
+        self._active = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def of(cls, container_id: str, memory_mb: int, host_root: Path = Path("/")) -> MemoryWatch:
+        """The watch of a container (unavailable when its cgroup cannot be read from here)."""
+        return cls(find_cgroup(container_id, host_root), memory_mb)
+
+    @property
+    def available(self) -> bool:
+        """Whether the function's own memory is judged (else only the container's limit, memory + /tmp, holds)."""
+        return self.cgroup_dir is not None
+
+    def read(self) -> int | None:
+        """The container's anonymous memory now, in bytes."""
+        if self.cgroup_dir is None:
+            return None
+        try:
+            return anon_bytes((self.cgroup_dir / "memory.stat").read_text())
+        except OSError:
+            return None
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Watch for the length of one invocation: a sampling thread wakes only while one runs."""
+        self.tripped = None
+        if self.cgroup_dir is None:
+            yield
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="lambda-memory-watch", daemon=True)
+            self._thread.start()
+        self._active.set()
+        try:
+            yield
+        finally:
+            self._active.clear()
+            self._check()  # what the last interval did not see
+
+    def close(self) -> None:
+        """Stop the sampling thread."""
+        self._closed = True
+        self._active.set()
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._active.wait()
+            if not self._closed:
+                self._check()
+                time.sleep(self.interval)
+
+    def _check(self) -> None:
+        used = self.read()
+        if used is None or used <= self.limit or self.tripped is not None:
+            return
+        self.tripped = used
+        self._kill_runtime()
+
+    def _kill_runtime(self) -> None:
+        assert self.cgroup_dir is not None
+        try:
+            pids = [int(p) for p in (self.cgroup_dir / "cgroup.procs").read_text().split()]
+        except OSError:
+            return
+        for pid in pids:
+            if is_namespace_init(pid):
+                continue
+            with contextlib.suppress(OSError):  # gone already, or not ours to signal
+                os.kill(pid, signal.SIGKILL)
+
+
+def swap_note(host_root: Path = Path("/"), docker_host: str | None = None) -> str:
+    """How swap stands for the sandbox's containers, for the report header: none (the limit equals the memory), or
+    not limited where the host has swap and its kernel does not account it (cgroup v1 without memsw)."""
+    host = os.environ.get("DOCKER_HOST", "") if docker_host is None else docker_host
+    if host and not host.startswith("unix://"):
+        return "no swap where the engine's kernel accounts it"
+    try:
+        swaps = (host_root / "proc/swaps").read_text().splitlines()[1:]
+    except OSError:
+        swaps = []
+    if not swaps:
+        return "no swap"
+    v1 = host_root / "sys/fs/cgroup/memory"
+    if v1.is_dir():
+        accounted = (v1 / "memory.memsw.limit_in_bytes").exists()
+    else:  # v2: any child cgroup has memory.swap.max when the kernel accounts swap
+        accounted = any((host_root / "sys/fs/cgroup").glob("*/memory.swap.max"))
+    return "no swap" if accounted else "swap NOT limited: this host's kernel does not account it"
