@@ -6,7 +6,11 @@ Builds example_app (or takes --image), starts one container, then alternates rou
   raw      httpx.Client.post of a prebuilt API Gateway event to the emulator (the floor: no plugin at all)
   invoke   the `invoke` helper: request → event → container.invoke_event → response
   client   lambda_client.get, through LambdaTransport
-and prints per-call medians and the ratios plugin/raw, plus the test process's memory growth.
+  metrics  `invoke` and then reading the call's report (response.extensions["lambda_report"]: the REPORT line from
+           the container's log, the cgroup's peak): what asking for the metrics costs, on top of `invoke`
+  inprocess `invoke` on the inprocess target: the handler called in this process, no container
+and prints per-call medians and the ratios to raw, plus the test process's memory growth. `invoke` and `client` include
+the sandbox's memory watch (on by default), which samples the cgroup during each call.
 Run on loopback only; nothing here is timed inside a test.
 """
 
@@ -21,7 +25,9 @@ from pathlib import Path
 
 import httpx
 
-from pytest_lambda_container import LambdaSession, LambdaTransport, Settings, make_invoke
+import dataclasses
+
+from pytest_lambda_container import FunctionSpec, LambdaSession, LambdaTransport, Settings, inprocess, make_invoke
 from pytest_lambda_container.events import EventOptions, HttpRequest, get_format
 from pytest_lambda_container.protocol import INVOKE_PATH
 
@@ -66,23 +72,37 @@ def main() -> None:
         def plugin_client() -> None:
             assert client.get("/test1").status_code == 200
 
-        for fn in (raw, plugin_invoke, plugin_client):  # warm up: runtime loaded, connections open
+        def with_metrics() -> None:
+            report = invoke("GET", "/test1").extensions["lambda_report"]
+            assert report.duration_ms > 0 and report.max_memory_used_mb > 0
+
+        local = inprocess.load(dataclasses.replace(settings, target="inprocess"), FunctionSpec())
+        local_invoke = make_invoke(httpx.Client(base_url="http://lambda", transport=LambdaTransport(local)))
+
+        def in_process() -> None:
+            assert local_invoke("GET", "/test1").status_code == 200
+
+        rows = {"raw": raw, "invoke": plugin_invoke, "client": plugin_client, "metrics": with_metrics}
+        rows["inprocess"] = in_process
+        for fn in rows.values():  # warm up: runtime loaded, connections open
             per_call(fn, 20)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        results: dict[str, list[float]] = {"raw": [], "invoke": [], "client": []}
-        for _ in range(args.rounds):  # interleaved, so drift hits all three alike
-            results["raw"].append(per_call(raw, args.calls))
-            results["invoke"].append(per_call(plugin_invoke, args.calls))
-            results["client"].append(per_call(plugin_client, args.calls))
+        results: dict[str, list[float]] = {name: [] for name in rows}
+        for _ in range(args.rounds):  # interleaved, so drift hits all alike
+            for name, fn in rows.items():
+                results[name].append(per_call(fn, args.calls))
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        total = args.rounds * args.calls * 3
+        total = args.rounds * args.calls * len(rows)
 
         raw_ms = statistics.median(results["raw"]) * 1000
         print(f"\n{total} calls to {container.image.ref} at {container.url}, {args.rounds} rounds of {args.calls}")
-        print(f"{'path':8} {'median ms/call':>15} {'vs raw':>8}")
+        print(f"{'path':10} {'median ms/call':>15} {'vs raw':>8}")
         for name, values in results.items():
             ms = statistics.median(values) * 1000
-            print(f"{name:8} {ms:15.3f} {ms / raw_ms:8.2f}x")
+            print(f"{name:10} {ms:15.3f} {ms / raw_ms:8.2f}x")
+        invoke_ms = statistics.median(results["invoke"]) * 1000
+        metrics_ms = statistics.median(results["metrics"]) * 1000
+        print(f"reading the metrics costs {metrics_ms - invoke_ms:.3f} ms per call, only when asked")
         print(f"max RSS of this process: {rss_before / 1024:.1f} MB before, {rss_after / 1024:.1f} MB after")
         raw_client.close()
         client.close()
