@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Protocol
 
 import httpx
 
-from .errors import InvocationError
+from .errors import ConfigError, FunctionTimeout, InvocationError, PayloadTooLarge
 from .events import EventFormat, EventOptions, HttpRequest, get_format
-from .responses import error_result
+from .responses import IntegrationTimeout, error_result
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 #: The key of `httpx.Request.extensions` that carries per-request event settings.
@@ -18,9 +19,32 @@ EXTENSION = "lambda"
 
 
 class Invoker(Protocol):
-    """Anything that takes an event and returns the function's result, raising `InvocationError` subclasses."""
+    """Anything that takes an event and returns the function's result, raising `InvocationError` subclasses.
+
+    A target whose `invoke_event` also takes `timeout=` (seconds: how long to wait for this call) lets the transport
+    give up as API Gateway does after its integration timeout; it raises `FunctionTimeout` with that `timeout`."""
 
     def invoke_event(self, event: Any) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """One request on its way through a front: the request, as the front saw it, its options and its event."""
+
+    request: httpx.Request
+    http: HttpRequest
+    options: EventOptions
+    fmt: EventFormat
+    event: dict[str, Any]
+
+
+def takes_timeout(invoke: Callable[..., Any]) -> bool:
+    """Whether `invoke` accepts a `timeout=` keyword (a container does; a plain in-process function may not)."""
+    try:
+        parameters = inspect.signature(invoke).parameters
+    except (TypeError, ValueError):
+        return False
+    return "timeout" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 class LambdaTransport(httpx.BaseTransport):
@@ -30,6 +54,10 @@ class LambdaTransport(httpx.BaseTransport):
     format and sets `EventOptions` fields. With `raise_function_errors=False`, a failed invocation (function
     error, timeout, malformed result, payload too large) becomes the answer the front gives
     (`responses.ERROR_RESPONSES`) instead of an exception.
+
+    API Gateway stops waiting after its integration timeout (REST 29 s, HTTP API 30 s; `integration_timeout=`
+    overrides both, HTTP APIs allow at most 30 s) and answers in the function's place (`IntegrationTimeout`);
+    function URLs and ALBs wait for the function's own timeout.
     """
 
     def __init__(
@@ -40,26 +68,35 @@ class LambdaTransport(httpx.BaseTransport):
         options: EventOptions | Mapping[str, Any] | None = None,
         raise_function_errors: bool = True,
         source_ip: str = "127.0.0.1",
+        integration_timeout: float | None = None,
     ) -> None:
         self.target = target
         self.event_format = get_format(event_format)
         self.options = EventOptions.coerce(options)
         self.raise_function_errors = raise_function_errors
         self.source_ip = source_ip
+        self.integration_timeout = integration_timeout
+        self.cap(self.event_format)  # a timeout the default front cannot have fails here, not on the first call
+        self._takes_timeout = takes_timeout(target.invoke_event)
+
+    def cap(self, fmt: EventFormat) -> float | None:
+        """How long `fmt` waits for the function (None: the function's own timeout); `ConfigError` past its limit."""
+        if fmt.integration_timeout is None:
+            return None
+        wanted = fmt.integration_timeout if self.integration_timeout is None else self.integration_timeout
+        limit = fmt.max_integration_timeout
+        if limit is not None and wanted > limit:
+            raise ConfigError(
+                f"integration timeout {wanted:g}s is over what the {fmt.name} front allows ({limit:g}s; AWS cannot "
+                f"raise it): lower --lambda-integration-timeout / ini lambda_integration_timeout to {limit:g} or less"
+            )
+        return wanted
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.handle_built(request, *self.build_event(request))
+        return self.handle_call(self.build_call(request))
 
-    def handle_built(self, request: httpx.Request, event: dict[str, Any], fmt: EventFormat) -> httpx.Response:
-        """Invoke with an event already built; the response (front errors included), with the function's report."""
-        try:
-            result = self.target.invoke_event(event)
-        except InvocationError as exc:
-            return with_report(self.error_response(request, event, fmt, exc), self.target)
-        return with_report(self.response(request, event, fmt, result), self.target)
-
-    def build_event(self, request: httpx.Request) -> tuple[dict[str, Any], EventFormat]:
-        """The event for `request`, in the format it asks for (or the transport's)."""
+    def build_call(self, request: httpx.Request) -> Call:
+        """The event for `request`, in the format it asks for (or the transport's), with what was used to make it."""
         settings = dict(request.extensions.get(EXTENSION) or {})
         fmt = get_format(settings.pop("event_format", None) or self.event_format)
         options = self.options
@@ -67,36 +104,72 @@ class LambdaTransport(httpx.BaseTransport):
             EventOptions.coerce(settings)  # names unknown keys
             options = dataclasses.replace(options, **settings)
         request.read()
-        return fmt.build(HttpRequest.from_httpx(request, source_ip=self.source_ip), options), fmt
+        http = HttpRequest.from_httpx(request, source_ip=self.source_ip)
+        return Call(request, http, options, fmt, fmt.build(http, options))
 
-    def response(self, request: httpx.Request, event: dict[str, Any], fmt: EventFormat, result: Any) -> httpx.Response:
+    def handle_call(self, call: Call) -> httpx.Response:
+        """Invoke with an event already built; the response (front errors included), with the function's report."""
+        try:
+            result = self.invoke(call)
+        except InvocationError as exc:
+            return with_report(self.error_response(call, exc), self.target)
+        return with_report(self.response(call, result), self.target)
+
+    def invoke(self, call: Call) -> Any:
+        """The function's result for `call`, as far as the front lets it get: its size and time limits applied."""
+        limit = call.fmt.max_request_body
+        if limit is not None and len(call.http.body) > limit:
+            raise PayloadTooLarge(
+                f"the request body is {len(call.http.body):,} bytes; the {call.fmt.name} front passes at most "
+                f"{limit:,} bytes to a Lambda function, and answers 413 to larger ones"
+            )
+        cap = self.cap(call.fmt)
+        own = getattr(self.target, "timeout", None)
+        if cap is None or not self._takes_timeout or (own is not None and own <= cap):
+            # The function's own timeout comes first: a function error (502), as on AWS.
+            return self.target.invoke_event(call.event)
+        try:
+            return self.target.invoke_event(call.event, timeout=cap)  # type: ignore[call-arg]
+        except FunctionTimeout as exc:
+            if exc.timeout != cap:
+                raise
+            raise IntegrationTimeout(
+                f"the {call.fmt.name} front stopped waiting after its integration timeout of {cap:g}s (the "
+                f"function's own timeout is {own:g}s); on AWS the caller gets an error while the function runs on. "
+                "Answer faster, or raise --lambda-integration-timeout where AWS allows it",
+                timeout=cap,
+                payload=exc.payload,
+            ) from None
+
+    def response(self, call: Call, result: Any) -> httpx.Response:
         """The front's HTTP response to the function's `result`."""
         try:
-            decoded = fmt.decode(result)
+            decoded = call.fmt.decode(result, call.http, call.options)
         except InvocationError as exc:
-            return self.error_response(request, event, fmt, exc)
+            return self.error_response(call, exc)
+        extensions: dict[str, Any] = {"lambda_event": call.event, "lambda_result": result}
+        if decoded.reason is not None:
+            extensions["reason_phrase"] = decoded.reason.encode("latin-1", errors="replace")
         return httpx.Response(
             decoded.status_code,
             headers=decoded.headers,
             # Every front drops a HEAD response's body, whatever the function returned.
-            content=b"" if request.method == "HEAD" else decoded.body,
-            request=request,
-            extensions={"lambda_event": event, "lambda_result": result},
+            content=b"" if call.request.method == "HEAD" else decoded.body,
+            request=call.request,
+            extensions=extensions,
         )
 
-    def error_response(
-        self, request: httpx.Request, event: dict[str, Any], fmt: EventFormat, exc: InvocationError
-    ) -> httpx.Response:
+    def error_response(self, call: Call, exc: InvocationError) -> httpx.Response:
         """Raise `exc`, or (with `raise_function_errors=False`) answer as the front does."""
-        answer = None if self.raise_function_errors else error_result(fmt.name, exc)
+        answer = None if self.raise_function_errors else error_result(call.fmt.name, exc)
         if answer is None:
             raise exc
         return httpx.Response(
             answer.status_code,
             headers=answer.headers,
             content=answer.body,
-            request=request,
-            extensions={"lambda_event": event, "lambda_error": exc},
+            request=call.request,
+            extensions={"lambda_event": call.event, "lambda_error": exc},
         )
 
 
@@ -111,9 +184,9 @@ class AsyncLambdaTransport(httpx.AsyncBaseTransport):
         import anyio.to_thread
 
         await request.aread()
-        event, fmt = self.sync.build_event(request)
+        call = self.sync.build_call(request)
         # Answered in the invoking thread: the function's report is per thread.
-        return await anyio.to_thread.run_sync(self.sync.handle_built, request, event, fmt)
+        return await anyio.to_thread.run_sync(self.sync.handle_call, call)
 
 
 def with_report(response: httpx.Response, target: Invoker) -> httpx.Response:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..responses import HttpResult, decode_v1
-from .base import ACCOUNT_ID, REGION, EventOptions, HttpRequest, deep_merge, edge_headers, grouped, now_ms
-from .body import encode_body
+from ..responses import HttpResult, decode_alb
+from .base import ACCOUNT_ID, EventOptions, HttpRequest, deep_merge, edge_headers, grouped, now_ms
+from .body import binary_unless_textual, encode_body
 from .rest import last_values
-
-TARGET_GROUP_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:targetgroup/lambda-target/49e9d65c45c6791a"
-DOMAIN = f"lambda-alb-123578498.{REGION}.elb.amazonaws.com"
 
 
 class Alb:
-    """ALB event: names lower-cased, query values passed on still percent-encoded (ALB does not decode them)."""
+    """ALB event: names lower-cased, query values passed on still percent-encoded (ALB does not decode them), the
+    body base64-encoded unless textual; the result read in the target group's header mode.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html"""
+
+    #: No integration timeout: the load balancer waits for the function's own.
+    integration_timeout: float | None = None
+    max_integration_timeout: float | None = None
+    #: "The maximum size of the request body that you can send to a Lambda function is 1 MB" (413 past it).
+    max_request_body: int | None = 1024 * 1024
 
     def __init__(self, *, multi_value: bool) -> None:
         self.multi_value = multi_value
@@ -22,17 +27,21 @@ class Alb:
 
     def build(self, request: HttpRequest, options: EventOptions) -> dict[str, Any]:
         epoch = now_ms()
+        region = options.aws_region
+        domain = f"lambda-alb-123578498.{region}.elb.amazonaws.com"
+        target_group = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:targetgroup/lambda-target/49e9d65c45c6791a"
         pairs = [
             # ALB forwards Connection (its sample event shows `connection: keep-alive`).
             *request.forwarded_headers(keep_connection=True),
-            *edge_headers(DOMAIN, epoch, request.source_ip, https=False),
+            *edge_headers(domain, epoch, request.source_ip, https=False),
         ]
         headers = grouped(pairs, lower=True)
         raw_query = [tuple(part.split("=", 1)) if "=" in part else (part, "") for part in request.raw_query.split("&")]
         query = grouped([(k, v) for k, v in raw_query if k or v]) if request.raw_query else {}
-        body, is_base64 = encode_body(request.body)
+        binary = binary_unless_textual(request.header("content-type"), request.header("content-encoding"))
+        body, is_base64 = encode_body(request.body, binary=binary)
         event: dict[str, Any] = {
-            "requestContext": {"elb": {"targetGroupArn": TARGET_GROUP_ARN}},
+            "requestContext": {"elb": {"targetGroupArn": target_group}},
             "httpMethod": request.method,
             "path": request.raw_path,
         }
@@ -48,5 +57,7 @@ class Alb:
         event["requestContext"] = deep_merge(event["requestContext"], options.request_context)
         return deep_merge(event, options.extra)
 
-    def decode(self, result: Any) -> HttpResult:
-        return decode_v1(result, front="Application Load Balancer")
+    def decode(
+        self, result: Any, request: HttpRequest | None = None, options: EventOptions | None = None
+    ) -> HttpResult:
+        return decode_alb(result, multi_value=self.multi_value)

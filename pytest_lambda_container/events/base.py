@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import secrets
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, unquote
@@ -91,6 +93,21 @@ class EventOptions:
     stage: str | None = None
     #: Extra top-level keys merged last, for anything else.
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: The AWS region in ARNs and domain names (default us-east-1); the plugin passes `--lambda-region`.
+    region: str | None = None
+    #: REST only: the API's `binaryMediaTypes` (e.g. `["*/*"]`, `["image/png"]`); none by default, as on AWS.
+    binary_media_types: Sequence[str] | None = None
+
+    @property
+    def aws_region(self) -> str:
+        """The region events name: `region`, or us-east-1."""
+        return self.region or REGION
+
+    def __post_init__(self) -> None:
+        if isinstance(self.binary_media_types, str):
+            raise ValueError(
+                f"binary_media_types takes a list of media types, e.g. [{self.binary_media_types!r}], not a string"
+            )
 
     @classmethod
     def coerce(cls, value: EventOptions | Mapping[str, Any] | None) -> EventOptions:
@@ -111,19 +128,33 @@ class EventFormat(Protocol):
     """One front of a Lambda function: how it turns a request into an event and the result into a response."""
 
     name: str
+    #: How long the front waits for the function by default, in seconds; None: as long as the function runs.
+    integration_timeout: float | None
+    #: The most a user may configure it to (None: no cap, or nothing to configure).
+    max_integration_timeout: float | None
+    #: The largest request body the front passes on (None: Lambda's own payload limit only).
+    max_request_body: int | None
 
     def build(self, request: HttpRequest, options: EventOptions) -> dict[str, Any]:
         """The event this front sends for `request`."""
         ...
 
-    def decode(self, result: Any) -> HttpResult:
-        """The HTTP response this front makes of the function's result; raises `InvalidResponse`."""
+    def decode(
+        self, result: Any, request: HttpRequest | None = None, options: EventOptions | None = None
+    ) -> HttpResult:
+        """The HTTP response this front makes of the function's result for `request`; raises `InvalidResponse`."""
         ...
 
 
 def request_id() -> str:
     """A fresh request id, as every front gives every request."""
     return str(uuid.uuid4())
+
+
+def aws_request_id() -> str:
+    """An id in API Gateway's own shape (`ATfSmjLgPHcESJw=`: 11 random bytes, base64), as REST's
+    `extendedRequestId` and HTTP API's `requestId` are in captured events; REST's `requestId` is a UUID."""
+    return base64.b64encode(secrets.token_bytes(11)).decode("ascii")
 
 
 def now_ms() -> int:

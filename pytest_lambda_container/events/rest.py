@@ -8,9 +8,9 @@ from ..responses import HttpResult, decode_v1
 from .base import (
     ACCOUNT_ID,
     API_ID,
-    REGION,
     EventOptions,
     HttpRequest,
+    aws_request_id,
     clf_time,
     deep_merge,
     edge_headers,
@@ -18,7 +18,7 @@ from .base import (
     now_ms,
     request_id,
 )
-from .body import encode_body
+from .body import encode_body, first_accept, matches_media_types
 
 
 def last_values(groups: dict[str, list[str]]) -> dict[str, str] | None:
@@ -27,22 +27,31 @@ def last_values(groups: dict[str, list[str]]) -> dict[str, str] | None:
 
 
 class RestApi:
-    """API Gateway REST API proxy event, the shape of AWS's `aws-proxy` sample event."""
+    """API Gateway REST API proxy event, the shape of AWS's `aws-proxy` sample event and of events captured from
+    AWS (2026): the path and `pathParameters` still percent-encoded, no Content-Length header, the body base64-encoded
+    only when its Content-Type is one of the API's `binaryMediaTypes` (`EventOptions.binary_media_types`).
+
+    Query parameters are grouped by name; their order across names is not something a REST API keeps."""
 
     name = "rest"
+    #: API Gateway's default integration timeout for REST APIs, in seconds (regional APIs may ask for more).
+    #: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+    integration_timeout: float | None = 29.0
+    max_integration_timeout: float | None = None
+    max_request_body: int | None = None
 
     def build(self, request: HttpRequest, options: EventOptions) -> dict[str, Any]:
         epoch = now_ms()
         stage = options.stage or "test"
-        domain = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
-        path = request.path
-        # The greedy `{proxy+}` resource is what `ANY /{proxy+}` deployments of ASGI apps use.
+        domain = f"{API_ID}.execute-api.{options.aws_region}.amazonaws.com"
+        # The greedy `{proxy+}` resource is what `ANY /{proxy+}` deployments of ASGI apps use; its parameter keeps
+        # the client's percent-encoding (`{"proxy": "capture/space%20value"}` in a captured event).
         if options.resource is not None:
             resource, path_parameters = options.resource, None
-        elif path == "/":
+        elif request.path == "/":
             resource, path_parameters = "/", None
         else:
-            resource, path_parameters = "/{proxy+}", {"proxy": path.lstrip("/")}
+            resource, path_parameters = "/{proxy+}", {"proxy": request.raw_path.lstrip("/")}
         if options.path_parameters is not None:
             path_parameters = dict(options.path_parameters) or None
         # REST APIs keep the client's header case, and spell their own like AWS's sample: Host, X-Forwarded-For.
@@ -50,17 +59,20 @@ class RestApi:
             ("-".join(p.capitalize() for p in k.split("-")), v)
             for k, v in edge_headers(domain, epoch, request.source_ip)
         ]
-        headers = [*request.forwarded_headers(), *edge]
-        header_groups = grouped(headers, fold_case=True)
+        # Captured REST events carry no Content-Length, whatever the client sent (the other fronts keep it).
+        forwarded = [(k, v) for k, v in request.forwarded_headers() if k.lower() != "content-length"]
+        header_groups = grouped([*forwarded, *edge], fold_case=True)
         query_groups = grouped(request.query)
-        body, is_base64 = encode_body(request.body)
+        binary = matches_media_types(request.header("content-type"), options.binary_media_types or ())
+        body, is_base64 = encode_body(request.body, binary=binary)
         rid = request_id()
         request_context = {
             "accountId": ACCOUNT_ID,
             "apiId": API_ID,
             "domainName": domain,
             "domainPrefix": API_ID,
-            "extendedRequestId": rid,
+            # Not the requestId: API Gateway's own id, in its own shape.
+            "extendedRequestId": aws_request_id(),
             "httpMethod": request.method,
             "identity": {
                 "accessKey": None,
@@ -87,7 +99,7 @@ class RestApi:
         }
         event = {
             "resource": resource,
-            # REST APIs pass the path still percent-encoded (Mangum decodes it); pathParameters are decoded.
+            # REST APIs pass the path still percent-encoded (Mangum decodes it).
             "path": request.raw_path,
             "httpMethod": request.method,
             "headers": last_values(header_groups),
@@ -102,5 +114,13 @@ class RestApi:
         }
         return deep_merge(event, options.extra)
 
-    def decode(self, result: Any) -> HttpResult:
-        return decode_v1(result, front="API Gateway REST API")
+    def decode(
+        self, result: Any, request: HttpRequest | None = None, options: EventOptions | None = None
+    ) -> HttpResult:
+        """The response: a base64 body is decoded only when the request's first Accept value is one of the API's
+        binary media types ("API Gateway uses the first Accept header from clients to determine if a response should
+        return binary media"); otherwise the client gets the base64 text.
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html"""
+        accept = first_accept(request.header("accept")) if request is not None else None
+        patterns = (options.binary_media_types if options is not None else None) or ()
+        return decode_v1(result, front="API Gateway REST API", binary=matches_media_types(accept, patterns))

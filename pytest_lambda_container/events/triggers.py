@@ -1,7 +1,8 @@
 """Events of the common non-HTTP triggers (SQS, SNS, S3, EventBridge, schedules), shaped like the ones AWS sends.
 
-Each builder returns a complete event for `invoke_event`; names, accounts and regions are fixed sample values,
-while ids, receipt handles and times are fresh on every call, as AWS gives each delivery its own.
+Each builder returns a complete event for `invoke_event`; names and accounts are fixed sample values, the region is
+us-east-1 unless `region=` says otherwise (e.g. the function's `--lambda-region`), while ids, receipt handles and
+times are fresh on every call, as AWS gives each delivery its own.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def sqs_event(
     *,
     queue: str = "my-queue",
     attributes: Mapping[str, AttributeValue] | None = None,
+    region: str | None = None,
 ) -> dict[str, Any]:
     """An SQS batch: one record per body (non-strings JSON-encoded), each with its own messageId and md5OfBody.
 
@@ -99,6 +101,7 @@ def sqs_event(
     A queue name ending in `.fifo` gets the FIFO attributes (MessageGroupId, MessageDeduplicationId, ...).
     """
     texts = _payloads(bodies, "sqs_event")
+    region = region or REGION
     fifo = queue.endswith(".fifo")
     sent = now_ms()
     records: list[dict[str, Any]] = []
@@ -126,8 +129,8 @@ def sqs_event(
             record["md5OfMessageAttributes"] = md5_of_message_attributes(message_attributes)
         record.update(
             eventSource="aws:sqs",
-            eventSourceARN=f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue}",
-            awsRegion=REGION,
+            eventSourceARN=f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{queue}",
+            awsRegion=region,
         )
         records.append(record)
     return {"Records": records}
@@ -139,18 +142,20 @@ def sns_event(
     topic: str = "my-topic",
     subject: str | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
+    region: str | None = None,
 ) -> dict[str, Any]:
     """SNS notifications, one record per message (non-strings JSON-encoded); `Subject` is null without a subject.
 
     `attributes` become `MessageAttributes` (`{"Type": "String" | "Number" | "Binary", "Value": ...}`).
     """
     texts = _payloads(messages, "sns_event")
-    topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{topic}"
+    region = region or REGION
+    topic_arn = f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}"
     message_attributes: dict[str, dict[str, str]] = {}
     for name, value in (attributes or {}).items():
         shown = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else str(value)
         message_attributes[name] = {"Type": _attribute_type(value), "Value": shown}
-    cert = f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-{'0' * 32}.pem"
+    cert = f"https://sns.{region}.amazonaws.com/SimpleNotificationService-{'0' * 32}.pem"
     timestamp = _iso(now_ms())
     records: list[dict[str, Any]] = []
     for text in texts:
@@ -170,7 +175,7 @@ def sns_event(
                     "MessageAttributes": {name: dict(value) for name, value in message_attributes.items()},
                     "Type": "Notification",
                     "UnsubscribeUrl": (
-                        f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
+                        f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
                     ),
                     "TopicArn": topic_arn,
                     "Subject": subject,
@@ -186,6 +191,7 @@ def s3_event(
     bucket: str = "my-bucket",
     event_name: str = "ObjectCreated:Put",
     size: int = 1024,
+    region: str | None = None,
 ) -> dict[str, Any]:
     """S3 notifications, one record per key; keys are URL-encoded as S3 sends them (`my file.txt` → `my+file.txt`).
 
@@ -206,7 +212,7 @@ def s3_event(
             {
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
-                "awsRegion": REGION,
+                "awsRegion": region or REGION,
                 "eventTime": _iso(epoch),
                 "eventName": event_name,
                 "userIdentity": {"principalId": "AWS:AIDAEXAMPLEPRINCIPAL"},
@@ -236,6 +242,7 @@ def eventbridge_event(
     detail_type: str = "MyEvent",
     source: str = "my.app",
     resources: Sequence[str] = (),
+    region: str | None = None,
 ) -> dict[str, Any]:
     """An EventBridge event: the standard envelope (version 0, fresh id and time) around `detail`."""
     return {
@@ -245,17 +252,18 @@ def eventbridge_event(
         "source": source,
         "account": ACCOUNT_ID,
         "time": _iso(now_ms(), millis=False),
-        "region": REGION,
+        "region": region or REGION,
         "resources": list(resources),
         "detail": dict(detail),
     }
 
 
-def scheduled_event(*, rule: str = "my-schedule") -> dict[str, Any]:
+def scheduled_event(*, rule: str = "my-schedule", region: str | None = None) -> dict[str, Any]:
     """The event an EventBridge schedule rule sends: `Scheduled Event` from `aws.events`, empty detail."""
     return eventbridge_event(
         {},
         detail_type="Scheduled Event",
         source="aws.events",
-        resources=[f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{rule}"],
+        resources=[f"arn:aws:events:{region or REGION}:{ACCOUNT_ID}:rule/{rule}"],
+        region=region,
     )

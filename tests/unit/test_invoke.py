@@ -86,15 +86,20 @@ class Failing:
         raise self.error
 
 
+TIMEOUT = FunctionTimeout("Task timed out after 3.00 seconds", timeout=3)
+TOO_LARGE = PayloadTooLarge("too long")
+
+
 @pytest.mark.parametrize(
-    ("error", "status", "body"),
+    ("fmt", "error", "status", "body"),
     [
-        (FunctionTimeout("Task timed out after 3.00 seconds", timeout=3), 502, {"message": "Internal server error"}),
-        (PayloadTooLarge("too long"), 413, {"message": "Request Too Long"}),
+        ("rest", TIMEOUT, 502, {"message": "Internal server error"}),
+        ("rest", TOO_LARGE, 413, {"message": "Request Too Long"}),
+        ("http", TIMEOUT, 500, {"message": "Internal Server Error"}),
+        ("http", TOO_LARGE, 413, {"message": "Request Entity Too Large"}),
     ],
-    ids=["timeout", "payload-too-large"],
+    ids=["rest-timeout", "rest-payload-too-large", "http-timeout", "http-payload-too-large"],
 )
-@pytest.mark.parametrize("fmt", ["rest", "http"])
 def test_every_invocation_error_the_front_answers_becomes_its_status(fmt, error, status, body):
     quiet = httpx.Client(transport=LambdaTransport(Failing(error), event_format=fmt, raise_function_errors=False))
     r = quiet.get("http://lambda/x")
