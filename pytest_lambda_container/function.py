@@ -13,7 +13,7 @@ from docker.models.containers import Container
 from . import cgroup, hygiene, memwatch, metrics, sandbox, startup
 from .container import LOG_TAIL, DockerContainer, Log
 from .engine import Engine
-from .errors import ContainerError, FunctionError, HandlerImportError, InvocationError
+from .errors import ContainerError, FunctionError, FunctionTimeout, HandlerImportError, InvocationError
 from .image import ImageInfo
 from .launch import LaunchPlan
 from .protocol import INVOKE_PATH, check_payload, decode_answer, encode_event
@@ -212,8 +212,10 @@ class LambdaContainer(ServingContainer):
 
     # -- invoking ---------------------------------------------------------------------------------------------
 
-    def invoke_raw(self, payload: bytes) -> httpx.Response:
-        """POST a serialized event to the emulator: one call at a time, since a second concurrent one crashes it."""
+    def invoke_raw(self, payload: bytes, *, timeout: float | None = None) -> httpx.Response:
+        """POST a serialized event to the emulator: one call at a time, since a second concurrent one crashes it.
+        `timeout`: give up after so many seconds (`FunctionTimeout` with that `timeout`); the emulator stays busy, so
+        the next call gets a fresh container, as Lambda's next request gets another sandbox while that one runs on."""
         check_payload(payload)
         with self._lock:
             self._check_open()
@@ -226,12 +228,19 @@ class LambdaContainer(ServingContainer):
                 self._latest = self._reports.last = metrics.LazyReport(self._current, time.time())
             try:
                 with self._oom.watching():
-                    return self._http.post(INVOKE_PATH, content=payload, headers={"Content-Type": "application/json"})
+                    wait = httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout, connect=5.0)
+                    headers = {"Content-Type": "application/json"}
+                    return self._http.post(INVOKE_PATH, content=payload, headers=headers, timeout=wait)
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.TimeoutException):
-                    # Past the function timeout and then some: the emulator is stuck, and may still be busy
-                    # (a second call would crash it). The next call gets a fresh container.
+                    # Past the function timeout and then some, or past the caller's: the emulator is stuck, or
+                    # still busy (a second call would crash it). The next call gets a fresh container.
                     self.state = State.DEAD
+                    if timeout is not None and isinstance(exc, httpx.ReadTimeout):
+                        message = (
+                            f"no answer within {timeout:g}s, this call's limit (the function's is {self.timeout:g}s)"
+                        )
+                        raise FunctionTimeout(message, timeout=timeout) from None
                 else:
                     # A dropped connection usually means the container is dying, but the engine may still
                     # report it running for a moment: wait for its state, so this call reports the death and
@@ -241,12 +250,13 @@ class LambdaContainer(ServingContainer):
                 # The message names httpx's error; its traceback (httpx's frames) would only bury the user's line.
                 raise self._with_logs(error) from None
 
-    def invoke_event(self, event: Any) -> Any:
-        """Invoke the function with `event` (any JSON value); its result, or an `InvocationError`."""
+    def invoke_event(self, event: Any, *, timeout: float | None = None) -> Any:
+        """Invoke the function with `event` (any JSON value); its result, or an `InvocationError`. `timeout`: stop
+        waiting after so many seconds (`FunctionTimeout`; see `invoke_raw`)."""
         payload = encode_event(event)
         # Decoded under the lock too: telling a dead container from a live one must not race with a restart.
         with self._lock:
-            response = self.invoke_raw(payload)
+            response = self.invoke_raw(payload, timeout=timeout)
             over = self._oom.over_memory()
             if over is not None:  # killed for memory, or (where it could not be) past it all the same
                 raise over from None
