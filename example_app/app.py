@@ -5,12 +5,18 @@ from __future__ import annotations
 import base64
 import os
 import time
+from urllib.parse import parse_qsl
 
 from fastapi import Cookie, FastAPI, HTTPException, Request, Response
 from mangum import Mangum
 from pydantic import BaseModel
 
 app = FastAPI()
+
+#: A 1x1 orange PNG, for the binary route.
+LOGO = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4P5PhPwAGywKYdXfpmQAAAABJRU5ErkJggg=="
+)
 
 
 class Item(BaseModel):
@@ -86,6 +92,19 @@ def multi() -> Response:
 @app.get("/binary")
 def binary() -> Response:
     return Response(content=bytes(range(256)), media_type="application/octet-stream")
+
+
+@app.get("/logo")
+def logo() -> Response:
+    """An image: through a REST API it reaches the client as bytes only with binary media types configured."""
+    return Response(content=LOGO, media_type="image/png")
+
+
+@app.post("/form")
+async def form(request: Request) -> dict[str, object]:
+    """A form post (parsed here: Form(...) needs python-multipart), and whether the event carried it base64-encoded."""
+    fields = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True)
+    return {"fields": [list(pair) for pair in fields], "base64": request.scope["aws.event"].get("isBase64Encoded")}
 
 
 @app.get("/sleep")
