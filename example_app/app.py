@@ -147,3 +147,5 @@ def failing_handler(event: dict, context: object) -> dict:  # type: ignore[type-
 
 
 handler = Mangum(app, lifespan="off")
+#: The same app deployed on an HTTP API's named stage `prod`: AWS puts `/prod` in front of every path.
+prod_stage_handler = Mangum(app, lifespan="off", api_gateway_base_path="/prod")

@@ -1,0 +1,58 @@
+"""The front rules a FastAPI user meets first, through the example app in its real container (issue 11): a PNG route
+behind a REST API with and without binary media types, a form post behind an HTTP API, and a named stage."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.docker
+
+LOGO_TEST = """
+import base64
+
+PNG = b"\\x89PNG\\r\\n\\x1a\\n"
+
+def test_logo(invoke):
+    r = invoke("GET", "/logo", event_format="rest")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/png"
+    if {binary}:
+        assert r.content.startswith(PNG)
+    else:  # the function's base64 text, as the client of a REST API without binary media types gets it
+        assert r.content.startswith(b"iVBORw0KGgo") and base64.b64decode(r.content).startswith(PNG)
+"""
+
+
+@pytest.mark.parametrize("binary_media_types", [None, "*/*"], ids=["no-binary-media-types", "all-binary"])
+def test_png_through_rest_needs_binary_media_types(pytester, lambda_image, binary_media_types):
+    """Without `--lambda-binary-media-types` the client gets the function's base64 text, as from a REST API with
+    no binaryMediaTypes on AWS; with `*/*`, the PNG's bytes."""
+    pytester.makepyfile(LOGO_TEST.format(binary=bool(binary_media_types)))
+    args = ["--lambda-image", lambda_image.id, "--lambda-port", "0"]
+    if binary_media_types:
+        args.append(f"--lambda-binary-media-types={binary_media_types}")
+    pytester.runpytest(*args).assert_outcomes(passed=1)
+
+
+def test_form_post_through_http_arrives_base64_encoded_and_intact(invoke):
+    """An HTTP API base64-encodes a form body (not textual); Mangum decodes it, so the app reads its fields."""
+    r = invoke(
+        "POST",
+        "/form",
+        event_format="http",
+        body="name=caf%C3%A9&empty=",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.json() == {"fields": [["name", "caf\u00e9"], ["empty", ""]], "base64": True}
+    assert r.extensions["lambda_event"]["isBase64Encoded"] is True
+
+
+def test_named_stage_through_http_needs_mangums_base_path(lambda_container_factory, lambda_target):
+    """On an HTTP API stage `prod`, AWS prefixes the path with `/prod`: the plain Mangum handler answers 404, the one
+    with `api_gateway_base_path="/prod"` answers."""
+    for handler, status in (("app.handler", 404), ("app.prod_stage_handler", 200)):
+        function = lambda_container_factory(handler=handler)
+        with lambda_target.client(function) as client:
+            r = client.get("/test1", extensions={"lambda": {"event_format": "http", "stage": "prod"}})
+        assert r.status_code == status, handler
+        assert r.extensions["lambda_event"]["rawPath"] == "/prod/test1"
