@@ -3,7 +3,12 @@ behind a REST API with and without binary media types, a form post behind an HTT
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import pytest
+
+from pytest_lambda_container.transport import LambdaTransport
 
 pytestmark = pytest.mark.docker
 
@@ -56,3 +61,16 @@ def test_named_stage_through_http_needs_mangums_base_path(lambda_container_facto
             r = client.get("/test1", extensions={"lambda": {"event_format": "http", "stage": "prod"}})
         assert r.status_code == status, handler
         assert r.extensions["lambda_event"]["rawPath"] == "/prod/test1"
+
+
+def test_the_container_gives_up_at_the_integration_timeout_and_the_next_call_works(lambda_container_factory):
+    """API Gateway answers 504 after its integration timeout while the function runs on; here the abandoned
+    emulator is replaced, and the next request is answered (as by another sandbox on AWS)."""
+    function = lambda_container_factory(timeout=45)  # its own timeout is longer than the front's
+    transport = LambdaTransport(function, integration_timeout=2, raise_function_errors=False)
+    with httpx.Client(transport=transport, base_url="http://lambda") as client:
+        started = time.monotonic()
+        r = client.get("/sleep", params={"seconds": 20})
+        assert (r.status_code, r.json()) == (504, {"message": "Endpoint request timed out"})
+        assert time.monotonic() - started < 10
+        assert client.get("/test1").json() == {"message": "test"}
