@@ -59,8 +59,7 @@ def aws_environment(monkeypatch, tmp_path):
 def no_credentials(monkeypatch):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "")
-    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
 
 
 @pytest.fixture
