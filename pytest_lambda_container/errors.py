@@ -17,6 +17,7 @@
     │   │   ├── HandlerImportError   the handler module could not be loaded (Runtime.ImportModuleError, ...)
     │   │   └── FunctionOutOfMemory  the kernel killed the runtime for memory (Lambda's Runtime.OutOfMemory)
     │   ├── FunctionTimeout      the function ran past its timeout
+    │   ├── IntegrationTimeout   the front stopped waiting first (API Gateway's integration timeout: 29 s, 30 s)
     │   ├── PayloadTooLarge      the request is over Lambda's 6 MB synchronous payload limit
     │   └── InvalidResponse      the function returned something the front cannot turn into HTTP (a 502 on AWS)
 
@@ -163,6 +164,14 @@ class FunctionTimeout(InvocationError):
     """The function ran past its configured timeout."""
 
     def __init__(self, message: str, *, timeout: float | None, payload: Any = None) -> None:
+        super().__init__(message, payload=payload)
+        self.timeout = timeout
+
+
+class IntegrationTimeout(InvocationError):
+    """The front stopped waiting for the function (API Gateway's integration timeout); the function may run on."""
+
+    def __init__(self, message: str, *, timeout: float, payload: Any = None) -> None:
         super().__init__(message, payload=payload)
         self.timeout = timeout
 

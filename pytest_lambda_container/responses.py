@@ -9,7 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import FunctionError, FunctionTimeout, InvalidResponse, InvocationError, PayloadTooLarge
+from .errors import (
+    FunctionError,
+    FunctionTimeout,
+    IntegrationTimeout,
+    InvalidResponse,
+    InvocationError,
+    PayloadTooLarge,
+)
 
 
 @dataclass(frozen=True)
@@ -21,14 +28,6 @@ class HttpResult:
     body: bytes = b""
     #: The reason phrase, where the front takes one from the result (ALB's `statusDescription`).
     reason: str | None = None
-
-
-class IntegrationTimeout(InvocationError):
-    """The front stopped waiting for the function (API Gateway's integration timeout); the function may run on."""
-
-    def __init__(self, message: str, *, timeout: float, payload: Any = None) -> None:
-        super().__init__(message, payload=payload)
-        self.timeout = timeout
 
 
 #: The keys a REST API's proxy integration accepts in a result; any other is "Malformed Lambda proxy response"

@@ -193,7 +193,12 @@ class Target:
                 auth=remote.url_auth(s),
                 timeout=s.timeout + 5,
             )
-        transport = LambdaTransport(function, event_format=s.event_format, options=transport_options(s))
+        transport = LambdaTransport(
+            function,
+            event_format=s.event_format,
+            options=transport_options(s),
+            integration_timeout=s.integration_timeout,
+        )
         return httpx.Client(base_url="http://lambda", transport=transport)
 
     def close(self) -> None:

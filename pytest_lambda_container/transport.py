@@ -9,9 +9,9 @@ from typing import Any, Callable, Protocol
 
 import httpx
 
-from .errors import ConfigError, FunctionTimeout, InvocationError, PayloadTooLarge
+from .errors import ConfigError, FunctionTimeout, IntegrationTimeout, InvocationError, PayloadTooLarge
 from .events import EventFormat, EventOptions, HttpRequest, get_format
-from .responses import IntegrationTimeout, error_result
+from .responses import error_result
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 #: The key of `httpx.Request.extensions` that carries per-request event settings.

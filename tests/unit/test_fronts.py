@@ -17,10 +17,15 @@ import httpx
 import pytest
 from mangum import Mangum
 
-from pytest_lambda_container.errors import ConfigError, FunctionTimeout, InvalidResponse, PayloadTooLarge
+from pytest_lambda_container.errors import (
+    ConfigError,
+    FunctionTimeout,
+    IntegrationTimeout,
+    InvalidResponse,
+    PayloadTooLarge,
+)
 from pytest_lambda_container.events import FORMATS, eventbridge_event, s3_event, scheduled_event, sns_event, sqs_event
 from pytest_lambda_container.inprocess import InProcessFunction
-from pytest_lambda_container.responses import IntegrationTimeout
 from pytest_lambda_container.transport import LambdaTransport, make_invoke
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
