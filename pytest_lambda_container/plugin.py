@@ -270,7 +270,9 @@ def lambda_client(
 
     Shared by the session, but every test starts with an empty cookie jar: no test sees another's cookies.
     """
-    with lambda_target.client(lambda_container) as client:
+    with _surfaced(lambda_target.settings):
+        client = lambda_target.client(lambda_container)
+    with client:
         clients = pytestconfig.stash.setdefault(CLIENTS, [])
         clients.append(client)
         try:

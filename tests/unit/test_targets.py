@@ -102,6 +102,10 @@ def test_the_url_comes_from_the_environment_too(
         (["--lambda-target", "function"], "the function target needs the function: give --lambda-function*"),
         (["--lambda-target", "cloud"], "*unknown target 'cloud'; choose one of container, inprocess, url, function"),
         (["--lambda-target", "url", "--lambda-url", "ftp://x"], "*'ftp://x' is not an http(s) URL*"),
+        (
+            ["--lambda-event-format", "http", "--lambda-integration-timeout", "40"],
+            "*integration timeout 40s is over what the http front allows (30s*",
+        ),
     ],
 )
 def test_a_target_without_what_it_needs_is_a_usage_error(
