@@ -1,39 +1,44 @@
-"""Run a handler in this process behind the same `invoke_event` contract as a container (for fast unit tests)."""
+"""The inprocess target: the handler imported into the test process and called behind the same `invoke_event`
+contract as a container — events and results through JSON as on the wire, Lambda's 6 MB limits, a context object,
+the function's environment seen by the function only (`lambda_context`), and its timeout enforced without signals.
+
+Each function has one worker thread, where its module is imported and each call runs: a call past its time fails
+with `FunctionTimeout` while its thread runs on (a thread cannot be stopped), and the function refuses further calls,
+as a Lambda environment would be replaced. A call cut short by API Gateway's integration timeout (`timeout=`) leaves
+the function busy; the next call waits for it, as a busy Lambda environment takes no second call.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import importlib
 import json
+import sys
+import threading
+import time
 import traceback
-import uuid
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .errors import FunctionError
-from .protocol import function_error
+from . import lambda_context
+from .errors import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, NotOnTarget
+from .handler_source import HandlerSource, locate
+from .lambda_context import FUNCTION_ENV, LambdaContext, context_for
+from .protocol import MAX_PAYLOAD, encode_event, function_error
+
+if TYPE_CHECKING:
+    from .session import FunctionSpec
+    from .settings import Settings
 
 Handler = Callable[[Any, Any], Any]
-
-
-@dataclass
-class FakeContext:
-    """The parts of the Lambda context object handlers commonly read."""
-
-    function_name: str = "function"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:function"
-    memory_limit_in_mb: int = 128
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/function"
-    log_stream_name: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+_IMPORT_LOCK = threading.Lock()
 
 
 def _ensure_event_loop() -> None:
-    # Mangum drives the app with asyncio.get_event_loop(): a worker thread (AsyncLambdaTransport) has none, and
-    # an async test framework may have closed the main thread's. The Lambda runtime always has one.
+    # Mangum drives the app with asyncio.get_event_loop(): a worker thread has none, and an async test framework may
+    # have closed the main thread's. The Lambda runtime always has one.
     try:
         loop = asyncio.get_event_loop()
     except RuntimeError:
@@ -42,23 +47,188 @@ def _ensure_event_loop() -> None:
         asyncio.set_event_loop(asyncio.new_event_loop())
 
 
-class InProcessFunction:
-    """`handler(event, context)` called directly; events and results pass through JSON as they would on the wire,
-    and an exception becomes the `FunctionError` the runtime would report."""
+def _user_stack(tb: Any) -> list[str]:
+    """The traceback's frames, as the runtime reports them, without this module's own."""
+    frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(str(Path(__file__).parent))]
+    return traceback.format_list(frames)
 
-    def __init__(self, handler: Handler) -> None:
+
+class InProcessFunction:
+    """`handler(event, context)` called in this process, in the function's own worker thread, with `env` seen by the
+    function only; `timeout` in seconds."""
+
+    def __init__(
+        self,
+        handler: Handler | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 300.0,
+        loader: Callable[[], Handler] | None = None,
+        name: str = "handler",
+    ) -> None:
+        self.env = dict(env or {})
+        self.timeout = timeout
+        self.name = name
+        #: Lambda's figures are a container's: there is no report in-process.
+        self.last_report = None
+        self.invocations = 0
+        self._broken: str | None = None
+        self._busy: tuple[concurrent.futures.Future[Any], float] | None = None
+        self._lock = threading.Lock()
+        if self.env:
+            lambda_context.install()
+        self._worker = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="lambda-inprocess", initializer=self._enter
+        )
+        if handler is None:
+            if loader is None:
+                raise TypeError("give a handler or a loader")
+            handler = self._worker.submit(loader).result()
         self.handler = handler
 
-    def invoke_event(self, event: Any) -> Any:
-        wire_event = json.loads(json.dumps(event))
+    def __repr__(self) -> str:
+        return f"<InProcessFunction {self.name}>"
+
+    def _enter(self) -> None:
+        # The worker thread's context: the function's variables, for its import and every call.
+        FUNCTION_ENV.set(self.env if self.env else None)
+
+    def invoke_event(self, event: Any, *, timeout: float | None = None) -> Any:
+        """Call the handler with `event`; its result, or the `InvocationError` Lambda would give. `timeout`: give up
+        waiting sooner (an API Gateway integration timeout), leaving the call to finish."""
+        payload = encode_event(event)  # PayloadTooLarge before the handler runs, as on Lambda
+        with self._lock:
+            self._wait_for_the_last_call()
+            wire_event = json.loads(payload)
+            context = context_for(self.env, self.timeout)
+            future = self._worker.submit(self._call, wire_event, context)
+            self.invocations += 1
+            wait = self.timeout if timeout is None else min(timeout, self.timeout)
+            try:
+                result = future.result(timeout=wait)
+            except concurrent.futures.TimeoutError:
+                if timeout is not None and timeout < self.timeout:
+                    self._busy = (future, context.deadline)
+                    raise FunctionTimeout(
+                        f"gave up waiting after {timeout:g}s; the call runs on", timeout=timeout
+                    ) from None
+                raise self._timed_out() from None
+        return result
+
+    def _wait_for_the_last_call(self) -> None:
+        if self._broken is not None:
+            raise InvocationError(self._broken)
+        if self._busy is None:
+            return
+        future, deadline = self._busy
+        self._busy = None
+        try:
+            future.exception(timeout=max(0.0, deadline - time.monotonic()))
+        except concurrent.futures.TimeoutError:
+            raise self._timed_out() from None
+
+    def _timed_out(self) -> FunctionTimeout:
+        self._broken = (
+            f"{self.name} timed out in an earlier call, and its thread still runs (a thread cannot be stopped): "
+            "the in-process function takes no more calls. Fix the slow call, or use the container target"
+        )
+        return FunctionTimeout(
+            f"the function timed out: Task timed out after {self.timeout:.2f} seconds (the limit is {self.timeout:g}s; "
+            "raise it with --lambda-timeout or ini lambda_timeout)",
+            timeout=self.timeout,
+        )
+
+    def _call(self, event: Any, context: LambdaContext) -> Any:
         _ensure_event_loop()
         try:
-            result = self.handler(wire_event, FakeContext())
+            result = self.handler(event, context)
         except Exception as exc:
-            stack = traceback.format_list(traceback.extract_tb(exc.__traceback__))
-            raise FunctionError(type(exc).__name__, str(exc), stack) from exc
-        result = json.loads(json.dumps(result))
-        error = function_error(result)
+            raise FunctionError(type(exc).__name__, str(exc), _user_stack(exc.__traceback__)) from exc
+        text = json.dumps(result)
+        if len(text.encode()) > MAX_PAYLOAD:
+            raise FunctionError(
+                "Function.ResponseSizeTooLarge",
+                f"Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes).",
+            )
+        wire = json.loads(text)
+        error = function_error(wire)
         if error is not None:
             raise error
-        return result
+        return wire
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
+        """A container's log: there is none in-process."""
+        raise NotOnTarget("logs() needs a container; the target is inprocess", target="inprocess")
+
+    def ensure_running(self) -> None:
+        """Restarts are a container's."""
+        raise NotOnTarget("restarting needs a container; the target is inprocess", target="inprocess")
+
+    def close(self) -> None:
+        """Let the worker thread go (a call still running finishes on its own)."""
+        self._worker.shutdown(wait=False)
+
+
+def import_handler(source: HandlerSource) -> Handler:
+    """The handler function, its module imported from `source.folder` under the name the runtime would give it.
+
+    A module of that name imported before from another folder (another function's `app.py`) is set aside while this
+    one is imported, and put back after: each function gets its own module objects.
+    """
+    module_name, _, function = source.handler.rpartition(".")
+    top = module_name.split(".")[0]
+    folder = str(source.folder)
+    with _IMPORT_LOCK:
+        existing = sys.modules.get(top)
+        theirs = existing is not None and not str(getattr(existing, "__file__", "") or "").startswith(folder)
+        aside = (
+            {k: sys.modules.pop(k) for k in list(sys.modules) if k == top or k.startswith(top + ".")} if theirs else {}
+        )
+        sys.path.insert(0, folder)
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise HandlerImportError(
+                "Runtime.ImportModuleError",
+                f"Unable to import module '{module_name}' from {source.folder} ({source.how}): "
+                f"{type(exc).__name__}: {exc}",
+                _user_stack(exc.__traceback__),
+            ) from exc
+        finally:
+            sys.path.remove(folder)
+            if theirs:
+                for k in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
+                    del sys.modules[k]
+                sys.modules.update(aside)
+    handler = getattr(module, function, None)
+    if not callable(handler):
+        raise HandlerImportError(
+            "Runtime.HandlerNotFound", f"{source.handler} is undefined or not exported by {module.__file__}", []
+        )
+    return handler  # type: ignore[no-any-return]
+
+
+def load(settings: Settings, spec: FunctionSpec) -> InProcessFunction:
+    """The function of `spec` on the inprocess target: its handler imported, its environment its own."""
+    dockerfile = spec.dockerfile or settings.dockerfile_path
+    configured = dockerfile.resolve() == settings.dockerfile_path.resolve()
+    context = spec.context or (settings.context_path if configured else dockerfile.parent)
+    source = locate(
+        dockerfile,
+        context,
+        handler=spec.handler or settings.handler,
+        source=settings.source,
+        build_args={**settings.build_args, **dict(spec.build_args)},
+    )
+    env = {
+        **settings.lambda_environment,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory),
+        **settings.env,
+        **dict(spec.env),
+    }
+    return InProcessFunction(
+        env=env,
+        timeout=spec.timeout or settings.timeout,
+        loader=lambda: import_handler(source),
+        name=source.handler,
+    )
