@@ -8,6 +8,7 @@ emulator's INIT REPORT and INVOKE RTDONE lines and the container cgroup's peak m
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -62,6 +63,10 @@ class Source(Protocol):
     def peak_memory(self) -> int | None: ...
 
 
+#: How long a report waits for the emulator's REPORT line of a call that has answered.
+REPORT_WAIT = 2.0
+
+
 class LazyReport:
     """The `Report` of one invocation, read from the container the first time an attribute is asked for."""
 
@@ -80,7 +85,13 @@ class LazyReport:
         """The report (None if the emulator wrote none: the container died, say)."""
         if not self._read:
             peak = None if self._superseded else self._source.peak_memory()
-            self._report = parse(self._source.logs(since=self._since), peak_bytes=peak)
+            # The emulator writes its REPORT line just after it answers: read at once, it may not be there yet.
+            deadline = time.monotonic() + REPORT_WAIT
+            while True:
+                self._report = parse(self._source.logs(since=self._since), peak_bytes=peak)
+                if self._report is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
             self._read = True
         return self._report
 

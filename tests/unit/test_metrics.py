@@ -77,3 +77,16 @@ def test_the_transport_hands_the_report_to_the_response():
     with httpx.Client(transport=LambdaTransport(target), base_url="http://lambda") as client:
         response = client.get("/")
     assert response.extensions["lambda_report"] is target.last_report
+
+
+class LateSource(Source):
+    """The emulator writes its REPORT line just after it answers: the first reads do not find it yet."""
+
+    def logs(self, *, tail=None, since=None):
+        self.reads += 1
+        return self.log if self.reads >= 3 else WARM.split("REPORT")[0]
+
+
+def test_a_report_read_right_after_the_answer_waits_for_the_report_line():
+    source = LateSource(WARM)
+    assert LazyReport(source, since=0.0).duration_ms == 585.629 and source.reads == 3
