@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import lambda_context
 from .errors import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, NotOnTarget
+from .function_thread import FunctionThread
 from .handler_source import HandlerSource, locate
 from .lambda_context import FUNCTION_ENV, LambdaContext, context_for
 from .protocol import MAX_PAYLOAD, encode_event, function_error
@@ -77,9 +78,7 @@ class InProcessFunction:
         self._lock = threading.Lock()
         if self.env:
             lambda_context.install()
-        self._worker = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="lambda-inprocess", initializer=self._enter
-        )
+        self._worker = FunctionThread(self._enter)
         if handler is None:
             if loader is None:
                 raise TypeError("give a handler or a loader")
@@ -101,7 +100,7 @@ class InProcessFunction:
             self._wait_for_the_last_call()
             wire_event = json.loads(payload)
             context = context_for(self.env, self.timeout)
-            future = self._worker.submit(self._call, wire_event, context)
+            future = self._worker.submit(lambda: self._call(wire_event, context))
             self.invocations += 1
             wait = self.timeout if timeout is None else min(timeout, self.timeout)
             try:
@@ -166,7 +165,7 @@ class InProcessFunction:
 
     def close(self) -> None:
         """Let the worker thread go (a call still running finishes on its own)."""
-        self._worker.shutdown(wait=False)
+        self._worker.shutdown()
 
 
 def import_handler(source: HandlerSource) -> Handler:

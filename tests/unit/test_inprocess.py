@@ -4,6 +4,8 @@ its own thread with Lambda's context, its environment its own, its timeout kept 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -153,6 +155,25 @@ def test_past_its_timeout_the_function_fails_and_takes_no_more_calls(tmp_path: P
     assert time.monotonic() - started < 1.5
     with pytest.raises(InvocationError, match=r"timed out in an earlier call.*takes no more calls"):
         fn.invoke_event({})  # type: ignore[attr-defined]
+
+
+STUCK = """
+import threading
+from pytest_lambda_container import FunctionTimeout
+from pytest_lambda_container.inprocess import InProcessFunction
+
+fn = InProcessFunction(lambda event, context: threading.Event().wait(), timeout=0.2)
+try:
+    fn.invoke_event({})
+except FunctionTimeout:
+    print("timed out")
+"""
+
+
+def test_a_handler_stuck_past_its_timeout_does_not_hold_the_process_open() -> None:
+    # The stuck thread cannot be stopped; the test run must still end when its tests do.
+    done = subprocess.run([sys.executable, "-c", STUCK], capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == "timed out", done.stderr
 
 
 def test_an_integration_timeout_leaves_the_call_to_finish_and_the_next_waits(tmp_path: Path) -> None:
