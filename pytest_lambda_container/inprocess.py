@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import importlib
 import json
-import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import lambda_context
-from .errors import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, NotOnTarget
+from .errors import FunctionError, FunctionTimeout, InvocationError, NotOnTarget
+from .function_import import FUNCTION_MODULES, user_stack
+from .function_import import import_handler as import_modules
 from .function_thread import FunctionThread
 from .handler_source import HandlerSource, locate
 from .lambda_context import FUNCTION_ENV, LambdaContext, context_for
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 Handler = Callable[[Any, Any], Any]
-_IMPORT_LOCK = threading.Lock()
 
 
 def _ensure_event_loop() -> None:
@@ -46,12 +43,6 @@ def _ensure_event_loop() -> None:
         loop = None
     if loop is None or loop.is_closed():
         asyncio.set_event_loop(asyncio.new_event_loop())
-
-
-def _user_stack(tb: Any) -> list[str]:
-    """The traceback's frames, as the runtime reports them, without this module's own."""
-    frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(str(Path(__file__).parent))]
-    return traceback.format_list(frames)
 
 
 class InProcessFunction:
@@ -142,8 +133,15 @@ class InProcessFunction:
         try:
             result = self.handler(event, context)
         except Exception as exc:
-            raise FunctionError(type(exc).__name__, str(exc), _user_stack(exc.__traceback__)) from exc
-        text = json.dumps(result)
+            raise FunctionError(type(exc).__name__, str(exc), user_stack(exc.__traceback__)) from exc
+        finally:
+            modules = FUNCTION_MODULES.get()
+            if modules is not None:
+                modules.collect()
+        try:
+            text = json.dumps(result)
+        except (TypeError, ValueError) as exc:  # awslambdaric's words
+            raise FunctionError("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
         if len(text.encode()) > MAX_PAYLOAD:
             raise FunctionError(
                 "Function.ResponseSizeTooLarge",
@@ -166,45 +164,6 @@ class InProcessFunction:
     def close(self) -> None:
         """Let the worker thread go (a call still running finishes on its own)."""
         self._worker.shutdown()
-
-
-def import_handler(source: HandlerSource) -> Handler:
-    """The handler function, its module imported from `source.folder` under the name the runtime would give it.
-
-    A module of that name imported before from another folder (another function's `app.py`) is set aside while this
-    one is imported, and put back after: each function gets its own module objects.
-    """
-    module_name, _, function = source.handler.rpartition(".")
-    top = module_name.split(".")[0]
-    folder = str(source.folder)
-    with _IMPORT_LOCK:
-        existing = sys.modules.get(top)
-        theirs = existing is not None and not str(getattr(existing, "__file__", "") or "").startswith(folder)
-        aside = (
-            {k: sys.modules.pop(k) for k in list(sys.modules) if k == top or k.startswith(top + ".")} if theirs else {}
-        )
-        sys.path.insert(0, folder)
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:
-            raise HandlerImportError(
-                "Runtime.ImportModuleError",
-                f"Unable to import module '{module_name}' from {source.folder} ({source.how}): "
-                f"{type(exc).__name__}: {exc}",
-                _user_stack(exc.__traceback__),
-            ) from exc
-        finally:
-            sys.path.remove(folder)
-            if theirs:
-                for k in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
-                    del sys.modules[k]
-                sys.modules.update(aside)
-    handler = getattr(module, function, None)
-    if not callable(handler):
-        raise HandlerImportError(
-            "Runtime.HandlerNotFound", f"{source.handler} is undefined or not exported by {module.__file__}", []
-        )
-    return handler  # type: ignore[no-any-return]
 
 
 def load(settings: Settings, spec: FunctionSpec) -> InProcessFunction:
@@ -231,3 +190,11 @@ def load(settings: Settings, spec: FunctionSpec) -> InProcessFunction:
         loader=lambda: import_handler(source),
         name=source.handler,
     )
+
+
+def import_handler(source: HandlerSource) -> Handler:
+    """The handler of `source`, imported apart from the tests' modules (`function_import`); call it in the function's
+    thread, which from then on finds the function's own modules."""
+    modules, handler = import_modules(source)
+    FUNCTION_MODULES.set(modules)
+    return handler

@@ -194,6 +194,49 @@ def test_two_functions_with_modules_of_one_name_stay_apart(tmp_path: Path) -> No
     assert fn_two.invoke_event({})["where"] == str(two / "app.py")  # type: ignore[attr-defined]
 
 
+NEIGHBOURS = """
+import os
+import helpers
+
+AT_IMPORT = os.environ.get("APP_GREETING")
+
+
+def handler(event, context):
+    import lazy  # a neighbour first imported during a call
+
+    return {"helper": helpers.WHO, "lazy": lazy.WHO, "at_import": AT_IMPORT}
+"""
+
+
+def _neighbours(folder: Path, who: str) -> Path:
+    folder.mkdir()
+    _project(folder, CUSTOM)
+    (folder / "app.py").write_text(NEIGHBOURS)
+    (folder / "helpers.py").write_text(f"WHO = {who!r}\n")
+    (folder / "lazy.py").write_text(f"WHO = {who!r}\n")
+    return folder
+
+
+def test_same_named_neighbours_of_two_functions_stay_apart_and_out_of_the_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = _neighbours(tmp_path / "one", "one"), _neighbours(tmp_path / "two", "two")
+    # The tests imported one's module themselves, without the function's environment.
+    monkeypatch.syspath_prepend(str(one))
+    monkeypatch.delenv("APP_GREETING", raising=False)
+    for name in ("app", "helpers", "lazy"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    import app  # type: ignore[import-not-found]
+
+    fn_one = _load(one, env={"APP_GREETING": "hi"})
+    fn_two = _load(two)
+    assert fn_one.invoke_event({}) == {"helper": "one", "lazy": "one", "at_import": "hi"}  # type: ignore[attr-defined]
+    assert fn_two.invoke_event({}) == {"helper": "two", "lazy": "two", "at_import": None}  # type: ignore[attr-defined]
+    assert fn_one.invoke_event({})["lazy"] == "one"  # type: ignore[attr-defined]
+    assert sys.modules["app"] is app and app.AT_IMPORT is None  # the tests' module is theirs, untouched
+    assert "helpers" in sys.modules and sys.modules["helpers"].__file__ == str(one / "helpers.py")
+
+
 TARGET_TESTS = """
 def test_invoke(invoke):
     assert invoke("GET", "/x").status_code == 200
