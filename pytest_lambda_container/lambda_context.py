@@ -69,6 +69,22 @@ class ScopedEnviron(MutableMapping[str, str]):
     def copy(self) -> dict[str, str]:
         return dict(self)
 
+    # os.environ's own operators and attributes: the whole test process uses this object once installed.
+    def __or__(self, other: Mapping[str, str]) -> dict[str, str]:
+        return {**self, **other}
+
+    def __ror__(self, other: Mapping[str, str]) -> dict[str, str]:
+        return {**other, **self}
+
+    def __ior__(self, other: Mapping[str, str]) -> ScopedEnviron:
+        self.update(other)
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "real":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.real, name)
+
     def __repr__(self) -> str:
         return f"environ({dict(self)!r})"
 

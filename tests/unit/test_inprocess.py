@@ -122,6 +122,30 @@ def test_the_functions_environment_is_the_functions_only(tmp_path: Path, monkeyp
     assert os.environ["APP_OTHER"] == "x" and os.environ["AWS_PROFILE"] == "the-testers"
 
 
+def test_the_tests_environ_keeps_its_operators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _load(_project(tmp_path, CUSTOM), env={"APP_GREETING": "hi"})  # os.environ is the scoped one from here on
+    monkeypatch.setenv("APP_OTHER", "x")
+    merged = os.environ | {"EXTRA": "1"}
+    assert merged["APP_OTHER"] == "x" and merged["EXTRA"] == "1" and "APP_GREETING" not in merged
+    assert ({"EXTRA": "1"} | os.environ)["APP_OTHER"] == "x"
+    assert os.environ.encodekey("A") == b"A"  # type: ignore[attr-defined]
+
+
+def test_a_handler_that_is_not_in_its_module_fails_at_load(tmp_path: Path) -> None:
+    _project(tmp_path, CUSTOM)
+    with pytest.raises(HandlerImportError, match="Handler 'nothere' missing on module 'app'") as info:
+        _load(tmp_path, handler="app.nothere")
+    assert info.value.error_type == "Runtime.HandlerNotFound"
+
+
+def test_a_result_that_is_not_json_is_lambdas_marshal_error(tmp_path: Path) -> None:
+    _project(tmp_path, CUSTOM)
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return {1, 2}\n")
+    with pytest.raises(FunctionError, match="Unable to marshal response") as info:
+        _load(tmp_path).invoke_event({})  # type: ignore[attr-defined]
+    assert info.value.error_type == "Runtime.MarshalError"
+
+
 def test_an_import_error_fails_at_load_with_the_users_traceback(tmp_path: Path) -> None:
     _project(tmp_path, CUSTOM)
     (tmp_path / "app.py").write_text("import json\n\nraise RuntimeError('no config')\n")
