@@ -125,15 +125,16 @@ def locate(
 
 
 def _copied_from(reading: dockerfile.Reading, context: Path, module: str) -> Path | None:
-    """The context folder that the final stage's COPY/ADD make the import root, judged by the module's file."""
-    final = reading.stages[-1]
-    aws = final.base.startswith(AWS_BASES)
+    """The context folder that the final image's COPY/ADD make the import root, judged by the module's file."""
+    chain = dockerfile_stages.Stages((), reading).chain()[1]  # the final stage and those it is built FROM, root first
+    aws = chain[0].base.startswith(AWS_BASES)
     values = {"LAMBDA_TASK_ROOT": TASK_ROOT} if aws else {}
-    _env(final.instructions, values)
+    lineage = tuple(ins for stage in chain for ins in stage.instructions)
+    _env(lineage, values)
     workdir = TASK_ROOT if aws else "/"
     copies = {id(c.instruction): c for c in reading.copies}
     placed: list[tuple[str, str]] = []  # (context source, absolute destination), in order
-    for ins in final.instructions:
+    for ins in lineage:
         if ins.keyword == "WORKDIR":
             workdir = posixpath.join(workdir, dockerfile.substitute(ins.args.strip(), values, strict=False) or "")
         copy = copies.get(id(ins))

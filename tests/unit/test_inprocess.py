@@ -73,8 +73,18 @@ def _load(root: Path, **settings: object) -> object:
             "code/app.py",
             "code",
         ),
+        (
+            "FROM public.ecr.aws/lambda/python:3.11 AS base\nFROM base\n" + AWS.split("\n", 1)[1],
+            "src/app.py",
+            "src",
+        ),
+        (
+            'FROM python:3.11-slim AS base\nWORKDIR /function\nCOPY app.py ./\nFROM base\nCMD ["app.handler"]\n',
+            "app.py",
+            ".",
+        ),
     ],
-    ids=["custom-workdir", "aws-task-root", "package", "cmd-of-the-parent-stage"],
+    ids=["custom-workdir", "aws-task-root", "package", "cmd-of-the-parent-stage", "aws-parent", "copy-in-parent"],
 )
 def test_the_source_folder_is_where_the_dockerfile_copies_the_module(
     tmp_path: Path, dockerfile: str, app_at: str, folder: str
