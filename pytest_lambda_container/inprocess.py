@@ -65,6 +65,7 @@ class InProcessFunction:
         self.last_report = None
         self.invocations = 0
         self._broken: str | None = None
+        self._closed = False
         self._busy: tuple[concurrent.futures.Future[Any], float] | None = None
         self._lock = threading.Lock()
         if self.env:
@@ -73,7 +74,11 @@ class InProcessFunction:
         if handler is None:
             if loader is None:
                 raise TypeError("give a handler or a loader")
-            handler = self._worker.submit(loader).result()
+            try:
+                handler = self._worker.submit(loader).result()
+            except BaseException:
+                self._worker.shutdown()
+                raise
         self.handler = handler
 
     def __repr__(self) -> str:
@@ -106,6 +111,8 @@ class InProcessFunction:
         return result
 
     def _wait_for_the_last_call(self) -> None:
+        if self._closed:
+            raise InvocationError(f"{self.name} was closed (its session ended): it takes no more calls")
         if self._broken is not None:
             raise InvocationError(self._broken)
         if self._busy is None:
@@ -162,7 +169,8 @@ class InProcessFunction:
         raise NotOnTarget("restarting needs a container; the target is inprocess", target="inprocess")
 
     def close(self) -> None:
-        """Let the worker thread go (a call still running finishes on its own)."""
+        """Let the worker thread go (a call still running finishes on its own); later calls are refused."""
+        self._closed = True
         self._worker.shutdown()
 
 

@@ -191,6 +191,15 @@ def test_past_its_timeout_the_function_fails_and_takes_no_more_calls(tmp_path: P
         fn.invoke_event({})  # type: ignore[attr-defined]
 
 
+def test_a_closed_function_refuses_calls_at_once(tmp_path: Path) -> None:
+    fn = _load(_project(tmp_path, CUSTOM), timeout=30)
+    fn.close()  # type: ignore[attr-defined]
+    started = time.monotonic()
+    with pytest.raises(InvocationError, match="was closed"):
+        fn.invoke_event({})  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 1
+
+
 STUCK = """
 import threading
 from pytest_lambda_container import FunctionTimeout
