@@ -17,6 +17,7 @@ Run on loopback only; nothing here is timed inside a test.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import statistics
@@ -24,8 +25,6 @@ import time
 from pathlib import Path
 
 import httpx
-
-import dataclasses
 
 from pytest_lambda_container import FunctionSpec, LambdaSession, LambdaTransport, Settings, inprocess, make_invoke
 from pytest_lambda_container.events import EventOptions, HttpRequest, get_format
