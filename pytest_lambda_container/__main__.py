@@ -5,7 +5,9 @@
 - `python -m pytest_lambda_container doctor [--dockerfile PATH]` says whether this machine can run the plugin's
   tests of this project, and why not;
 - `python -m pytest_lambda_container event METHOD PATH [...]` prints the event the plugin would send for that
-  request, for `curl -d @-` to a running container.
+  request, for `curl -d @-` to a running container;
+- `python -m pytest_lambda_container serve [--port 3000]` builds and starts the container and serves it over HTTP on
+  127.0.0.1, as API Gateway would, until Ctrl-C (the `serve` extra: uvicorn).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import glob
 import sys
 from pathlib import Path
 
-from . import doctor, event_cli, platforms, rie, rie_wheel
+from . import doctor, event_cli, platforms, rie, rie_wheel, serve
 from .errors import LambdaContainerError
 
 
@@ -41,15 +43,23 @@ def main(argv: list[str] | None = None) -> int:
         description="Print the complete event the plugin sends for an HTTP request, as one line of JSON.",
     )
     event_cli.add_arguments(event_cmd)
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="serve the function over HTTP on 127.0.0.1, as API Gateway would (curl, a browser, the url target)",
+        description="Build and start the container, serve it over HTTP until Ctrl-C, then remove the container.",
+    )
+    serve.add_arguments(serve_cmd)
     args = parser.parse_args(argv)
     try:
         if args.command == "doctor":
             return doctor.run(args)
         if args.command == "event":
             return event_cli.run(args)
+        if args.command == "serve":
+            return serve.run(args)
         return _rie(args)
     except ValueError as exc:
-        {"doctor": doctor_cmd, "event": event_cmd}.get(args.command, rie_cmd).error(str(exc))
+        {"doctor": doctor_cmd, "event": event_cmd, "serve": serve_cmd}.get(args.command, rie_cmd).error(str(exc))
     except LambdaContainerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
