@@ -23,8 +23,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Log = Callable[[str], None]
 
-#: Headers about one hop of the connection, not the request: the body arrives here whole, so its framing does not
-#: travel on (httpx sets the Content-Length of the body it is given), and uvicorn frames the answer itself.
+#: Headers about one hop of the connection: uvicorn frames the answer itself. (A request's go on to the front, which
+#: drops them as the real one does: ALB keeps Connection.)
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te", b"upgrade", b"proxy-connection"})
 
 
@@ -100,9 +100,8 @@ def target_of(scope: Scope) -> str:
 def to_httpx(scope: Scope, body: bytes) -> httpx.Request:
     """The ASGI request as an `httpx.Request`: method, path and query as sent, headers in order with repeats kept."""
     host, port = scope.get("server") or ("127.0.0.1", 80)
-    headers = [(name, value) for name, value in scope["headers"] if name.lower() not in HOP_BY_HOP]
     url = httpx.URL(f"{scope.get('scheme', 'http')}://{_host(host)}:{port}{target_of(scope)}")
-    return httpx.Request(scope["method"], url, headers=headers, content=body)
+    return httpx.Request(scope["method"], url, headers=list(scope["headers"]), content=body)
 
 
 def _host(host: str) -> str:

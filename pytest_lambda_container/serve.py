@@ -65,13 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_of(args: argparse.Namespace, cwd: Path) -> Settings:
-    """The settings pytest would resolve in `cwd` with these flags; the target is the container. Unless given, the
-    emulator gets any free port: a test run's 9000 stays free."""
+    """The settings pytest would resolve in `cwd` with these flags, but those of other targets (the target is the
+    container). Unless given, the emulator gets any free port: a test run's 9000 stays free."""
     ini = inifile.find(cwd)
 
     def cli(opt: Option) -> Any:
-        if opt.name == "target":
-            return "container"
         return None if opt.name in NOT_HERE else getattr(args, "lambda_" + opt.name, None)
 
     def ini_value(opt: Option) -> Any:
