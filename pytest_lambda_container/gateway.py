@@ -15,7 +15,7 @@ from urllib.parse import quote
 import anyio.to_thread
 import httpx
 
-from .errors import LambdaContainerError
+from .errors import FunctionError, LambdaContainerError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -64,7 +64,17 @@ class Gateway:
             response = httpx.Response(502, json={"message": f"Bad Gateway: {exc}"}, request=request)
         elapsed = (time.perf_counter() - started) * 1000
         await send_response(send, response, head=request.method == "HEAD")
-        self.log(f"{request.method} {target_of(scope)} {response.status_code} {elapsed:.0f} ms")
+        line = f"{request.method} {target_of(scope)} {response.status_code} {elapsed:.0f} ms"
+        error = response.extensions.get("lambda_error")
+        # The front's answer to a failed invocation says only "Internal server error": the why is for the log.
+        self.log(f"{line} ({why(error)})" if error else line)
+
+
+def why(error: Exception, limit: int = 200) -> str:
+    """One line on a failed invocation: the function's own error type and message, or our error's name and why."""
+    first = (str(error).splitlines() or [""])[0]
+    text = first if isinstance(error, FunctionError) else f"{type(error).__name__}: {first}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -22,7 +22,7 @@ from mangum import Mangum
 
 from pytest_lambda_container import inifile, serve
 from pytest_lambda_container.__main__ import main
-from pytest_lambda_container.errors import ConfigError, ContainerError
+from pytest_lambda_container.errors import ConfigError, ContainerError, FunctionError
 from pytest_lambda_container.gateway import Gateway
 from pytest_lambda_container.inprocess import InProcessFunction
 from pytest_lambda_container.logfollow import lines_of
@@ -330,8 +330,13 @@ def test_a_head_request_gets_no_body_and_keeps_the_length_a_get_would_have() -> 
 
 
 def test_a_function_error_is_the_fronts_answer_and_a_dead_container_a_502_that_says_why() -> None:
-    start, body, _ = call(Recorder({"errorMessage": "boom", "errorType": "RuntimeError"}), "GET", b"/boom")
+    raised = FunctionError("RuntimeError", "boom", ["  File app.py, line 1"])
+    start, body, lines = call(Recorder(error=raised), "GET", b"/boom")
     assert (start["status"], json.loads(body)) == (502, {"message": "Internal server error"})
+    assert re.fullmatch(r"GET /boom 502 \d+ ms \(RuntimeError: boom\)", lines[0]), lines
+    start, _, lines = call(Recorder({"errorMessage": "boom", "errorType": "RuntimeError"}), "GET", b"/")
+    assert start["status"] == 502
+    assert re.fullmatch(r"GET / 502 \d+ ms \(InvalidResponse: .{100,}\.\.\.\)", lines[0]), lines
     start, body, lines = call(Recorder(error=ContainerError("container plc-1 died and cannot restart")), "GET", b"/")
     assert start["status"] == 502
     assert "container plc-1 died" in json.loads(body)["message"]
