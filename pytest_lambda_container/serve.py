@@ -52,7 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the address to listen on (default {DEFAULT_HOST}: this machine only; anything else lets others in)",
     )
     group = parser.add_argument_group(
-        "the function", "the plugin's options; their ini keys are read from the ini file pytest would read here"
+        "the function",
+        "the plugin's options; their ini keys are read from the ini file pytest would read here. --lambda-port is "
+        "the emulator's (here, unless given, any free one), --port the gateway's",
     )
     for opt in options():
         dest = "lambda_" + opt.name

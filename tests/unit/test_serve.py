@@ -154,6 +154,13 @@ def test_serve_always_runs_the_container_and_a_given_emulator_port_is_kept(tmp_p
     assert serve.settings_of(parse("--lambda-port", "9200"), tmp_path).port == 9200
 
 
+@pytest.mark.parametrize(
+    ("host", "private"), [("127.0.0.1", True), ("::1", True), ("localhost", True), ("0.0.0.0", False)]
+)
+def test_only_a_loopback_host_listens_without_a_warning(host: str, private: bool) -> None:
+    assert serve._is_loopback(host) is private
+
+
 def test_a_bad_ini_value_names_its_key(tmp_path: Path) -> None:
     make(tmp_path, {"tox.ini": "[pytest]\nlambda_memory = 5\n"})
     with pytest.raises(ConfigError, match="ini key lambda_memory"):
