@@ -26,8 +26,7 @@ from .gateway import Gateway
 from .logfollow import LogFollower
 from .session import LambdaSession
 from .settings import INI_NAMES, OPTIONS, Option, Settings, parse_port, resolve
-from .targets import transport_options
-from .transport import LambdaTransport
+from .targets import transport_for
 
 DEFAULT_PORT = 3000
 DEFAULT_HOST = "127.0.0.1"
@@ -133,13 +132,8 @@ def run(args: argparse.Namespace) -> int:
         function = session.container()
         follower = LogFollower(function, say)
         follower.start()
-        transport = LambdaTransport(
-            function,
-            event_format=settings.event_format,
-            options=transport_options(settings),
-            integration_timeout=settings.integration_timeout,
-            raise_function_errors=False,
-        )
+        # What the function does wrong is the front's answer, as a real front gives it: not an exception.
+        transport = transport_for(settings, function, raise_function_errors=False)
         config = uvicorn.Config(Gateway(transport, log=say), lifespan="off", access_log=False, log_level="warning")
         host, bound = sock.getsockname()[:2]
         say(f"{function.image.ref} ({settings.event_format} events) serving on {_url(host, bound)} (Ctrl-C to stop)")

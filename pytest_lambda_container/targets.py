@@ -41,6 +41,18 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     return {name: value for name, value in wanted.items() if name in fields and value is not None}
 
 
+def transport_for(settings: Settings, function: Function, **kwargs: Any) -> LambdaTransport:
+    """The transport that reaches `function` as the settings' front does (event format, options, integration
+    timeout): the tests' clients and `serve` build it here alike; `kwargs` go to `LambdaTransport` as well."""
+    return LambdaTransport(
+        function,
+        event_format=settings.event_format,
+        options=transport_options(settings),
+        integration_timeout=settings.integration_timeout,
+        **kwargs,
+    )
+
+
 class HttpOnlyTransport(httpx.BaseTransport):
     """Real HTTP to a deployed endpoint; a request that sets parts of the event (`invoke(..., request_context=...)`)
     cannot be sent that way, and is refused rather than sent without them."""
@@ -193,13 +205,7 @@ class Target:
                 auth=remote.url_auth(s),
                 timeout=s.timeout + 5,
             )
-        transport = LambdaTransport(
-            function,
-            event_format=s.event_format,
-            options=transport_options(s),
-            integration_timeout=s.integration_timeout,
-        )
-        return httpx.Client(base_url="http://lambda", transport=transport)
+        return httpx.Client(base_url="http://lambda", transport=transport_for(s, function))
 
     def close(self) -> None:
         """End what the target started: containers removed (or kept, with `keep`), in-process functions closed."""

@@ -28,6 +28,7 @@ from pytest_lambda_container.inprocess import InProcessFunction
 from pytest_lambda_container.logfollow import lines_of
 from pytest_lambda_container.plugin import lambda_settings_of
 from pytest_lambda_container.settings import OPTIONS
+from pytest_lambda_container.targets import transport_for
 from pytest_lambda_container.transport import LambdaTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
@@ -138,6 +139,24 @@ def test_settings_are_the_plugins_for_the_same_ini_and_flags(pytester: pytest.Py
     assert got.env  # the ini file was read at all
     # Unless given, the emulator takes any free port: a test run's 9000 stays free.
     assert got == type(expected)(**{**vars(expected), "port": 0})
+
+
+def test_the_gateways_transport_is_the_one_the_tests_clients_get_for_the_same_settings(tmp_path: Path) -> None:
+    make(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\nlambda_event_format = http\nlambda_binary_media_types = image/png\n"
+            "lambda_integration_timeout = 12\n"
+        },
+    )
+    settings = serve.settings_of(parse("--lambda-region", "eu-west-1"), tmp_path)
+    transport = transport_for(settings, Recorder(), raise_function_errors=False)
+    assert (transport.event_format.name, transport.integration_timeout) == ("http", 12)
+    assert (transport.options.region, tuple(transport.options.binary_media_types or ())) == (
+        "eu-west-1",
+        ("image/png",),
+    )
+    assert transport.raise_function_errors is False
 
 
 def test_every_plugin_option_but_the_other_targets_is_a_flag() -> None:
