@@ -26,6 +26,8 @@ pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")
+#: The processes import this checkout's package: run from elsewhere, an editable install of another one would win.
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 class Served:
@@ -35,6 +37,7 @@ class Served:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pytest_lambda_container", "serve", "--port", "0", *args],
             cwd=cwd,
+            env=ENV,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -88,6 +91,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "    APP_GREETING=hello from pytest\n"
     )
     (root / "sub").mkdir()
+    imported = subprocess.run(
+        [sys.executable, "-c", "import pytest_lambda_container as p; print(p.__file__)"],
+        cwd=root / "sub",
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(imported.stdout.strip()).is_relative_to(ROOT), f"serve would run another copy: {imported.stdout}"
     return root / "sub"
 
 
@@ -154,7 +166,7 @@ def test_the_example_suite_passes_on_the_url_target_against_it(served: Served) -
             "example_app/tests",
         ],
         cwd=ROOT,
-        env={**os.environ, "DOCKER_HOST": "unix:///nowhere/docker.sock"},  # the url target needs no engine
+        env={**ENV, "DOCKER_HOST": "unix:///nowhere/docker.sock"},  # the url target needs no engine
         capture_output=True,
         text=True,
         timeout=600,
