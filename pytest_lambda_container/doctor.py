@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from . import base_probe, dockerfile_stages, platforms, project_check, rie, rie_wheel, settings
+from . import base_probe, dockerfile_stages, platforms, project_check, rie, rie_wheel, values
 from . import image as images
 from .engine import Engine, connect
 from .errors import ConfigError, EngineRefused, LambdaContainerError
@@ -34,16 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        default=settings.DEFAULT_PORT,
-        help=f"the emulator's port (default {settings.DEFAULT_PORT})",
+        default=values.DEFAULT_PORT,
+        help=f"the emulator's port (default {values.DEFAULT_PORT})",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """The `doctor` command; a bad --build-arg or --port is a `ValueError` (the command's usage error)."""
     try:
-        build_args = settings.parse_pairs(args.build_arg, "--build-arg")
-        port = settings.parse_port(args.port, "--port")
+        build_args = values.parse_pairs(args.build_arg, "--build-arg")
+        port = values.parse_port(args.port, "--port")
     except ConfigError as exc:
         raise ValueError(str(exc)) from None
     return doctor(args.dockerfile, args.context, build_args, port)
@@ -53,7 +53,7 @@ def doctor(
     dockerfile: Path | None = None,
     context: Path | None = None,
     build_args: Mapping[str, str] | None = None,
-    port: int = settings.DEFAULT_PORT,
+    port: int = values.DEFAULT_PORT,
     emit: Callable[[str], None] | None = None,
 ) -> int:
     """Check what the plugin needs, printing one line each; 1 if anything would block a run, else 0."""

@@ -17,9 +17,10 @@ import pytest
 
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
 from .image import ImageInfo
+from .options import INI_NAMES, OPTIONS, TARGETS
 from .report import ERROR_ATTRIBUTE, Reports
 from .session import FunctionSpec, LambdaSession
-from .settings import INI_NAMES, OPTIONS, TARGETS, Settings, resolve
+from .settings import Settings, resolve
 from .targets import Target
 from .transport import InvokeFunction, make_invoke
 
@@ -37,13 +38,7 @@ class LambdaContainerWarning(pytest.PytestWarning):
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lambda-container", "Lambda container images under aws-lambda-rie")
     for opt in OPTIONS:
-        dest = "lambda_" + opt.name
-        if opt.shape in ("pairs", "list"):
-            group.addoption(opt.flag, dest=dest, action="append", default=None, metavar=opt.metavar, help=opt.help)
-        elif opt.shape == "flag":
-            group.addoption(opt.flag, dest=dest, action="store_true", default=None, help=opt.help)
-        else:
-            group.addoption(opt.flag, dest=dest, default=None, metavar=opt.metavar, help=opt.help)
+        opt.add_to(group.addoption)
         # Booleans are read as strings: pytest's own bool parsing ends in an INTERNALERROR on a typo.
         ini_type = "linelist" if opt.shape in ("pairs", "list") else "string"
         default: Any = [] if opt.shape in ("pairs", "list") else ""

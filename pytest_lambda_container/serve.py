@@ -24,9 +24,11 @@ from . import inifile
 from .errors import ConfigError
 from .gateway import Gateway
 from .logfollow import LogFollower
+from .options import INI_NAMES, OPTIONS, Option
 from .session import LambdaSession
-from .settings import INI_NAMES, OPTIONS, Option, Settings, parse_port, resolve
+from .settings import Settings, resolve
 from .targets import transport_for
+from .values import parse_port
 
 DEFAULT_PORT = 3000
 DEFAULT_HOST = "127.0.0.1"
@@ -56,13 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the emulator's (here, unless given, any free one), --port the gateway's",
     )
     for opt in options():
-        dest = "lambda_" + opt.name
-        if opt.shape in ("pairs", "list"):
-            group.add_argument(opt.flag, dest=dest, action="append", default=None, metavar=opt.metavar, help=opt.help)
-        elif opt.shape == "flag":
-            group.add_argument(opt.flag, dest=dest, action="store_true", default=None, help=opt.help)
-        else:
-            group.add_argument(opt.flag, dest=dest, default=None, metavar=opt.metavar, help=opt.help)
+        opt.add_to(group.add_argument)
 
 
 def settings_of(args: argparse.Namespace, cwd: Path) -> Settings:

@@ -26,7 +26,8 @@ from .errors import BuildFailed, ConfigError, LambdaContainerError
 from .event_cli import curl_command
 from .function import LambdaContainer
 from .image import BuildProgress, ImageInfo, check_build_inputs
-from .settings import Settings, parse_timeout
+from .settings import Settings
+from .values import parse_timeout
 
 Log = Callable[[str], None]
 

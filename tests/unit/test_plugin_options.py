@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pytest_lambda_container.settings import INI_NAMES, OPTIONS
+from pytest_lambda_container.options import INI_NAMES, OPTIONS
 
 SHOW_SETTINGS = """
     def test_show(lambda_settings):

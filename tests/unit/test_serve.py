@@ -26,8 +26,8 @@ from pytest_lambda_container.errors import ConfigError, ContainerError, Function
 from pytest_lambda_container.gateway import Gateway
 from pytest_lambda_container.inprocess import InProcessFunction
 from pytest_lambda_container.logfollow import lines_of
+from pytest_lambda_container.options import OPTIONS
 from pytest_lambda_container.plugin import lambda_settings_of
-from pytest_lambda_container.settings import OPTIONS
 from pytest_lambda_container.targets import transport_for
 from pytest_lambda_container.transport import LambdaTransport
 

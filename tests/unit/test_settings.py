@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from pytest_lambda_container import ConfigError
-from pytest_lambda_container.settings import INI_NAMES, OPTIONS, Option, Settings, resolve
+from pytest_lambda_container.options import INI_NAMES, OPTIONS, Option
+from pytest_lambda_container.settings import Settings, resolve
 
 
 def settings(root: Path, cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None, **kw: Any) -> Settings:
