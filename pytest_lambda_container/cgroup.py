@@ -11,10 +11,13 @@ import contextlib
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import FunctionError, FunctionOutOfMemory, LambdaContainerError
 from .memwatch import MemoryWatch
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
 
 #: cgroup v1's memory.oom_control and v2's memory.events both have this line (v1 since Linux 4.13).
 _OOM_KILL = re.compile(r"^oom_kill (\d+)$", re.MULTILINE)
@@ -97,6 +100,20 @@ class OomWatch:
     def __init__(self, memory: MemoryWatch | None = None) -> None:
         self.seen = 0
         self.memory = memory
+
+    @classmethod
+    def of(cls, container_id: str, name: str, limits: Sandbox | None, log: Callable[[str], None]) -> OomWatch:
+        """The judge of a new container: with the sandbox on, its function's own memory watched where it can be."""
+        if limits is None or not limits.enabled:
+            return cls()
+        watch = MemoryWatch.of(container_id, limits.memory)
+        if not watch.available:
+            log(
+                f"the function's own memory cannot be read from here (no cgroup of {name} on this host): only the "
+                f"container's limit holds, its {limits.memory} MB of memory and /tmp's {limits.ephemeral_storage} MB "
+                "together"
+            )
+        return cls(watch)
 
     def watching(self) -> contextlib.AbstractContextManager[None]:
         """Watch the function's own memory for the length of one call."""

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from docker.models.containers import Container
 
-from . import cgroup, hygiene, memwatch, metrics, sandbox, startup
+from . import cgroup, hygiene, metrics, sandbox, startup
 from .container import LOG_TAIL, DockerContainer, Log
 from .engine import Engine
 from .errors import ContainerError, FunctionError, FunctionTimeout, HandlerImportError, InvocationError
@@ -144,24 +144,11 @@ class LambdaContainer(ServingContainer):
         self._http.base_url = httpx.URL(self._current.url)
         self._oom.close()
         # A new container, a new cgroup: its count starts at 0.
-        self._oom = cgroup.OomWatch(self._memory_watch(self._current.id))
+        self._oom = cgroup.OomWatch.of(self._current.id, self.name, self.plan.sandbox, self.log)
         if self.state is State.REMOVED:  # removed while this one was starting: it goes too
             self._current.remove()
             self._check_open()
         self.state = State.READY
-
-    def _memory_watch(self, container_id: str) -> memwatch.MemoryWatch | None:
-        limits = self.plan.sandbox
-        if limits is None or not limits.enabled:
-            return None
-        watch = memwatch.MemoryWatch.of(container_id, limits.memory)
-        if not watch.available:
-            self.log(
-                f"the function's own memory cannot be read from here (no cgroup of {self.name} on this host): only "
-                f"the container's limit holds, its {limits.memory} MB of memory and /tmp's {limits.ephemeral_storage} "
-                "MB together"
-            )
-        return watch
 
     def _check_open(self) -> None:
         if self.state is State.REMOVED:

@@ -13,6 +13,8 @@ import pytest
 
 from pytest_lambda_container.hygiene import LABEL, LABEL_PID, LABEL_SESSION
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture(scope="session")
 def docker_client():
@@ -76,3 +78,27 @@ class InnerPytest:
 @pytest.fixture
 def inner_pytest() -> InnerPytest:
     return InnerPytest()
+
+
+def run_example_suite(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """pytest on example_app/tests from the repository's root (its pyproject configures the plugin), in a process of
+    its own."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-rs",
+            *args,
+            "example_app/tests",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -20,7 +20,7 @@ import pytest
 
 from pytest_lambda_container.hygiene import LABEL_PID
 
-from .conftest import list_ours
+from .conftest import list_ours, run_example_suite
 
 pytestmark = pytest.mark.docker
 
@@ -149,27 +149,9 @@ def test_the_functions_own_lines_are_printed(served: Served) -> None:
 
 
 def test_the_example_suite_passes_on_the_url_target_against_it(served: Served) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            "-rs",
-            "--lambda-target",
-            "url",
-            "--lambda-url",
-            served.url,
-            "example_app/tests",
-        ],
-        cwd=ROOT,
-        env={**ENV, "DOCKER_HOST": "unix:///nowhere/docker.sock"},  # the url target needs no engine
-        capture_output=True,
-        text=True,
-        timeout=600,
+    # the url target needs no engine
+    result = run_example_suite(
+        "--lambda-target", "url", "--lambda-url", served.url, env={"DOCKER_HOST": "unix:///nowhere/docker.sock"}
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output

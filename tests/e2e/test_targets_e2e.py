@@ -4,40 +4,11 @@ so boto3 pointed at it with --lambda-endpoint-url is the function target for rea
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from .conftest import run_example_suite
+
 pytestmark = pytest.mark.docker
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_example_suite(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """pytest on example_app/tests from the repository's root (its pyproject configures the plugin), in a process of
-    its own."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            "-rs",
-            *args,
-            "example_app/tests",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def test_the_example_suite_passes_in_process_with_no_engine() -> None:
