@@ -78,13 +78,9 @@ def check_target(settings: Settings) -> None:
     """What the target needs is given (a URL for `url`, a function for `function`), and the front can have the
     integration timeout asked for."""
     from .events import get_format
+    from .transport import integration_cap
 
-    limit = get_format(settings.event_format).max_integration_timeout
-    if settings.integration_timeout is not None and limit is not None and settings.integration_timeout > limit:
-        raise ConfigError(
-            f"integration timeout {settings.integration_timeout:g}s is over what the {settings.event_format} front "
-            f"allows ({limit:g}s; AWS cannot raise it): give --lambda-integration-timeout {limit:g} or less"
-        )
+    integration_cap(get_format(settings.event_format), settings.integration_timeout)
     if settings.target == "url" and not settings.url:
         raise ConfigError(
             "the url target needs the endpoint: give --lambda-url URL, ini lambda_url or PYTEST_LAMBDA_URL"

@@ -47,6 +47,21 @@ def takes_timeout(invoke: Callable[..., Any]) -> bool:
     return "timeout" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
+def integration_cap(fmt: EventFormat, integration_timeout: float | None = None) -> float | None:
+    """How long the front `fmt` waits for the function (its own integration timeout, or `integration_timeout`; None:
+    the function's own timeout); a `ConfigError` for a value past what the front allows."""
+    if fmt.integration_timeout is None:
+        return None
+    wanted = fmt.integration_timeout if integration_timeout is None else integration_timeout
+    limit = fmt.max_integration_timeout
+    if limit is not None and wanted > limit:
+        raise ConfigError(
+            f"integration timeout {wanted:g}s is over what the {fmt.name} front allows ({limit:g}s; AWS cannot "
+            f"raise it): lower --lambda-integration-timeout / ini lambda_integration_timeout to {limit:g} or less"
+        )
+    return wanted
+
+
 class LambdaTransport(httpx.BaseTransport):
     """Send httpx requests to a Lambda function as events of one front (`rest`, `http`, `function-url`, `alb`...).
 
@@ -81,16 +96,7 @@ class LambdaTransport(httpx.BaseTransport):
 
     def cap(self, fmt: EventFormat) -> float | None:
         """How long `fmt` waits for the function (None: the function's own timeout); `ConfigError` past its limit."""
-        if fmt.integration_timeout is None:
-            return None
-        wanted = fmt.integration_timeout if self.integration_timeout is None else self.integration_timeout
-        limit = fmt.max_integration_timeout
-        if limit is not None and wanted > limit:
-            raise ConfigError(
-                f"integration timeout {wanted:g}s is over what the {fmt.name} front allows ({limit:g}s; AWS cannot "
-                f"raise it): lower --lambda-integration-timeout / ini lambda_integration_timeout to {limit:g} or less"
-            )
-        return wanted
+        return integration_cap(fmt, self.integration_timeout)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         return self.handle_call(self.build_call(request))
