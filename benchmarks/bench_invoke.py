@@ -26,9 +26,10 @@ from pathlib import Path
 
 import httpx
 
-from pytest_lambda_container import FunctionSpec, LambdaSession, LambdaTransport, Settings, inprocess, make_invoke
-from pytest_lambda_container.events import EventOptions, HttpRequest, get_format
-from pytest_lambda_container.protocol import INVOKE_PATH
+from pytest_lambda_container import FunctionSpec, LambdaSession, LambdaTransport, Settings, make_invoke
+from pytest_lambda_container.container.protocol import INVOKE_PATH
+from pytest_lambda_container.fronts.events import EventOptions, HttpRequest, get_format
+from pytest_lambda_container.inprocess import function as inprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 

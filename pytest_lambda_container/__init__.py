@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from .build.image import ImageInfo
+from .config.settings import Settings
+from .container.function import LambdaContainer
+from .container.session import FunctionSpec, LambdaSession
 from .errors import (
     BuildFailed,
     ConfigError,
@@ -23,12 +27,8 @@ from .errors import (
     PayloadTooLarge,
     RuntimeUnavailable,
 )
-from .events import FORMATS, EventOptions, HttpRequest
-from .function import LambdaContainer
-from .image import ImageInfo
-from .session import FunctionSpec, LambdaSession
-from .settings import Settings
-from .transport import AsyncLambdaTransport, LambdaTransport, make_invoke
+from .fronts.events import FORMATS, EventOptions, HttpRequest
+from .fronts.transport import AsyncLambdaTransport, LambdaTransport, make_invoke
 
 __all__ = [
     "FORMATS",

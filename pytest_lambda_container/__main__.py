@@ -17,7 +17,11 @@ import glob
 import sys
 from pathlib import Path
 
-from . import doctor, event_cli, platforms, rie, rie_wheel, serve
+from .build import platforms
+from .cli import doctor, serve
+from .cli import event as event_cli
+from .container import emulator as rie
+from .container import emulator_wheel as rie_wheel
 from .errors import LambdaContainerError
 
 

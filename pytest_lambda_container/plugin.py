@@ -15,14 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
+from .build.image import ImageInfo
+from .config.options import INI_NAMES, OPTIONS, TARGETS
+from .config.settings import Settings, resolve
+from .container.session import FunctionSpec, LambdaSession
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
-from .image import ImageInfo
-from .options import INI_NAMES, OPTIONS, TARGETS
+from .fronts.transport import InvokeFunction, make_invoke
 from .report import ERROR_ATTRIBUTE, Reports
-from .session import FunctionSpec, LambdaSession
-from .settings import Settings, resolve
 from .targets import Target
-from .transport import InvokeFunction, make_invoke
 
 SETTINGS = pytest.StashKey[Settings]()
 TARGET = pytest.StashKey[Target]()

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from .container.session import LambdaSession
 from .errors import BuildFailed, LambdaContainerError, NotOnTarget
-from .session import LambdaSession
 
 #: The attribute by which a pytest outcome made of a plugin error (plugin._outcome) carries that error.
 ERROR_ATTRIBUTE = "lambda_error"

@@ -18,11 +18,11 @@ from typing import Any, Protocol
 
 import httpx
 
+from .config.settings import Settings
+from .container.session import FunctionSpec, LambdaSession
 from .errors import NotOnTarget
-from .events import EventOptions
-from .session import FunctionSpec, LambdaSession
-from .settings import Settings
-from .transport import EXTENSION, LambdaTransport
+from .fronts.events import EventOptions
+from .fronts.transport import EXTENSION, LambdaTransport
 
 
 class Function(Protocol):
@@ -182,13 +182,13 @@ class Target:
 
     def _make(self, spec: FunctionSpec) -> Any:
         if self.name == "inprocess":
-            from . import inprocess
+            from .inprocess import function as inprocess
 
             return inprocess.load(self.settings, spec)
         if self.name == "url":
             assert self.settings.url is not None  # settings.check_target
             return Endpoint(self.settings.url)
-        from . import remote
+        from .deployed import invoke_api as remote
 
         return remote.DeployedFunction.from_settings(self.settings)
 
@@ -196,7 +196,7 @@ class Target:
         """An `httpx.Client` whose requests reach `function` (this target's) the way this target does."""
         s = self.settings
         if isinstance(function, Endpoint):
-            from . import remote
+            from .deployed import invoke_api as remote
 
             # A deployed stage is slow to wake: the function's timeout, not httpx's 5 s default.
             return httpx.Client(

@@ -36,9 +36,10 @@ try:
     from docker.errors import DockerException, ImageNotFound
     from docker.models.images import Image
 
-    from pytest_lambda_container import platforms, rie
+    from pytest_lambda_container.build import platforms
+    from pytest_lambda_container.build.image import content_tag
+    from pytest_lambda_container.container import emulator as rie
     from pytest_lambda_container.errors import LambdaContainerError
-    from pytest_lambda_container.image import content_tag
 except ImportError as exc:
     sys.exit(f"bootstrap: error: {exc}: install the project first ({sys.executable} -m pip install -e .)")
 

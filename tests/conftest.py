@@ -5,7 +5,7 @@ import os
 import httpcore
 from hypothesis import settings
 
-from pytest_lambda_container import rie
+from pytest_lambda_container.container import emulator as rie
 
 # Locally the properties explore new examples on every run; in CI they replay a fixed set, so a run is
 # repeatable (a new counterexample found locally becomes a pinned test, as test_roundtrip_properties' are).

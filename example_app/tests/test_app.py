@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_lambda_container import FunctionError
-from pytest_lambda_container.events import sqs_event
+from pytest_lambda_container.fronts.events import sqs_event
 
 pytestmark = pytest.mark.docker
 

@@ -1,37 +1,4 @@
-"""Request → event for every front of a Lambda function, and result → response back."""
+"""Event builders, kept at their documented import path; they live in `fronts.events`."""
 
-from __future__ import annotations
-
-from .alb import Alb
-from .base import EventFormat, EventOptions, HttpRequest
-from .http import FunctionUrl, HttpApi
-from .rest import RestApi
-from .triggers import eventbridge_event, s3_event, scheduled_event, sns_event, sqs_event
-
-FORMATS: dict[str, EventFormat] = {
-    f.name: f for f in (RestApi(), HttpApi(), FunctionUrl(), Alb(multi_value=False), Alb(multi_value=True))
-}
-
-
-def get_format(name: str | EventFormat) -> EventFormat:
-    """The event format called `name` (`rest`, `http`, `function-url`, `alb`, `alb-multi`)."""
-    if not isinstance(name, str):
-        return name
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise ValueError(f"unknown event format {name!r}; choose one of {', '.join(FORMATS)}") from None
-
-
-__all__ = [
-    "FORMATS",
-    "EventFormat",
-    "EventOptions",
-    "HttpRequest",
-    "eventbridge_event",
-    "get_format",
-    "s3_event",
-    "scheduled_event",
-    "sns_event",
-    "sqs_event",
-]
+from ..fronts.events import *  # noqa: F403
+from ..fronts.events import __all__ as __all__

@@ -11,7 +11,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from pytest_lambda_container.hygiene import LABEL, LABEL_PID, LABEL_SESSION
+from pytest_lambda_container.engine.hygiene import LABEL, LABEL_PID, LABEL_SESSION
 
 ROOT = Path(__file__).resolve().parents[2]
 

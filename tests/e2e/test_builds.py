@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import builder, hygiene
-from pytest_lambda_container import image as images
-from pytest_lambda_container.buildlog import NETWORK_HINT, BuildProgress
-from pytest_lambda_container.engine import Engine, connect
+from pytest_lambda_container.build import builder
+from pytest_lambda_container.build import image as images
+from pytest_lambda_container.build.progress import NETWORK_HINT, BuildProgress
+from pytest_lambda_container.build.prune import KEEP, LABEL_BUILD, build_labels
+from pytest_lambda_container.engine import hygiene
+from pytest_lambda_container.engine.client import Engine, connect
 from pytest_lambda_container.errors import BuildFailed
-from pytest_lambda_container.prune import KEEP, LABEL_BUILD, build_labels
 
 pytestmark = pytest.mark.docker
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from pytest_lambda_container import FORMATS, LambdaContainer
-from pytest_lambda_container.event_cli import curl_command
-from pytest_lambda_container.protocol import INVOKE_PATH
+from pytest_lambda_container.cli.event import curl_command
+from pytest_lambda_container.container.protocol import INVOKE_PATH
 
 pytestmark = pytest.mark.docker
 

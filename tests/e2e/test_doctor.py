@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import platforms, rie
-from pytest_lambda_container.engine import connect
-from pytest_lambda_container.hygiene import LABEL, LABEL_PID
+from pytest_lambda_container.build import platforms
+from pytest_lambda_container.container import emulator as rie
+from pytest_lambda_container.engine.client import connect
+from pytest_lambda_container.engine.hygiene import LABEL, LABEL_PID
 
 pytestmark = pytest.mark.docker
 

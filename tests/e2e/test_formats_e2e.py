@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_lambda_container import FORMATS
-from pytest_lambda_container.events import s3_event, sns_event, sqs_event
+from pytest_lambda_container.fronts.events import s3_event, sns_event, sqs_event
 
 pytestmark = pytest.mark.docker
 

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from pytest_lambda_container.transport import LambdaTransport
+from pytest_lambda_container.fronts.transport import LambdaTransport
 
 pytestmark = pytest.mark.docker
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pytest_lambda_container.config.settings import Settings
+from pytest_lambda_container.deployed.invoke_api import DeployedFunction
 from pytest_lambda_container.errors import FunctionError, FunctionTimeout, LambdaContainerError
-from pytest_lambda_container.events import EventOptions, HttpRequest, get_format, sqs_event
-from pytest_lambda_container.remote import DeployedFunction
-from pytest_lambda_container.settings import Settings
-from pytest_lambda_container.transport import LambdaTransport
+from pytest_lambda_container.fronts.events import EventOptions, HttpRequest, get_format, sqs_event
+from pytest_lambda_container.fronts.transport import LambdaTransport
 
 pytestmark = pytest.mark.docker
 

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import ContainerNotReady, FunctionSpec, LambdaContainer, hygiene, launch, platforms, rie
+from pytest_lambda_container import ContainerNotReady, FunctionSpec, LambdaContainer
+from pytest_lambda_container.build import platforms
+from pytest_lambda_container.container import emulator as rie
+from pytest_lambda_container.container import launch
+from pytest_lambda_container.engine import hygiene
 
 pytestmark = pytest.mark.docker
 

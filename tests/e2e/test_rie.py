@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pipless import pipless_python
 
-from pytest_lambda_container import rie
+from pytest_lambda_container.container import emulator as rie
 from pytest_lambda_container.errors import EmulatorUnavailable
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pytest_lambda_container.hygiene import LABEL_PID
+from pytest_lambda_container.engine.hygiene import LABEL_PID
 
 from .conftest import list_ours, run_example_suite
 

@@ -8,10 +8,13 @@ import time
 import httpx
 import pytest
 
-from pytest_lambda_container import HandlerImportError, LambdaContainer, hygiene, launch, rie
-from pytest_lambda_container.events import EventOptions, HttpRequest, get_format
-from pytest_lambda_container.hygiene import LABEL, LABEL_SESSION
-from pytest_lambda_container.protocol import INVOKE_PATH
+from pytest_lambda_container import HandlerImportError, LambdaContainer
+from pytest_lambda_container.container import emulator as rie
+from pytest_lambda_container.container import launch
+from pytest_lambda_container.container.protocol import INVOKE_PATH
+from pytest_lambda_container.engine import hygiene
+from pytest_lambda_container.engine.hygiene import LABEL, LABEL_SESSION
+from pytest_lambda_container.fronts.events import EventOptions, HttpRequest, get_format
 
 pytestmark = pytest.mark.docker
 

@@ -6,8 +6,8 @@ import threading
 
 from filelock import FileLock
 
-from pytest_lambda_container import buildlock
-from pytest_lambda_container.buildlog import BuildProgress
+from pytest_lambda_container.build import lock as buildlock
+from pytest_lambda_container.build.progress import BuildProgress
 
 
 def test_a_second_builder_of_the_same_tag_waits_and_says_so(tmp_path, monkeypatch):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container.builder import legacy_step, user_steps_only
-from pytest_lambda_container.buildlog import NETWORK_HINT, BuildOutput, BuildProgress, plain
+from pytest_lambda_container.build.builder import legacy_step, user_steps_only
+from pytest_lambda_container.build.progress import NETWORK_HINT, BuildOutput, BuildProgress, plain
 
 
 class Clock:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pytest_lambda_container import FunctionError
-from pytest_lambda_container.cgroup import OomWatch, oom_kills, read_oom_kills
+from pytest_lambda_container.container.cgroup import OomWatch, oom_kills, read_oom_kills
 from pytest_lambda_container.errors import FunctionOutOfMemory
 
 KILLED = "RequestId: r1 Error: Runtime exited with error: signal: killed"

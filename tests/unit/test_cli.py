@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from mangum import Mangum
 
-from pytest_lambda_container import FORMATS, dockerfile_stages, project_check
+from pytest_lambda_container import FORMATS
 from pytest_lambda_container.__main__ import main
-from pytest_lambda_container.events import get_format
-from pytest_lambda_container.inprocess import InProcessFunction
-from pytest_lambda_container.project_check import Launch
+from pytest_lambda_container.build import stages as dockerfile_stages
+from pytest_lambda_container.cli import project_check
+from pytest_lambda_container.cli.project_check import Launch
+from pytest_lambda_container.fronts.events import get_format
+from pytest_lambda_container.inprocess.function import InProcessFunction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
 import app as example

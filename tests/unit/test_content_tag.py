@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container.content import large_context_warning
+from pytest_lambda_container.build.content import large_context_warning
+from pytest_lambda_container.build.image import base_images, content_tag
 from pytest_lambda_container.errors import ConfigError
-from pytest_lambda_container.image import base_images, content_tag
 
 
 def make_context(tmp_path: Path) -> Path:

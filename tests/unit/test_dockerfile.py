@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import builder
-from pytest_lambda_container.dockerfile import instructions, read, substitute
-from pytest_lambda_container.sources import go_match
+from pytest_lambda_container.build import builder
+from pytest_lambda_container.build.copy_sources import go_match
+from pytest_lambda_container.build.dockerfile import instructions, read, substitute
 
 
 def test_continuations_comments_and_the_escape_directive_are_docker_s():

@@ -7,7 +7,7 @@ import requests
 from docker.errors import APIError, DockerException, NotFound
 
 from pytest_lambda_container import ConfigError, EngineRefused, EngineUnavailable
-from pytest_lambda_container.engine import engine_errors
+from pytest_lambda_container.engine.client import engine_errors
 
 ADDRESS = "unix:///var/run/docker.sock"
 

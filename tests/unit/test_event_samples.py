@@ -23,7 +23,7 @@ from urllib.parse import unquote_plus
 import httpx
 import pytest
 
-from pytest_lambda_container.events import (
+from pytest_lambda_container.fronts.events import (
     FORMATS,
     EventOptions,
     HttpRequest,
@@ -33,8 +33,8 @@ from pytest_lambda_container.events import (
     sns_event,
     sqs_event,
 )
-from pytest_lambda_container.inprocess import InProcessFunction
-from pytest_lambda_container.transport import LambdaTransport, make_invoke
+from pytest_lambda_container.fronts.transport import LambdaTransport, make_invoke
+from pytest_lambda_container.inprocess.function import InProcessFunction
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "aws-samples"
 

@@ -24,9 +24,16 @@ from pytest_lambda_container.errors import (
     InvalidResponse,
     PayloadTooLarge,
 )
-from pytest_lambda_container.events import FORMATS, eventbridge_event, s3_event, scheduled_event, sns_event, sqs_event
-from pytest_lambda_container.inprocess import InProcessFunction
-from pytest_lambda_container.transport import LambdaTransport, make_invoke
+from pytest_lambda_container.fronts.events import (
+    FORMATS,
+    eventbridge_event,
+    s3_event,
+    scheduled_event,
+    sns_event,
+    sqs_event,
+)
+from pytest_lambda_container.fronts.transport import LambdaTransport, make_invoke
+from pytest_lambda_container.inprocess.function import InProcessFunction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
 import app as example

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from pytest_lambda_container import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, Settings
+from pytest_lambda_container.build.handler_source import locate
+from pytest_lambda_container.container.session import FunctionSpec
 from pytest_lambda_container.errors import ConfigError
-from pytest_lambda_container.handler_source import locate
-from pytest_lambda_container.inprocess import load
-from pytest_lambda_container.session import FunctionSpec
+from pytest_lambda_container.inprocess.function import load
 
 APP = """
 import json, os, time
@@ -203,7 +203,7 @@ def test_a_closed_function_refuses_calls_at_once(tmp_path: Path) -> None:
 STUCK = """
 import threading
 from pytest_lambda_container import FunctionTimeout
-from pytest_lambda_container.inprocess import InProcessFunction
+from pytest_lambda_container.inprocess.function import InProcessFunction
 
 fn = InProcessFunction(lambda event, context: threading.Event().wait(), timeout=0.2)
 try:

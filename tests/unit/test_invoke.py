@@ -10,8 +10,8 @@ import pytest
 from mangum import Mangum
 
 from pytest_lambda_container import FunctionError, FunctionTimeout, LambdaTransport, PayloadTooLarge, make_invoke
-from pytest_lambda_container.image import redact_build_args
-from pytest_lambda_container.inprocess import InProcessFunction
+from pytest_lambda_container.build.image import redact_build_args
+from pytest_lambda_container.inprocess.function import InProcessFunction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
 import app as example

@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from pytest_lambda_container import ConfigError
-from pytest_lambda_container.lambda_env import environment, parse_function_name, parse_region
+from pytest_lambda_container.config.environment import environment, parse_function_name, parse_region
 
 
 def test_lambdas_reserved_variables_as_a_deployed_function_sees_them():

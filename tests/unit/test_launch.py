@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import ContainerError, HandlerImportError, hygiene, launch, startup
+from pytest_lambda_container import ContainerError, HandlerImportError
+from pytest_lambda_container.build.image import ImageInfo
+from pytest_lambda_container.config.environment import environment as lambda_environment
+from pytest_lambda_container.container import launch, startup
+from pytest_lambda_container.container.launch import RIE_MOUNT, emulator_command
+from pytest_lambda_container.engine import hygiene
 from pytest_lambda_container.errors import RuntimeUnavailable
-from pytest_lambda_container.image import ImageInfo
-from pytest_lambda_container.lambda_env import environment as lambda_environment
-from pytest_lambda_container.launch import RIE_MOUNT, emulator_command
 
 CUSTOM = ImageInfo(
     id="sha256:custom",

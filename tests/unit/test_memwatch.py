@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container import memwatch
-from pytest_lambda_container.cgroup import OomWatch
+from pytest_lambda_container.container import memwatch
+from pytest_lambda_container.container.cgroup import OomWatch
 
 V1_STAT = "cache 1048576\nrss 4096\nshmem 314572800\nmapped_file 0\ntotal_cache 1048576\ntotal_rss 268435456\n"
 V2_STAT = "anon 268435456\nfile 314572800\nkernel 4096\nshmem 314572800\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from pytest_lambda_container.metrics import LazyReport, parse
-from pytest_lambda_container.transport import LambdaTransport
+from pytest_lambda_container.container.metrics import LazyReport, parse
+from pytest_lambda_container.fronts.transport import LambdaTransport
 
 # As aws-lambda-rie writes them (captured): the first call after a start, then a warm one.
 COLD = (

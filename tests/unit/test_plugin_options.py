@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pytest_lambda_container.options import INI_NAMES, OPTIONS
+from pytest_lambda_container.config.options import INI_NAMES, OPTIONS
 
 SHOW_SETTINGS = """
     def test_show(lambda_settings):
@@ -151,7 +151,7 @@ def test_report_header_shows_the_settings(pytester: pytest.Pytester) -> None:
 COOKIE_CONFTEST = """
 import json
 import pytest
-from pytest_lambda_container.inprocess import InProcessFunction
+from pytest_lambda_container.inprocess.function import InProcessFunction
 
 
 def handler(event, context):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_lambda_container import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, PayloadTooLarge
-from pytest_lambda_container.protocol import (
+from pytest_lambda_container.container.protocol import (
     MAX_PAYLOAD,
     decode_answer,
     encode_event,

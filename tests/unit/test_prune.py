@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_lambda_container.hygiene import LABEL
-from pytest_lambda_container.prune import LABEL_BUILD, Candidate, build_labels, select
+from pytest_lambda_container.build.prune import LABEL_BUILD, Candidate, build_labels, select
+from pytest_lambda_container.engine.hygiene import LABEL
 
 NOW = 1_000_000.0
 

@@ -20,7 +20,9 @@ from botocore.credentials import Credentials
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from pytest_lambda_container import events, remote
+from pytest_lambda_container.config.settings import Settings
+from pytest_lambda_container.deployed import invoke_api as remote
+from pytest_lambda_container.deployed.sigv4 import SigV4
 from pytest_lambda_container.errors import (
     ConfigError,
     FunctionError,
@@ -31,8 +33,7 @@ from pytest_lambda_container.errors import (
     LambdaContainerError,
     PayloadTooLarge,
 )
-from pytest_lambda_container.settings import Settings
-from pytest_lambda_container.sigv4 import SigV4
+from pytest_lambda_container.fronts import events
 
 NOW = datetime.datetime(2015, 8, 30, 12, 36, 0)
 #: The credentials of AWS's Signature Version 4 test suite.

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from pytest_lambda_container.errors import FunctionError, InvalidResponse
-from pytest_lambda_container.events import FORMATS
-from pytest_lambda_container.inprocess import InProcessFunction
-from pytest_lambda_container.responses import HttpResult, decode_v1, decode_v2
-from pytest_lambda_container.transport import LambdaTransport
+from pytest_lambda_container.fronts.events import FORMATS
+from pytest_lambda_container.fronts.responses import HttpResult, decode_v1, decode_v2
+from pytest_lambda_container.fronts.transport import LambdaTransport
+from pytest_lambda_container.inprocess.function import InProcessFunction
 
 
 def lower(result: HttpResult) -> list[tuple[str, str]]:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pipless import pipless_python
 
-from pytest_lambda_container import rie, rie_wheel
+from pytest_lambda_container.container import emulator as rie
+from pytest_lambda_container.container import emulator_wheel as rie_wheel
 from pytest_lambda_container.errors import EmulatorUnavailable
 
 

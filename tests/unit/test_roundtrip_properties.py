@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pytest_lambda_container.events import FORMATS
-from pytest_lambda_container.inprocess import InProcessFunction
-from pytest_lambda_container.transport import LambdaTransport
+from pytest_lambda_container.fronts.events import FORMATS
+from pytest_lambda_container.fronts.transport import LambdaTransport
+from pytest_lambda_container.inprocess.function import InProcessFunction
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}

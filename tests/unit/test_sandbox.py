@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pytest_lambda_container import FunctionError, hygiene, launch
-from pytest_lambda_container.image import ImageInfo
-from pytest_lambda_container.sandbox import Sandbox, explain
+from pytest_lambda_container import FunctionError
+from pytest_lambda_container.build.image import ImageInfo
+from pytest_lambda_container.container import launch
+from pytest_lambda_container.container.sandbox import Sandbox, explain
+from pytest_lambda_container.engine import hygiene
 
 CUSTOM = ImageInfo(id="sha256:c", ref="fn:c", entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",))
 

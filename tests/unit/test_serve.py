@@ -20,16 +20,17 @@ import httpx
 import pytest
 from mangum import Mangum
 
-from pytest_lambda_container import inifile, serve
 from pytest_lambda_container.__main__ import main
+from pytest_lambda_container.cli import serve
+from pytest_lambda_container.cli.gateway import Gateway
+from pytest_lambda_container.cli.logfollow import lines_of
+from pytest_lambda_container.config import inifile
+from pytest_lambda_container.config.options import OPTIONS
 from pytest_lambda_container.errors import ConfigError, ContainerError, FunctionError
-from pytest_lambda_container.gateway import Gateway
-from pytest_lambda_container.inprocess import InProcessFunction
-from pytest_lambda_container.logfollow import lines_of
-from pytest_lambda_container.options import OPTIONS
+from pytest_lambda_container.fronts.transport import LambdaTransport
+from pytest_lambda_container.inprocess.function import InProcessFunction
 from pytest_lambda_container.plugin import lambda_settings_of
 from pytest_lambda_container.targets import transport_for
-from pytest_lambda_container.transport import LambdaTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
 import app as example

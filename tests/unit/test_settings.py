@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from pytest_lambda_container import ConfigError
-from pytest_lambda_container.options import INI_NAMES, OPTIONS, Option
-from pytest_lambda_container.settings import Settings, resolve
+from pytest_lambda_container.config.options import INI_NAMES, OPTIONS, Option
+from pytest_lambda_container.config.settings import Settings, resolve
 
 
 def settings(root: Path, cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None, **kw: Any) -> Settings:

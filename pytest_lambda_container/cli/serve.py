@@ -1,0 +1,168 @@
+"""The `serve` command: the function's container behind a local HTTP gateway, for curl, a browser, or the url target.
+
+`python -m pytest_lambda_container serve [--port 3000]` reads the plugin's options from the ini file pytest would read
+in the current folder and from the same `--lambda-*` flags, builds and starts the container as a test session does,
+and serves real HTTP on 127.0.0.1: each request goes through the same transport as `lambda_client`'s (an event of
+the configured front, the front's answer), with one log line per request and the function's own output. Ctrl-C or
+SIGTERM stops the server and removes the container. `pytest --lambda-target url --lambda-url http://127.0.0.1:3000`
+in another shell runs a suite against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ..config import inifile
+from ..config.options import INI_NAMES, OPTIONS, Option
+from ..config.settings import Settings, resolve
+from ..config.values import parse_port
+from ..container.session import LambdaSession
+from ..errors import ConfigError
+from ..targets import transport_for
+from .gateway import Gateway
+from .logfollow import LogFollower
+
+DEFAULT_PORT = 3000
+DEFAULT_HOST = "127.0.0.1"
+INSTALL_HINT = "pip install pytest-lambda-container[serve]"
+#: Options about other targets, or about pytest runs: `serve` always runs the container.
+NOT_HERE = frozenset({"target", "source", "url", "url_auth", "function", "endpoint_url", "skip_no_docker"})
+
+
+def options() -> tuple[Option, ...]:
+    """The plugin's options that `serve` takes."""
+    return tuple(opt for opt in OPTIONS if opt.name not in NOT_HERE)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `serve` command's arguments: its own, and the plugin's options spelled as pytest spells them."""
+    parser.add_argument(
+        "--port", default=str(DEFAULT_PORT), help=f"the HTTP port (default {DEFAULT_PORT}; 0 = any free port)"
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"the address to listen on (default {DEFAULT_HOST}: this machine only; anything else lets others in)",
+    )
+    group = parser.add_argument_group(
+        "the function",
+        "the plugin's options; their ini keys are read from the ini file pytest would read here. --lambda-port is "
+        "the emulator's (here, unless given, any free one), --port the gateway's",
+    )
+    for opt in options():
+        opt.add_to(group.add_argument)
+
+
+def settings_of(args: argparse.Namespace, cwd: Path) -> Settings:
+    """The settings pytest would resolve in `cwd` with these flags, but those of other targets (the target is the
+    container). Unless given, the emulator gets any free port: a test run's 9000 stays free."""
+    ini = inifile.find(cwd)
+
+    def cli(opt: Option) -> Any:
+        return None if opt.name in NOT_HERE else getattr(args, "lambda_" + opt.name, None)
+
+    def ini_value(opt: Option) -> Any:
+        if opt.name in NOT_HERE:
+            return None
+        read = ini.linelist if opt.shape in ("pairs", "list") else ini.string
+        value = read(INI_NAMES.get(opt.name, opt.ini)) or read(opt.ini)
+        return value or ("0" if opt.name == "port" else value)
+
+    return resolve(ini.rootdir, cli=cli, ini=ini_value, invocation_dir=cwd)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port (before the build: a busy port fails now, not after minutes of building)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host}: not an address of this machine ({exc.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; give another --port (0 = any free port)"
+        ) from None
+    return sock
+
+
+class Stopped(Exception):
+    """SIGTERM: stop as Ctrl-C does, the container removed."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Stopped
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM; 0 then, 1 (with the reason) when the function cannot be served."""
+    try:
+        import uvicorn
+    except ImportError:
+        print(f"error: serve needs uvicorn: {INSTALL_HINT}", file=sys.stderr)
+        return 1
+    try:
+        port = parse_port(args.port, "--port")
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    settings = settings_of(args, Path.cwd())
+    if not _is_loopback(args.host):
+        say(f"warning: listening on {args.host}: anyone who reaches this machine can invoke the function")
+    sock = listen(args.host, port)
+    session = LambdaSession(settings, log=say, warn=lambda line: say(f"warning: {line}"))
+    follower: LogFollower | None = None
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        function = session.container()
+        follower = LogFollower(function, say)
+        follower.start()
+        # What the function does wrong is the front's answer, as a real front gives it: not an exception.
+        transport = transport_for(settings, function, raise_function_errors=False)
+        config = uvicorn.Config(Gateway(transport, log=say), lifespan="off", access_log=False, log_level="warning")
+        host, bound = sock.getsockname()[:2]
+        say(f"{function.image.ref} ({settings.event_format} events) serving on {_url(host, bound)} (Ctrl-C to stop)")
+        # uvicorn takes SIGINT and SIGTERM while it runs, and raises them again once it has stopped.
+        uvicorn.Server(config).run(sockets=[sock])
+    except (KeyboardInterrupt, Stopped):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if follower is not None:
+            follower.stop()
+        session.close()
+        sock.close()
+    say("stopped; container removed" if not settings.keep else "stopped")
+    return 0
+
+
+_SAY = threading.Lock()
+
+
+def say(line: str) -> None:
+    """A progress or log line on stdout, at once (a pipe would hold it back), whole: the log follower's thread and
+    the server's write lines at the same time."""
+    with _SAY:
+        print(line, flush=True)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -1,0 +1,232 @@
+"""The options table: each `--lambda-NAME` flag and `lambda_NAME` ini key, parsed by its own function, with the
+value parsers they share (also used by the CLI commands)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from ..container.sandbox import parse_cpus, parse_ephemeral_storage, parse_memory
+from ..errors import ConfigError
+from .environment import parse_function_name, parse_region
+from .values import (
+    parse_bool,
+    parse_media_types,
+    parse_pairs,
+    parse_port,
+    parse_timeout,
+    parse_url,
+)
+
+T = TypeVar("T")
+
+#: How an option is given: one value, repeated `K=V` values or repeated values (ini: one per line), or a bare flag.
+Shape = Literal["value", "pairs", "list", "flag"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a raw value came from: for error messages, and the folder its relative paths start from."""
+
+    name: str
+    base: Path
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: a `--lambda-NAME` flag and the `lambda_NAME` ini key, parsed by its own function."""
+
+    name: str
+    parse: Callable[[Any, Source, Option], Any]
+    help: str
+    metavar: str = ""
+    shape: Shape = "value"
+    choices: tuple[str, ...] = ()
+    #: An environment variable read when neither the command line nor the ini file gives a value.
+    env_var: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--lambda-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "lambda_" + self.name
+
+    def add_to(self, add: Callable[..., Any]) -> None:
+        """Declare the flag with `add`: pytest's `addoption` or argparse's `add_argument` (one signature)."""
+        dest = "lambda_" + self.name
+        if self.shape in ("pairs", "list"):
+            add(self.flag, dest=dest, action="append", default=None, metavar=self.metavar, help=self.help)
+        elif self.shape == "flag":
+            add(self.flag, dest=dest, action="store_true", default=None, help=self.help)
+        else:
+            add(self.flag, dest=dest, default=None, metavar=self.metavar, help=self.help)
+
+
+def _text(raw: Any, source: Source, opt: Option) -> str:
+    return str(raw).strip()
+
+
+def _path(raw: Any, source: Source, opt: Option) -> Path:
+    return (source.base / str(raw).strip()).resolve()
+
+
+def _choice(raw: Any, source: Source, opt: Option) -> str:
+    value = str(raw).strip()
+    if value not in opt.choices:
+        raise ConfigError(
+            f"{source.name}: unknown {opt.name.replace('_', ' ')} {value!r}; choose one of {', '.join(opt.choices)}"
+        )
+    return value
+
+
+def _pairs(raw: Any, source: Source, opt: Option) -> dict[str, str]:
+    return parse_pairs([raw] if isinstance(raw, str) else list(raw), source.name)
+
+
+def _words(raw: Any, source: Source, opt: Option) -> tuple[str, ...]:
+    # Repeated flags, ini lines, and commas or spaces within either.
+    items = [raw] if isinstance(raw, str) else list(raw)
+    return tuple(word for item in items for word in re.split(r"[\s,]+", str(item)) if word)
+
+
+def _named(parse: Callable[[Any, str], T]) -> Callable[[Any, Source, Option], T]:
+    """An option's parser made of a parse function that takes the value and where it came from."""
+    return lambda raw, source, opt: parse(raw, source.name)
+
+
+def _switch(raw: Any, source: Source, opt: Option) -> bool:
+    if str(raw).strip().lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ConfigError(f"{source.name}: {raw!r} is neither on nor off")
+    return parse_bool(raw, source.name)
+
+
+def _event_formats() -> tuple[str, ...]:
+    from ..fronts.events import FORMATS
+
+    return tuple(FORMATS)
+
+
+# `lambda_build_args` reads better in an ini file than `lambda_build_arg`.
+INI_NAMES = {"build_arg": "lambda_build_args"}
+
+#: Where the tests' requests go: see README's "Three targets, one suite".
+TARGETS = ("container", "inprocess", "url", "function")
+OPTIONS: tuple[Option, ...] = (
+    Option("image", _text, "test this existing image as it is; build nothing", "IMAGE"),
+    Option("dockerfile", _path, "Dockerfile to build (default: Dockerfile in the rootdir)", "PATH"),
+    Option("context", _path, "build context (default: the Dockerfile's folder)", "DIR"),
+    Option(
+        "build_arg",
+        _pairs,
+        "docker build arg K=V (repeatable; ini key lambda_build_args, one per line)",
+        "K=V",
+        shape="pairs",
+    ),
+    Option("build_network", _text, "network mode of the build, e.g. host", "MODE"),
+    Option("platform", _text, "platform to build for, e.g. linux/amd64 or linux/arm64", "PLATFORM"),
+    Option(
+        "port", _named(parse_port), "host port for the emulator on 127.0.0.1 (default 9000; 0 = any free port)", "N"
+    ),
+    Option("rie", _path, "aws-lambda-rie binary to mount into the container", "PATH"),
+    Option(
+        "env",
+        _pairs,
+        "environment variable K=V for the function (repeatable; ini: one per line)",
+        "K=V",
+        shape="pairs",
+    ),
+    Option("handler", _text, "override the image's CMD with this handler, e.g. app.handler", "NAME"),
+    Option(
+        "event_format",
+        _choice,
+        "event format: rest, http, function-url, alb, alb-multi (default rest)",
+        "FORMAT",
+        choices=_event_formats(),
+    ),
+    Option(
+        "timeout", _named(parse_timeout), "function timeout in seconds, passed to the emulator (default 300)", "SECONDS"
+    ),
+    Option(
+        "sandbox", _switch, "run the function as Lambda does: read-only, sized /tmp, memory, CPU (default on)", "on|off"
+    ),
+    Option("memory", _named(parse_memory), "the function's memory in MB, 128-10240 (default 512)", "MB"),
+    Option(
+        "ephemeral_storage", _named(parse_ephemeral_storage), "the size of /tmp in MB, 512-10240 (default 512)", "MB"
+    ),
+    Option(
+        "cpus", _named(parse_cpus), "vCPUs for the function (default: Lambda's share, 1 per 1769 MB of memory)", "N"
+    ),
+    Option(
+        "function_name",
+        _named(parse_function_name),
+        "the function's name, as Lambda tells it (default function)",
+        "NAME",
+    ),
+    Option(
+        "region", _named(parse_region), "the AWS region the function is told it runs in (default us-east-1)", "REGION"
+    ),
+    Option(
+        "binary_media_types",
+        lambda raw, source, opt: parse_media_types(_words(raw, source, opt), source.name),
+        "the REST API's binaryMediaTypes, e.g. */* or image/png (repeatable; ini: one per line; default none, as AWS)",
+        "TYPE",
+        shape="list",
+    ),
+    Option(
+        "integration_timeout",
+        _named(parse_timeout),
+        "API Gateway's integration timeout in seconds (default: the front's, REST 29, HTTP API 30)",
+        "SECONDS",
+    ),
+    Option(
+        "target",
+        _choice,
+        "where requests go: container (build and run the image), inprocess, url, function (default container)",
+        "TARGET",
+        choices=TARGETS,
+    ),
+    Option(
+        "source",
+        _path,
+        "inprocess: the folder the handler's module is imported from (default: from the Dockerfile)",
+        "DIR",
+    ),
+    Option(
+        "url",
+        _named(parse_url),
+        "url: the deployed endpoint (API Gateway stage, Function URL, ALB)",
+        "URL",
+        env_var="PYTEST_LAMBDA_URL",
+    ),
+    Option(
+        "url_auth",
+        _choice,
+        "url: sign requests with SigV4 (iam) or not (none, the default)",
+        "none|iam",
+        choices=("none", "iam"),
+    ),
+    Option(
+        "function",
+        _text,
+        "function: the deployed function's name or ARN, called through Lambda's Invoke API",
+        "NAME_OR_ARN",
+    ),
+    Option(
+        "endpoint_url",
+        _named(parse_url),
+        "function: an endpoint that speaks Lambda's Invoke API, instead of AWS's",
+        "URL",
+    ),
+    Option("keep", _named(parse_bool), "keep the container after the session, and print how to reach it", shape="flag"),
+    Option(
+        "skip_no_docker",
+        _named(parse_bool),
+        "skip tests that need a container when no Docker engine answers",
+        shape="flag",
+    ),
+)

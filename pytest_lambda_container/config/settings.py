@@ -1,0 +1,126 @@
+"""Resolved settings: CLI over environment over ini over default (the options in `options.py`), errors that say where a
+bad value came from."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..build.image import check_build_inputs
+from ..container.sandbox import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, Sandbox
+from ..container.sandbox import of as sandbox_of
+from ..errors import ConfigError
+from .environment import DEFAULT_FUNCTION_NAME, DEFAULT_REGION
+from .environment import environment as lambda_environment
+from .options import INI_NAMES, OPTIONS, Option, Source
+from .values import DEFAULT_PORT, DEFAULT_TIMEOUT
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the plugin was told, resolved and checked."""
+
+    rootdir: Path
+    image: str | None = None
+    dockerfile: Path | None = None
+    context: Path | None = None
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    build_network: str | None = None
+    platform: str | None = None
+    port: int = DEFAULT_PORT
+    rie: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    handler: str | None = None
+    event_format: str = "rest"
+    timeout: float = DEFAULT_TIMEOUT
+    sandbox: bool = True
+    memory: int = DEFAULT_MEMORY
+    ephemeral_storage: int = DEFAULT_EPHEMERAL
+    cpus: float | None = None
+    function_name: str = DEFAULT_FUNCTION_NAME
+    region: str = DEFAULT_REGION
+    binary_media_types: tuple[str, ...] = ()
+    integration_timeout: float | None = None
+    target: str = "container"
+    source: Path | None = None
+    url: str | None = None
+    url_auth: str = "none"
+    function: str | None = None
+    endpoint_url: str | None = None
+    keep: bool = False
+    skip_no_docker: bool = False
+
+    @property
+    def dockerfile_path(self) -> Path:
+        """The Dockerfile to build (default `Dockerfile` in the rootdir)."""
+        return self.dockerfile or self.rootdir / "Dockerfile"
+
+    @property
+    def limits(self) -> Sandbox:
+        """Lambda's sandbox of these settings on this host (`enabled` False with --lambda-sandbox off)."""
+        return sandbox_of(self.sandbox, self.memory, self.ephemeral_storage, self.cpus)
+
+    @property
+    def lambda_environment(self) -> dict[str, str]:
+        """Lambda's reserved variables for a new container (each gets its own log stream)."""
+        return lambda_environment(self.function_name, self.region)
+
+    @property
+    def context_path(self) -> Path:
+        """The build context (default: the Dockerfile's folder)."""
+        return self.context or self.dockerfile_path.parent
+
+
+def check_target(settings: Settings) -> None:
+    """What the target needs is given (a URL for `url`, a function for `function`), and the front can have the
+    integration timeout asked for."""
+    from ..fronts.events import get_format
+    from ..fronts.transport import integration_cap
+
+    integration_cap(get_format(settings.event_format), settings.integration_timeout)
+    if settings.target == "url" and not settings.url:
+        raise ConfigError(
+            "the url target needs the endpoint: give --lambda-url URL, ini lambda_url or PYTEST_LAMBDA_URL"
+        )
+    if settings.target == "function" and not settings.function:
+        raise ConfigError(
+            "the function target needs the function: give --lambda-function NAME_OR_ARN or ini lambda_function"
+        )
+
+
+def resolve(
+    rootdir: Path,
+    cli: Callable[[Option], Any],
+    ini: Callable[[Option], Any],
+    invocation_dir: Path | None = None,
+) -> Settings:
+    """Settings from the CLI value (None when not given) or else the ini value (None or empty when not set).
+
+    Relative paths on the command line are taken from where pytest was run, as a shell user expects; in ini
+    keys, from the rootdir.
+    """
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        raw = cli(opt)
+        source = Source(f"option {opt.flag}", invocation_dir or rootdir)
+        if (raw is None or raw == [] or raw is False) and opt.env_var and os.environ.get(opt.env_var):
+            raw = os.environ[opt.env_var]
+            source = Source(f"environment variable {opt.env_var}", invocation_dir or rootdir)
+        if raw is None or raw == [] or raw is False:
+            raw = ini(opt)
+            source = Source(f"ini key {INI_NAMES.get(opt.name, opt.ini)}", rootdir)
+        if raw is None or raw == "" or raw == [] or raw is False:
+            continue
+        values[opt.name] = opt.parse(raw, source, opt)
+    if "build_arg" in values:
+        values["build_args"] = values.pop("build_arg")
+    settings = Settings(rootdir=rootdir, **values)
+    check_target(settings)
+    # Only what was asked for explicitly is checked now: a project without a Dockerfile must still be able
+    # to run its other tests with the plugin installed; the default is checked when a test needs the image.
+    if settings.image is None and (settings.dockerfile or settings.context):
+        check_build_inputs(settings.dockerfile_path, settings.context_path)
+    return settings

@@ -1,0 +1,171 @@
+"""One Docker container of a launch plan: create, start, wait until the emulator answers, read logs, remove."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+import httpx
+from docker.errors import NotFound
+from docker.models.containers import Container
+
+from ..engine import hygiene
+from ..engine.client import Engine
+from ..engine.hygiene import LABEL_SESSION
+from ..errors import ContainerExited, ContainerNotReady, EngineRefused, LambdaContainerError
+from . import cgroup
+from .launch import CONTAINER_PORT, LaunchPlan
+from .protocol import split_log_lines
+
+Log = Callable[[str], None]
+#: Lines of a container's log that errors about it carry.
+LOG_TAIL = 50
+
+
+class DockerContainer:
+    """A started container, registered for removal from the moment it exists. Use `DockerContainer.run`."""
+
+    def __init__(self, engine: Engine, plan: LaunchPlan, container: Container, *, log: Log = hygiene.warn) -> None:
+        self.engine = engine
+        self.log = log
+        self.plan = plan
+        self.container = container
+        self.id: str = container.id or ""
+        self.name: str = container.name or ""
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def run(cls, engine: Engine, plan: LaunchPlan, *, port: int, ready_timeout: float, log: Log) -> DockerContainer:
+        """Start a container of `plan` on 127.0.0.1:`port` (0, or if it is taken: any free port), ready to invoke."""
+        try:
+            return cls._run(engine, plan, port, ready_timeout, log)
+        except EngineRefused as exc:
+            if not (port and ("already allocated" in exc.reason or "address already in use" in exc.reason)):
+                raise
+        log(f"port {port} on 127.0.0.1 is busy; publishing the emulator on a free port instead")
+        return cls._run(engine, plan, 0, ready_timeout, log)
+
+    @classmethod
+    def _run(cls, engine: Engine, plan: LaunchPlan, port: int, ready_timeout: float, log: Log) -> DockerContainer:
+        name = f"plc-{plan.labels.get(LABEL_SESSION, 'x')}-{uuid.uuid4().hex[:6]}"
+        with engine.errors(f"the creation of a container of {plan.image.ref}"):
+            created = engine.client.containers.create(plan.image.id, **plan.create_options(name=name, port=port))
+        self = cls(engine, plan, created, log=log)
+        hygiene.register(self)  # before it starts: whatever happens next, it is removed
+        try:
+            with engine.errors(f"the start of container {self.name}"):
+                created.start()
+                created.reload()
+            binding = (created.attrs["NetworkSettings"]["Ports"] or {}).get(CONTAINER_PORT) or []
+            self.port = int(binding[0]["HostPort"]) if binding else port
+            self.wait_ready(ready_timeout)
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        """Return once the emulator answers HTTP; raise if the container exits or never answers."""
+        deadline = time.monotonic() + timeout
+        # Loopback, always: a user's HTTP_PROXY must not catch calls to the container.
+        with httpx.Client(base_url=self.url, trust_env=False, timeout=1.0) as probe:
+            while True:
+                self.raise_if_exited("exited before the emulator answered")
+                try:
+                    # Any HTTP answer means the emulator listens; docker's port proxy alone only resets the connection.
+                    probe.get("/")
+                    return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise ContainerNotReady(
+                        f"container {self.name} ({self.plan.image.ref}) runs, but the emulator did not answer on "
+                        f"{self.url} within {timeout:.0f}s",
+                        logs=self.logs(tail=LOG_TAIL),
+                        container=self.name,
+                    )
+                time.sleep(0.05)
+
+    def exit_code(self) -> int | None:
+        """The exit code if the container has stopped (-1 when it is gone altogether), else None."""
+        with self.engine.errors(f"a status read of container {self.name}"):
+            try:
+                self.container.reload()
+            except NotFound:
+                return -1
+        state = self.container.attrs.get("State") or {}
+        if state.get("Running") or state.get("Status") in {"created", "running", "restarting"}:
+            return None
+        return int(state.get("ExitCode", -1))
+
+    def raise_if_exited(self, what: str, *, within: float = 0.0) -> None:
+        """`ContainerExited` (with the log tail) if the container has stopped, or stops `within` seconds."""
+        deadline = time.monotonic() + within
+        code = self.exit_code()
+        while code is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            code = self.exit_code()
+        if code is not None:
+            hint = " (killed, or out of memory)" if code == 137 else ""
+            raise ContainerExited(
+                f"container {self.name} ({self.plan.image.ref}) {what}: container exited with code {code}{hint}",
+                exit_code=code,
+                logs=self.logs(tail=LOG_TAIL),
+                container=self.name,
+            )
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
+        """The container's output (stdout and stderr), its lines apart as a person reads them (`split_log_lines`);
+        `tail` lines, or those `since` a UNIX time. Best effort."""
+        kwargs: dict[str, Any] = {"stdout": True, "stderr": True}
+        if tail is not None:
+            kwargs["tail"] = tail
+        if since is not None:
+            kwargs["since"] = since  # a float: to the sub-second, where a datetime would round to the second
+        try:
+            with self.engine.errors(f"a log read of container {self.name}"):
+                raw = bytes(self.container.logs(**kwargs)).decode("utf-8", "replace")
+        except LambdaContainerError:
+            return ""
+        return split_log_lines(raw)
+
+    def exec(self, argv: tuple[str, ...], *, workdir: str, environment: Mapping[str, str]) -> tuple[int, str]:
+        """Run `argv` in the container; its exit code and output (both streams)."""
+        with self.engine.errors(f"a command in container {self.name}"):
+            code, output = self.container.exec_run(list(argv), workdir=workdir, environment=dict(environment))
+        return int(code or 0), cast(bytes, output or b"").decode("utf-8", "replace").strip()
+
+    def peak_memory(self) -> int | None:
+        """The container's peak memory use since it started, in bytes (None where the engine does not tell)."""
+        return cgroup.read_peak(self)
+
+    def remove(self) -> None:
+        """Stop and remove the container (idempotent). What cannot be removed is named, with how to remove it."""
+        hygiene.unregister(self)
+        try:
+            with self.engine.errors(f"the removal of container {self.name}"):
+                try:
+                    self.container.remove(force=True)
+                except NotFound:
+                    pass
+        except EngineRefused as exc:
+            if exc.status_code == 409 and "in progress" in exc.reason:
+                return  # being removed already
+            self._leftover(exc)
+        except LambdaContainerError as exc:
+            self._leftover(exc)
+
+    def release(self) -> None:
+        """Let go of the container without removing it (it is kept for debugging)."""
+        hygiene.unregister(self)
+
+    def _leftover(self, exc: LambdaContainerError) -> None:
+        # Nothing more can be done from here (the engine is gone, say): at least say what is left, and how to
+        # remove it. The next session's orphan sweep removes it too.
+        self.log(f"could not remove container {self.name} ({exc}); remove it with `docker rm -f {self.name}`")

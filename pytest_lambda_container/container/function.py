@@ -1,0 +1,290 @@
+"""The function handle that tests and transports hold: one call at a time, a payload limit, restart on death."""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from typing import Any
+
+import httpx
+from docker.models.containers import Container
+
+from ..build.image import ImageInfo
+from ..engine import hygiene
+from ..engine.client import Engine
+from ..errors import ContainerError, FunctionError, FunctionTimeout, HandlerImportError, InvocationError
+from . import cgroup, metrics, sandbox, startup
+from .docker import LOG_TAIL, DockerContainer, Log
+from .launch import LaunchPlan
+from .protocol import INVOKE_PATH, check_payload, decode_answer, encode_event
+
+
+class State(enum.Enum):
+    """Where a function's container is in its life."""
+
+    STARTING = "starting"
+    READY = "ready"
+    #: It died, or got stuck: the next call starts a fresh one in its place.
+    DEAD = "dead"
+    #: Removed (or released, with --lambda-keep): no more calls.
+    REMOVED = "removed"
+
+
+class ServingContainer:
+    """Reads of the Docker container now serving a function: the one a restart replaces, None once removed."""
+
+    _current: DockerContainer | None = None
+
+    @property
+    def container(self) -> Container | None:
+        """The docker SDK's container now serving the function (None once removed)."""
+        return self._current.container if self._current else None
+
+    @property
+    def id(self) -> str:
+        return self._current.id if self._current else ""
+
+    @property
+    def name(self) -> str:
+        return self._current.name if self._current else ""
+
+    @property
+    def port(self) -> int:
+        return self._current.port if self._current else 0
+
+    @property
+    def url(self) -> str:
+        return self._current.url if self._current else ""
+
+    def exit_code(self) -> int | None:
+        """The exit code if the container has stopped (-1 when it is gone), else None."""
+        return self._current.exit_code() if self._current else -1
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
+        """The container's output (stdout and stderr); `tail` lines, or those `since` a UNIX time."""
+        return self._current.logs(tail=tail, since=since) if self._current else ""
+
+
+class LambdaContainer(ServingContainer):
+    """A function running under the emulator. `invoke_event` posts one event at a time; `logs()` reads its output.
+
+    If the container dies, the call in flight fails with `ContainerExited`, and the next call starts a fresh
+    container in its place: the object, and every client built on it, stays valid.
+    """
+
+    def __init__(self, engine: Engine, plan: LaunchPlan, *, ready_timeout: float = 30.0, log: Log | None = None):
+        self.engine = engine
+        self.plan = plan
+        self.ready_timeout = ready_timeout
+        self.log: Log = log or hygiene.warn
+        self.state = State.STARTING
+        self.invocations = 0
+        self.restarts = 0
+        self._oom = cgroup.OomWatch()
+        # Per thread: what a thread reads is the report of its own last call, whatever other threads invoke.
+        self._reports = threading.local()
+        self._latest: metrics.LazyReport | None = None
+        # Calls are serialized: the emulator crashes on a second concurrent one.
+        self._lock = threading.RLock()
+        # One keep-alive connection serves every call; loopback only, so a user's HTTP_PROXY never catches them.
+        self._http = httpx.Client(
+            trust_env=False,
+            timeout=httpx.Timeout(plan.timeout + 10.0, connect=5.0),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+
+    @classmethod
+    def start(
+        cls,
+        engine: Engine,
+        plan: LaunchPlan,
+        *,
+        port: int = 9000,
+        ready_timeout: float = 30.0,
+        log: Log | None = None,
+        check_startup: bool = True,
+    ) -> LambdaContainer:
+        """Run `plan` on 127.0.0.1:`port` (0: any free port), wait until the emulator answers, and check that the
+        runtime can start and the handler loads (`check_startup`)."""
+        self = cls(engine, plan, ready_timeout=ready_timeout, log=log)
+        try:
+            self._launch(port)
+            if check_startup:
+                self.check_startup()
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    # -- what tests read --------------------------------------------------------------------------------------
+
+    @property
+    def image(self) -> ImageInfo:
+        """The image the container runs."""
+        return self.plan.image
+
+    @property
+    def timeout(self) -> float:
+        return self.plan.timeout
+
+    def __repr__(self) -> str:
+        return f"<LambdaContainer {self.name} {self.image.ref} at {self.url} ({self.state.value})>"
+
+    @property
+    def last_report(self) -> metrics.LazyReport | None:
+        """This thread's last invocation's figures (Lambda's REPORT line, real peak memory), read when first asked."""
+        return getattr(self._reports, "last", None)
+
+    # -- life -------------------------------------------------------------------------------------------------
+
+    def _launch(self, port: int) -> None:
+        self._current = DockerContainer.run(
+            self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log
+        )
+        self._http.base_url = httpx.URL(self._current.url)
+        self._oom.close()
+        # A new container, a new cgroup: its count starts at 0.
+        self._oom = cgroup.OomWatch.of(self._current.id, self.name, self.plan.sandbox, self.log)
+        if self.state is State.REMOVED:  # removed while this one was starting: it goes too
+            self._current.remove()
+            self._check_open()
+        self.state = State.READY
+
+    def _check_open(self) -> None:
+        if self.state is State.REMOVED:
+            raise ContainerError(f"container {self.name} ({self.image.ref}) was removed; start a new one")
+
+    def ensure_running(self) -> None:
+        """Start a fresh container in place of this one if it has died (the object stays valid)."""
+        with self._lock:
+            self._check_open()
+            if self.state is State.DEAD or self.exit_code() is not None:
+                self._revive()
+
+    def _revive(self) -> None:
+        """Start a fresh container in place of the dead one, on the same port if it is free."""
+        port = self.port
+        if self._current is not None:
+            self._current.remove()
+        self.restarts += 1
+        self._launch(port)
+
+    def check_startup(self) -> None:
+        """Check, without invoking the function, that its runtime can start and its handler loads: the emulator does
+        both on the first invoke only, so an image that cannot (`RuntimeUnavailable`, `HandlerImportError` in the
+        runtime's own words) fails the session's setup instead of every test."""
+        check, current, limit = self.plan.startup_check, self._current, min(self.timeout, startup.CHECK_LIMIT)
+        error = startup.run(current, check, self.image.ref, limit=limit, log=self.log) if check and current else None
+        if error is not None:  # a runtime that never ran left nothing in the log: the cause is in the message
+            raise self._with_logs(error) if isinstance(error, HandlerImportError) else error
+
+    def remove(self) -> None:
+        """Stop and remove the container (idempotent); the object cannot invoke any more.
+
+        Not under the invocation lock: teardown (Ctrl-C, exit) must not wait for a call in flight; a restart
+        racing with it sees the state and removes what it made.
+        """
+        self.state = State.REMOVED
+        self._oom.close()
+        if self._current is not None:
+            self._current.remove()
+        self._http.close()
+
+    def release(self) -> None:
+        """Let go of the container without removing it (it was kept for debugging)."""
+        self.state = State.REMOVED
+        if self._current is not None:
+            self._current.release()
+        self._http.close()
+
+    # -- invoking ---------------------------------------------------------------------------------------------
+
+    def invoke_raw(self, payload: bytes, *, timeout: float | None = None) -> httpx.Response:
+        """POST a serialized event to the emulator: one call at a time, since a second concurrent one crashes it.
+        `timeout`: give up after so many seconds (`FunctionTimeout` with that `timeout`); the emulator stays busy, so
+        the next call gets a fresh container, as Lambda's next request gets another sandbox while that one runs on."""
+        check_payload(payload)
+        with self._lock:
+            self._check_open()
+            if self.state is State.DEAD:
+                self._revive()
+            self.invocations += 1
+            if self._current is not None:  # nothing is read now: the hot path stays a POST
+                if self._latest is not None:
+                    self._latest.supersede()
+                self._latest = self._reports.last = metrics.LazyReport(self._current, time.time())
+            try:
+                with self._oom.watching():
+                    wait = httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout, connect=5.0)
+                    headers = {"Content-Type": "application/json"}
+                    return self._http.post(INVOKE_PATH, content=payload, headers=headers, timeout=wait)
+            except httpx.TransportError as exc:
+                if isinstance(exc, httpx.TimeoutException):
+                    # Past the function timeout and then some, or past the caller's: the emulator is stuck, or
+                    # still busy (a second call would crash it). The next call gets a fresh container.
+                    self.state = State.DEAD
+                    if timeout is not None and isinstance(exc, httpx.ReadTimeout):
+                        message = (
+                            f"no answer within {timeout:g}s, this call's limit (the function's is {self.timeout:g}s)"
+                        )
+                        raise FunctionTimeout(message, timeout=timeout) from None
+                else:
+                    # A dropped connection usually means the container is dying, but the engine may still
+                    # report it running for a moment: wait for its state, so this call reports the death and
+                    # the next one gets a fresh container, rather than two calls failing.
+                    self._raise_if_exited("died during an invocation", within=3.0)
+                error = ContainerError(f"invoking {self.name} at {self.url} failed: {type(exc).__name__}: {exc}")
+                # The message names httpx's error; its traceback (httpx's frames) would only bury the user's line.
+                raise self._with_logs(error) from None
+
+    def invoke_event(self, event: Any, *, timeout: float | None = None) -> Any:
+        """Invoke the function with `event` (any JSON value); its result, or an `InvocationError`. `timeout`: stop
+        waiting after so many seconds (`FunctionTimeout`; see `invoke_raw`)."""
+        payload = encode_event(event)
+        # Decoded under the lock too: telling a dead container from a live one must not race with a restart.
+        with self._lock:
+            response = self.invoke_raw(payload, timeout=timeout)
+            over = self._oom.over_memory()
+            if over is not None:  # killed for memory, or (where it could not be) past it all the same
+                raise over from None
+            try:
+                return decode_answer(response.status_code, response.text, response.headers, timeout=self.timeout)
+            except InvocationError as exc:
+                if not response.text.strip():
+                    self._raise_if_exited("died during an invocation")
+                # The runtime's own failures (no answer, not JSON, a handler that cannot load) come with the log;
+                # the handler's errors and timeouts carry what the function said.
+                if isinstance(exc, FunctionError):
+                    exc = as_lambda_reports_it(exc, self.plan, self._current, self._oom)
+                if type(exc) is InvocationError or isinstance(exc, HandlerImportError):
+                    raise self._with_logs(exc) from None
+                raise exc from None
+
+    def _raise_if_exited(self, what: str, *, within: float = 0.0) -> None:
+        try:
+            if self._current is not None:
+                self._current.raise_if_exited(what, within=within)
+        except ContainerError as exc:
+            self.state = State.DEAD
+            # Often raised while an httpx or decoding error is handled: that one says less than this, and its
+            # frames would bury the user's line.
+            raise exc from None
+
+    def _with_logs(self, error: InvocationError | ContainerError) -> InvocationError | ContainerError:
+        error.logs = self.logs(tail=LOG_TAIL)
+        error.container = self.name
+        return error
+
+
+def as_lambda_reports_it(
+    error: FunctionError, plan: LaunchPlan, current: DockerContainer | None, oom: cgroup.OomWatch
+) -> FunctionError:
+    """A function error as Lambda reports it: a kill for memory is `Runtime.OutOfMemory`, not the emulator's
+    `Runtime.ExitError`; under the sandbox, an EROFS or EACCES error says the sandbox is the likely cause."""
+    limits = plan.sandbox if plan.sandbox and plan.sandbox.enabled else None
+    if current is not None:
+        error = oom.classify(current, error, memory=limits.memory if limits else None)
+    if limits:
+        sandbox.explain(error)
+    return error

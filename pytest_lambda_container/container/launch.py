@@ -1,0 +1,130 @@
+"""The launch plan, pure: an image and the function's settings → how to run it under the emulator.
+
+No Docker here: the plan is data (entrypoint and command for both kinds of image, environment, labels, mounts,
+the start-up check), so every decision made before a container exists is testable without one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..build.image import ImageInfo
+from ..config.environment import environment as lambda_environment
+from ..errors import ContainerError
+from .sandbox import Sandbox
+from .startup import StartupCheck, check_for, python_module_at
+
+CONTAINER_PORT = "8080/tcp"
+RIE_MOUNT = "/aws-lambda/aws-lambda-rie"
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    """How to run one function's container: everything `docker create` needs but the port and the name."""
+
+    image: ImageInfo
+    #: None keeps the image's own entrypoint (AWS base images start the emulator themselves).
+    entrypoint: tuple[str, ...] | None
+    command: tuple[str, ...]
+    environment: Mapping[str, str]
+    labels: Mapping[str, str]
+    #: Host path → path in the container, mounted read-only.
+    mounts: Mapping[str, str]
+    timeout: float
+    #: What to run in the new container to tell that the runtime can start and the handler loads.
+    startup_check: StartupCheck | None = None
+    #: What this engine needs on top (Podman's ulimits).
+    engine_options: Mapping[str, Any] = field(default_factory=dict)
+    #: Lambda's limits (None or disabled: a plain `docker run`).
+    sandbox: Sandbox | None = None
+
+    def create_options(self, *, name: str, port: int) -> dict[str, Any]:
+        """Keyword arguments of the docker SDK's `containers.create`, published on 127.0.0.1:`port` (0: any)."""
+        options: dict[str, Any] = {
+            "name": name,
+            "detach": True,
+            "command": list(self.command),
+            "environment": dict(self.environment),
+            "labels": dict(self.labels),
+            # Loopback only: the function is reachable from this machine, never from the network.
+            "ports": {CONTAINER_PORT: ("127.0.0.1", port or None)},
+            **(self.sandbox.create_options() if self.sandbox else {}),
+            **self.engine_options,
+        }
+        if self.entrypoint is not None:
+            options["entrypoint"] = list(self.entrypoint)
+        if self.mounts:
+            options["volumes"] = {host: {"bind": inside, "mode": "ro"} for host, inside in self.mounts.items()}
+        return options
+
+
+def plan(
+    image: ImageInfo,
+    *,
+    labels: Mapping[str, str],
+    rie_path: Path | None = None,
+    handler: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300.0,
+    engine_options: Mapping[str, Any] | None = None,
+    sandbox: Sandbox | None = None,
+    lambda_env: Mapping[str, str] | None = None,
+) -> LaunchPlan:
+    """The plan to run `image` under the emulator (`rie_path` is needed unless the image runs its own), with
+    Lambda's reserved variables (`lambda_env`, default: `lambda_env.environment()`) under the user's `env`."""
+    entrypoint, command = emulator_command(image, handler)
+    if entrypoint is not None and rie_path is None:
+        raise ContainerError(f"image {image.ref} does not run the emulator itself, and no aws-lambda-rie was given")
+    environment = {
+        # Never the host's: the container sees only these, whatever AWS settings the host has.
+        **(lambda_environment() if lambda_env is None else lambda_env),
+        # The emulator reads the function timeout from here, in whole seconds.
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(max(1, math.ceil(timeout))),
+        **(sandbox.environment() if sandbox else {}),
+        **(env or {}),
+    }
+    return LaunchPlan(
+        image=image,
+        entrypoint=None if entrypoint is None else tuple(entrypoint),
+        command=tuple(command),
+        environment=environment,
+        labels=dict(labels),
+        mounts={str(rie_path): RIE_MOUNT} if entrypoint is not None else {},
+        timeout=timeout,
+        startup_check=check_for(image, command),
+        engine_options=dict(engine_options or {}),
+        sandbox=sandbox,
+    )
+
+
+def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] | None, list[str]]:
+    """`(entrypoint, command)` to run `image` under the emulator; entrypoint None keeps the image's own.
+
+    AWS base images start the emulator from their entrypoint; any other image gets the mounted emulator as
+    entrypoint, with the image's ENTRYPOINT + CMD (or handler) as the runtime command it starts, exactly as
+    `docker run --entrypoint /aws-lambda/aws-lambda-rie IMAGE python -m awslambdaric app.handler` does.
+    """
+    args = [handler] if handler else list(image.cmd)
+    if image.runs_emulator:
+        return None, args
+    entrypoint = list(image.entrypoint)
+    i = python_module_at(entrypoint, "awslambdaric")
+    j = python_module_at(image.cmd, "awslambdaric")
+    if handler and not image.cmd and i is not None and i + 2 < len(entrypoint):
+        # ENTRYPOINT ["python", "-m", "awslambdaric", "app.handler"] and no CMD: the handler is in the entrypoint.
+        entrypoint[i + 2] = handler
+        args = []
+    elif handler and not entrypoint and j is not None and j + 2 < len(image.cmd):
+        # CMD ["python", "-m", "awslambdaric", "app.handler"] and no ENTRYPOINT: the handler is at CMD's end.
+        args = [*image.cmd[: j + 2], handler, *image.cmd[j + 3 :]]
+    command = [*entrypoint, *args]
+    if not command:
+        raise ContainerError(
+            f"image {image.ref} has neither ENTRYPOINT nor CMD, so there is no runtime to start; give it "
+            'ENTRYPOINT ["python", "-m", "awslambdaric"] and CMD ["app.handler"], or pass --lambda-handler'
+        )
+    return [RIE_MOUNT], command

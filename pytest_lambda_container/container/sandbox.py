@@ -1,0 +1,139 @@
+"""Lambda's execution environment as container limits, pure: read-only root, a sized /tmp, memory, CPU, a user.
+
+On by default (`--lambda-sandbox off` to opt out), so that what only fails on Lambda fails here first. The
+container's memory limit is the function's memory plus /tmp: Lambda's /tmp does not count against the function's
+memory, but a tmpfs does, and Docker has no size-capped disk without xfs quotas; the function's own memory is then
+judged apart from /tmp by `memwatch`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError, FunctionError
+from . import memwatch
+
+DEFAULT_MEMORY = 512
+DEFAULT_EPHEMERAL = 512
+MEMORY_RANGE = (128, 10240)
+EPHEMERAL_RANGE = (512, 10240)
+#: Lambda gives one full vCPU at 1,769 MB and CPU in proportion to memory
+#: (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
+MB_PER_VCPU = 1769
+#: The uid:gid AWS's base images run functions as (sbx_user1051); never 0, never the image's USER.
+USER = "993:990"
+
+READ_ONLY_HINT = (
+    "Lambda's filesystem is read-only except /tmp: write to /tmp (or, to run without Lambda's sandbox, "
+    "pass --lambda-sandbox off)"
+)
+PERMISSION_HINT = (
+    f"Lambda runs the function as an unprivileged user (here uid:gid {USER}), not root: make the file readable "
+    "by all (chmod a+r in the Dockerfile), or pass --lambda-sandbox off to run as the image's user"
+)
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Lambda's limits for one function's container; `enabled=False` runs it as a plain `docker run` would."""
+
+    enabled: bool = True
+    memory: int = DEFAULT_MEMORY
+    ephemeral_storage: int = DEFAULT_EPHEMERAL
+    #: vCPUs; None: Lambda's share of `memory`, at most the host's cores.
+    cpus: float | None = None
+    host_cpus: int = 1
+    #: How swap stands here (memwatch.swap_note): "no swap", or why it is not limited.
+    swap: str = "no swap"
+
+    @property
+    def vcpus(self) -> float:
+        """The CPU share the container gets."""
+        share = self.cpus if self.cpus is not None else self.memory / MB_PER_VCPU
+        return min(share, float(self.host_cpus))
+
+    def create_options(self) -> dict[str, Any]:
+        """The docker SDK's `containers.create` keyword arguments of these limits (none when disabled)."""
+        if not self.enabled:
+            return {}
+        limit = f"{self.memory + self.ephemeral_storage}m"
+        return {
+            "read_only": True,
+            # mode 1777: the unprivileged user must be able to write there, as on Lambda.
+            "tmpfs": {"/tmp": f"size={self.ephemeral_storage}m,mode=1777"},
+            "mem_limit": limit,
+            # Equal to the memory limit: no swap, as on Lambda.
+            "memswap_limit": limit,
+            "nano_cpus": int(self.vcpus * 1e9),
+            "user": USER,
+        }
+
+    def environment(self) -> dict[str, str]:
+        """What the emulator and the function are told of the limits."""
+        if not self.enabled:
+            return {}
+        # The emulator reads it for context.memory_limit_in_mb and its REPORT line.
+        return {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory)}
+
+    def header(self) -> str:
+        """One line for the report header."""
+        if not self.enabled:
+            return "sandbox off (--lambda-sandbox off): root, writable filesystem, the host's memory and CPU"
+        return (
+            f"sandbox on: memory {self.memory} MB ({self.swap}), /tmp {self.ephemeral_storage} MB, "
+            f"{self.vcpus:.2f} vCPU, user {USER}, read-only filesystem"
+        )
+
+
+def _megabytes(value: str | int, source: str, what: str, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    valid = f"a whole number of MB from {low} to {high:,} (Lambda's range)"
+    try:
+        number = int(str(value).strip().removesuffix("MB").strip())
+    except ValueError:
+        raise ConfigError(f"{source}: {what} {value!r} is not a number; give {valid}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{source}: {what} {number} MB is out of Lambda's range; give {valid}")
+    return number
+
+
+def parse_memory(value: str | int, source: str) -> int:
+    """The function's memory in MB, within Lambda's 128-10,240."""
+    return _megabytes(value, source, "memory", MEMORY_RANGE)
+
+
+def parse_ephemeral_storage(value: str | int, source: str) -> int:
+    """The size of /tmp in MB, within Lambda's 512-10,240."""
+    return _megabytes(value, source, "ephemeral storage", EPHEMERAL_RANGE)
+
+
+def parse_cpus(value: str | float, source: str) -> float:
+    """A number of vCPUs, from 0.01."""
+    try:
+        cpus = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: cpus {value!r} is not a number; give a number of vCPUs, e.g. 0.5") from None
+    if not 0.01 <= cpus <= 1024:  # nan too
+        raise ConfigError(f"{source}: cpus {value!r} is out of range; give a number of vCPUs from 0.01, e.g. 0.5")
+    return cpus
+
+
+def of(enabled: bool, memory: int, ephemeral_storage: int, cpus: float | None = None) -> Sandbox:
+    """A sandbox of these settings on this host."""
+    swap = memwatch.swap_note() if enabled else "no swap"
+    return Sandbox(enabled, memory, ephemeral_storage, cpus, host_cpus=os.cpu_count() or 1, swap=swap)
+
+
+def explain(error: FunctionError) -> FunctionError:
+    """`error` with one line added when the sandbox is its likely cause (a read-only filesystem, root-only files)."""
+    text = f"{error.error_type} {error.error_message}"
+    hint = ""
+    if "Errno 30" in text or "Read-only file system" in text:
+        hint = READ_ONLY_HINT
+    elif "Errno 13" in text or "Permission denied" in text:
+        hint = PERMISSION_HINT
+    if hint:
+        error.args = (f"{error.args[0] if error.args else ''}\n{hint}", *error.args[1:])
+    return error

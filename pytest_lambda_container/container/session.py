@@ -1,0 +1,274 @@
+"""A test session's Lambda resources: engine, images, emulator, containers — made once, shared, removed at the end.
+
+Usable without pytest::
+
+    with LambdaSession(Settings(rootdir=Path("."))) as session:
+        container = session.container()
+        print(container.invoke_event({"ping": 1}))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform as host_platform
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from ..build import image as images
+from ..build import platforms
+from ..build.image import BuildProgress, ImageInfo, check_build_inputs
+from ..cli.event import curl_command
+from ..config.settings import Settings
+from ..config.values import parse_timeout
+from ..engine import hygiene
+from ..engine.client import Engine, connect
+from ..errors import BuildFailed, ConfigError, LambdaContainerError
+from . import emulator as rie
+from . import launch
+from .function import LambdaContainer
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """Which function to run — the keyword arguments of `lambda_container_factory` and `LambdaSession.container`.
+
+    What is not given comes from the settings: `image` (an existing image) or `dockerfile` + `context` +
+    `build_args` (to build), the `handler` overriding the image's CMD, `env` added to the settings' environment,
+    and the function's `timeout` in seconds.
+    """
+
+    image: str | None = None
+    dockerfile: Path | None = None
+    context: Path | None = None
+    handler: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    timeout: float | None = None
+    build_args: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, root: Path, **fields: Any) -> FunctionSpec:
+        """A spec from keyword arguments: paths relative to `root`, mappings frozen; an unknown name is refused."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            raise TypeError(f"unknown argument(s) {', '.join(unknown)}; a function takes {', '.join(known)}")
+        for name in ("dockerfile", "context"):
+            if fields.get(name) is not None:
+                fields[name] = (root / fields[name]).resolve()
+        if fields.get("timeout") is not None:
+            fields["timeout"] = parse_timeout(fields["timeout"], "lambda_container_factory(timeout=...)")
+        for name in ("env", "build_args"):
+            value = fields.get(name)
+            if isinstance(value, Mapping):
+                fields[name] = tuple(sorted(value.items()))
+        return cls(**{k: v for k, v in fields.items() if v is not None})
+
+    def resolved(self, settings: Settings) -> FunctionSpec:
+        """This spec with the settings filling what it leaves open: the key of one running function."""
+        return dataclasses.replace(
+            self,
+            handler=self.handler or settings.handler,
+            env=tuple(sorted({**settings.env, **dict(self.env)}.items())),
+            timeout=self.timeout or settings.timeout,
+        )
+
+
+class LambdaSession:
+    """Builds or finds images and starts containers on demand, each once; `close()` removes what it started.
+
+    `log` gets progress lines; `warn` what must not pass unseen (default: `warnings.warn`); `stream_build_output`
+    sends the build's own output to `log` too (pytest -v).
+    """
+
+    def __init__(
+        self, settings: Settings, *, log: Log | None = None, warn: Log | None = None, stream_build_output: bool = False
+    ) -> None:
+        self.settings = settings
+        self.stream_build_output = stream_build_output
+        self.id = hygiene.new_session_id()
+        self.log: Log = log or (lambda _line: None)
+        self.warn: Log = warn or (lambda line: warnings.warn(f"pytest-lambda-container: {line}", stacklevel=3))
+        self._engine: Engine | None = None
+        self._engine_error: LambdaContainerError | None = None
+        self._images: dict[tuple[object, ...], ImageInfo] = {}
+        # A build that failed fails the same way again within a session: it is not retried for every test.
+        self._failed: dict[tuple[object, ...], LambdaContainerError] = {}
+        self._containers: dict[FunctionSpec, LambdaContainer] = {}
+        self._lock = threading.RLock()
+        self.builds = 0
+
+    def __enter__(self) -> LambdaSession:
+        return self
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        self.close()
+
+    @property
+    def containers(self) -> list[LambdaContainer]:
+        """The containers started so far."""
+        return list(self._containers.values())
+
+    def engine(self) -> Engine:
+        """The Docker engine, connected on first use; orphans of killed sessions are removed then."""
+        with self._lock:
+            if self._engine_error is not None:
+                # Within a session, an engine that did not answer is not asked again by every test.
+                raise self._engine_error.with_traceback(None)
+            if self._engine is None:
+                try:
+                    self._engine = connect()
+                except LambdaContainerError as exc:
+                    self._engine_error = exc
+                    raise
+                for name in hygiene.reap_orphans(self._engine):
+                    self.log(f"removed container {name}, left behind by a pytest run that no longer exists")
+            return self._engine
+
+    def _progress(self, event: BuildProgress) -> None:
+        self.log(f"build step {event.step}/{event.total}: {event.text}" if event.step is not None else event.text)
+
+    def is_default_function(self, spec: FunctionSpec) -> bool:
+        """Whether `spec` is the configured function, perhaps with another handler, environment or timeout: it names
+        no image, and no build but the configured one (the settings' Dockerfile and context, no build args of its
+        own). `--lambda-image` replaces exactly this function."""
+        s = self.settings
+        return (
+            spec.image is None
+            and spec.dockerfile in (None, s.dockerfile_path.resolve())
+            and spec.context in (None, s.context_path.resolve())
+            and not spec.build_args
+        )
+
+    def image(self, spec: FunctionSpec | None = None) -> ImageInfo:
+        """The image of `spec` (default: the configured one), built at most once per session.
+
+        With an image given (`--lambda-image`), the default function runs it and builds nothing; a spec naming any
+        other build is another function's and is built, but never silently: `warn` names `--lambda-image`.
+        """
+        spec = spec or FunctionSpec()
+        s = self.settings
+        ref = spec.image or (s.image if self.is_default_function(spec) else None)
+        dockerfile = spec.dockerfile or s.dockerfile_path
+        configured = dockerfile.resolve() == s.dockerfile_path.resolve()
+        context = spec.context or (s.context_path if configured else dockerfile.parent)
+        build_args = {**s.build_args, **dict(spec.build_args)}
+        key = (ref,) if ref else (dockerfile, context, tuple(sorted(build_args.items())))
+        with self._lock:
+            if key in self._failed:
+                raise self._failed[key].with_traceback(None)
+            if key not in self._images:
+                try:
+                    self._images[key] = self._find_or_build(ref, dockerfile, context, build_args)
+                except (BuildFailed, ConfigError) as exc:
+                    self._failed[key] = exc
+                    raise
+            return self._images[key]
+
+    def _find_or_build(self, ref: str | None, dockerfile: Path, context: Path, build_args: dict[str, str]) -> ImageInfo:
+        s = self.settings
+        if not ref:
+            # Before touching Docker: a missing Dockerfile is the user's first mistake, not the engine.
+            check_build_inputs(dockerfile, context)
+            if s.image:
+                self._announce_build_despite_image(dockerfile)
+        engine = self.engine()
+        if ref:
+            info = images.inspect(engine, ref)
+        else:
+            if build_args:
+                self.log(f"build args: {images.redact_build_args(build_args)}")
+            info = images.build(
+                engine,
+                dockerfile,
+                context,
+                build_args=build_args,
+                network_mode=s.build_network,
+                platform=s.platform,
+                progress=self._progress,
+                stream_output=self.stream_build_output,
+            )
+            self.builds += info.built
+        check_architecture(info, engine)
+        return info
+
+    def _announce_build_despite_image(self, dockerfile: Path) -> None:
+        line = (
+            f"--lambda-image {self.settings.image} is the image under test, but a factory call builds {dockerfile}: "
+            f"not the configured Dockerfile ({self.settings.dockerfile_path}), so it is taken for another function "
+            "and built from the working tree. If it is another build of the function under test, build nothing "
+            "when an image is given (see the README's both-images pattern)."
+        )
+        self.log(line)
+        self.warn(line)
+
+    def container(self, spec: FunctionSpec | None = None, **fields: Any) -> LambdaContainer:
+        """A running container of that function (a `FunctionSpec`, or its fields as keyword arguments), started
+        once per distinct function; paths in keyword arguments are relative to the rootdir."""
+        spec = (spec or FunctionSpec.of(self.settings.rootdir, **fields)).resolved(self.settings)
+        with self._lock:
+            existing = self._containers.get(spec)
+            if existing is not None:
+                # Revived in place: clients built on it (lambda_client, invoke) stay valid.
+                existing.ensure_running()
+                return existing
+            info = self.image(spec)
+            engine = self.engine()
+            plan = launch.plan(
+                info,
+                labels=hygiene.labels(self.id, keep=self.settings.keep),
+                rie_path=None if info.runs_emulator else rie.locate(info.rie_arch, self.settings.rie, log=self.log),
+                handler=spec.handler,
+                env=dict(spec.env),
+                timeout=spec.timeout or self.settings.timeout,
+                engine_options=engine.run_options(),
+                sandbox=self.settings.limits,
+                lambda_env=self.settings.lambda_environment,
+            )
+            # The first container gets the configured port; the others any free one.
+            port = self.settings.port if not self._containers else 0
+            container = LambdaContainer.start(engine, plan, port=port, log=self.log)
+            self._containers[spec] = container
+            return container
+
+    def close(self) -> None:
+        """Remove every container started (or, with `keep`, leave them running and say how to reach them)."""
+        with self._lock:
+            for container in self._containers.values():
+                if self.settings.keep:
+                    hint = curl_command(container.url, event_format=self.settings.event_format)
+                    self.log(
+                        f"keeping container {container.name} ({container.image.ref}) at {container.url}: invoke it "
+                        f"with `{hint}` (any method and path: `python -m pytest_lambda_container event --help`); "
+                        f"remove it with `docker rm -f {container.name}`"
+                    )
+                    container.release()
+                else:
+                    container.remove()
+            self._containers.clear()
+            if self._engine is not None and not self.settings.keep:
+                self._engine.close()
+                self._engine = None
+
+
+def check_architecture(info: ImageInfo, engine: Engine) -> None:
+    """Refuse an image the engine's host cannot run: no emulation (binfmt) for its architecture."""
+    arch = platforms.find(info.architecture)
+    if arch is None or arch.docker == engine.arch:
+        return
+    qemu = f"qemu-{arch.kernel}"
+    binfmt = Path("/proc/sys/fs/binfmt_misc")
+    local = engine.address.startswith("unix://") and host_platform.system() == "Linux"
+    if local and binfmt.is_dir() and not (binfmt / qemu).exists():
+        raise ConfigError(
+            f"image {info.ref} is linux/{arch.docker}, but the engine runs linux/{engine.arch} and this host "
+            f"has no emulation for {arch.docker} ({binfmt / qemu} is missing). Build for this host with "
+            f"--lambda-platform linux/{engine.arch} (ini lambda_platform), or install emulation "
+            "(e.g. `apt-get install qemu-user-static binfmt-support`)."
+        )

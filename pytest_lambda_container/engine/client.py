@@ -1,0 +1,132 @@
+"""The Docker engine: a client that fails in seconds when nothing answers, and what kind of engine it is."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import requests
+from docker.errors import APIError, DockerException
+
+from ..build import platforms
+from ..errors import EngineRefused, EngineUnavailable
+
+#: How long to wait for the engine to answer a ping before saying it is not there.
+CONNECT_TIMEOUT = 5.0
+#: Builds and long invocations stream for minutes; reads then wait this long for the next chunk.
+STREAM_TIMEOUT = 900.0
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+#: What a docker SDK call raises when the engine fails or is gone: the SDK lets requests' errors through.
+ENGINE_ERRORS = (DockerException, requests.exceptions.RequestException)
+
+
+@contextlib.contextmanager
+def engine_errors(address: str, doing: str) -> Iterator[None]:
+    """The one mapping of the docker SDK's failures to ours; every engine call runs inside it.
+
+    ========================================================  =====================
+    raised by the docker SDK                                   becomes
+    ========================================================  =====================
+    `APIError` (the engine answered with an error status)      `EngineRefused`
+    any other `DockerException`, or a `requests` error         `EngineUnavailable`
+    (no socket, connection dropped, timed out)
+    ========================================================  =====================
+
+    `doing` names what was asked of the engine ("the start of container X"), for "refused ..." and
+    "stopped answering during ...". Where an engine's answer is an outcome rather
+    than a failure (`NotFound` when asking whether an image exists), the caller catches it inside the block.
+    """
+    try:
+        yield
+    except APIError as exc:
+        reason = short_error(exc.explanation or exc)
+        raise EngineRefused(
+            f"the Docker engine at {address} refused {doing}: {reason}", status_code=exc.status_code, reason=reason
+        ) from None
+    except ENGINE_ERRORS as exc:
+        reason = short_error(exc)
+        raise EngineUnavailable(
+            f"the Docker engine at {address} stopped answering during {doing}: {reason}", reason=reason
+        ) from None
+
+
+def engine_address() -> str:
+    """Where the docker SDK will look for the engine: DOCKER_HOST, or the default socket."""
+    return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+
+
+@dataclass
+class Engine:
+    """A connected Docker (or Podman) engine."""
+
+    client: docker.DockerClient
+    address: str
+    is_podman: bool
+    arch: str
+
+    def errors(self, doing: str) -> contextlib.AbstractContextManager[None]:
+        """`engine_errors` for this engine."""
+        return engine_errors(self.address, doing)
+
+    def run_options(self) -> dict[str, Any]:
+        """Extra `containers.create` options this engine needs."""
+        if not self.is_podman:
+            return {}
+        # Podman raises nofile/nproc above the host's hard limits unless told, and runc then refuses to start
+        # the container ("error setting rlimit"): ask for limits the host can grant.
+        nofile = min(16384, _hard_limit(resource.RLIMIT_NOFILE))
+        nproc = min(4096, _hard_limit(resource.RLIMIT_NPROC))
+        return {
+            "ulimits": [
+                docker.types.Ulimit(name="nofile", soft=nofile, hard=nofile),
+                docker.types.Ulimit(name="nproc", soft=nproc, hard=nproc),
+            ]
+        }
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _hard_limit(which: int) -> int:
+    hard = resource.getrlimit(which)[1]
+    return hard if hard != resource.RLIM_INFINITY else 1 << 20
+
+
+def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
+    """Connect to the engine at DOCKER_HOST (or the default socket), or raise `EngineUnavailable` within `timeout`."""
+    address = engine_address()
+    origin = "from DOCKER_HOST" if os.environ.get("DOCKER_HOST") else "the default socket; DOCKER_HOST is not set"
+    client = None
+    try:
+        try:
+            client = docker.from_env(timeout=int(max(1, timeout)))
+        except DockerException as exc:  # DOCKER_HOST itself is malformed: nothing was asked of an engine yet
+            raise EngineUnavailable(str(exc), reason=short_error(exc)) from None
+        with engine_errors(address, "a ping"):
+            client.ping()
+            version = client.version()
+    except (EngineUnavailable, EngineRefused) as exc:
+        if client is not None:
+            client.close()
+        raise EngineUnavailable(
+            f"no Docker engine answers at {address} ({origin}): {exc.reason}. "
+            "Start the engine (e.g. `sudo systemctl start docker`, or `dockerd &`), or point "
+            "DOCKER_HOST at a running one (Podman: `podman system service --time=0 unix:///PATH` and "
+            "DOCKER_HOST=unix:///PATH)."
+        ) from None
+    client.api.timeout = int(STREAM_TIMEOUT)
+    components = " ".join(c.get("Name", "") for c in version.get("Components") or [])
+    arch = platforms.docker_arch(version.get("Arch") or "amd64")
+    return Engine(client=client, address=address, is_podman="podman" in components.lower(), arch=arch)
+
+
+def short_error(exc: object) -> str:
+    """The first line of an error's message (its type's name if it has none), at most 300 characters."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]

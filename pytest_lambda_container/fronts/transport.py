@@ -1,0 +1,250 @@
+"""`LambdaTransport`: an httpx transport that turns each request into a Lambda event and the result into a response."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Mapping
+from typing import Any, Callable, Protocol
+
+import httpx
+
+from ..errors import ConfigError, FunctionTimeout, IntegrationTimeout, InvocationError, PayloadTooLarge
+from .events import EventFormat, EventOptions, HttpRequest, get_format
+from .responses import error_result
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+#: The key of `httpx.Request.extensions` that carries per-request event settings.
+EXTENSION = "lambda"
+
+
+class Invoker(Protocol):
+    """Anything that takes an event and returns the function's result, raising `InvocationError` subclasses.
+
+    A target whose `invoke_event` also takes `timeout=` (seconds: how long to wait for this call) lets the transport
+    give up as API Gateway does after its integration timeout; it raises `FunctionTimeout` with that `timeout`."""
+
+    def invoke_event(self, event: Any) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """One request on its way through a front: the request, as the front saw it, its options and its event."""
+
+    request: httpx.Request
+    http: HttpRequest
+    options: EventOptions
+    fmt: EventFormat
+    event: dict[str, Any]
+
+
+def takes_timeout(invoke: Callable[..., Any]) -> bool:
+    """Whether `invoke` accepts a `timeout=` keyword (a container does; a plain in-process function may not)."""
+    try:
+        parameters = inspect.signature(invoke).parameters
+    except (TypeError, ValueError):
+        return False
+    return "timeout" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def integration_cap(fmt: EventFormat, integration_timeout: float | None = None) -> float | None:
+    """How long the front `fmt` waits for the function (its own integration timeout, or `integration_timeout`; None:
+    the function's own timeout); a `ConfigError` for a value past what the front allows."""
+    if fmt.integration_timeout is None:
+        return None
+    wanted = fmt.integration_timeout if integration_timeout is None else integration_timeout
+    limit = fmt.max_integration_timeout
+    if limit is not None and wanted > limit:
+        raise ConfigError(
+            f"integration timeout {wanted:g}s is over what the {fmt.name} front allows ({limit:g}s; AWS cannot "
+            f"raise it): lower --lambda-integration-timeout / ini lambda_integration_timeout to {limit:g} or less"
+        )
+    return wanted
+
+
+class LambdaTransport(httpx.BaseTransport):
+    """Send httpx requests to a Lambda function as events of one front (`rest`, `http`, `function-url`, `alb`...).
+
+    Per request, `extensions={"lambda": {"event_format": "http", "request_context": {...}, ...}}` overrides the
+    format and sets `EventOptions` fields. With `raise_function_errors=False`, a failed invocation (function
+    error, timeout, malformed result, payload too large) becomes the answer the front gives
+    (`responses.ERROR_RESPONSES`) instead of an exception.
+
+    API Gateway stops waiting after its integration timeout (REST 29 s, HTTP API 30 s; `integration_timeout=`
+    overrides both, HTTP APIs allow at most 30 s) and answers in the function's place (`IntegrationTimeout`);
+    function URLs and ALBs wait for the function's own timeout.
+    """
+
+    def __init__(
+        self,
+        target: Invoker,
+        *,
+        event_format: str | EventFormat = "rest",
+        options: EventOptions | Mapping[str, Any] | None = None,
+        raise_function_errors: bool = True,
+        source_ip: str = "127.0.0.1",
+        integration_timeout: float | None = None,
+    ) -> None:
+        self.target = target
+        self.event_format = get_format(event_format)
+        self.options = EventOptions.coerce(options)
+        self.raise_function_errors = raise_function_errors
+        self.source_ip = source_ip
+        self.integration_timeout = integration_timeout
+        self.cap(self.event_format)  # a timeout the default front cannot have fails here, not on the first call
+        self._takes_timeout = takes_timeout(target.invoke_event)
+
+    def cap(self, fmt: EventFormat) -> float | None:
+        """How long `fmt` waits for the function (None: the function's own timeout); `ConfigError` past its limit."""
+        return integration_cap(fmt, self.integration_timeout)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.handle_call(self.build_call(request))
+
+    def build_call(self, request: httpx.Request) -> Call:
+        """The event for `request`, in the format it asks for (or the transport's), with what was used to make it."""
+        settings = dict(request.extensions.get(EXTENSION) or {})
+        fmt = get_format(settings.pop("event_format", None) or self.event_format)
+        options = self.options
+        if settings:
+            EventOptions.coerce(settings)  # names unknown keys
+            options = dataclasses.replace(options, **settings)
+        request.read()
+        http = HttpRequest.from_httpx(request, source_ip=self.source_ip)
+        return Call(request, http, options, fmt, fmt.build(http, options))
+
+    def handle_call(self, call: Call) -> httpx.Response:
+        """Invoke with an event already built; the response (front errors included), with the function's report."""
+        try:
+            result = self.invoke(call)
+        except InvocationError as exc:
+            return with_report(self.error_response(call, exc), self.target)
+        return with_report(self.response(call, result), self.target)
+
+    def invoke(self, call: Call) -> Any:
+        """The function's result for `call`, as far as the front lets it get: its size and time limits applied."""
+        limit = call.fmt.max_request_body
+        if limit is not None and len(call.http.body) > limit:
+            raise PayloadTooLarge(
+                f"the request body is {len(call.http.body):,} bytes; the {call.fmt.name} front passes at most "
+                f"{limit:,} bytes to a Lambda function, and answers 413 to larger ones"
+            )
+        cap = self.cap(call.fmt)
+        own = getattr(self.target, "timeout", None)
+        if cap is None or not self._takes_timeout or (own is not None and own <= cap):
+            # The function's own timeout comes first: a function error (502), as on AWS.
+            return self.target.invoke_event(call.event)
+        try:
+            return self.target.invoke_event(call.event, timeout=cap)  # type: ignore[call-arg]
+        except FunctionTimeout as exc:
+            if exc.timeout != cap:
+                raise
+            raise IntegrationTimeout(
+                f"the {call.fmt.name} front stopped waiting after its integration timeout of {cap:g}s (the "
+                f"function's own timeout is {own:g}s); on AWS the caller gets an error while the function runs on. "
+                "Answer faster, or raise --lambda-integration-timeout where AWS allows it",
+                timeout=cap,
+                payload=exc.payload,
+            ) from None
+
+    def response(self, call: Call, result: Any) -> httpx.Response:
+        """The front's HTTP response to the function's `result`."""
+        try:
+            decoded = call.fmt.decode(result, call.http, call.options)
+        except InvocationError as exc:
+            return self.error_response(call, exc)
+        extensions: dict[str, Any] = {"lambda_event": call.event, "lambda_result": result}
+        if decoded.reason is not None:
+            extensions["reason_phrase"] = decoded.reason.encode("latin-1", errors="replace")
+        return httpx.Response(
+            decoded.status_code,
+            headers=decoded.headers,
+            # Every front drops a HEAD response's body, whatever the function returned.
+            content=b"" if call.request.method == "HEAD" else decoded.body,
+            request=call.request,
+            extensions=extensions,
+        )
+
+    def error_response(self, call: Call, exc: InvocationError) -> httpx.Response:
+        """Raise `exc`, or (with `raise_function_errors=False`) answer as the front does."""
+        answer = None if self.raise_function_errors else error_result(call.fmt.name, exc)
+        if answer is None:
+            raise exc
+        return httpx.Response(
+            answer.status_code,
+            headers=answer.headers,
+            content=answer.body,
+            request=call.request,
+            extensions={"lambda_event": call.event, "lambda_error": exc},
+        )
+
+
+class AsyncLambdaTransport(httpx.AsyncBaseTransport):
+    """The async twin of `LambdaTransport`, for `httpx.AsyncClient`: the blocking invocation runs in a worker
+    thread, so the event loop stays free; the container still serves one invocation at a time."""
+
+    def __init__(self, target: Invoker, **kwargs: Any) -> None:
+        self.sync = LambdaTransport(target, **kwargs)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import anyio.to_thread
+
+        await request.aread()
+        call = self.sync.build_call(request)
+        # Answered in the invoking thread: the function's report is per thread.
+        return await anyio.to_thread.run_sync(self.sync.handle_call, call)
+
+
+def with_report(response: httpx.Response, target: Invoker) -> httpx.Response:
+    """`response` with the invocation's report (`metrics.LazyReport`, read when asked) where the target keeps one."""
+    report = getattr(target, "last_report", None)
+    if report is not None:
+        response.extensions["lambda_report"] = report
+    return response
+
+
+def check_invoke_arguments(method: str, path: str, json_body: Any, body: Any) -> str:
+    """Validate `invoke`'s arguments; the upper-cased method, or a `ValueError` that says what is wrong."""
+    if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
+        raise ValueError(f"{method!r} is not an HTTP method; use one of {', '.join(sorted(HTTP_METHODS))}")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"path {path!r} must start with '/', e.g. '/items/1'")
+    if json_body is not None and body is not None:
+        raise ValueError("give either json= or body=, not both")
+    return method.upper()
+
+
+InvokeFunction = Callable[..., httpx.Response]
+
+
+def make_invoke(client: httpx.Client) -> InvokeFunction:
+    """The `invoke(method, path, query=None, *, headers=None, json=None, body=None, ...)` helper over `client`."""
+
+    def invoke(
+        method: str,
+        path: str,
+        query: Mapping[str, str | list[str]] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        body: str | bytes | None = None,
+        event_format: str | None = None,
+        **event_options: Any,
+    ) -> httpx.Response:
+        """Send one HTTP-style request through the function; an `httpx.Response`, or the function's error."""
+        verb = check_invoke_arguments(method, path, json, body)
+        settings: dict[str, Any] = dict(event_options)
+        if event_format is not None:
+            settings["event_format"] = get_format(event_format).name
+        EventOptions.coerce(event_options)  # unknown keyword arguments fail here, with the valid ones listed
+        return client.request(
+            verb,
+            path,
+            params=query,
+            headers=headers,
+            json=json,
+            content=body,
+            extensions={EXTENSION: settings} if settings else None,
+        )
+
+    return invoke

@@ -1,0 +1,208 @@
+"""The inprocess target: the handler imported into the test process and called behind the same `invoke_event`
+contract as a container — events and results through JSON as on the wire, Lambda's 6 MB limits, a context object,
+the function's environment seen by the function only (`lambda_context`), and its timeout enforced without signals.
+
+Each function has one worker thread, where its module is imported and each call runs: a call past its time fails
+with `FunctionTimeout` while its thread runs on (a thread cannot be stopped), and the function refuses further calls,
+as a Lambda environment would be replaced. A call cut short by API Gateway's integration timeout (`timeout=`) leaves
+the function busy; the next call waits for it, as a busy Lambda environment takes no second call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..build.handler_source import HandlerSource, locate
+from ..container.protocol import MAX_PAYLOAD, encode_event, function_error
+from ..errors import FunctionError, FunctionTimeout, InvocationError, NotOnTarget
+from . import context as lambda_context
+from .context import FUNCTION_ENV, LambdaContext, context_for
+from .imports import FUNCTION_MODULES, user_stack
+from .imports import import_handler as import_modules
+from .thread import FunctionThread
+
+if TYPE_CHECKING:
+    from ..config.settings import Settings
+    from ..container.session import FunctionSpec
+
+Handler = Callable[[Any, Any], Any]
+
+
+def _ensure_event_loop() -> None:
+    # Mangum drives the app with asyncio.get_event_loop(): a worker thread has none, and an async test framework may
+    # have closed the main thread's. The Lambda runtime always has one.
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+class InProcessFunction:
+    """`handler(event, context)` called in this process, in the function's own worker thread, with `env` seen by the
+    function only; `timeout` in seconds."""
+
+    def __init__(
+        self,
+        handler: Handler | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 300.0,
+        loader: Callable[[], Handler] | None = None,
+        name: str = "handler",
+    ) -> None:
+        self.env = dict(env or {})
+        self.timeout = timeout
+        self.name = name
+        #: Lambda's figures are a container's: there is no report in-process.
+        self.last_report = None
+        self.invocations = 0
+        self._broken: str | None = None
+        self._closed = False
+        self._busy: tuple[concurrent.futures.Future[Any], float] | None = None
+        self._lock = threading.Lock()
+        if self.env:
+            lambda_context.install()
+        self._worker = FunctionThread(self._enter)
+        if handler is None:
+            if loader is None:
+                raise TypeError("give a handler or a loader")
+            try:
+                handler = self._worker.submit(loader).result()
+            except BaseException:
+                self._worker.shutdown()
+                raise
+        self.handler = handler
+
+    def __repr__(self) -> str:
+        return f"<InProcessFunction {self.name}>"
+
+    def _enter(self) -> None:
+        # The worker thread's context: the function's variables, for its import and every call.
+        FUNCTION_ENV.set(self.env if self.env else None)
+
+    def invoke_event(self, event: Any, *, timeout: float | None = None) -> Any:
+        """Call the handler with `event`; its result, or the `InvocationError` Lambda would give. `timeout`: give up
+        waiting sooner (an API Gateway integration timeout), leaving the call to finish."""
+        payload = encode_event(event)  # PayloadTooLarge before the handler runs, as on Lambda
+        with self._lock:
+            self._wait_for_the_last_call()
+            wire_event = json.loads(payload)
+            context = context_for(self.env, self.timeout)
+            future = self._worker.submit(lambda: self._call(wire_event, context))
+            self.invocations += 1
+            wait = self.timeout if timeout is None else min(timeout, self.timeout)
+            try:
+                result = future.result(timeout=wait)
+            except concurrent.futures.TimeoutError:
+                if timeout is not None and timeout < self.timeout:
+                    self._busy = (future, context.deadline)
+                    raise FunctionTimeout(
+                        f"gave up waiting after {timeout:g}s; the call runs on", timeout=timeout
+                    ) from None
+                raise self._timed_out() from None
+        return result
+
+    def _wait_for_the_last_call(self) -> None:
+        if self._closed:
+            raise InvocationError(f"{self.name} was closed (its session ended): it takes no more calls")
+        if self._broken is not None:
+            raise InvocationError(self._broken)
+        if self._busy is None:
+            return
+        future, deadline = self._busy
+        self._busy = None
+        try:
+            future.exception(timeout=max(0.0, deadline - time.monotonic()))
+        except concurrent.futures.TimeoutError:
+            raise self._timed_out() from None
+
+    def _timed_out(self) -> FunctionTimeout:
+        self._broken = (
+            f"{self.name} timed out in an earlier call, and its thread still runs (a thread cannot be stopped): "
+            "the in-process function takes no more calls. Fix the slow call, or use the container target"
+        )
+        return FunctionTimeout(
+            f"the function timed out: Task timed out after {self.timeout:.2f} seconds (the limit is {self.timeout:g}s; "
+            "raise it with --lambda-timeout or ini lambda_timeout)",
+            timeout=self.timeout,
+        )
+
+    def _call(self, event: Any, context: LambdaContext) -> Any:
+        _ensure_event_loop()
+        try:
+            result = self.handler(event, context)
+        except Exception as exc:
+            raise FunctionError(type(exc).__name__, str(exc), user_stack(exc.__traceback__)) from exc
+        finally:
+            modules = FUNCTION_MODULES.get()
+            if modules is not None:
+                modules.collect()
+        try:
+            text = json.dumps(result)
+        except (TypeError, ValueError) as exc:  # awslambdaric's words
+            raise FunctionError("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
+        if len(text.encode()) > MAX_PAYLOAD:
+            raise FunctionError(
+                "Function.ResponseSizeTooLarge",
+                f"Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes).",
+            )
+        wire = json.loads(text)
+        error = function_error(wire)
+        if error is not None:
+            raise error
+        return wire
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
+        """A container's log: there is none in-process."""
+        raise NotOnTarget("logs() needs a container; the target is inprocess", target="inprocess")
+
+    def ensure_running(self) -> None:
+        """Restarts are a container's."""
+        raise NotOnTarget("restarting needs a container; the target is inprocess", target="inprocess")
+
+    def close(self) -> None:
+        """Let the worker thread go (a call still running finishes on its own); later calls are refused."""
+        self._closed = True
+        self._worker.shutdown()
+
+
+def load(settings: Settings, spec: FunctionSpec) -> InProcessFunction:
+    """The function of `spec` on the inprocess target: its handler imported, its environment its own."""
+    dockerfile = spec.dockerfile or settings.dockerfile_path
+    configured = dockerfile.resolve() == settings.dockerfile_path.resolve()
+    context = spec.context or (settings.context_path if configured else dockerfile.parent)
+    source = locate(
+        dockerfile,
+        context,
+        handler=spec.handler or settings.handler,
+        source=settings.source,
+        build_args={**settings.build_args, **dict(spec.build_args)},
+    )
+    env = {
+        **settings.lambda_environment,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory),
+        **settings.env,
+        **dict(spec.env),
+    }
+    return InProcessFunction(
+        env=env,
+        timeout=spec.timeout or settings.timeout,
+        loader=lambda: import_handler(source),
+        name=source.handler,
+    )
+
+
+def import_handler(source: HandlerSource) -> Handler:
+    """The handler of `source`, imported apart from the tests' modules (`function_import`); call it in the function's
+    thread, which from then on finds the function's own modules."""
+    modules, handler = import_modules(source)
+    FUNCTION_MODULES.set(modules)
+    return handler
