@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .build.image import ImageInfo
+from .config.function import FunctionSpec
 from .config.settings import Settings
 from .container.function import LambdaContainer
-from .container.session import FunctionSpec, LambdaSession
+from .container.session import LambdaSession
 from .errors import (
     BuildFailed,
     ConfigError,

@@ -16,13 +16,14 @@ import httpx
 import pytest
 
 from .build.image import ImageInfo
+from .config.function import FunctionSpec
 from .config.options import INI_NAMES, OPTIONS, TARGETS
 from .config.settings import Settings, resolve
-from .container.session import FunctionSpec, LambdaSession
+from .container.session import LambdaSession
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
 from .fronts.transport import InvokeFunction, make_invoke
 from .report import ERROR_ATTRIBUTE, Reports
-from .targets import Target
+from .targets import Target, make_target
 
 SETTINGS = pytest.StashKey[Settings]()
 TARGET = pytest.StashKey[Target]()
@@ -71,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
             stream_build_output=config.option.verbose > 0,  # get_verbosity() is pytest 8; the floor is 7.4
         )
 
-    target = config.stash[TARGET] = Target(settings, open_session)
+    target = config.stash[TARGET] = make_target(settings, open_session)
     config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
     if (
         settings.target == "container"

@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from .config.function import FunctionSpec, ResolvedFunction
 from .config.settings import Settings
-from .container.session import FunctionSpec, LambdaSession
+from .container.session import LambdaSession
 from .errors import NotOnTarget
 from .fronts.events import EventOptions
 from .fronts.transport import EXTENSION, LambdaTransport
@@ -94,118 +95,44 @@ class Endpoint:
 
 
 class Target:
-    """The run's target: makes the function of a spec (once per spec) and clients that reach it; `close()` ends all."""
+    """The run's target: makes the function of a spec (once per resolved function) and clients that reach it;
+    `close()` ends all. One subclass per `--lambda-target`; `make_target` picks it."""
 
-    def __init__(self, settings: Settings, open_session: Callable[[], LambdaSession]) -> None:
+    name = ""
+
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.name = settings.target
-        self._open_session = open_session
-        self._session: LambdaSession | None = None
-        self._functions: dict[FunctionSpec, Any] = {}
+        self._functions: dict[ResolvedFunction, Any] = {}
         self._lock = threading.RLock()
 
     def header(self) -> list[str]:
         """The report header's lines about the target."""
-        s = self.settings
-        if self.name == "container":
-            what = f"image {s.image}" if s.image else f"dockerfile {s.dockerfile_path}"
-            return [
-                f"lambda-container: target container, {what}, port {s.port or 'any'}, events {s.event_format}, "
-                f"timeout {s.timeout:g}s",
-                f"lambda-container: {s.limits.header()}",
-            ]
-        if self.name == "inprocess":
-            source = f"source {s.source}" if s.source else "source from the Dockerfile"
-            return [
-                f"lambda-container: target inprocess (no Docker), {source}, events {s.event_format}, "
-                f"timeout {s.timeout:g}s, memory {s.memory} MB as told to the handler",
-                "lambda-container: in-process, the sandbox does not apply: no read-only filesystem, memory or CPU "
-                "limits; the function's environment is seen by the handler only",
-            ]
-        if self.name == "url":
-            auth = ", signed with SigV4 (iam)" if s.url_auth == "iam" else ""
-            return [f"lambda-container: target url {s.url}{auth}: real HTTP, nothing built or started"]
-        endpoint = f" at {s.endpoint_url}" if s.endpoint_url else ""
-        return [
-            f"lambda-container: target function {s.function}{endpoint} (Lambda Invoke API), events {s.event_format}"
-        ]
+        raise NotImplementedError
 
     def session(self) -> LambdaSession:
-        """The container target's `LambdaSession` (engine, images, containers), opened on first use."""
-        if self.name != "container":
-            raise NotOnTarget(f"this needs Docker (the plugin's session); the target is {self.name}", target=self.name)
-        with self._lock:
-            if self._session is None:
-                self._session = self._open_session()
-            return self._session
+        """The container target's `LambdaSession` (engine, images, containers); other targets have none."""
+        raise NotOnTarget(f"this needs Docker (the plugin's session); the target is {self.name}", target=self.name)
 
     @property
     def opened_session(self) -> LambdaSession | None:
         """The session, if one was opened."""
-        return self._session
-
-    def is_configured(self, spec: FunctionSpec) -> bool:
-        """Whether `spec` asks for nothing but the configured function (what a deployed target can reach)."""
-        s = self.settings
-        builds = (
-            spec.image in (None, s.image)
-            and spec.dockerfile in (None, s.dockerfile_path.resolve())
-            and spec.context in (None, s.context_path.resolve())
-            and not spec.build_args
-        )
-        default = FunctionSpec().resolved(s)
-        resolved = spec.resolved(s)
-        return builds and (resolved.handler, resolved.env, resolved.timeout) == (
-            default.handler,
-            default.env,
-            default.timeout,
-        )
+        return None
 
     def function(self, spec: FunctionSpec | None = None) -> Any:
-        """The function of `spec` (default: the configured one) on this target, made once per spec: a
+        """The function of `spec` (default: the configured one) on this target, made once per resolved function: a
         `LambdaContainer`, an `InProcessFunction`, a `DeployedFunction`, or on `url` the `Endpoint`."""
-        spec = spec or FunctionSpec()
-        if self.name == "container":
-            return self.session().container(spec)
-        if self.name in ("url", "function") and not self.is_configured(spec):
-            asked = ", ".join(f"{k}={v!r}" for k, v in vars(spec).items() if v not in (None, ()))
-            raise NotOnTarget(
-                f"the {self.name} target reaches the one deployed function; this asks for another ({asked}): "
-                "test it on the container or inprocess target, or give it its own run",
-                target=self.name,
-            )
+        fn = (spec or FunctionSpec()).resolve(self.settings)
         with self._lock:
-            key = spec.resolved(self.settings) if self.name == "inprocess" else FunctionSpec()
-            if key not in self._functions:
-                self._functions[key] = self._make(spec)
-            return self._functions[key]
+            if fn not in self._functions:
+                self._functions[fn] = self._make(fn)
+            return self._functions[fn]
 
-    def _make(self, spec: FunctionSpec) -> Any:
-        if self.name == "inprocess":
-            from .inprocess import function as inprocess
-
-            return inprocess.load(self.settings, spec)
-        if self.name == "url":
-            assert self.settings.url is not None  # settings.check_target
-            return Endpoint(self.settings.url)
-        from .deployed import invoke_api as remote
-
-        return remote.DeployedFunction.from_settings(self.settings)
+    def _make(self, fn: ResolvedFunction) -> Any:
+        raise NotImplementedError
 
     def client(self, function: Any) -> httpx.Client:
         """An `httpx.Client` whose requests reach `function` (this target's) the way this target does."""
-        s = self.settings
-        if isinstance(function, Endpoint):
-            from .deployed import invoke_api as remote
-
-            # A deployed stage is slow to wake: the function's timeout, not httpx's 5 s default.
-            return httpx.Client(
-                base_url=function.url,
-                transport=HttpOnlyTransport(httpx.HTTPTransport()),
-                auth=remote.url_auth(s),
-                timeout=s.timeout + 5,
-            )
-        return httpx.Client(base_url="http://lambda", transport=transport_for(s, function))
+        return httpx.Client(base_url="http://lambda", transport=transport_for(self.settings, function))
 
     def close(self) -> None:
         """End what the target started: containers removed (or kept, with `keep`), in-process functions closed."""
@@ -215,5 +142,130 @@ class Target:
                 if close is not None:
                     close()
             self._functions.clear()
+
+
+class ContainerTarget(Target):
+    """`container`: the image built and run under aws-lambda-rie, through the session (which keeps its containers)."""
+
+    name = "container"
+
+    def __init__(self, settings: Settings, open_session: Callable[[], LambdaSession]) -> None:
+        super().__init__(settings)
+        self._open_session = open_session
+        self._session: LambdaSession | None = None
+
+    def header(self) -> list[str]:
+        s = self.settings
+        what = f"image {s.image}" if s.image else f"dockerfile {s.dockerfile_path}"
+        return [
+            f"lambda-container: target container, {what}, port {s.port or 'any'}, events {s.event_format}, "
+            f"timeout {s.timeout:g}s",
+            f"lambda-container: {s.limits.header()}",
+        ]
+
+    def session(self) -> LambdaSession:
+        with self._lock:
+            if self._session is None:
+                self._session = self._open_session()
+            return self._session
+
+    @property
+    def opened_session(self) -> LambdaSession | None:
+        return self._session
+
+    def function(self, spec: FunctionSpec | None = None) -> Any:
+        # The session keeps one container per resolved function, and revives a stopped one.
+        return self.session().container(spec or FunctionSpec())
+
+    def close(self) -> None:
+        with self._lock:
             if self._session is not None:
                 self._session.close()
+
+
+class InProcessTarget(Target):
+    """`inprocess`: the handler imported into this process and called directly: no Docker at all."""
+
+    name = "inprocess"
+
+    def header(self) -> list[str]:
+        s = self.settings
+        source = f"source {s.source}" if s.source else "source from the Dockerfile"
+        return [
+            f"lambda-container: target inprocess (no Docker), {source}, events {s.event_format}, "
+            f"timeout {s.timeout:g}s, memory {s.memory} MB as told to the handler",
+            "lambda-container: in-process, the sandbox does not apply: no read-only filesystem, memory or CPU "
+            "limits; the function's environment is seen by the handler only",
+        ]
+
+    def _make(self, fn: ResolvedFunction) -> Any:
+        from .inprocess import function as inprocess
+
+        return inprocess.load(self.settings, fn)
+
+
+class DeployedTarget(Target):
+    """A target that reaches the one deployed function: a spec asking for any other is refused."""
+
+    def function(self, spec: FunctionSpec | None = None) -> Any:
+        spec = spec or FunctionSpec()
+        if spec.resolve(self.settings) != FunctionSpec().resolve(self.settings):
+            asked = ", ".join(f"{k}={v!r}" for k, v in vars(spec).items() if v not in (None, ()))
+            raise NotOnTarget(
+                f"the {self.name} target reaches the one deployed function; this asks for another ({asked}): "
+                "test it on the container or inprocess target, or give it its own run",
+                target=self.name,
+            )
+        return super().function(spec)
+
+
+class UrlTarget(DeployedTarget):
+    """`url`: a deployed HTTP endpoint reached over real HTTP; nothing built or started."""
+
+    name = "url"
+
+    def header(self) -> list[str]:
+        s = self.settings
+        auth = ", signed with SigV4 (iam)" if s.url_auth == "iam" else ""
+        return [f"lambda-container: target url {s.url}{auth}: real HTTP, nothing built or started"]
+
+    def _make(self, fn: ResolvedFunction) -> Any:
+        assert self.settings.url is not None  # Settings refuses the url target without one
+        return Endpoint(self.settings.url)
+
+    def client(self, function: Any) -> httpx.Client:
+        from .deployed import invoke_api as remote
+
+        # A deployed stage is slow to wake: the function's timeout, not httpx's 5 s default.
+        return httpx.Client(
+            base_url=function.url,
+            transport=HttpOnlyTransport(httpx.HTTPTransport()),
+            auth=remote.url_auth(self.settings),
+            timeout=self.settings.timeout + 5,
+        )
+
+
+class FunctionTarget(DeployedTarget):
+    """`function`: a deployed function through Lambda's Invoke API."""
+
+    name = "function"
+
+    def header(self) -> list[str]:
+        s = self.settings
+        endpoint = f" at {s.endpoint_url}" if s.endpoint_url else ""
+        return [
+            f"lambda-container: target function {s.function}{endpoint} (Lambda Invoke API), events {s.event_format}"
+        ]
+
+    def _make(self, fn: ResolvedFunction) -> Any:
+        from .deployed import invoke_api as remote
+
+        return remote.DeployedFunction.from_settings(self.settings)
+
+
+def make_target(settings: Settings, open_session: Callable[[], LambdaSession]) -> Target:
+    """The target `settings.target` names; `open_session` opens the container target's session on first use."""
+    if settings.target == "container":
+        return ContainerTarget(settings, open_session)
+    kinds: dict[str, type[Target]] = {"inprocess": InProcessTarget, "url": UrlTarget, "function": FunctionTarget}
+    return kinds[settings.target](settings)

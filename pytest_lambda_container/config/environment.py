@@ -7,8 +7,10 @@ https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configur
 from __future__ import annotations
 
 import datetime
+import math
 import re
 import uuid
+from collections.abc import Mapping
 
 from ..errors import ConfigError
 
@@ -51,6 +53,21 @@ def environment(
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "TZ": ":UTC",
         **FAKE_CREDENTIALS,
+    }
+
+
+def function_environment(
+    reserved: Mapping[str, str], *, timeout: float, memory: int | None, env: Mapping[str, str]
+) -> dict[str, str]:
+    """A function's whole environment, on every target: Lambda's `reserved` variables, its timeout and memory as the
+    runtime reads them, and the user's `env` over all of them (a user may override even Lambda's own)."""
+    return {
+        **reserved,
+        # The emulator reads the function timeout from here, in whole seconds, never shorter than asked.
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(max(1, math.ceil(timeout))),
+        # The runtime reads it for context.memory_limit_in_mb, and the emulator for its REPORT line.
+        **({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory)} if memory is not None else {}),
+        **env,
     }
 
 

@@ -6,7 +6,6 @@ the start-up check), so every decision made before a container exists is testabl
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from ..build.image import ImageInfo
 from ..config.environment import environment as lambda_environment
+from ..config.environment import function_environment
 from ..errors import ContainerError
 from .sandbox import Sandbox
 from .startup import StartupCheck, check_for, python_module_at
@@ -68,30 +68,25 @@ def plan(
     labels: Mapping[str, str],
     rie_path: Path | None = None,
     handler: str | None = None,
-    env: Mapping[str, str] | None = None,
+    environment: Mapping[str, str] | None = None,
     timeout: float = 300.0,
     engine_options: Mapping[str, Any] | None = None,
     sandbox: Sandbox | None = None,
-    lambda_env: Mapping[str, str] | None = None,
 ) -> LaunchPlan:
-    """The plan to run `image` under the emulator (`rie_path` is needed unless the image runs its own), with
-    Lambda's reserved variables (`lambda_env`, default: `lambda_env.environment()`) under the user's `env`."""
+    """The plan to run `image` under the emulator (`rie_path` is needed unless the image runs its own), with the
+    function's whole `environment` (`ResolvedFunction.environment()`; default: Lambda's own for `timeout`)."""
     entrypoint, command = emulator_command(image, handler)
     if entrypoint is not None and rie_path is None:
         raise ContainerError(f"image {image.ref} does not run the emulator itself, and no aws-lambda-rie was given")
-    environment = {
-        # Never the host's: the container sees only these, whatever AWS settings the host has.
-        **(lambda_environment() if lambda_env is None else lambda_env),
-        # The emulator reads the function timeout from here, in whole seconds.
-        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(max(1, math.ceil(timeout))),
-        **(sandbox.environment() if sandbox else {}),
-        **(env or {}),
-    }
+    if environment is None:
+        memory = sandbox.memory if sandbox and sandbox.enabled else None
+        environment = function_environment(lambda_environment(), timeout=timeout, memory=memory, env={})
     return LaunchPlan(
         image=image,
         entrypoint=None if entrypoint is None else tuple(entrypoint),
         command=tuple(command),
-        environment=environment,
+        # Never the host's: the container sees only these, whatever AWS settings the host has.
+        environment=dict(environment),
         labels=dict(labels),
         mounts={str(rie_path): RIE_MOUNT} if entrypoint is not None else {},
         timeout=timeout,

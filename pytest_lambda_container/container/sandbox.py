@@ -70,13 +70,6 @@ class Sandbox:
             "user": USER,
         }
 
-    def environment(self) -> dict[str, str]:
-        """What the emulator and the function are told of the limits."""
-        if not self.enabled:
-            return {}
-        # The emulator reads it for context.memory_limit_in_mb and its REPORT line.
-        return {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory)}
-
     def header(self) -> str:
         """One line for the report header."""
         if not self.enabled:

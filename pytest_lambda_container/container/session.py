@@ -9,12 +9,10 @@ Usable without pytest::
 
 from __future__ import annotations
 
-import dataclasses
 import platform as host_platform
 import threading
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,8 +21,8 @@ from ..build import image as images
 from ..build import platforms
 from ..build.image import BuildProgress, ImageInfo, check_build_inputs
 from ..cli.event import curl_command
+from ..config.function import FunctionSpec, ResolvedFunction
 from ..config.settings import Settings
-from ..config.values import parse_timeout
 from ..engine import hygiene
 from ..engine.client import Engine, connect
 from ..errors import BuildFailed, ConfigError, LambdaContainerError
@@ -33,51 +31,6 @@ from . import launch
 from .function import LambdaContainer
 
 Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """Which function to run — the keyword arguments of `lambda_container_factory` and `LambdaSession.container`.
-
-    What is not given comes from the settings: `image` (an existing image) or `dockerfile` + `context` +
-    `build_args` (to build), the `handler` overriding the image's CMD, `env` added to the settings' environment,
-    and the function's `timeout` in seconds.
-    """
-
-    image: str | None = None
-    dockerfile: Path | None = None
-    context: Path | None = None
-    handler: str | None = None
-    env: tuple[tuple[str, str], ...] = ()
-    timeout: float | None = None
-    build_args: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def of(cls, root: Path, **fields: Any) -> FunctionSpec:
-        """A spec from keyword arguments: paths relative to `root`, mappings frozen; an unknown name is refused."""
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(fields) - set(known))
-        if unknown:
-            raise TypeError(f"unknown argument(s) {', '.join(unknown)}; a function takes {', '.join(known)}")
-        for name in ("dockerfile", "context"):
-            if fields.get(name) is not None:
-                fields[name] = (root / fields[name]).resolve()
-        if fields.get("timeout") is not None:
-            fields["timeout"] = parse_timeout(fields["timeout"], "lambda_container_factory(timeout=...)")
-        for name in ("env", "build_args"):
-            value = fields.get(name)
-            if isinstance(value, Mapping):
-                fields[name] = tuple(sorted(value.items()))
-        return cls(**{k: v for k, v in fields.items() if v is not None})
-
-    def resolved(self, settings: Settings) -> FunctionSpec:
-        """This spec with the settings filling what it leaves open: the key of one running function."""
-        return dataclasses.replace(
-            self,
-            handler=self.handler or settings.handler,
-            env=tuple(sorted({**settings.env, **dict(self.env)}.items())),
-            timeout=self.timeout or settings.timeout,
-        )
 
 
 class LambdaSession:
@@ -100,7 +53,7 @@ class LambdaSession:
         self._images: dict[tuple[object, ...], ImageInfo] = {}
         # A build that failed fails the same way again within a session: it is not retried for every test.
         self._failed: dict[tuple[object, ...], LambdaContainerError] = {}
-        self._containers: dict[FunctionSpec, LambdaContainer] = {}
+        self._containers: dict[ResolvedFunction, LambdaContainer] = {}
         self._lock = threading.RLock()
         self.builds = 0
 
@@ -134,38 +87,22 @@ class LambdaSession:
     def _progress(self, event: BuildProgress) -> None:
         self.log(f"build step {event.step}/{event.total}: {event.text}" if event.step is not None else event.text)
 
-    def is_default_function(self, spec: FunctionSpec) -> bool:
-        """Whether `spec` is the configured function, perhaps with another handler, environment or timeout: it names
-        no image, and no build but the configured one (the settings' Dockerfile and context, no build args of its
-        own). `--lambda-image` replaces exactly this function."""
-        s = self.settings
-        return (
-            spec.image is None
-            and spec.dockerfile in (None, s.dockerfile_path.resolve())
-            and spec.context in (None, s.context_path.resolve())
-            and not spec.build_args
-        )
-
-    def image(self, spec: FunctionSpec | None = None) -> ImageInfo:
+    def image(self, spec: FunctionSpec | ResolvedFunction | None = None) -> ImageInfo:
         """The image of `spec` (default: the configured one), built at most once per session.
 
         With an image given (`--lambda-image`), the default function runs it and builds nothing; a spec naming any
         other build is another function's and is built, but never silently: `warn` names `--lambda-image`.
         """
         spec = spec or FunctionSpec()
-        s = self.settings
-        ref = spec.image or (s.image if self.is_default_function(spec) else None)
-        dockerfile = spec.dockerfile or s.dockerfile_path
-        configured = dockerfile.resolve() == s.dockerfile_path.resolve()
-        context = spec.context or (s.context_path if configured else dockerfile.parent)
-        build_args = {**s.build_args, **dict(spec.build_args)}
-        key = (ref,) if ref else (dockerfile, context, tuple(sorted(build_args.items())))
+        fn = spec.resolve(self.settings) if isinstance(spec, FunctionSpec) else spec
+        build_args = dict(fn.build_args)
+        key = (fn.image,) if fn.image else (fn.dockerfile, fn.context, fn.build_args)
         with self._lock:
             if key in self._failed:
                 raise self._failed[key].with_traceback(None)
             if key not in self._images:
                 try:
-                    self._images[key] = self._find_or_build(ref, dockerfile, context, build_args)
+                    self._images[key] = self._find_or_build(fn.image, fn.dockerfile, fn.context, build_args)
                 except (BuildFailed, ConfigError) as exc:
                     self._failed[key] = exc
                     raise
@@ -211,30 +148,29 @@ class LambdaSession:
     def container(self, spec: FunctionSpec | None = None, **fields: Any) -> LambdaContainer:
         """A running container of that function (a `FunctionSpec`, or its fields as keyword arguments), started
         once per distinct function; paths in keyword arguments are relative to the rootdir."""
-        spec = (spec or FunctionSpec.of(self.settings.rootdir, **fields)).resolved(self.settings)
+        fn = (spec or FunctionSpec.of(self.settings.rootdir, **fields)).resolve(self.settings)
         with self._lock:
-            existing = self._containers.get(spec)
+            existing = self._containers.get(fn)
             if existing is not None:
                 # Revived in place: clients built on it (lambda_client, invoke) stay valid.
                 existing.ensure_running()
                 return existing
-            info = self.image(spec)
+            info = self.image(fn)
             engine = self.engine()
             plan = launch.plan(
                 info,
                 labels=hygiene.labels(self.id, keep=self.settings.keep),
                 rie_path=None if info.runs_emulator else rie.locate(info.rie_arch, self.settings.rie, log=self.log),
-                handler=spec.handler,
-                env=dict(spec.env),
-                timeout=spec.timeout or self.settings.timeout,
+                handler=fn.handler,
+                environment=fn.environment(),
+                timeout=fn.timeout,
                 engine_options=engine.run_options(),
                 sandbox=self.settings.limits,
-                lambda_env=self.settings.lambda_environment,
             )
             # The first container gets the configured port; the others any free one.
             port = self.settings.port if not self._containers else 0
             container = LambdaContainer.start(engine, plan, port=port, log=self.log)
-            self._containers[spec] = container
+            self._containers[fn] = container
             return container
 
     def close(self) -> None:

@@ -19,6 +19,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..container.sandbox import DEFAULT_MEMORY
+
 #: The function's variables, in the function's own thread; None everywhere else.
 FUNCTION_ENV: ContextVar[dict[str, str] | None] = ContextVar("lambda_function_env", default=None)
 
@@ -129,7 +131,7 @@ def context_for(env: Mapping[str, str], timeout: float, account: str = "12345678
     region = env.get("AWS_REGION", "us-east-1")
     return LambdaContext(
         function_name=name,
-        memory_limit_in_mb=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")),
+        memory_limit_in_mb=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY)),
         invoked_function_arn=f"arn:aws:lambda:{region}:{account}:function:{name}",
         log_group_name=env.get("AWS_LAMBDA_LOG_GROUP_NAME", f"/aws/lambda/{name}"),
         log_stream_name=env.get("AWS_LAMBDA_LOG_STREAM_NAME", "local"),

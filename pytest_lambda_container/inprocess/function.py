@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..build.handler_source import HandlerSource, locate
+from ..config.function import FunctionSpec, ResolvedFunction
 from ..container.protocol import MAX_PAYLOAD, encode_event, function_error
 from ..errors import FunctionError, FunctionTimeout, InvocationError, NotOnTarget
 from . import context as lambda_context
@@ -29,7 +30,6 @@ from .thread import FunctionThread
 
 if TYPE_CHECKING:
     from ..config.settings import Settings
-    from ..container.session import FunctionSpec
 
 Handler = Callable[[Any, Any], Any]
 
@@ -174,27 +174,20 @@ class InProcessFunction:
         self._worker.shutdown()
 
 
-def load(settings: Settings, spec: FunctionSpec) -> InProcessFunction:
-    """The function of `spec` on the inprocess target: its handler imported, its environment its own."""
-    dockerfile = spec.dockerfile or settings.dockerfile_path
-    configured = dockerfile.resolve() == settings.dockerfile_path.resolve()
-    context = spec.context or (settings.context_path if configured else dockerfile.parent)
+def load(settings: Settings, spec: FunctionSpec | ResolvedFunction) -> InProcessFunction:
+    """The function of `spec` on the inprocess target: its handler imported, its environment its own (the same
+    `ResolvedFunction` a container runs, so the same handler, variables and timeout)."""
+    fn = spec.resolve(settings) if isinstance(spec, FunctionSpec) else spec
     source = locate(
-        dockerfile,
-        context,
-        handler=spec.handler or settings.handler,
+        fn.dockerfile,
+        fn.context,
+        handler=fn.handler,
         source=settings.source,
-        build_args={**settings.build_args, **dict(spec.build_args)},
+        build_args=dict(fn.build_args),
     )
-    env = {
-        **settings.lambda_environment,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory),
-        **settings.env,
-        **dict(spec.env),
-    }
     return InProcessFunction(
-        env=env,
-        timeout=spec.timeout or settings.timeout,
+        env=fn.environment(),
+        timeout=fn.timeout,
         loader=lambda: import_handler(source),
         name=source.handler,
     )

@@ -13,7 +13,7 @@ import pytest
 
 from pytest_lambda_container import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, Settings
 from pytest_lambda_container.build.handler_source import locate
-from pytest_lambda_container.container.session import FunctionSpec
+from pytest_lambda_container.config.function import FunctionSpec
 from pytest_lambda_container.errors import ConfigError
 from pytest_lambda_container.inprocess.function import load
 

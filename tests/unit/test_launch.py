@@ -94,23 +94,17 @@ def test_labelled_as_ours_with_session_pid_and_host_and_keep_only_when_asked():
 
 def test_the_environment_is_what_was_given_never_the_hosts(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAHOSTKEY")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "host-secret")
     monkeypatch.setenv("AWS_PROFILE", "host-profile")
-    lambda_env = lambda_environment("fn", "eu-west-1", instance="0" * 32)
-    plan = launch.plan(AWS, labels={}, env={"LISTED": "yes"}, timeout=2.5, lambda_env=lambda_env)
-    assert plan.create_options(name="n", port=0)["environment"] == {
-        **lambda_env,
-        "AWS_LAMBDA_FUNCTION_TIMEOUT": "3",  # whole seconds, rounded up: never shorter than asked
-        "LISTED": "yes",
-    }
-    assert lambda_env["AWS_ACCESS_KEY_ID"] != "AKIAHOSTKEY" and "AWS_PROFILE" not in lambda_env
+    given = {**lambda_environment("fn", "eu-west-1", instance="0" * 32), "LISTED": "yes"}
+    plan = launch.plan(AWS, labels={}, environment=given, timeout=2.5)
+    assert plan.create_options(name="n", port=0)["environment"] == given
+    assert given["AWS_ACCESS_KEY_ID"] != "AKIAHOSTKEY" and "AWS_PROFILE" not in given
 
 
-def test_lambdas_variables_by_default_and_the_users_env_wins():
-    environment = launch.plan(AWS, labels={}, env={"AWS_REGION": "mine", "TZ": "Europe/Paris"}).environment
+def test_lambdas_variables_by_default():
+    environment = launch.plan(AWS, labels={}, timeout=2.5).environment
     assert environment["AWS_LAMBDA_FUNCTION_NAME"] == "function"
-    assert (environment["AWS_REGION"], environment["AWS_DEFAULT_REGION"]) == ("mine", "us-east-1")
-    assert environment["TZ"] == "Europe/Paris"
+    assert environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "3"
     # A custom image's code is not in /var/task: nothing may tell its runtime otherwise.
     assert "LAMBDA_TASK_ROOT" not in launch.plan(CUSTOM, labels={}, rie_path=RIE).environment
 

@@ -29,7 +29,6 @@ def test_cpu_is_proportional_to_memory_capped_at_the_hosts_cores_and_overridable
 
 def test_sandbox_off_adds_nothing():
     assert Sandbox(enabled=False).create_options() == {}
-    assert Sandbox(enabled=False).environment() == {}
     assert "sandbox off" in Sandbox(enabled=False).header()
 
 
