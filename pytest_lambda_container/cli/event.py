@@ -18,10 +18,16 @@ from typing import Any
 
 import httpx
 
+from ..config.options import OPTIONS, Option
 from ..container.protocol import INVOKE_PATH
-from ..fronts.events import FORMATS, EventOptions, HttpRequest, get_format
+from ..errors import ConfigError
+from ..fronts.events import EventOptions, HttpRequest, get_format
 from ..fronts.transport import check_invoke_arguments
+from .settings_args import add_options, settings_of
 
+#: The plugin's options that shape an event: the front, and the options every request of a run starts from
+#: (`targets.transport_options`).
+EVENT_OPTIONS = ("event_format", "region", "binary_media_types")
 #: The host of the plugin's own client (`lambda_client`'s base URL); every front replaces it with its own.
 HOST = "http://lambda"
 
@@ -39,13 +45,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     body.add_argument(
         "--json", metavar="JSON", help="a JSON body (sets Content-Type: application/json); @FILE and @- as --body"
     )
-    parser.add_argument(
-        "--format", default="rest", choices=list(FORMATS), help="the front that sends the event (default rest)"
+    add_options(
+        parser,
+        options(),
+        "the plugin's options that shape the event, read as pytest reads them: these flags, else the ini file pytest "
+        "would read here",
+        title="the event",
+        aliases={"event_format": ("--format",)},
     )
+
+
+def options() -> tuple[Option, ...]:
+    """The plugin's options that `event` takes."""
+    return tuple(opt for opt in OPTIONS if opt.name in EVENT_OPTIONS)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the event of the request `args` describe, as one line of JSON."""
+    try:
+        settings = settings_of(args, Path.cwd(), options())
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    # Imported here: the targets module pulls in the container machinery, which printing an event does not need.
+    from ..targets import transport_options
+
     event = request_event(
         args.method,
         args.path,
@@ -53,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         headers=[_pair(item, ":", "--header", "NAME:VALUE") for item in args.header],
         body=None if args.body is None else _read(args.body),
         json_body=None if args.json is None else _parse_json(_read(args.json)),
-        event_format=args.format,
+        event_format=settings.event_format,
+        options=EventOptions(**transport_options(settings)),
     )
     # One line: `curl -d @-` strips newlines, and one event per line suits shell pipelines.
     try:
@@ -72,6 +96,7 @@ def request_event(
     body: bytes | None = None,
     json_body: Any = None,
     event_format: str = "rest",
+    options: EventOptions | None = None,
 ) -> dict[str, Any]:
     """The event `event_format`'s front sends for this request, made as `LambdaTransport` makes it: an
     `httpx.Request` taken apart by `HttpRequest.from_httpx`; `ValueError` for a bad method, path or body."""
@@ -81,7 +106,7 @@ def request_event(
         # Appended to a query the path already has: repeated keys are kept, as fronts keep them.
         url = url.copy_with(params=httpx.QueryParams([*url.params.multi_items(), *query]))
     request = httpx.Request(verb, url, headers=list(headers), content=body, json=json_body)
-    return get_format(event_format).build(HttpRequest.from_httpx(request), EventOptions())
+    return get_format(event_format).build(HttpRequest.from_httpx(request), options or EventOptions())
 
 
 def curl_command(url: str, method: str = "GET", path: str = "/", event_format: str = "rest") -> str:

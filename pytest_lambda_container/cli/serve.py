@@ -18,28 +18,28 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
-from ..config import inifile
-from ..config.options import INI_NAMES, OPTIONS, Option
-from ..config.settings import Settings, resolve
+from ..config.options import Option
+from ..config.settings import Settings
 from ..config.values import parse_port
 from ..container.session import LambdaSession
 from ..errors import ConfigError
 from ..targets import transport_for
 from .gateway import Gateway
 from .logfollow import LogFollower
+from .settings_args import NOT_FOR_THE_CONTAINER, add_options, container_options
+from .settings_args import settings_of as command_settings
 
 DEFAULT_PORT = 3000
 DEFAULT_HOST = "127.0.0.1"
 INSTALL_HINT = "pip install pytest-lambda-container[serve]"
 #: Options about other targets, or about pytest runs: `serve` always runs the container.
-NOT_HERE = frozenset({"target", "source", "url", "url_auth", "function", "endpoint_url", "skip_no_docker"})
+NOT_HERE = NOT_FOR_THE_CONTAINER
 
 
 def options() -> tuple[Option, ...]:
     """The plugin's options that `serve` takes."""
-    return tuple(opt for opt in OPTIONS if opt.name not in NOT_HERE)
+    return container_options()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,31 +52,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_HOST,
         help=f"the address to listen on (default {DEFAULT_HOST}: this machine only; anything else lets others in)",
     )
-    group = parser.add_argument_group(
-        "the function",
+    add_options(
+        parser,
+        options(),
         "the plugin's options; their ini keys are read from the ini file pytest would read here. --lambda-port is "
         "the emulator's (here, unless given, any free one), --port the gateway's",
     )
-    for opt in options():
-        opt.add_to(group.add_argument)
 
 
 def settings_of(args: argparse.Namespace, cwd: Path) -> Settings:
     """The settings pytest would resolve in `cwd` with these flags, but those of other targets (the target is the
     container). Unless given, the emulator gets any free port: a test run's 9000 stays free."""
-    ini = inifile.find(cwd)
-
-    def cli(opt: Option) -> Any:
-        return None if opt.name in NOT_HERE else getattr(args, "lambda_" + opt.name, None)
-
-    def ini_value(opt: Option) -> Any:
-        if opt.name in NOT_HERE:
-            return None
-        read = ini.linelist if opt.shape in ("pairs", "list") else ini.string
-        value = read(INI_NAMES.get(opt.name, opt.ini)) or read(opt.ini)
-        return value or ("0" if opt.name == "port" else value)
-
-    return resolve(ini.rootdir, cli=cli, ini=ini_value, invocation_dir=cwd)
+    return command_settings(args, cwd, options(), defaults={"port": "0"})
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -24,6 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
 import app as example
 
 
+@pytest.fixture(autouse=True)
+def no_ini_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs in a folder of its own, whose empty pytest.ini is the one `event` reads (not this project's)."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    monkeypatch.chdir(tmp_path)
+
+
 def event_of(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
     assert main(["event", *argv]) == 0
     out = capsys.readouterr().out
@@ -50,6 +57,44 @@ def test_the_event_is_the_plugins_own(capsys):
     assert rest["resource"] == "/{proxy+}" and rest["requestContext"]["stage"] == "test"
     http = event_of(capsys, "GET", "/test1", "--format", "http")
     assert http["version"] == "2.0" and http["rawPath"] == "/test1"
+
+
+def test_the_event_reads_the_ini_file_pytest_reads_there_and_its_flags_win(capsys, tmp_path, monkeypatch):
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nlambda_event_format = http\nlambda_region = eu-west-1\nlambda_binary_media_types = image/png\n"
+        # Options of other targets and of the container are not the event's: they change nothing here.
+        "lambda_target = url\nlambda_dockerfile = nowhere/Dockerfile\n"
+    )
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")  # as pytest does, the ini file is found in a parent folder
+    http = event_of(capsys, "GET", "/test1")
+    assert http["version"] == "2.0"
+    assert http["requestContext"]["domainName"] == "1234567890.execute-api.eu-west-1.amazonaws.com"
+    png = ("--body", "PNG", "--header", "content-type: image/png")
+    rest = event_of(capsys, "POST", "/up", "--lambda-event-format=rest", *png)
+    assert rest["requestContext"]["domainName"].endswith(".eu-west-1.amazonaws.com")
+    # The ini file's binary media types apply to REST, as they would to the tests' requests.
+    assert rest["isBase64Encoded"] is True
+    assert event_of(capsys, "GET", "/", "--format", "alb", "--lambda-region", "ap-south-1")["requestContext"] == {
+        "elb": {"targetGroupArn": ANY_ARN_IN("ap-south-1")}
+    }
+
+
+class ANY_ARN_IN(str):
+    """Equal to any ARN in this region."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.startswith(f"arn:aws:elasticloadbalancing:{self}:")
+
+    __hash__ = str.__hash__
+
+
+def test_a_bad_ini_value_for_the_event_is_a_usage_error_naming_its_key(capsys, tmp_path):
+    (tmp_path / "pytest.ini").write_text("[pytest]\nlambda_event_format = soap\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["event", "GET", "/x"])
+    assert exit_info.value.code == 2
+    assert "ini key lambda_event_format: unknown event format 'soap'" in capsys.readouterr().err
 
 
 def test_headers_query_and_a_json_body(capsys):
@@ -84,7 +129,7 @@ def test_the_module_runs_as_a_command():
         (["GET", "/x", "--query", "novalue"], "--query 'novalue': expected NAME=VALUE"),
         (["POST", "/x", "--json", "{nope"], "--json is not valid JSON"),
         (["POST", "/x", "--body", "@/nonexistent/file"], "cannot read the body from /nonexistent/file"),
-        (["GET", "/x", "--format", "soap"], "invalid choice: 'soap'"),
+        (["GET", "/x", "--format", "soap"], "unknown event format 'soap'; choose one of rest, http"),
     ],
 )
 def test_bad_requests_are_usage_errors(capsys, argv, message):
