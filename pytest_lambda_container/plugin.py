@@ -17,7 +17,7 @@ import pytest
 
 from .build.image import ImageInfo
 from .config.function import FunctionSpec
-from .config.options import INI_NAMES, OPTIONS, TARGETS
+from .config.options import OPTIONS, TARGETS
 from .config.settings import Settings, resolve
 from .container.session import LambdaSession
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
@@ -43,9 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         # Booleans are read as strings: pytest's own bool parsing ends in an INTERNALERROR on a typo.
         ini_type = "linelist" if opt.shape in ("pairs", "list") else "string"
         default: Any = [] if opt.shape in ("pairs", "list") else ""
-        parser.addini(INI_NAMES.get(opt.name, opt.ini), opt.help, type=ini_type, default=default)  # type: ignore[arg-type]
-        if opt.name in INI_NAMES:  # the flag's own spelling works in ini files too
-            parser.addini(opt.ini, f"same as {INI_NAMES[opt.name]}", type=ini_type, default=default)  # type: ignore[arg-type]
+        for key in opt.ini_keys:
+            what = opt.help if key == opt.ini else f"same as {opt.ini}"
+            parser.addini(key, what, type=ini_type, default=default)  # type: ignore[arg-type]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,7 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve(
             Path(str(config.rootpath)),
             cli=lambda opt: config.getoption("lambda_" + opt.name),
-            ini=lambda opt: config.getini(INI_NAMES.get(opt.name, opt.ini)) or config.getini(opt.ini),
+            ini=lambda opt: opt.ini_value(config.getini),
             invocation_dir=Path(str(config.invocation_params.dir)),
         )
     except ConfigError as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import inifile
-from ..config.options import INI_NAMES, OPTIONS, Option
+from ..config.options import OPTIONS, Option
 from ..config.settings import Settings, resolve
 
 #: Options about other targets, or about pytest runs: commands that run the container take all the others.
@@ -59,7 +59,7 @@ def settings_of(
         if opt.name not in taken:
             return None
         read: Callable[[str], Any] = ini.linelist if opt.shape in ("pairs", "list") else ini.string
-        value = read(INI_NAMES.get(opt.name, opt.ini)) or read(opt.ini)
+        value = opt.ini_value(read)
         return value or (defaults or {}).get(opt.name, value)
 
     return resolve(ini.rootdir, cli=cli, ini=ini_value, invocation_dir=cwd)

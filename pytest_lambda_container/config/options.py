@@ -54,7 +54,22 @@ class Option:
 
     @property
     def ini(self) -> str:
-        return "lambda_" + self.name
+        """The documented ini key."""
+        return INI_NAMES.get(self.name, "lambda_" + self.name)
+
+    @property
+    def ini_keys(self) -> tuple[str, ...]:
+        """Every ini key of the option, the documented one first: the flag's own spelling works in ini files too."""
+        return tuple(dict.fromkeys((self.ini, "lambda_" + self.name)))
+
+    def ini_value(self, read: Callable[[str], Any]) -> Any:
+        """The option's ini value, `read(key)` of the first key that has one (else what the last key read gave)."""
+        value = None
+        for key in self.ini_keys:
+            value = read(key)
+            if value:
+                break
+        return value
 
     def add_to(self, add: Callable[..., Any]) -> None:
         """Declare the flag with `add`: pytest's `addoption` or argparse's `add_argument` (one signature)."""
@@ -111,7 +126,7 @@ def _event_formats() -> tuple[str, ...]:
     return tuple(FORMATS)
 
 
-# `lambda_build_args` reads better in an ini file than `lambda_build_arg`.
+# `lambda_build_args` reads better in an ini file than `lambda_build_arg` (which is read too: `Option.ini_keys`).
 INI_NAMES = {"build_arg": "lambda_build_args"}
 
 #: Where the tests' requests go: see README's "Three targets, one suite".

@@ -10,13 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from ..build.image import check_build_inputs
-from ..container.sandbox import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, Sandbox
+from ..container.sandbox import (
+    DEFAULT_EPHEMERAL,
+    DEFAULT_MEMORY,
+    Sandbox,
+    parse_cpus,
+    parse_ephemeral_storage,
+    parse_memory,
+)
 from ..container.sandbox import of as sandbox_of
 from ..errors import ConfigError
-from .environment import DEFAULT_FUNCTION_NAME, DEFAULT_REGION
+from .environment import DEFAULT_FUNCTION_NAME, DEFAULT_REGION, parse_function_name, parse_region
 from .environment import environment as lambda_environment
-from .options import INI_NAMES, OPTIONS, Option, Source
-from .values import DEFAULT_PORT, DEFAULT_TIMEOUT
+from .options import OPTIONS, Option, Source
+from .values import DEFAULT_PORT, DEFAULT_TIMEOUT, parse_port, parse_timeout, parse_url
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,12 @@ class Settings:
     keep: bool = False
     skip_no_docker: bool = False
 
+    def __post_init__(self) -> None:
+        # Valid by construction, however made (resolve(), a test, a user's script): whoever holds Settings can
+        # trust them, and nothing downstream checks again.
+        _check_values(self)
+        _check_target(self)
+
     @property
     def dockerfile_path(self) -> Path:
         """The Dockerfile to build (default `Dockerfile` in the rootdir)."""
@@ -74,18 +87,46 @@ class Settings:
         return self.context or self.dockerfile_path.parent
 
 
-def check_target(settings: Settings) -> None:
-    """What the target needs is given (a URL for `url`, a function for `function`), and the front can have the
-    integration timeout asked for."""
+def _check_values(s: Settings) -> None:
+    """Each value within its range, as the option's parser would have it (a value given in Python is not parsed)."""
+    name = "Settings({}=...)".format
+    parse_port(s.port, name("port"))
+    parse_timeout(s.timeout, name("timeout"))
+    parse_memory(s.memory, name("memory"))
+    parse_ephemeral_storage(s.ephemeral_storage, name("ephemeral_storage"))
+    parse_function_name(s.function_name, name("function_name"))
+    parse_region(s.region, name("region"))
+    if s.cpus is not None:
+        parse_cpus(s.cpus, name("cpus"))
+    if s.integration_timeout is not None:
+        parse_timeout(s.integration_timeout, name("integration_timeout"))
+    for field_name in ("url", "endpoint_url"):
+        value = getattr(s, field_name)
+        if value is not None:
+            parse_url(value, name(field_name))
+    for opt in OPTIONS:
+        value = getattr(s, opt.name, None)
+        if opt.choices and value not in opt.choices:
+            raise ConfigError(
+                f"{name(opt.name)}: unknown {opt.name.replace('_', ' ')} {value!r}; choose one of "
+                f"{', '.join(opt.choices)}"
+            )
+
+
+def _check_target(s: Settings) -> None:
+    """What the target needs is given (a URL for `url` and for signing, a function for `function`), and the front
+    can have the integration timeout asked for."""
     from ..fronts.events import get_format
     from ..fronts.transport import integration_cap
 
-    integration_cap(get_format(settings.event_format), settings.integration_timeout)
-    if settings.target == "url" and not settings.url:
+    integration_cap(get_format(s.event_format), s.integration_timeout)
+    if s.target == "url" and not s.url:
         raise ConfigError(
             "the url target needs the endpoint: give --lambda-url URL, ini lambda_url or PYTEST_LAMBDA_URL"
         )
-    if settings.target == "function" and not settings.function:
+    if s.url_auth == "iam" and not s.url:
+        raise ConfigError("--lambda-url-auth iam signs requests to --lambda-url, which is not given")
+    if s.target == "function" and not s.function:
         raise ConfigError(
             "the function target needs the function: give --lambda-function NAME_OR_ARN or ini lambda_function"
         )
@@ -111,14 +152,13 @@ def resolve(
             source = Source(f"environment variable {opt.env_var}", invocation_dir or rootdir)
         if raw is None or raw == [] or raw is False:
             raw = ini(opt)
-            source = Source(f"ini key {INI_NAMES.get(opt.name, opt.ini)}", rootdir)
+            source = Source(f"ini key {opt.ini}", rootdir)
         if raw is None or raw == "" or raw == [] or raw is False:
             continue
         values[opt.name] = opt.parse(raw, source, opt)
     if "build_arg" in values:
         values["build_args"] = values.pop("build_arg")
     settings = Settings(rootdir=rootdir, **values)
-    check_target(settings)
     # Only what was asked for explicitly is checked now: a project without a Dockerfile must still be able
     # to run its other tests with the plugin installed; the default is checked when a test needs the image.
     if settings.image is None and (settings.dockerfile or settings.context):

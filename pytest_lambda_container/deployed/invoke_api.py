@@ -80,8 +80,7 @@ class DeployedFunction:
     def from_settings(cls, settings: Settings) -> DeployedFunction:
         """The function of `--lambda-function` (at `--lambda-endpoint-url` if given), credentials from the standard
         chain; a `ConfigError` when boto3 is not installed or no credentials are found."""
-        if not settings.function:
-            raise ConfigError("the function target needs the function: give --lambda-function NAME_OR_ARN")
+        assert settings.function is not None  # Settings refuses the function target without one
         boto3 = botocore_module("boto3")
         config = botocore_module("botocore.config")
         session = boto3.session.Session()

@@ -113,8 +113,7 @@ def url_auth(settings: Settings) -> httpx.Auth | None:
     """The auth of the url target's requests: None for `--lambda-url-auth none`, SigV4 for `iam`."""
     if settings.url_auth != "iam":
         return None
-    if not settings.url:
-        raise ConfigError("--lambda-url-auth iam signs requests to --lambda-url, which is not given")
+    assert settings.url is not None  # Settings refuses url_auth iam without a URL
     host = httpx.URL(settings.url).host
     service, region = service_and_region(host)
     return SigV4(credentials(region), service, region)

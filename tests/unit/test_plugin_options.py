@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pytest_lambda_container.config.options import INI_NAMES, OPTIONS
+from pytest_lambda_container.config.options import OPTIONS
 
 SHOW_SETTINGS = """
     def test_show(lambda_settings):
@@ -23,7 +23,7 @@ def test_help_lists_every_flag_and_ini_key(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     for opt in OPTIONS:
         result.stdout.fnmatch_lines([f"*{opt.flag}*"])
-        result.stdout.fnmatch_lines([f"*{INI_NAMES.get(opt.name, opt.ini)} *"])
+        result.stdout.fnmatch_lines([f"*{opt.ini} *"])
 
 
 def test_ini_values_are_read_and_paths_are_relative_to_the_rootdir(pytester: pytest.Pytester) -> None:

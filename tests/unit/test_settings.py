@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pytest_lambda_container import ConfigError
-from pytest_lambda_container.config.options import INI_NAMES, OPTIONS, Option
+from pytest_lambda_container.config.options import OPTIONS, Option
 from pytest_lambda_container.config.settings import Settings, resolve
 
 
@@ -18,7 +18,7 @@ def settings(root: Path, cli: dict[str, Any] | None = None, ini: dict[str, Any] 
     return resolve(
         root,
         cli=lambda opt: cli.get(opt.name),
-        ini=lambda opt: ini.get(INI_NAMES.get(opt.name, opt.ini), ini.get(opt.ini, "")),
+        ini=lambda opt: opt.ini_value(lambda key: ini.get(key, "")),
         **kw,
     )
 
