@@ -6,6 +6,7 @@ from .build.image import ImageInfo
 from .config.function import FunctionSpec
 from .config.settings import Settings
 from .container.function import LambdaContainer
+from .container.pool import FunctionPool
 from .container.session import LambdaSession
 from .errors import (
     BuildFailed,
@@ -45,6 +46,7 @@ __all__ = [
     "EventOptions",
     "FunctionError",
     "FunctionOutOfMemory",
+    "FunctionPool",
     "FunctionSpec",
     "FunctionTimeout",
     "HandlerImportError",

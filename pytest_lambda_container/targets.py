@@ -157,9 +157,10 @@ class ContainerTarget(Target):
     def header(self) -> list[str]:
         s = self.settings
         what = f"image {s.image}" if s.image else f"dockerfile {s.dockerfile_path}"
+        scale = f", concurrency {s.concurrency} (a container each)" if s.concurrency > 1 else ""
         return [
             f"lambda-container: target container, {what}, port {s.port or 'any'}, events {s.event_format}, "
-            f"timeout {s.timeout:g}s",
+            f"timeout {s.timeout:g}s{scale}",
             f"lambda-container: {s.limits.header()}",
         ]
 

@@ -22,6 +22,7 @@ from types import FrameType
 from ..config.options import Option
 from ..config.settings import Settings
 from ..config.values import parse_port
+from ..container.pool import FunctionPool
 from ..container.session import LambdaSession
 from ..errors import ConfigError
 from ..targets import transport_for
@@ -113,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         function = session.container()
-        follower = LogFollower(function, say)
+        # With --lambda-concurrency, the first container's output only: the others start and stop with the load.
+        follower = LogFollower(function.primary if isinstance(function, FunctionPool) else function, say)
         follower.start()
         # What the function does wrong is the front's answer, as a real front gives it: not an exception.
         transport = transport_for(settings, function, raise_function_errors=False)

@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from .environment import parse_function_name, parse_region
 from .values import (
     parse_bool,
+    parse_concurrency,
     parse_media_types,
     parse_pairs,
     parse_port,
@@ -236,6 +237,18 @@ OPTIONS: tuple[Option, ...] = (
         _named(parse_url),
         "function: an endpoint that speaks Lambda's Invoke API, instead of AWS's",
         "URL",
+    ),
+    Option(
+        "concurrency",
+        _named(parse_concurrency),
+        "invocations served at once, each by a container of its own, as Lambda scales (default 1)",
+        "N",
+    ),
+    Option(
+        "reuse",
+        _named(parse_bool),
+        "keep the container for the next run with the same image and settings, which uses it warm",
+        shape="flag",
     ),
     Option("keep", _named(parse_bool), "keep the container after the session, and print how to reach it", shape="flag"),
     Option(

@@ -57,6 +57,8 @@ class Settings:
     url_auth: str = "none"
     function: str | None = None
     endpoint_url: str | None = None
+    concurrency: int = 1
+    reuse: bool = False
     keep: bool = False
     skip_no_docker: bool = False
 

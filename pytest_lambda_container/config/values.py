@@ -58,6 +58,19 @@ def parse_timeout(value: str | float, source: str) -> float:
     return timeout
 
 
+#: More containers than this on one machine is a load test's job, not a test suite's.
+MAX_CONCURRENCY = 64
+
+
+def parse_concurrency(value: str | int, source: str) -> int:
+    """How many invocations the function serves at once: 1-MAX_CONCURRENCY containers."""
+    valid = f"a whole number from 1 to {MAX_CONCURRENCY}"
+    count = _number(value, int, source, "concurrency", valid)
+    if not 1 <= count <= MAX_CONCURRENCY:
+        raise ConfigError(f"{source}: concurrency {count} is out of range; give {valid}")
+    return int(count)
+
+
 def parse_url(value: str, source: str) -> str:
     """An absolute http(s) URL, without a trailing slash."""
     url = str(value).strip()

@@ -29,6 +29,7 @@ from ..errors import BuildFailed, ConfigError, LambdaContainerError
 from . import emulator as rie
 from . import launch
 from .function import LambdaContainer
+from .pool import FunctionPool
 
 Log = Callable[[str], None]
 
@@ -53,7 +54,7 @@ class LambdaSession:
         self._images: dict[tuple[object, ...], ImageInfo] = {}
         # A build that failed fails the same way again within a session: it is not retried for every test.
         self._failed: dict[tuple[object, ...], LambdaContainerError] = {}
-        self._containers: dict[ResolvedFunction, LambdaContainer] = {}
+        self._containers: dict[ResolvedFunction, LambdaContainer | FunctionPool] = {}
         self._lock = threading.RLock()
         self.builds = 0
 
@@ -65,8 +66,10 @@ class LambdaSession:
 
     @property
     def containers(self) -> list[LambdaContainer]:
-        """The containers started so far."""
-        return list(self._containers.values())
+        """The containers started so far (with `concurrency` over 1, each of every function's)."""
+        with self._lock:
+            functions = list(self._containers.values())
+        return [m for f in functions for m in (f.members if isinstance(f, FunctionPool) else [f])]
 
     def engine(self) -> Engine:
         """The Docker engine, connected on first use; orphans of killed sessions are removed then."""
@@ -145,9 +148,10 @@ class LambdaSession:
         self.log(line)
         self.warn(line)
 
-    def container(self, spec: FunctionSpec | None = None, **fields: Any) -> LambdaContainer:
+    def container(self, spec: FunctionSpec | None = None, **fields: Any) -> LambdaContainer | FunctionPool:
         """A running container of that function (a `FunctionSpec`, or its fields as keyword arguments), started
-        once per distinct function; paths in keyword arguments are relative to the rootdir."""
+        once per distinct function; paths in keyword arguments are relative to the rootdir. With `concurrency` over 1,
+        a `FunctionPool` of up to that many containers, with the same contract."""
         fn = (spec or FunctionSpec.of(self.settings.rootdir, **fields)).resolve(self.settings)
         with self._lock:
             existing = self._containers.get(fn)
@@ -170,23 +174,29 @@ class LambdaSession:
             # The first container gets the configured port; the others any free one.
             port = self.settings.port if not self._containers else 0
             container = LambdaContainer.start(engine, plan, port=port, log=self.log)
-            self._containers[fn] = container
-            return container
+            function: LambdaContainer | FunctionPool = container
+            if self.settings.concurrency > 1:
+                more = lambda: LambdaContainer.start(engine, plan, port=0, log=self.log)  # noqa: E731
+                function = FunctionPool(container, self.settings.concurrency, more)
+            self._containers[fn] = function
+            return function
 
     def close(self) -> None:
         """Remove every container started (or, with `keep`, leave them running and say how to reach them)."""
         with self._lock:
-            for container in self._containers.values():
-                if self.settings.keep:
+            if self.settings.keep:
+                for container in self.containers:
                     hint = curl_command(container.url, event_format=self.settings.event_format)
                     self.log(
                         f"keeping container {container.name} ({container.image.ref}) at {container.url}: invoke it "
                         f"with `{hint}` (any method and path: `python -m pytest_lambda_container event --help`); "
                         f"remove it with `docker rm -f {container.name}`"
                     )
-                    container.release()
+            for function in self._containers.values():
+                if self.settings.keep:
+                    function.release()
                 else:
-                    container.remove()
+                    function.remove()
             self._containers.clear()
             if self._engine is not None and not self.settings.keep:
                 self._engine.close()
