@@ -29,7 +29,7 @@ Shape = Literal["value", "pairs", "list", "flag"]
 
 
 @dataclass(frozen=True)
-class Source:
+class Origin:
     """Where a raw value came from: for error messages, and the folder its relative paths start from."""
 
     name: str
@@ -41,7 +41,7 @@ class Option:
     """One setting: a `--lambda-NAME` flag and the `lambda_NAME` ini key, parsed by its own function."""
 
     name: str
-    parse: Callable[[Any, Source, Option], Any]
+    parse: Callable[[Any, Origin, Option], Any]
     help: str
     metavar: str = ""
     shape: Shape = "value"
@@ -83,42 +83,42 @@ class Option:
             add(self.flag, dest=dest, default=None, metavar=self.metavar, help=self.help)
 
 
-def _text(raw: Any, source: Source, opt: Option) -> str:
+def _text(raw: Any, origin: Origin, opt: Option) -> str:
     return str(raw).strip()
 
 
-def _path(raw: Any, source: Source, opt: Option) -> Path:
-    return (source.base / str(raw).strip()).resolve()
+def _path(raw: Any, origin: Origin, opt: Option) -> Path:
+    return (origin.base / str(raw).strip()).resolve()
 
 
-def _choice(raw: Any, source: Source, opt: Option) -> str:
+def _choice(raw: Any, origin: Origin, opt: Option) -> str:
     value = str(raw).strip()
     if value not in opt.choices:
         raise ConfigError(
-            f"{source.name}: unknown {opt.name.replace('_', ' ')} {value!r}; choose one of {', '.join(opt.choices)}"
+            f"{origin.name}: unknown {opt.name.replace('_', ' ')} {value!r}; choose one of {', '.join(opt.choices)}"
         )
     return value
 
 
-def _pairs(raw: Any, source: Source, opt: Option) -> dict[str, str]:
-    return parse_pairs([raw] if isinstance(raw, str) else list(raw), source.name)
+def _pairs(raw: Any, origin: Origin, opt: Option) -> dict[str, str]:
+    return parse_pairs([raw] if isinstance(raw, str) else list(raw), origin.name)
 
 
-def _words(raw: Any, source: Source, opt: Option) -> tuple[str, ...]:
+def _words(raw: Any, origin: Origin, opt: Option) -> tuple[str, ...]:
     # Repeated flags, ini lines, and commas or spaces within either.
     items = [raw] if isinstance(raw, str) else list(raw)
     return tuple(word for item in items for word in re.split(r"[\s,]+", str(item)) if word)
 
 
-def _named(parse: Callable[[Any, str], T]) -> Callable[[Any, Source, Option], T]:
+def _named(parse: Callable[[Any, str], T]) -> Callable[[Any, Origin, Option], T]:
     """An option's parser made of a parse function that takes the value and where it came from."""
-    return lambda raw, source, opt: parse(raw, source.name)
+    return lambda raw, origin, opt: parse(raw, origin.name)
 
 
-def _switch(raw: Any, source: Source, opt: Option) -> bool:
+def _switch(raw: Any, origin: Origin, opt: Option) -> bool:
     if str(raw).strip().lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-        raise ConfigError(f"{source.name}: {raw!r} is neither on nor off")
-    return parse_bool(raw, source.name)
+        raise ConfigError(f"{origin.name}: {raw!r} is neither on nor off")
+    return parse_bool(raw, origin.name)
 
 
 def _event_formats() -> tuple[str, ...]:
@@ -188,7 +188,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "binary_media_types",
-        lambda raw, source, opt: parse_media_types(_words(raw, source, opt), source.name),
+        lambda raw, origin, opt: parse_media_types(_words(raw, origin, opt), origin.name),
         "the REST API's binaryMediaTypes, e.g. */* or image/png (repeatable; ini: one per line; default none, as AWS)",
         "TYPE",
         shape="list",

@@ -22,7 +22,7 @@ from ..container.sandbox import of as sandbox_of
 from ..errors import ConfigError
 from .environment import DEFAULT_FUNCTION_NAME, DEFAULT_REGION, parse_function_name, parse_region
 from .environment import environment as lambda_environment
-from .options import OPTIONS, Option, Source
+from .options import OPTIONS, Option, Origin
 from .values import DEFAULT_PORT, DEFAULT_TIMEOUT, parse_port, parse_timeout, parse_url
 
 
@@ -148,16 +148,16 @@ def resolve(
     values: dict[str, Any] = {}
     for opt in OPTIONS:
         raw = cli(opt)
-        source = Source(f"option {opt.flag}", invocation_dir or rootdir)
+        origin = Origin(f"option {opt.flag}", invocation_dir or rootdir)
         if (raw is None or raw == [] or raw is False) and opt.env_var and os.environ.get(opt.env_var):
             raw = os.environ[opt.env_var]
-            source = Source(f"environment variable {opt.env_var}", invocation_dir or rootdir)
+            origin = Origin(f"environment variable {opt.env_var}", invocation_dir or rootdir)
         if raw is None or raw == [] or raw is False:
             raw = ini(opt)
-            source = Source(f"ini key {opt.ini}", rootdir)
+            origin = Origin(f"ini key {opt.ini}", rootdir)
         if raw is None or raw == "" or raw == [] or raw is False:
             continue
-        values[opt.name] = opt.parse(raw, source, opt)
+        values[opt.name] = opt.parse(raw, origin, opt)
     if "build_arg" in values:
         values["build_args"] = values.pop("build_arg")
     settings = Settings(rootdir=rootdir, **values)

@@ -55,8 +55,8 @@ def parse(log: str, *, peak_bytes: int | None = None) -> Report | None:
     )
 
 
-class Source(Protocol):
-    """Where a report is read from: the container's log since a time, and its cgroup's peak."""
+class MeasuredFunction(Protocol):
+    """What a report is read from: the function's container, its log since a time and its cgroup's peak memory."""
 
     def logs(self, *, tail: int | None = None, since: float | None = None) -> str: ...
 
@@ -70,8 +70,8 @@ REPORT_WAIT = 2.0
 class LazyReport:
     """The `Report` of one invocation, read from the container the first time an attribute is asked for."""
 
-    def __init__(self, source: Source, since: float) -> None:
-        self._source = source
+    def __init__(self, function: MeasuredFunction, since: float) -> None:
+        self._function = function
         self._since = since
         self._report: Report | None = None
         self._read = False
@@ -84,11 +84,11 @@ class LazyReport:
     def resolve(self) -> Report | None:
         """The report (None if the emulator wrote none: the container died, say)."""
         if not self._read:
-            peak = None if self._superseded else self._source.peak_memory()
+            peak = None if self._superseded else self._function.peak_memory()
             # The emulator writes its REPORT line just after it answers: read at once, it may not be there yet.
             deadline = time.monotonic() + REPORT_WAIT
             while True:
-                self._report = parse(self._source.logs(since=self._since), peak_bytes=peak)
+                self._report = parse(self._function.logs(since=self._since), peak_bytes=peak)
                 if self._report is not None or time.monotonic() > deadline:
                     break
                 time.sleep(0.01)

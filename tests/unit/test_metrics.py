@@ -41,7 +41,7 @@ def test_the_real_figures_not_the_emulators_made_up_ones():
     assert parse(WARM + COLD).request_id == "72a51fe3-4e4b-41d2-b0a9-0e868ec91d99"  # the first: the call's own
 
 
-class Source:
+class Measured:
     def __init__(self, log: str) -> None:
         self.log, self.reads = log, 0
 
@@ -54,7 +54,7 @@ class Source:
 
 
 def test_the_report_is_read_once_and_only_when_asked():
-    source = Source(WARM)
+    source = Measured(WARM)
     report = LazyReport(source, since=0.0)
     assert source.reads == 0 and "not read yet" in repr(report)
     assert report.duration_ms == 585.629 and report.max_memory_used_mb == 64.0
@@ -66,7 +66,7 @@ class Target:
     """A function that keeps a report, as LambdaContainer does."""
 
     def __init__(self) -> None:
-        self.last_report = LazyReport(Source(WARM), since=0.0)
+        self.last_report = LazyReport(Measured(WARM), since=0.0)
 
     def invoke_event(self, event):
         return {"statusCode": 200, "body": "ok"}
@@ -79,7 +79,7 @@ def test_the_transport_hands_the_report_to_the_response():
     assert response.extensions["lambda_report"] is target.last_report
 
 
-class LateSource(Source):
+class LateMeasured(Measured):
     """The emulator writes its REPORT line just after it answers: the first reads do not find it yet."""
 
     def logs(self, *, tail=None, since=None):
@@ -88,5 +88,5 @@ class LateSource(Source):
 
 
 def test_a_report_read_right_after_the_answer_waits_for_the_report_line():
-    source = LateSource(WARM)
+    source = LateMeasured(WARM)
     assert LazyReport(source, since=0.0).duration_ms == 585.629 and source.reads == 3
