@@ -123,11 +123,13 @@ class OomWatch:
         """Lambda's out-of-memory error if the last call used more than the function's memory (/tmp apart)."""
         if self.memory is None or self.memory.tripped is None:
             return None
-        used, limit = self.memory.tripped // 2**20, self.memory.limit // 2**20
+        # The watch kills at its first sample past the limit: what it saw is where the function was stopped, not
+        # what it would have used. Rounded up, so that a figure a few KB past the limit never reads as the limit.
+        stopped, limit = -(-self.memory.tripped // 2**20), self.memory.limit // 2**20
         return FunctionOutOfMemory(
             "Runtime.OutOfMemory",
-            f"The function ran out of memory: it used {used} MB, more than its {limit} MB (files in /tmp apart), "
-            "and was killed, as Lambda would kill it. Raise --lambda-memory, or use less.",
+            f"The function ran out of memory: it went past its {limit} MB (stopped at {stopped} MB; files in /tmp "
+            "apart) and was killed, as Lambda would kill it. Raise --lambda-memory, or use less.",
             [],
         )
 

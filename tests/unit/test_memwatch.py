@@ -70,7 +70,7 @@ def test_past_the_limit_the_runtime_is_killed_and_the_call_is_out_of_memory(tmp_
             runtime.wait(timeout=5)  # killed by the watch
         error = oom.over_memory()
         assert error is not None and error.error_type == "Runtime.OutOfMemory"
-        assert "used 600 MB, more than its 1 MB (files in /tmp apart)" in error.error_message
+        assert "went past its 1 MB (stopped at 600 MB; files in /tmp apart)" in error.error_message
         # The next call starts afresh.
         (cg / "memory.stat").write_text("anon 1000\n")
         with oom.watching():
@@ -115,3 +115,14 @@ def test_the_header_says_when_swap_is_not_limited(
     tmp_path: Path, swaps: str, memsw: bool, docker_host: str, note: str
 ) -> None:
     assert memwatch.swap_note(_host(tmp_path, swaps, memsw), docker_host) == note
+
+
+def test_the_out_of_memory_message_says_where_the_function_was_stopped_never_the_limit_itself() -> None:
+    # 700 MB asked of a 512 MB function: the watch's first sample past the limit is a few KB over it (issue 21,
+    # item 4: it used to read "it used 512 MB, more than its 512 MB").
+    watch = memwatch.MemoryWatch(None, 512)
+    watch.tripped = 512 * 2**20 + 4096
+    error = OomWatch(watch).over_memory()
+    assert error is not None
+    assert "went past its 512 MB (stopped at 513 MB; files in /tmp apart)" in error.error_message
+    assert "512 MB (stopped at 512" not in error.error_message
