@@ -11,10 +11,13 @@ from collections.abc import Callable, Generator
 from types import FrameType, TracebackType
 from typing import Any
 
+import httpx
 import pytest
 
+from .container.metrics import mark_emulator_figures
+from .container.sandbox import cause_in
 from .container.session import LambdaSession
-from .errors import BuildFailed, LambdaContainerError, NotOnTarget
+from .errors import BuildFailed, HandlerImportError, LambdaContainerError, NotOnTarget
 
 #: The attribute by which a pytest outcome made of a plugin error (plugin._outcome) carries that error.
 ERROR_ATTRIBUTE = "lambda_error"
@@ -28,6 +31,10 @@ CONTAINER_FIXTURES = {"lambda_container", "lambda_client", "invoke", "lambda_con
 HIDDEN_PACKAGES = frozenset({"pytest_lambda_container", "httpx", "httpcore", "anyio"})
 STARTED = pytest.StashKey[float]()
 CALLS = pytest.StashKey[dict[str, int]]()
+#: How many 5xx answers the run's clients had got when the test started.
+SERVER_ERRORS = pytest.StashKey[int]()
+#: Set on a report's excinfo that points at an error told in full before: it gets no log of its own.
+POINTER = "lambda_pointer"
 
 
 def error_of(call: pytest.CallInfo[None]) -> LambdaContainerError | None:
@@ -40,8 +47,8 @@ def error_of(call: pytest.CallInfo[None]) -> LambdaContainerError | None:
 
 
 def log_section(logs: str) -> str:
-    """A container log as a report section: its last LOG_LINES lines."""
-    lines = logs.strip().splitlines()
+    """A container log as a report section: its last LOG_LINES lines, the emulator's made-up figures marked."""
+    lines = mark_emulator_figures(logs.strip()).splitlines()
     if len(lines) > LOG_LINES:
         lines = [f"... {len(lines) - LOG_LINES} earlier lines left out ...", *lines[-LOG_LINES:]]
     return "\n".join(lines)
@@ -74,8 +81,15 @@ def without_hidden_frames(excinfo: pytest.ExceptionInfo[BaseException]) -> pytes
 def _pointer(text: str) -> pytest.ExceptionInfo[BaseException]:
     try:
         pytest.fail(text, pytrace=False)
-    except pytest.fail.Exception:
+    except pytest.fail.Exception as exc:
+        setattr(exc, POINTER, True)
         return pytest.ExceptionInfo.from_current()
+
+
+def _same_story(error: LambdaContainerError) -> tuple[str, str] | None:
+    """What makes two errors one story, told once: a handler that cannot load fails each call in the same words
+    (on a target without a start-up check, a call's error is a new object each time)."""
+    return (type(error).__name__, str(error)) if isinstance(error, HandlerImportError) else None
 
 
 def skipped(report: pytest.TestReport, item: pytest.Item, reason: str) -> None:
@@ -93,12 +107,31 @@ class Reports:
         self.session = session
         #: Errors told in full so far (by id: the same object comes back from a cached fixture), and by which test.
         self.told: dict[int, tuple[LambdaContainerError, str]] = {}
+        #: ... and by their story (`_same_story`), for errors that come back as new objects.
+        self.told_stories: dict[tuple[str, str], str] = {}
+        #: 5xx answers the run's clients got (`note_response`).
+        self.server_errors = 0
+
+    def note_response(self, response: httpx.Response) -> None:
+        """An httpx response hook of the plugin's clients: counts 5xx answers, whose test then gets the sandbox's
+        likely part in them told (a 500 from the app says nothing of the read-only filesystem behind it)."""
+        if response.status_code >= 500:
+            self.server_errors += 1
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Generator[None, Any, None]:
+        """The `lambda_client` (the plugin's or the user's own) counts its 5xx answers (`note_response`)."""
+        outcome = yield
+        client = outcome.get_result() if fixturedef.argname == "lambda_client" and not outcome.excinfo else None
+        if isinstance(client, httpx.Client) and self.note_response not in client.event_hooks["response"]:
+            client.event_hooks["response"] = [*client.event_hooks["response"], self.note_response]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         item.stash[STARTED] = time.time()
         session = self.session()
         item.stash[CALLS] = {c.id: c.invocations for c in session.containers} if session else {}
+        item.stash[SERVER_ERRORS] = self.server_errors
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
@@ -120,15 +153,21 @@ class Reports:
             # A failed session fixture is cached by pytest and raised again for every test that needs it.
             call.excinfo = _pointer(f"{UNAVAILABLE} ({type(error).__name__}, at {told[1]})")
             return
+        story = _same_story(error)
+        if story is not None and story in self.told_stories:
+            call.excinfo = _pointer(f"{UNAVAILABLE} ({type(error).__name__}, at {self.told_stories[story]})")
+            return
         self.told[id(error)] = (error, f"{call.when} of {item.nodeid}")
+        if story is not None:
+            self.told_stories[story] = f"{call.when} of {item.nodeid}"
         # httpx's frames and ours tell the user nothing they can act on: the message and the user's lines do.
         call.excinfo = without_hidden_frames(call.excinfo)
 
     def _attach_logs(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
         """A failed test's report gets the container's log: once, from the error when it carries it, else the lines
         of each container the test invoked, since it started."""
-        if not report.failed:
-            return
+        if not report.failed or (call.excinfo is not None and getattr(call.excinfo.value, POINTER, False)):
+            return  # passed, or told in full by another test, its log with it
         shown = set()
         error = error_of(call)
         if error is not None and error.logs.strip():
@@ -153,3 +192,21 @@ class Reports:
             section = log_section(container.logs(since=since))
             if section:
                 report.sections.append((f"Captured lambda container log {container.name} ({call.when})", section))
+                self._tell_sandbox_cause(item, report, section)
+
+    def _tell_sandbox_cause(self, item: pytest.Item, report: pytest.TestReport, log: str) -> None:
+        """Under a failure with a 5xx answer, the log line that shows the sandbox at work and what to do about it:
+        the app answered 500 for an `OSError` the test would otherwise only see as `assert 500 == 200`."""
+        if self.server_errors <= item.stash.get(SERVER_ERRORS, self.server_errors):
+            return
+        found = cause_in(log)
+        if found is None:
+            return
+        line, hint = found
+        text = f"a 5xx answer, and the function's log says:\n    {line}\n{hint}"
+        title = "lambda sandbox: the likely cause"
+        add = getattr(report.longrepr, "addsection", None)  # a traceback's: shown under it, before the captured output
+        if callable(add):
+            add(title, text)
+        else:
+            report.sections.append((title, text))

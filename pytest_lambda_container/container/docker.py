@@ -136,10 +136,10 @@ class DockerContainer:
         return split_log_lines(raw)
 
     def exec(self, argv: tuple[str, ...], *, workdir: str, environment: Mapping[str, str]) -> tuple[int, str]:
-        """Run `argv` in the container; its exit code and output (both streams)."""
+        """Run `argv` in the container; its exit code and output (both streams, the first line's indent kept)."""
         with self.engine.errors(f"a command in container {self.name}"):
             code, output = self.container.exec_run(list(argv), workdir=workdir, environment=dict(environment))
-        return int(code or 0), cast(bytes, output or b"").decode("utf-8", "replace").strip()
+        return int(code or 0), cast(bytes, output or b"").decode("utf-8", "replace").rstrip()
 
     def peak_memory(self) -> int | None:
         """The container's peak memory use since it started, in bytes (None where the engine does not tell)."""

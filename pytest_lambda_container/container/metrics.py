@@ -18,6 +18,17 @@ _INIT = re.compile(r"INIT REPORT\(durationMs: (?P<ms>[\d.]+)\)")
 _INVOKE = re.compile(r"INVOKE RTDONE\(status: [^,]*, produced bytes: \d+, duration: (?P<ms>[\d.]+)ms\)")
 
 
+#: The emulator's made-up "Max Memory Used" (the memory size, whatever the function did) on its REPORT lines.
+_MADE_UP_PEAK = re.compile(r"^(REPORT RequestId: .*?Max Memory Used: \d+ MB)", re.MULTILINE)
+EMULATOR_FIGURE = " (the emulator's figure, not measured: the real peak is in the response's lambda_report)"
+
+
+def mark_emulator_figures(log: str) -> str:
+    """A container's log with the emulator's made-up memory figure marked on each REPORT line, so that nobody
+    reads it as the function's (`Report.max_memory_used_mb` is the real one)."""
+    return _MADE_UP_PEAK.sub(lambda m: m.group(1) + EMULATOR_FIGURE, log)
+
+
 @dataclass(frozen=True)
 class Report:
     """One invocation's figures, in Lambda's units."""

@@ -30,6 +30,10 @@ TIMEOUT_PREFIX = "Task timed out after"
 #: The emulator's own lines about each invocation. The runtime shares its stdout, and may leave its last line
 #: unended (a logged traceback, a print(end="")): the emulator's next line then follows on the same line.
 _EMULATOR_LINE = re.compile(r"(?<=[^\n])(?=(?:START|END|REPORT) RequestId: [0-9a-f]{8}-)")
+#: The start of a record of the runtime's own log handler (awslambdaric's text format,
+#: "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"): a record logged with a
+#: traceback ends without the newline (the format's comes before the traceback), so the next record followed on.
+_RUNTIME_RECORD = re.compile(r"(?<=[^\n])(?=\[(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\]\t\d{4}-\d\d-\d\dT\d)")
 #: A lone carriage return: awslambdaric ends the lines of an error it logs with one (one CloudWatch record);
 #: on a terminal each would overwrite the line before it.
 _LONE_CR = re.compile(r"\r(?!\n)")
@@ -94,11 +98,13 @@ def function_error(result: Any, *, function_error_header: str | None = None) -> 
     error_type = str(result.get("errorType") or function_error_header or "Error")
     stack = result.get("stackTrace")
     stack_lines = [str(s) for s in stack] if isinstance(stack, list) else ([str(stack)] if stack else [])
+    # The import system's frozen frames say nothing the user can act on; the payload keeps them.
+    stack_lines = [s for s in stack_lines if not s.lstrip().startswith('File "<frozen importlib')]
     cls = HandlerImportError if error_type.startswith(IMPORT_ERRORS) else FunctionError
     return cls(error_type, str(result.get("errorMessage", "")), stack_lines, payload=result)
 
 
 def split_log_lines(text: str) -> str:
-    """A container log as lines a person can read: the emulator's START/END/REPORT lines on lines of their own, and
-    the runtime's carriage-return-joined error lines on separate lines."""
-    return _EMULATOR_LINE.sub("\n", _LONE_CR.sub("\n", text))
+    """A container log as lines a person can read: the emulator's START/END/REPORT lines and each of the runtime's
+    log records on lines of their own, and the runtime's carriage-return-joined error lines on separate lines."""
+    return _RUNTIME_RECORD.sub("\n", _EMULATOR_LINE.sub("\n", _LONE_CR.sub("\n", text)))

@@ -9,6 +9,7 @@ judged apart from /tmp by `memwatch`.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,21 @@ READ_ONLY_HINT = (
 PERMISSION_HINT = (
     f"Lambda runs the function as an unprivileged user (here uid:gid {USER}), not root: make the file readable "
     "by all (chmod a+r in the Dockerfile), or pass --lambda-sandbox off to run as the image's user"
+)
+NO_SPACE_HINT = (
+    "Lambda's /tmp holds only its ephemeral storage (512 MB unless --lambda-ephemeral-storage says more): write "
+    "less there, or raise --lambda-ephemeral-storage (ini lambda_ephemeral_storage) as you would on Lambda"
+)
+MEMORY_HINT = (
+    "the function has only its memory (--lambda-memory, 512 MB by default), as on Lambda: use less, or raise "
+    "--lambda-memory (ini lambda_memory) as you would on Lambda"
+)
+#: A sandbox limit at work, in the function's own words (its error, a line of its log), and what to do about it.
+CAUSES = (
+    (re.compile(r"\[Errno 30\]|Read-only file system"), READ_ONLY_HINT),
+    (re.compile(r"\[Errno 13\]|Permission denied"), PERMISSION_HINT),
+    (re.compile(r"\[Errno 28\]|No space left on device"), NO_SPACE_HINT),
+    (re.compile(r"\bMemoryError\b|\[Errno 12\]|Cannot allocate memory"), MEMORY_HINT),
 )
 
 
@@ -119,14 +135,19 @@ def of(enabled: bool, memory: int, ephemeral_storage: int, cpus: float | None = 
     return Sandbox(enabled, memory, ephemeral_storage, cpus, host_cpus=os.cpu_count() or 1, swap=swap)
 
 
+def cause_in(text: str) -> tuple[str, str] | None:
+    """The first line of `text` (a function's log, an error) that shows a sandbox limit at work, with its hint."""
+    for line in text.splitlines():
+        for pattern, hint in CAUSES:
+            if pattern.search(line):
+                return line.strip(), hint
+    return None
+
+
 def explain(error: FunctionError) -> FunctionError:
-    """`error` with one line added when the sandbox is its likely cause (a read-only filesystem, root-only files)."""
-    text = f"{error.error_type} {error.error_message}"
-    hint = ""
-    if "Errno 30" in text or "Read-only file system" in text:
-        hint = READ_ONLY_HINT
-    elif "Errno 13" in text or "Permission denied" in text:
-        hint = PERMISSION_HINT
-    if hint:
-        error.args = (f"{error.args[0] if error.args else ''}\n{hint}", *error.args[1:])
+    """`error` with one line added when the sandbox is its likely cause (a read-only filesystem, root-only files, a
+    full /tmp, memory)."""
+    found = cause_in(f"{error.error_type} {error.error_message}")
+    if found is not None:
+        error.args = (f"{error.args[0] if error.args else ''}\n{found[1]}", *error.args[1:])
     return error

@@ -65,7 +65,10 @@ if not module_name or not function:
 try:
     module = importlib.import_module(module_name.replace("/", "."))
 except Exception as exc:
-    traceback.print_exc(file=sys.stdout)
+    # The user's frames only: not this script's (<string>), nor importlib's own (its file, its frozen bootstrap).
+    skip = ("<string>", "<frozen ", os.path.dirname(importlib.__file__) + os.sep)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(skip)]
+    print("".join(traceback.format_list(frames)), end="")
     print(f"Runtime.ImportModuleError: Unable to import module '{module_name}': {exc}"); sys.exit(3)
 if not hasattr(module, function):
     print(f"Runtime.HandlerNotFound: Handler '{function}' missing on module '{module_name}'"); sys.exit(3)

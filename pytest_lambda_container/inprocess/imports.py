@@ -37,6 +37,7 @@ from ..errors import HandlerImportError
 Handler = Callable[[Any, Any], Any]
 _LOCK = threading.Lock()
 _PACKAGE = str(Path(__file__).parent.parent)
+_IMPORTLIB = str(Path(importlib.__file__).parent) + "/"
 
 
 @dataclass
@@ -107,13 +108,10 @@ class FunctionFinder(importlib.abc.MetaPathFinder):
 
 
 def user_stack(tb: Any) -> list[str]:
-    """A traceback's frames as the runtime reports them: the user's, without this package's or importlib's."""
-    frames = [
-        f
-        for f in traceback.extract_tb(tb)
-        if not f.filename.startswith(_PACKAGE) and not f.filename.startswith("<frozen importlib")
-    ]
-    return traceback.format_list(frames)
+    """A traceback's frames as the runtime reports them: the user's, without this package's or importlib's (its
+    file's `import_module` and its frozen bootstrap)."""
+    hidden = (_PACKAGE, _IMPORTLIB, "<frozen importlib")
+    return traceback.format_list([f for f in traceback.extract_tb(tb) if not f.filename.startswith(hidden)])
 
 
 def _names(folder: Path) -> frozenset[str]:

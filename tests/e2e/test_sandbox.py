@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,35 @@ def test_the_http_response_carries_the_report(lambda_client):
     response = lambda_client.get("/")
     report = response.extensions["lambda_report"]
     assert report.duration_ms > 0 and report.billed_duration_ms >= 1 and report.max_memory_used_mb > 10
+
+
+WRITES = """
+def test_write(invoke):
+    assert invoke("GET", "/write").status_code == 200  # the user's line
+
+
+def test_fine_after(invoke):
+    assert invoke("GET", "/fine").status_code == 200
+    assert False, "show the log"
+"""
+
+
+def test_a_500_whose_log_shows_the_sandbox_at_work_says_so_under_the_failure(pytester, lambda_image):
+    # Issue 21, item 3: a FastAPI route writing next to its code answered 500 and the test showed only
+    # `assert 500 == 200`; the OSError was in the captured log, glued to the runtime's next record.
+    shutil.copy(IMAGES / "Dockerfile.custom-writes", pytester.path / "Dockerfile")
+    shutil.copy(IMAGES / "writes_app.py", pytester.path / "writes_app.py")
+    pytester.makepyfile(WRITES)
+    result = pytester.runpytest("-p", "no:randomly", "--lambda-port=0", f"--lambda-build-arg=BASE={lambda_image.id}")
+    result.assert_outcomes(failed=2)
+    text = result.stdout.str()
+    failure = text.split("_ test_write _", 1)[1].split("_ test_fine_after _", 1)[0]
+    cause = failure.split("lambda sandbox: the likely cause", 1)[1]
+    assert "OSError: [Errno 30] Read-only file system: '/function/out.txt'" in cause.splitlines()[2], cause
+    assert "Lambda's filesystem is read-only except /tmp" in cause
+    # Under the assertion, before the captured log.
+    assert failure.index("assert 500 == 200") < failure.index("likely cause") < failure.index("Captured lambda")
+    # A 200 with a failed assertion gets no sandbox story; and no log line runs into the next.
+    after = text.split("_ test_fine_after _", 1)[1]
+    assert "likely cause" not in after
+    assert not re.search(r"\S\[(INFO|ERROR)\]\t\d{4}-", text), text

@@ -163,6 +163,8 @@ def test_an_import_error_fails_at_load_with_the_users_traceback(tmp_path: Path) 
         _load(tmp_path)
     assert "Unable to import module 'app'" in str(info.value) and "RuntimeError: no config" in str(info.value)
     assert any("app.py" in line for line in info.value.stack_trace)
+    # The user's frames only: not importlib's import_module nor its frozen bootstrap (issue 21, item 10).
+    assert not any("importlib" in line for line in info.value.stack_trace), info.value.stack_trace
 
 
 def test_an_exception_is_the_functions_error(tmp_path: Path) -> None:

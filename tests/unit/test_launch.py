@@ -242,3 +242,24 @@ def test_an_aws_base_image_of_another_language_is_not_refused_for_lacking_python
     missing = 'OCI runtime exec failed: exec: "/var/lang/bin/python3": stat /var/lang/bin/python3: no such file'
     assert startup.verdict(check, "fn:node", 126, missing) is None
     assert startup.verdict(check, "fn:node", 127, "sh: /var/lang/bin/python3: not found") is None
+
+
+def test_the_checks_traceback_of_an_import_error_is_the_users_frames_only(tmp_path):
+    # The check's own script, run for real by this Python: the report shows the user's frames once, not the script's
+    # (`File "<string>"`), not importlib's (its import_module, its frozen bootstrap), and no second "Traceback" header
+    # under the error's own "Function stack trace" (issue 21, item 10).
+    (tmp_path / "helpers.py").write_text("import json\nfrom json import nothing_here\n")
+    (tmp_path / "app.py").write_text("import os\nimport helpers\n\ndef handler(event, context):\n    return 1\n")
+    check = launch.plan(CUSTOM, labels={}, rie_path=RIE).startup_check
+    assert check is not None
+    run = subprocess.run(
+        [sys.executable, "-c", startup.CHECK_SCRIPT, "app.handler", ""], cwd=tmp_path, capture_output=True, text=True
+    )
+    error = startup.verdict(check, "fn:custom", run.returncode, run.stdout)
+    assert isinstance(error, HandlerImportError), run
+    trace = "".join(error.stack_trace)
+    assert f'File "{tmp_path}/app.py", line 2, in <module>' in trace
+    assert f'File "{tmp_path}/helpers.py", line 2, in <module>' in trace
+    assert "<string>" not in trace and "<frozen" not in trace and "importlib" not in trace
+    assert str(error).count("Traceback") == 0 and str(error).count("Function stack trace") == 1
+    assert "cannot import name 'nothing_here'" in error.error_message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from pytest_lambda_container.container.metrics import LazyReport, parse
+from pytest_lambda_container.container.metrics import EMULATOR_FIGURE, LazyReport, mark_emulator_figures, parse
 from pytest_lambda_container.fronts.transport import LambdaTransport
 
 # As aws-lambda-rie writes them (captured): the first call after a start, then a warm one.
@@ -90,3 +90,14 @@ class LateMeasured(Measured):
 def test_a_report_read_right_after_the_answer_waits_for_the_report_line():
     source = LateMeasured(WARM)
     assert LazyReport(source, since=0.0).duration_ms == 585.629 and source.reads == 3
+
+
+def test_a_shown_log_marks_the_emulators_made_up_memory_figure_on_each_report_line():
+    # Issue 21, item 11: every captured REPORT line said "Max Memory Used: 512 MB", the memory size, whatever the
+    # function used (aws-lambda-rie's REPORT lines above, as captured).
+    shown = mark_emulator_figures(COLD + WARM + "a user line: Max Memory Used: 3 MB\n").splitlines()
+    reports = [line for line in shown if line.startswith("REPORT ")]
+    assert len(reports) == 2
+    assert all(line.endswith("Max Memory Used: 512 MB" + EMULATOR_FIGURE + "\t") for line in reports), reports
+    assert shown[-1] == "a user line: Max Memory Used: 3 MB"  # only the emulator's lines
+    assert parse(mark_emulator_figures(COLD)) == parse(COLD)

@@ -128,3 +128,46 @@ def test_progress_lines_start_a_line_of_their_own(pytester: pytest.Pytester) -> 
         result.assert_outcomes(passed=3)
         said = [line for line in result.outlines if "mid-run news" in line]
         assert said == ["lambda-container: mid-run news"], (args, said)
+
+
+BROKEN_HANDLER = """
+import json
+
+import pytest
+from pytest_lambda_container.container.protocol import decode_answer
+
+# As aws-lambda-rie answers each call when the handler's module does not import: a new error object every time.
+IMPORT_ERROR = json.dumps(
+    {"errorType": "Runtime.ImportModuleError", "errorMessage": "Unable to import module 'app': No module named 'x'"}
+)
+
+
+class Broken:
+    def invoke_event(self, event):
+        return decode_answer(200, IMPORT_ERROR, {}, timeout=1)
+
+
+@pytest.fixture(scope="session")
+def lambda_container():
+    return Broken()
+"""
+
+
+def test_a_handler_that_cannot_load_is_told_once_however_many_calls_fail(pytester: pytest.Pytester) -> None:
+    # Issue 21, item 2: on a target that finds it only at the first call (a deployed function, an emulator's
+    # endpoint), every test used to repeat the same import error in full.
+    pytester.makeconftest(BROKEN_HANDLER)
+    pytester.makepyfile(
+        """
+        def test_1(invoke): invoke("GET", "/a")
+        def test_2(invoke): invoke("GET", "/b")
+        def test_3(lambda_client): lambda_client.get("/c")
+        def test_plain(): pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=3, passed=1)
+    assert result.stdout.str().count("No module named 'x'") == 1
+    nodeid = "test_a_handler_that_cannot_load_is_told_once_however_many_calls_fail.py::test_1"
+    result.stdout.fnmatch_lines(["*_ test_2 _*", f"{ONE_LINE} (HandlerImportError, at call of {nodeid})"])
+    result.stdout.fnmatch_lines(["*_ test_3 _*", f"{ONE_LINE} (HandlerImportError, at call of {nodeid})"])

@@ -79,12 +79,50 @@ RID = "c282cc1d-8da6-499f-8464-24410141cb57"
             "[ERROR] KeyError: 'a'\rTraceback (most recent call last):\r  File x\n",
             ["[ERROR] KeyError: 'a'", "Traceback (most recent call last):", "  File x"],
         ),
+        # A record logged with its traceback ends without a newline: the runtime's next record used to follow on
+        # (issue 21, item 3: "...'/function/out.txt'[INFO]\t2026-12-07T14:00:30.667Z ...").
+        (
+            "OSError: [Errno 30] Read-only file system: '/function/out.txt'"
+            f"[INFO]\t2026-12-07T14:00:30.667Z\t{RID}\tnext record\n",
+            [
+                "OSError: [Errno 30] Read-only file system: '/function/out.txt'",
+                f"[INFO]\t2026-12-07T14:00:30.667Z\t{RID}\tnext record",
+            ],
+        ),
         # Left as they are: lines that already stand apart, Windows line ends, and the words used in a sentence.
         (f"START RequestId: {RID} Version: $LATEST\r\nok\n", [f"START RequestId: {RID} Version: $LATEST", "ok"]),
         ("a user said END RequestId: is odd\n", ["a user said END RequestId: is odd"]),
     ],
-    ids=["end-after-traceback", "start-after-print", "carriage-returns", "already-apart", "not-a-request-id"],
+    ids=[
+        "end-after-traceback",
+        "start-after-print",
+        "carriage-returns",
+        "runtime-record-after-traceback",
+        "already-apart",
+        "not-a-request-id",
+    ],
 )
 def test_log_lines_of_the_runtime_and_the_emulator_stay_apart(raw, lines):
     assert split_log_lines(raw).splitlines() == lines
     assert "\r" not in split_log_lines(raw).replace("\r\n", "")
+
+
+def test_a_runtime_stack_trace_leaves_out_the_import_systems_frozen_frames():
+    # As awslambdaric reports an exception raised while the handler's module loads (issue 21, item 10).
+    payload = {
+        "errorType": "RuntimeError",
+        "errorMessage": "no config",
+        "stackTrace": [
+            '  File "/var/runtime/awslambdaric/bootstrap.py", line 53, in _get_handler\n    m = import_module(name)\n',
+            '  File "<frozen importlib._bootstrap>", line 1206, in _gcd_import\n',
+            '  File "<frozen importlib._bootstrap_external>", line 940, in exec_module\n',
+            '  File "/var/task/app.py", line 3, in <module>\n    raise RuntimeError("no config")\n',
+        ],
+    }
+    error = function_error(payload)
+    assert error is not None
+    assert [line.split(",")[0].strip() for line in error.stack_trace] == [
+        'File "/var/runtime/awslambdaric/bootstrap.py"',
+        'File "/var/task/app.py"',
+    ]
+    assert error.payload == payload  # the payload as the runtime sent it

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pytest_lambda_container import FunctionError
 from pytest_lambda_container.build.image import ImageInfo
 from pytest_lambda_container.container import launch
-from pytest_lambda_container.container.sandbox import Sandbox, explain
+from pytest_lambda_container.container.sandbox import Sandbox, cause_in, explain
 from pytest_lambda_container.engine import hygiene
 
 CUSTOM = ImageInfo(id="sha256:c", ref="fn:c", entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",))
@@ -57,6 +59,23 @@ def test_the_user_hears_why_a_write_or_a_read_failed():
     assert "unprivileged user" in str(denied) and "secret.txt" in str(denied)
     other = explain(FunctionError("ValueError", "bad"))
     assert str(other) == "ValueError: bad"
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ("OSError: [Errno 30] Read-only file system: '/function/out.txt'", "read-only except /tmp"),
+        ("PermissionError: [Errno 13] Permission denied: '/function/secret.txt'", "unprivileged user"),
+        ("OSError: [Errno 28] No space left on device", "--lambda-ephemeral-storage"),
+        ("MemoryError", "--lambda-memory"),
+    ],
+)
+def test_a_log_line_that_shows_the_sandbox_at_work_is_found_with_its_hint(line, hint):
+    # As Mangum logs an app's exception before answering 500 (issue 21, item 3): the line is among the record's.
+    log = f"[ERROR]\t2026-12-07T14:00:30.667Z\tid\tException in 'http' protocol.\nTraceback:\n  x\n{line}\nnext\n"
+    found = cause_in(log)
+    assert found is not None and found[0] == line and hint in found[1]
+    assert cause_in("[INFO]\tall fine\nValueError: bad\n") is None
 
 
 def test_the_header_says_what_the_sandbox_is():
