@@ -3,6 +3,7 @@ container target and the inprocess one."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,11 @@ def test_one_environment_builder_memory_timeout_and_the_users_variables_over_lam
     assert "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" not in function_environment(reserved, timeout=1, memory=None, env={})
 
 
-def test_the_container_and_the_inprocess_function_get_the_same_handler_and_environment(project: Path) -> None:
+def test_the_container_and_inprocess_get_the_same_handler_and_environment(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The in-process function puts its scoped environ in place of os.environ: the original comes back after.
+    monkeypatch.setattr(os, "environ", os.environ)
     settings = Settings(rootdir=project, env={"A": "1"}, timeout=9, memory=768, function_name="fn", region="eu-west-1")
     fn: ResolvedFunction = FunctionSpec(env=(("B", "2"),)).resolve(settings)
     inprocess = load(settings, fn)
