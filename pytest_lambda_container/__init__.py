@@ -10,6 +10,7 @@ from .container.pool import FunctionPool
 from .container.session import LambdaSession
 from .errors import (
     BuildFailed,
+    CallerTimeout,
     ConfigError,
     ContainerError,
     ContainerExited,
@@ -36,6 +37,7 @@ __all__ = [
     "FORMATS",
     "AsyncLambdaTransport",
     "BuildFailed",
+    "CallerTimeout",
     "ConfigError",
     "ContainerError",
     "ContainerExited",

@@ -16,10 +16,13 @@
     │   ├── FunctionError        the handler raised: errorType, errorMessage, stackTrace
     │   │   ├── HandlerImportError   the handler module could not be loaded (Runtime.ImportModuleError, ...)
     │   │   └── FunctionOutOfMemory  the kernel killed the runtime for memory (Lambda's Runtime.OutOfMemory)
-    │   ├── FunctionTimeout      the function ran past its timeout
-    │   ├── IntegrationTimeout   the front stopped waiting first (API Gateway's integration timeout: 29 s, 30 s)
+    │   ├── FunctionTimeout      the function ran past its own timeout
+    │   ├── CallerTimeout        the caller stopped waiting first (`invoke_event(timeout=)`); the function may run on
+    │   │   └── IntegrationTimeout   the caller was the front (API Gateway's integration timeout: 29 s, 30 s)
     │   ├── PayloadTooLarge      the request is over Lambda's 6 MB synchronous payload limit
     │   └── InvalidResponse      the function returned something the front cannot turn into HTTP (a 502 on AWS)
+
+What each way an invocation can end maps to is decided in one place, `container/outcome.py`.
 
 Errors about a container carry its log tail as `.logs` (and its name as `.container`), never in the message:
 the pytest plugin shows the log once, in the failed test's report.
@@ -168,12 +171,17 @@ class FunctionTimeout(InvocationError):
         self.timeout = timeout
 
 
-class IntegrationTimeout(InvocationError):
-    """The front stopped waiting for the function (API Gateway's integration timeout); the function may run on."""
+class CallerTimeout(InvocationError):
+    """The caller stopped waiting (`invoke_event(..., timeout=)`) before the function's own timeout; it may run on."""
 
     def __init__(self, message: str, *, timeout: float, payload: Any = None) -> None:
         super().__init__(message, payload=payload)
+        #: How long the caller waited, in seconds.
         self.timeout = timeout
+
+
+class IntegrationTimeout(CallerTimeout):
+    """The front stopped waiting for the function (API Gateway's integration timeout); the function may run on."""
 
 
 class PayloadTooLarge(InvocationError):

@@ -13,11 +13,11 @@ from docker.models.containers import Container
 from ..build.image import ImageInfo
 from ..engine import hygiene
 from ..engine.client import Engine
-from ..errors import ContainerError, FunctionError, FunctionTimeout, HandlerImportError, InvocationError
-from . import cgroup, metrics, sandbox, startup
+from ..errors import ContainerError, FunctionError, HandlerImportError, InvocationError
+from . import memwatch, metrics, outcome, sandbox, startup
 from .docker import LOG_TAIL, DockerContainer, Log
 from .launch import LaunchPlan
-from .protocol import INVOKE_PATH, check_payload, decode_answer, encode_event
+from .protocol import INVOKE_PATH, check_payload, encode_event
 
 
 class State(enum.Enum):
@@ -81,7 +81,7 @@ class LambdaContainer(ServingContainer):
         self.state = State.STARTING
         self.invocations = 0
         self.restarts = 0
-        self._oom = cgroup.OomWatch()
+        self._oom = memwatch.OomWatch()
         # Per thread: what a thread reads is the report of its own last call, whatever other threads invoke.
         self._reports = threading.local()
         self._latest: metrics.LazyReport | None = None
@@ -145,7 +145,7 @@ class LambdaContainer(ServingContainer):
         self._http.base_url = httpx.URL(self._current.url)
         self._oom.close()
         # A new container, a new cgroup: its count starts at 0.
-        self._oom = cgroup.OomWatch.of(self._current.id, self.name, self.plan.sandbox, self.log)
+        self._oom = memwatch.OomWatch.of(self._current.id, self.name, self.plan.sandbox, self.log)
         if self.state is State.REMOVED:  # removed while this one was starting: it goes too
             self._current.remove()
             self._check_open()
@@ -202,7 +202,7 @@ class LambdaContainer(ServingContainer):
 
     def invoke_raw(self, payload: bytes, *, timeout: float | None = None) -> httpx.Response:
         """POST a serialized event to the emulator: one call at a time, since a second concurrent one crashes it.
-        `timeout`: give up after so many seconds (`FunctionTimeout` with that `timeout`); the emulator stays busy, so
+        `timeout`: give up after so many seconds (`CallerTimeout`); the emulator stays busy, so
         the next call gets a fresh container, as Lambda's next request gets another sandbox while that one runs on."""
         check_payload(payload)
         with self._lock:
@@ -225,10 +225,8 @@ class LambdaContainer(ServingContainer):
                     # still busy (a second call would crash it). The next call gets a fresh container.
                     self.state = State.DEAD
                     if timeout is not None and isinstance(exc, httpx.ReadTimeout):
-                        message = (
-                            f"no answer within {timeout:g}s, this call's limit (the function's is {self.timeout:g}s)"
-                        )
-                        raise FunctionTimeout(message, timeout=timeout) from None
+                        then = "the emulator is still busy with it, so the next call gets a fresh container"
+                        raise outcome.caller_timeout(timeout, timeout=self.timeout, then=then) from None
                 else:
                     # A dropped connection usually means the container is dying, but the engine may still
                     # report it running for a moment: wait for its state, so this call reports the death and
@@ -240,7 +238,7 @@ class LambdaContainer(ServingContainer):
 
     def invoke_event(self, event: Any, *, timeout: float | None = None) -> Any:
         """Invoke the function with `event` (any JSON value); its result, or an `InvocationError`. `timeout`: stop
-        waiting after so many seconds (`FunctionTimeout`; see `invoke_raw`)."""
+        waiting after so many seconds (`CallerTimeout`; see `invoke_raw`)."""
         payload = encode_event(event)
         # Decoded under the lock too: telling a dead container from a live one must not race with a restart.
         with self._lock:
@@ -249,17 +247,31 @@ class LambdaContainer(ServingContainer):
             if over is not None:  # killed for memory, or (where it could not be) past it all the same
                 raise over from None
             try:
-                return decode_answer(response.status_code, response.text, response.headers, timeout=self.timeout)
+                return outcome.decode_answer(
+                    response.status_code, response.text, response.headers, timeout=self.timeout
+                )
             except InvocationError as exc:
                 if not response.text.strip():
                     self._raise_if_exited("died during an invocation")
                 # The runtime's own failures (no answer, not JSON, a handler that cannot load) come with the log;
                 # the handler's errors and timeouts carry what the function said.
                 if isinstance(exc, FunctionError):
-                    exc = as_lambda_reports_it(exc, self.plan, self._current, self._oom)
+                    exc = self._as_lambda_reports_it(exc)
                 if type(exc) is InvocationError or isinstance(exc, HandlerImportError):
                     raise self._with_logs(exc) from None
                 raise exc from None
+
+    def _as_lambda_reports_it(self, error: FunctionError) -> InvocationError:
+        """A function error as Lambda reports it: a kill for memory read from the cgroup's OOM count, the sandbox as
+        the likely cause of an EROFS or EACCES error."""
+        current, limits = self._current, self.plan.sandbox if self.plan.sandbox and self.plan.sandbox.enabled else None
+        return outcome.as_lambda_reports_it(
+            error,
+            timeout=self.timeout,
+            oom_killed=(lambda: self._oom.killed_for_memory(current, error)) if current is not None else None,
+            memory=limits.memory if limits else None,
+            explain=sandbox.explain if limits else None,
+        )
 
     def _raise_if_exited(self, what: str, *, within: float = 0.0) -> None:
         try:
@@ -275,16 +287,3 @@ class LambdaContainer(ServingContainer):
         error.logs = self.logs(tail=LOG_TAIL)
         error.container = self.name
         return error
-
-
-def as_lambda_reports_it(
-    error: FunctionError, plan: LaunchPlan, current: DockerContainer | None, oom: cgroup.OomWatch
-) -> FunctionError:
-    """A function error as Lambda reports it: a kill for memory is `Runtime.OutOfMemory`, not the emulator's
-    `Runtime.ExitError`; under the sandbox, an EROFS or EACCES error says the sandbox is the likely cause."""
-    limits = plan.sandbox if plan.sandbox and plan.sandbox.enabled else None
-    if current is not None:
-        error = oom.classify(current, error, memory=limits.memory if limits else None)
-    if limits:
-        sandbox.explain(error)
-    return error

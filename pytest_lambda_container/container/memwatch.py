@@ -6,6 +6,7 @@ and the function's own memory is watched here: the cgroup's anonymous memory (he
 tmpfs's pages are `shmem`, and the page cache is reclaimable, so neither counts), sampled every `INTERVAL` seconds
 during each invocation from the host's cgroup files. Past `--lambda-memory`, the runtime's processes are killed, as
 Lambda's would be, and the call fails as `Runtime.OutOfMemory`; the emulator starts a fresh runtime for the next.
+`OomWatch` judges each call by that watch, and by the cgroup's OOM-kill count for a runtime the kernel killed.
 
 It needs the container's cgroup to be readable, and its processes signalable, from here (a local engine, run as
 root or as the engine's user); where they are not, only the container's limit (memory + /tmp) holds, and
@@ -19,40 +20,19 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import FunctionError, FunctionOutOfMemory
+from . import outcome
+from .cgroup import Execs, anon_bytes, find_cgroup, read_oom_kills
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
 
 #: How often the function's memory is read during an invocation: a few tens of microseconds each time.
 INTERVAL = 0.01
-#: Where a container's memory cgroup is on the host: cgroup v1 (cgroupfs, systemd drivers), v2, and Podman's.
-CGROUP_DIRS = (
-    "sys/fs/cgroup/memory/docker/{id}",
-    "sys/fs/cgroup/memory/system.slice/docker-{id}.scope",
-    "sys/fs/cgroup/system.slice/docker-{id}.scope",
-    "sys/fs/cgroup/docker/{id}",
-    "sys/fs/cgroup/memory/machine.slice/libpod-{id}.scope",
-    "sys/fs/cgroup/machine.slice/libpod-{id}.scope",
-)
-#: Anonymous memory in memory.stat: v1's hierarchical total, v1's own, v2's.
-_ANON_KEYS = ("total_rss", "rss", "anon")
-
-
-def anon_bytes(stat: str) -> int | None:
-    """The anonymous memory in a memory.stat text (v1 or v2), in bytes; None if it has none."""
-    values = dict(line.split(" ", 1) for line in stat.splitlines() if " " in line)
-    for key in _ANON_KEYS:
-        if key in values and values[key].strip().isdigit():
-            return int(values[key])
-    return None
-
-
-def find_cgroup(container_id: str, host_root: Path = Path("/")) -> Path | None:
-    """The container's memory cgroup directory on this host, if it can be read from here."""
-    for template in CGROUP_DIRS:
-        path = host_root / template.format(id=container_id)
-        if (path / "memory.stat").is_file() and os.access(path / "memory.stat", os.R_OK):
-            return path
-    return None
 
 
 def is_namespace_init(pid: int, proc: Path = Path("/proc")) -> bool:
@@ -146,6 +126,57 @@ class MemoryWatch:
                 continue
             with contextlib.suppress(OSError):  # gone already, or not ours to signal
                 os.kill(pid, signal.SIGKILL)
+
+
+class OomWatch:
+    """One container's out-of-memory judge: the function's own memory watched during each call (`MemoryWatch`, when
+    given), and the OOM-kill count as last seen (a kill that raised it was the kernel's, for memory + /tmp)."""
+
+    def __init__(self, memory: MemoryWatch | None = None) -> None:
+        self.seen = 0
+        self.memory = memory
+
+    @classmethod
+    def of(cls, container_id: str, name: str, limits: Sandbox | None, log: Callable[[str], None]) -> OomWatch:
+        """The judge of a new container: with the sandbox on, its function's own memory watched where it can be."""
+        if limits is None or not limits.enabled:
+            return cls()
+        watch = MemoryWatch.of(container_id, limits.memory)
+        if not watch.available:
+            log(
+                f"the function's own memory cannot be read from here (no cgroup of {name} on this host): only the "
+                f"container's limit holds, its {limits.memory} MB of memory and /tmp's {limits.ephemeral_storage} MB "
+                "together"
+            )
+        return cls(watch)
+
+    def watching(self) -> contextlib.AbstractContextManager[None]:
+        """Watch the function's own memory for the length of one call."""
+        return self.memory.watching() if self.memory is not None else contextlib.nullcontext()
+
+    def over_memory(self) -> FunctionOutOfMemory | None:
+        """Lambda's out-of-memory error if the last call used more than the function's memory (/tmp apart)."""
+        if self.memory is None or self.memory.tripped is None:
+            return None
+        # The watch kills at its first sample past the limit: what it saw is where the function was stopped, not
+        # what it would have used. Rounded up, so that a figure a few KB past the limit never reads as the limit.
+        stopped, limit = -(-self.memory.tripped // 2**20), self.memory.limit // 2**20
+        return outcome.out_of_memory(memory=limit, stopped=stopped)
+
+    def close(self) -> None:
+        """Stop watching (the container is gone)."""
+        if self.memory is not None:
+            self.memory.close()
+
+    def killed_for_memory(self, container: Execs, error: FunctionError) -> bool:
+        """Whether the kernel killed the runtime of `error` for memory: killed, and the OOM-kill count rose since."""
+        if not outcome.was_killed(error):
+            return False
+        count = read_oom_kills(container)
+        if count is None or count <= self.seen:
+            return False
+        self.seen = count
+        return True
 
 
 def swap_note(host_root: Path = Path("/"), docker_host: str | None = None) -> str:

@@ -2,7 +2,7 @@
 target's request signing (`url_auth`, in sigv4.py).
 
 boto3 is the optional `[aws]` extra, imported only when a deployed function is made. The function's answers mean
-what the emulator's mean (protocol.py decodes both), with the two errors only AWS reports in its own shape: a
+what the emulator's mean (container/outcome.py maps both), with the two errors only AWS reports in its own shape: a
 timeout (`Sandbox.Timedout`, "Task timed out after") and a kill for memory (`Runtime.OutOfMemory`).
 """
 
@@ -15,16 +15,9 @@ from typing import Any
 
 from ..config.environment import DEFAULT_REGION
 from ..config.settings import Settings
-from ..container import metrics
-from ..container.protocol import TIMEOUT_PREFIX, decode_answer, encode_event
-from ..errors import (
-    ConfigError,
-    FunctionError,
-    FunctionOutOfMemory,
-    FunctionTimeout,
-    InvocationError,
-    LambdaContainerError,
-)
+from ..container import metrics, outcome
+from ..container.protocol import encode_event
+from ..errors import ConfigError, FunctionError, InvocationError, LambdaContainerError
 from .sigv4 import CREDENTIALS_HINT, botocore_module, url_auth
 
 __all__ = ["DeployedFunction", "url_auth"]
@@ -140,9 +133,9 @@ class DeployedFunction:
         # The emulator at an endpoint URL says what Lambda says in X-Amz-Function-Error inside its payload only.
         headers = {"X-Amz-Function-Error": response["FunctionError"]} if response.get("FunctionError") else {}
         try:
-            return decode_answer(int(response.get("StatusCode", 200)), text, headers, timeout=self.timeout)
+            return outcome.decode_answer(int(response.get("StatusCode", 200)), text, headers, timeout=self.timeout)
         except FunctionError as exc:
-            error: InvocationError = as_lambda_reports_it(exc, timeout=self.timeout)
+            error: InvocationError = outcome.as_lambda_reports_it(exc, timeout=self.timeout, deployed=True)
         except InvocationError as exc:
             error = exc
         error.logs = self._tail
@@ -155,11 +148,7 @@ class DeployedFunction:
                 FunctionName=self.function, InvocationType="RequestResponse", LogType="Tail", Payload=payload
             )
         except exceptions.ReadTimeoutError:
-            raise FunctionTimeout(
-                f"{self.function} did not answer within {self.timeout + READ_MARGIN:g}s, well past its timeout of "
-                f"{self.timeout:g}s: the deployed function's own timeout is longer; give it as --lambda-timeout",
-                timeout=self.timeout,
-            ) from None
+            raise outcome.no_answer(self.function, waited=self.timeout + READ_MARGIN, timeout=self.timeout) from None
         except (exceptions.BotoCoreError, exceptions.ClientError) as exc:
             raise self._explain(exc, exceptions) from None
 
@@ -196,17 +185,3 @@ class DeployedFunction:
     def close(self) -> None:
         """Close the client's connections."""
         self.client.close()
-
-
-def as_lambda_reports_it(error: FunctionError, *, timeout: float) -> InvocationError:
-    """The error as the container path raises it: Lambda reports a timeout and a kill for memory as function
-    errors (`Sandbox.Timedout` or a "Task timed out after" message, `Runtime.OutOfMemory`), the emulator does not."""
-    if error.error_type == "Sandbox.Timedout" or TIMEOUT_PREFIX in error.error_message:
-        return FunctionTimeout(
-            f"the function timed out: {error.error_message} (the limit is the deployed function's own timeout)",
-            timeout=timeout,
-            payload=error.payload,
-        )
-    if error.error_type == "Runtime.OutOfMemory":
-        return FunctionOutOfMemory(error.error_type, error.error_message, error.stack_trace, payload=error.payload)
-    return error

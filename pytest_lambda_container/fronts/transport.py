@@ -9,7 +9,7 @@ from typing import Any, Callable, Protocol
 
 import httpx
 
-from ..errors import ConfigError, FunctionTimeout, IntegrationTimeout, InvocationError, PayloadTooLarge
+from ..errors import CallerTimeout, ConfigError, IntegrationTimeout, InvocationError, PayloadTooLarge
 from .events import EventFormat, EventOptions, HttpRequest, get_format
 from .responses import error_result
 
@@ -22,7 +22,7 @@ class Invoker(Protocol):
     """Anything that takes an event and returns the function's result, raising `InvocationError` subclasses.
 
     A target whose `invoke_event` also takes `timeout=` (seconds: how long to wait for this call) lets the transport
-    give up as API Gateway does after its integration timeout; it raises `FunctionTimeout` with that `timeout`."""
+    give up as API Gateway does after its integration timeout; it raises `CallerTimeout` then."""
 
     def invoke_event(self, event: Any) -> Any: ...
 
@@ -136,9 +136,7 @@ class LambdaTransport(httpx.BaseTransport):
             return self.target.invoke_event(call.event)
         try:
             return self.target.invoke_event(call.event, timeout=cap)  # type: ignore[call-arg]
-        except FunctionTimeout as exc:
-            if exc.timeout != cap:
-                raise
+        except CallerTimeout as exc:
             raise IntegrationTimeout(
                 f"the {call.fmt.name} front stopped waiting after its integration timeout of {cap:g}s (the "
                 f"function's own timeout is {own:g}s); on AWS the caller gets an error while the function runs on. "

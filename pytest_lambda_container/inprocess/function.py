@@ -4,7 +4,7 @@ the function's environment seen by the function only (`lambda_context`), and its
 
 Each function has one worker thread, where its module is imported and each call runs: a call past its time fails
 with `FunctionTimeout` while its thread runs on (a thread cannot be stopped), and the function refuses further calls,
-as a Lambda environment would be replaced. A call cut short by API Gateway's integration timeout (`timeout=`) leaves
+as a Lambda environment would be replaced. A call cut short by its caller (`timeout=`, `CallerTimeout`) leaves
 the function busy; the next call waits for it, as a busy Lambda environment takes no second call.
 """
 
@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..build.handler_source import HandlerSource, locate
 from ..config.function import FunctionSpec, ResolvedFunction
-from ..container.protocol import MAX_PAYLOAD, encode_event, function_error
+from ..container import outcome
+from ..container.protocol import MAX_PAYLOAD, encode_event
 from ..errors import FunctionError, FunctionTimeout, InvocationError, NotOnTarget
 from . import context as lambda_context
 from .context import FUNCTION_ENV, LambdaContext, context_for
@@ -104,9 +105,8 @@ class InProcessFunction:
             except concurrent.futures.TimeoutError:
                 if timeout is not None and timeout < self.timeout:
                     self._busy = (future, context.deadline)
-                    raise FunctionTimeout(
-                        f"gave up waiting after {timeout:g}s; the call runs on", timeout=timeout
-                    ) from None
+                    then = "the call runs on, and the next one waits for it"
+                    raise outcome.caller_timeout(timeout, timeout=self.timeout, then=then) from None
                 raise self._timed_out() from None
         return result
 
@@ -129,11 +129,7 @@ class InProcessFunction:
             f"{self.name} timed out in an earlier call, and its thread still runs (a thread cannot be stopped): "
             "the in-process function takes no more calls. Fix the slow call, or use the container target"
         )
-        return FunctionTimeout(
-            f"the function timed out: Task timed out after {self.timeout:.2f} seconds (the limit is {self.timeout:g}s; "
-            "raise it with --lambda-timeout or ini lambda_timeout)",
-            timeout=self.timeout,
-        )
+        return outcome.timed_out(outcome.timeout_line(self.timeout), timeout=self.timeout)
 
     def _call(self, event: Any, context: LambdaContext) -> Any:
         _ensure_event_loop()
@@ -155,7 +151,7 @@ class InProcessFunction:
                 f"Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes).",
             )
         wire = json.loads(text)
-        error = function_error(wire)
+        error = outcome.function_error(wire)
         if error is not None:
             raise error
         return wire

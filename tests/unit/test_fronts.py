@@ -18,6 +18,7 @@ import pytest
 from mangum import Mangum
 
 from pytest_lambda_container.errors import (
+    CallerTimeout,
     ConfigError,
     FunctionTimeout,
     IntegrationTimeout,
@@ -261,7 +262,7 @@ class Slow:
     def invoke_event(self, event: Any, *, timeout: float | None = None) -> Any:
         self.given.append(timeout)
         if timeout is not None and self.seconds > timeout:
-            raise FunctionTimeout(f"no answer within {timeout}s", timeout=timeout)
+            raise CallerTimeout(f"stopped waiting after {timeout}s", timeout=timeout)
         if self.seconds > self.timeout:
             raise FunctionTimeout("Task timed out", timeout=self.timeout)
         return OK

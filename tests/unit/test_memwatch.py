@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_container.container import memwatch
-from pytest_lambda_container.container.cgroup import OomWatch
+from pytest_lambda_container.container import cgroup, memwatch
+from pytest_lambda_container.container.memwatch import OomWatch
 
 V1_STAT = "cache 1048576\nrss 4096\nshmem 314572800\nmapped_file 0\ntotal_cache 1048576\ntotal_rss 268435456\n"
 V2_STAT = "anon 268435456\nfile 314572800\nkernel 4096\nshmem 314572800\n"
@@ -19,24 +19,24 @@ V2_STAT = "anon 268435456\nfile 314572800\nkernel 4096\nshmem 314572800\n"
 @pytest.mark.parametrize("text", [V1_STAT, V2_STAT])
 def test_anonymous_memory_is_read_and_tmpfs_pages_are_not(text: str) -> None:
     # 300 MB in a tmpfs (shmem) and 256 MB of heap: the function's own memory is the heap.
-    assert memwatch.anon_bytes(text) == 256 * 2**20
+    assert cgroup.anon_bytes(text) == 256 * 2**20
 
 
 def test_a_stat_without_anonymous_memory_tells_nothing() -> None:
-    assert memwatch.anon_bytes("cache 1\n") is None
+    assert cgroup.anon_bytes("cache 1\n") is None
 
 
 def _cgroup(root: Path, template: str, stat: str) -> Path:
-    path = root / template.format(id="abc")
+    path = root / template.format(id="abc").replace("*", "1000")
     path.mkdir(parents=True)
     (path / "memory.stat").write_text(stat)
     return path
 
 
-@pytest.mark.parametrize("template", memwatch.CGROUP_DIRS)
+@pytest.mark.parametrize("template", cgroup.CGROUP_DIRS)
 def test_the_cgroup_is_found_under_each_driver(tmp_path: Path, template: str) -> None:
     made = _cgroup(tmp_path, template, V2_STAT)
-    assert memwatch.find_cgroup("abc", tmp_path) == made
+    assert cgroup.find_cgroup("abc", tmp_path) == made
 
 
 def test_no_cgroup_here_means_the_watch_is_unavailable(tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_the_container_init_is_told_apart(tmp_path: Path) -> None:
 
 
 def test_past_the_limit_the_runtime_is_killed_and_the_call_is_out_of_memory(tmp_path: Path) -> None:
-    cg = _cgroup(tmp_path, memwatch.CGROUP_DIRS[0], "anon 1000\n")
+    cg = _cgroup(tmp_path, cgroup.CGROUP_DIRS[0], "anon 1000\n")
     runtime = subprocess.Popen(["sleep", "60"])  # stands in for the runtime: a process of the "container"
     (cg / "cgroup.procs").write_text(f"{runtime.pid}\n")
     oom = OomWatch(memwatch.MemoryWatch(cg, 1, interval=0.001))  # a 1 MB function
@@ -82,7 +82,7 @@ def test_past_the_limit_the_runtime_is_killed_and_the_call_is_out_of_memory(tmp_
 
 
 def test_a_spike_after_the_last_sample_still_counts(tmp_path: Path) -> None:
-    cg = _cgroup(tmp_path, memwatch.CGROUP_DIRS[2], "anon 0\n")
+    cg = _cgroup(tmp_path, cgroup.CGROUP_DIRS[2], "anon 0\n")
     (cg / "cgroup.procs").write_text("")
     watch = memwatch.MemoryWatch(cg, 1, interval=60)  # samples once, then sleeps past the call
     with watch.watching():

@@ -65,7 +65,7 @@ FAKE_FUNCTIONS = """
 import json
 
 import pytest
-from pytest_lambda_container.container.protocol import decode_answer
+from pytest_lambda_container.container.outcome import decode_answer
 
 
 class Answers:

@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_lambda_container import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, PayloadTooLarge
-from pytest_lambda_container.container.protocol import (
-    MAX_PAYLOAD,
-    decode_answer,
-    encode_event,
-    function_error,
-    split_log_lines,
-)
+from pytest_lambda_container.container.outcome import decode_answer, function_error
+from pytest_lambda_container.container.protocol import MAX_PAYLOAD, encode_event, split_log_lines
 
 
 def test_error_payloads_are_classified():
