@@ -16,16 +16,13 @@ import anyio.to_thread
 import httpx
 
 from ..errors import FunctionError, LambdaContainerError
+from ..fronts.events.base import HOP_BY_HOP
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Log = Callable[[str], None]
-
-#: Headers about one hop of the connection: uvicorn frames the answer itself. (A request's go on to the front, which
-#: drops them as the real one does: ALB keeps Connection.)
-HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te", b"upgrade", b"proxy-connection"})
 
 
 class Disconnected(Exception):
@@ -122,7 +119,13 @@ async def send_response(send: Send, response: httpx.Response, *, head: bool = Fa
     """Answer with `response`: its status, its headers in order with repeats kept, its body as the front sent it."""
     # The bytes as they came: `response.content` would be decoded by its Content-Encoding while the header stays.
     body = b"" if head else b"".join(response.stream)  # type: ignore[arg-type]
-    headers = [(name.lower(), value) for name, value in response.headers.raw if name.lower() not in HOP_BY_HOP]
+    # The front's hop-by-hop headers stay behind: uvicorn frames the answer itself. (A request's go on to the front,
+    # which drops them as the real one does: ALB keeps Connection.)
+    headers = [
+        (name.lower(), value)
+        for name, value in response.headers.raw
+        if name.lower().decode("latin-1") not in HOP_BY_HOP
+    ]
     if not head:
         headers = [(name, value) for name, value in headers if name != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))

@@ -22,7 +22,7 @@ from mangum import Mangum
 
 from pytest_lambda_container.__main__ import main
 from pytest_lambda_container.cli import serve
-from pytest_lambda_container.cli.gateway import Gateway
+from pytest_lambda_container.cli.gateway import Gateway, send_response
 from pytest_lambda_container.cli.logfollow import lines_of
 from pytest_lambda_container.config import inifile
 from pytest_lambda_container.config.options import OPTIONS
@@ -314,6 +314,19 @@ def test_each_front_drops_the_hop_by_hop_headers_it_drops() -> None:
     alb, rest = function.events
     assert alb["headers"]["connection"] == "keep-alive"  # ALB's sample event shows it
     assert "connection" not in rest["headers"]
+
+
+def test_the_gateway_passes_no_hop_by_hop_header_of_the_fronts_answer_on() -> None:
+    """The one list (RFC 9110 §7.6.1, and Trailer): uvicorn frames the answer itself, so none of them goes on."""
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    hop = [(name, "x") for name in ("Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade")]
+    response = httpx.Response(200, headers=[*hop, ("Transfer-Encoding", "chunked"), ("X-A", "1")], content=b"hi")
+    asyncio.run(send_response(send, response))
+    assert sent[0]["headers"] == [(b"x-a", b"1"), (b"content-length", b"2")]
 
 
 def test_the_answer_keeps_repeated_headers_status_and_body_bytes() -> None:

@@ -23,7 +23,10 @@ REGION = "us-east-1"
 API_ID = "1234567890"
 SOURCE_IP = "127.0.0.1"
 
-# Hop-by-hop headers end at the front's edge: API Gateway, ALB and Function URLs never forward them.
+#: Hop-by-hop headers: about one connection, so they end at its edge (API Gateway, ALB and Function URLs never
+#: forward a client's; `serve` never passes a front's on, uvicorn framing its own answer). RFC 9110 §7.6.1's
+#: connection-specific fields (Connection, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding, Upgrade), and
+#: Trailer, hop-by-hop in RFC 2616 §13.5.1: a whole body, as every front gives, has no trailers to announce.
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 )
