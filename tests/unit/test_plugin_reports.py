@@ -134,7 +134,7 @@ BROKEN_HANDLER = """
 import json
 
 import pytest
-from pytest_lambda_container.container.protocol import decode_answer
+from pytest_lambda_container.container.outcome import decode_answer
 
 # As aws-lambda-rie answers each call when the handler's module does not import: a new error object every time.
 IMPORT_ERROR = json.dumps(
