@@ -10,58 +10,67 @@ from __future__ import annotations
 
 import argparse
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..build import image as images
 from ..build import platforms
 from ..build import stages as dockerfile_stages
 from ..build.image import ImageInfo
-from ..config import values
+from ..build.stages import Stages
+from ..config.settings import Settings
 from ..container import emulator as rie
 from ..container import emulator_wheel as rie_wheel
 from ..engine.client import Engine, connect
 from ..engine.hygiene import LABEL
 from ..errors import ConfigError, EngineRefused, LambdaContainerError
-from . import base_probe, project_check
+from . import base_probe, layer_order, project_check
 from .project_check import Check, Launch
+from .settings_args import add_options, container_options, settings_of
+from .trial import trial
 
 #: What an engine says when it could not reach a registry at all, as opposed to a registry's "no such image".
 _UNREACHABLE = ("no such host", "dial tcp", "timeout", "connection refused", "network is unreachable", "i/o timeout")
 
 
+#: The doctor's flags before it took the plugin's: still accepted.
+ALIASES = {
+    "dockerfile": ("--dockerfile",),
+    "context": ("--context",),
+    "build_arg": ("--build-arg",),
+    "port": ("--port",),
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `doctor` command's arguments."""
-    parser.add_argument("--dockerfile", type=Path, help="the Dockerfile your tests build (default ./Dockerfile)")
-    parser.add_argument("--context", type=Path, help="its build context (default: the Dockerfile's folder)")
+    """The `doctor` command's arguments: the plugin's options, as `serve` takes them, and its own."""
     parser.add_argument(
-        "--build-arg", action="append", default=[], metavar="NAME=VALUE", help="a build arg (repeatable)"
+        "--no-build",
+        action="store_true",
+        help="read the Dockerfile only: do not build the image and start the function once to try it",
     )
-    parser.add_argument(
-        "--port",
-        default=values.DEFAULT_PORT,
-        help=f"the emulator's port (default {values.DEFAULT_PORT})",
+    add_options(
+        parser,
+        container_options(),
+        "the plugin's options, as a test run takes them: these flags, else the ini file pytest would read here",
+        aliases=ALIASES,
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    """The `doctor` command; a bad --build-arg or --port is a `ValueError` (the command's usage error)."""
+    """The `doctor` command; a bad option value is a `ValueError` (the command's usage error)."""
     try:
-        build_args = values.parse_pairs(args.build_arg, "--build-arg")
-        port = values.parse_port(args.port, "--port")
+        settings = settings_of(args, Path.cwd(), container_options())
     except ConfigError as exc:
         raise ValueError(str(exc)) from None
-    return doctor(args.dockerfile, args.context, build_args, port)
+    return doctor(settings, try_it=not args.no_build)
 
 
-def doctor(
-    dockerfile: Path | None = None,
-    context: Path | None = None,
-    build_args: Mapping[str, str] | None = None,
-    port: int = values.DEFAULT_PORT,
-    emit: Callable[[str], None] | None = None,
-) -> int:
-    """Check what the plugin needs, printing one line each; 1 if anything would block a run, else 0."""
+def doctor(settings: Settings, emit: Callable[[str], None] | None = None, *, try_it: bool = True) -> int:
+    """Check what a run with these settings needs, printing one line each; 1 if anything would block it, else 0.
+
+    With `try_it`, once the Dockerfile reads well, the image is built and the function started once (`trial`)."""
     say = emit or (lambda line: print(line, flush=True))
     checks: list[Check] = []
 
@@ -72,9 +81,26 @@ def doctor(
     engine = _engine(report)
     arch = platforms.rie_arch(engine.arch) if engine else platforms.RIE_ARCHES[0]
     try:
-        aws_base, arch = _project(engine, dockerfile, context, dict(build_args or {}), report, arch)
-        report(_emulator(arch, needed=not aws_base))
-        report(_port(engine, port))
+        project = _project(engine, settings, report, arch)
+        report(_emulator(project.arch, needed=not project.aws_base))
+        report(_port(engine, settings.port))
+        blocked = any(c.status == "MISSING" for c in checks)
+        if engine is not None and try_it and not blocked and (settings.image or project.stages is not None):
+            tried, built = trial(settings, say)
+            for check in tried:
+                report(check)
+        else:
+            why = "no engine" if engine is None else "the lines above say why" if blocked else "--no-build"
+            for check in project.deferred:
+                report(check)
+            if project.handler is not None and project.handler.status == "ok":
+                report(Check("handler", "WARNING", f"{project.handler.detail}: named, not tried in the image ({why})"))
+            elif project.handler is not None:
+                report(project.handler)
+            built = None
+        order = layer_order.line(engine, settings, project.stages, built) if project.stages else None
+        if order is not None:
+            report(order)
     finally:
         if engine is not None:
             engine.close()
@@ -99,42 +125,39 @@ def _engine(report: Callable[[Check], None]) -> Engine | None:
     return engine
 
 
-def _project(
-    engine: Engine | None,
-    dockerfile: Path | None,
-    context: Path | None,
-    build_args: dict[str, str],
-    report: Callable[[Check], None],
-    arch: str,
-) -> tuple[bool | None, str]:
-    """Check the project; whether it is an AWS base image (None: not known) and the emulator's architecture."""
-    path = dockerfile or Path("Dockerfile")
-    try:
-        images.check_build_inputs(path, path.parent)  # the Dockerfile alone: its folder is one when it exists
-    except ConfigError:
-        if dockerfile:
-            report(Check("dockerfile", "MISSING", f"no Dockerfile at {path}; fix --dockerfile"))
-        else:
-            report(
-                Check(
-                    "dockerfile",
-                    "WARNING",
-                    f"no Dockerfile in {Path.cwd()}; check the one your tests build with --dockerfile PATH "
-                    "(none is needed with --lambda-image)",
-                )
+@dataclass(frozen=True)
+class Project:
+    """What the Dockerfile's reading found: the Dockerfile (None: not read), whether it makes an AWS base image
+    (None: not known), the emulator's architecture, and the lines a trial in the image would replace."""
+
+    stages: Stages | None
+    aws_base: bool | None
+    arch: str
+    deferred: tuple[Check, ...] = ()
+    #: The handler the image names (`ok`), or why there is none.
+    handler: Check | None = None
+
+
+def _project(engine: Engine | None, settings: Settings, report: Callable[[Check], None], arch: str) -> Project:
+    """Check the project's Dockerfile (or the image given)."""
+    if settings.image:
+        return _given_image(engine, settings.image, report, arch)
+    path, folder = settings.dockerfile_path, settings.context_path
+    if not path.is_file():  # the default one: a path given is checked with the settings
+        report(
+            Check(
+                "dockerfile",
+                "WARNING",
+                f"no Dockerfile at {path}; give the one your tests build with --lambda-dockerfile PATH (ini "
+                "lambda_dockerfile), or an image with --lambda-image",
             )
-        return None, arch
-    df = dockerfile_stages.parse(path.read_text(errors="replace"), build_args)
+        )
+        return Project(None, None, arch)
+    df = dockerfile_stages.parse(path.read_text(errors="replace"), settings.build_args)
     check = project_check.dockerfile(path, df)
     report(check)
     if check.status != "ok":
-        return None, arch
-    folder = context or path.parent
-    try:
-        images.check_build_inputs(path, folder)
-    except ConfigError:
-        report(Check("context", "MISSING", f"build context {folder} is not a folder; fix --context"))
-        return None, arch
+        return Project(None, None, arch)
     found: dict[str, ImageInfo | None] = {}
     for ref in df.reading.base_images:
         line, found[ref] = _base_image(engine, ref)
@@ -144,15 +167,38 @@ def _project(
     image = project_check.launch(df, base)
     aws_base = project_check.is_aws_base(df, image)
     report(project_check.kind(df, image))
+    deferred: list[Check] = []
     if not aws_base:
         client = project_check.runtime_client(df, folder)
         if client.status != "ok" and engine is not None and base is not None:
             in_base = base_probe.has_runtime_client(engine, root, project_check.interpreter(image.argv))
             client = project_check.runtime_client(df, folder, in_base)
         report(client)
-        report(project_check.runtime_start(df, folder, image))
-    report(project_check.handler(image, aws_base))
-    return aws_base, arch
+        start = project_check.runtime_start(df, folder, image)
+        if client.status == "MISSING" and start.status == "ok":
+            # The command is right, but what it starts is not installed: it cannot start.
+            detail = start.detail.replace(" starts ", " would start ", 1)
+            start = Check("runtime start", "MISSING", f"{detail}, but the image does not have it (see runtime client)")
+        (report if start.status == "MISSING" else deferred.append)(start)
+    named = project_check.handler(image, aws_base)
+    if settings.handler:
+        named = Check("handler", "ok", f"{settings.handler} (--lambda-handler)")
+    return Project(df, aws_base, arch, tuple(deferred), named)
+
+
+def _given_image(engine: Engine | None, ref: str, report: Callable[[Check], None], arch: str) -> Project:
+    """The image given with --lambda-image: here, and which kind."""
+    if engine is None:
+        report(Check("image", "WARNING", f"{ref}: not checked: no Docker engine"))
+        return Project(None, None, arch)
+    try:
+        info = images.inspect(engine, ref)
+    except LambdaContainerError as exc:
+        report(Check("image", "MISSING", f"{ref}: {exc}"))
+        return Project(None, None, arch)
+    kind = "AWS base image: its entrypoint starts the emulator" if info.runs_emulator else "custom image"
+    report(Check("image kind", "ok", f"{ref} ({info.id[:19]}, linux/{info.architecture}): {kind}"))
+    return Project(None, info.runs_emulator, info.rie_arch)
 
 
 def _base_image(engine: Engine | None, ref: str) -> tuple[Check, ImageInfo | None]:

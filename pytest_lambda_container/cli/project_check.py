@@ -225,11 +225,11 @@ def _sources(df: Stages, context: Path) -> Iterator[tuple[Instruction, str, Path
     its sources (`dockerfile.read`, which the content tag hashes)."""
     for copy in df.reading.copies:
         for source in copy.sources:
-            for path in _matches(context, source):
+            for path in matches(context, source):
                 yield copy.instruction, copy.destination, path
 
 
-def _matches(context: Path, source: str) -> list[Path]:
+def matches(context: Path, source: str) -> list[Path]:
     """The context paths a cleaned COPY source names, its wildcards matched one name at a time as the builder's
     are (`go_match`)."""
     paths = [context]

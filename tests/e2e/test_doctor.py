@@ -1,8 +1,10 @@
 """The doctor against the real engine: base images present or not, the image kind read from the base image's
-config, the base image asked whether it has the runtime client, the port held by a container."""
+config, the base image asked whether it has the runtime client, the port held by a container; the image built and
+the function started once, so that broken images (tests/images) fail here as they would fail the run."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -18,6 +20,7 @@ from pytest_lambda_container.engine.hygiene import LABEL, LABEL_PID
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
+IMAGES = ROOT / "tests" / "images"
 
 
 def doctor(*argv: str, cwd: Path = ROOT) -> tuple[int, dict[str, str]]:
@@ -30,7 +33,7 @@ def doctor_process(*argv: str, cwd: Path = ROOT) -> tuple[int, dict[str, str], i
     """`doctor`, and the pid of the process that ran it."""
     cmd = [sys.executable, "-m", "pytest_lambda_container", "doctor", *argv]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
-    out, _ = proc.communicate(timeout=120)
+    out, _ = proc.communicate(timeout=600)  # it may build the image
     return proc.returncode, {line.split(":")[0]: line for line in out.splitlines()}, proc.pid
 
 
@@ -52,30 +55,40 @@ def test_doctor_on_a_working_machine(tmp_path):
 
 
 def test_the_example_apps_custom_image_passes_every_check():
-    status, lines = doctor("--dockerfile", "example_app/Dockerfile", "--port", "0")
+    # The repository's ini file names the Dockerfile (lambda_dockerfile) and the build's network, as for pytest.
+    status, lines = doctor("--port", "0")
     assert status == 0, lines
+    assert lines["dockerfile"].startswith(f"dockerfile: ok, {ROOT / 'example_app' / 'Dockerfile'} ")
     assert lines["base image python"].startswith("base image python:3.11-slim: ok, present locally (sha256:")
     assert lines["image kind"] == (
         "image kind: ok, custom image on python:3.11-slim: the plugin mounts aws-lambda-rie and starts "
         "ENTRYPOINT + CMD under it"
     )
     assert lines["runtime client"].startswith("runtime client: ok, awslambdaric listed in requirements.txt")
-    assert lines["runtime start"].startswith("runtime start: ok, ")
-    assert lines["handler"] == "handler: ok, app.handler"
-    assert all(": ok, " in line for line in lines.values()), lines
+    assert lines["image"].startswith("image: ok, pytest-lambda-container/example_app:")
+    assert lines["runtime start"] == (
+        "runtime start: ok, tried in the image: `/usr/local/bin/python -m awslambdaric app.handler` starts the "
+        "runtime client"
+    )
+    assert lines["handler"] == "handler: ok, app.handler: tried in the image, its module imports and has it"
+    assert "layer order" not in lines
+    assert all(": ok, " in line for line in lines.values() if not line.startswith("  ")), lines
 
 
 def test_the_aws_base_image_is_known_by_its_entrypoint_not_its_name(docker_client, tmp_path):
     status, lines = doctor("--dockerfile", "example_app/Dockerfile.aws", "--port", "0")
     assert status == 0, lines
     assert lines["image kind"].startswith("image kind: ok, AWS base image (public.ecr.aws/lambda/python:3.11)")
-    assert "runtime client" not in lines
+    assert "runtime client" not in lines and "runtime start" not in lines
+    assert lines["handler"] == "handler: ok, app.handler: tried in the image, its module imports and has it"
+    # Its requirements are installed before app.py is copied.
+    assert "layer order" not in lines
     # The same image under a company's name: still an AWS base image, read from its config.
     aws = docker_client.images.get("public.ecr.aws/lambda/python:3.11")
     aws.tag("pytest-lambda-container-doctor/company-base", "1")
     try:
         dockerfile = project(tmp_path, 'FROM pytest-lambda-container-doctor/company-base:1\nCMD ["app.handler"]\n')
-        _, lines = doctor("--dockerfile", str(dockerfile), "--port", "0")
+        _, lines = doctor("--dockerfile", str(dockerfile), "--port", "0", "--no-build")
     finally:
         docker_client.images.remove("pytest-lambda-container-doctor/company-base:1")
     assert lines["image kind"].startswith("image kind: ok, AWS base image (pytest-lambda-container-doctor/")
@@ -115,11 +128,12 @@ def test_a_cmd_only_image_on_plain_python_is_missing_the_runtime(tmp_path, docke
 
 def test_a_base_image_that_has_the_runtime_client_already_is_asked(tmp_path, lambda_image):
     # The example app's own image as a base, as company images are: the Dockerfile installs nothing more.
-    dockerfile = project(tmp_path, f'FROM {lambda_image.ref}\nCMD ["app.other"]\n')
-    status, lines = doctor("--dockerfile", str(dockerfile), "--port", "0")
+    dockerfile = project(tmp_path, f'FROM {lambda_image.ref}\nCMD ["app.handler"]\n')
+    status, lines = doctor("--dockerfile", str(dockerfile), "--port", "0", "--no-build")
     assert lines["runtime client"] == "runtime client: ok, awslambdaric is in the base image already (it imports there)"
     assert lines["runtime start"].startswith("runtime start: ok, ENTRYPOINT + CMD `/usr/local/bin/python -m")
-    assert lines["handler"] == "handler: ok, app.other"
+    assert lines["handler"] == "handler: WARNING: app.handler: named, not tried in the image (--no-build)"
+    assert "image" not in lines  # nothing built
     assert status == 0, lines
 
 
@@ -128,3 +142,64 @@ def test_a_port_held_by_a_container_names_it(lambda_container):
     line = lines[f"port {lambda_container.port}"]
     assert line.startswith(f"port {lambda_container.port}: WARNING: taken on 127.0.0.1 by container ")
     assert f"{lambda_container.name} (ours)" in line and f"docker rm -f {lambda_container.name}" in line
+
+
+def no_container_left(docker_client, pid: int) -> None:
+    assert docker_client.containers.list(all=True, filters={"label": [LABEL, f"{LABEL_PID}={pid}"]}) == []
+
+
+def test_a_mistyped_handler_on_an_aws_base_image_fails_in_the_image(docker_client):
+    status, lines, pid = doctor_process("--dockerfile", str(IMAGES / "Dockerfile.aws-handler-typo"), "--port", "0")
+    assert status == 1, lines
+    assert lines["image"].startswith("image: ok, pytest-lambda-container/images:")
+    assert lines["handler"].startswith(
+        "handler: MISSING: tried in the image: Runtime.HandlerNotFound: Handler 'handlr' missing on module 'probe'"
+    )
+    assert not any(line.startswith(("handler: ok", "runtime start: ok")) for line in lines.values())
+    no_container_left(docker_client, pid)
+
+
+def test_an_import_typo_fails_in_the_image_with_the_runtimes_words(docker_client, lambda_image):
+    dockerfile = str(IMAGES / "Dockerfile.custom-import-typo")
+    status, lines, pid = doctor_process(
+        "--dockerfile", dockerfile, "--lambda-build-arg", f"BASE={lambda_image.id}", "--port", "0"
+    )
+    assert status == 1, lines
+    assert lines["runtime start"] == "runtime start: ok, tried in the image: the runtime client starts"
+    assert lines["handler"].startswith(
+        "handler: MISSING: tried in the image: Runtime.ImportModuleError: Unable to import module 'import_typo': "
+        "No module named 'jsonn'"
+    )
+    no_container_left(docker_client, pid)
+
+
+def test_without_the_runtime_client_no_line_says_the_runtime_starts(docker_client):
+    status, lines = doctor("--dockerfile", str(IMAGES / "Dockerfile.no-runtime-client"), "--port", "0")
+    assert status == 1, lines
+    assert lines["runtime client"].startswith("runtime client: MISSING: the Dockerfile does not install awslambdaric")
+    assert lines["runtime start"].startswith(
+        "runtime start: MISSING: ENTRYPOINT + CMD `python -m awslambdaric probe.handler` would start the runtime "
+        "client, but the image does not have it"
+    )
+    # Not tried in the image: the lines above already say what blocks it, and the handler is not called "ok".
+    assert "image" not in lines
+    assert lines["handler"] == (
+        "handler: WARNING: probe.handler: named, not tried in the image (the lines above say why)"
+    )
+
+
+def test_code_copied_before_the_install_is_a_warning_with_the_last_builds_time(lambda_image):
+    argv = ("--dockerfile", str(IMAGES / "Dockerfile.custom-copy-before-install"), "--port", "0")
+    base = ("--lambda-build-arg", f"BASE={lambda_image.id}")
+    status, lines = doctor(*argv, *base)
+    assert status == 0, lines  # a warning: the run works, only slower
+    line = lines["layer order"]
+    assert line.startswith(
+        "layer order: WARNING: line 7 copies probe.py before line 8 installs the dependencies, so every edit of the "
+        "code runs the install again (the last build took "
+    )
+    # The step sleeps 2 s: its layer was made at least a (whole) second after the one before it.
+    assert int(re.search(r"the last build took (\d+) s on it", line)[1]) >= 1
+    # Without building, the time is the last build's, read from the image it left.
+    _, again = doctor(*argv, *base, "--no-build")
+    assert re.search(r"the last build took \d+ s on it", again["layer order"]), again

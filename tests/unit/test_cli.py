@@ -182,7 +182,8 @@ def test_a_custom_image_that_installs_and_starts_the_runtime_client(doctor):
     assert lines["runtime start"].startswith(
         "runtime start: ok, ENTRYPOINT + CMD `/usr/local/bin/python -m awslambdaric"
     )
-    assert lines["handler"] == "handler: ok, app.handler"
+    # Named, but only a build can tell whether it loads: without an engine, not an "ok".
+    assert lines["handler"] == "handler: WARNING: app.handler: named, not tried in the image (no engine)"
 
 
 @pytest.mark.parametrize(
@@ -269,7 +270,7 @@ def test_an_aws_base_image_needs_no_runtime_client_of_its_own(doctor):
     _, lines = doctor(dockerfile)
     assert lines["image kind"].startswith("image kind: ok, AWS base image (public.ecr.aws/lambda/python:3.11)")
     assert "runtime client" not in lines and "runtime start" not in lines
-    assert lines["handler"] == "handler: ok, app.handler"
+    assert lines["handler"] == "handler: WARNING: app.handler: named, not tried in the image (no engine)"
 
 
 @pytest.mark.parametrize(
@@ -296,21 +297,18 @@ def test_build_args_fill_the_base_image(doctor):
     assert lines["image kind"].startswith("image kind: ok, custom image on public.ecr.aws/lambda/python:3.12")
 
 
-def test_a_context_that_is_not_a_folder_is_missing(doctor, tmp_path):
-    status, lines = doctor(CUSTOM, "--context", str(tmp_path / "nope"))
-    assert status == 1
-    assert lines["context"] == f"context: MISSING: build context {tmp_path / 'nope'} is not a folder; fix --context"
-
-
 @pytest.mark.parametrize(
     ("argv", "error"),
     [
-        (["--build-arg", "BASE"], "--build-arg: 'BASE' is not KEY=VALUE"),
-        (["--port", "70000"], "--port: port 70000 is out of range"),
-        (["--port", "http"], "--port: port 'http' is not a number"),
+        (["--build-arg", "BASE"], "option --lambda-build-arg: 'BASE' is not KEY=VALUE"),
+        (["--port", "70000"], "option --lambda-port: port 70000 is out of range"),
+        (["--lambda-port", "http"], "option --lambda-port: port 'http' is not a number"),
+        (["--dockerfile", "Dockerfile", "--context", "/nonexistent"], "build context /nonexistent is not a directory"),
+        (["--dockerfile", "/nonexistent/Dockerfile"], "no Dockerfile at /nonexistent/Dockerfile; point --lambda-"),
     ],
 )
-def test_a_bad_build_arg_or_port_is_a_usage_error_as_in_the_plugins_options(capsys, argv, error):
+def test_a_bad_option_is_a_usage_error_as_in_the_plugins_options(capsys, tmp_path, argv, error):
+    (tmp_path / "Dockerfile").write_text(CUSTOM)
     with pytest.raises(SystemExit) as exit_:
         main(["doctor", *argv])
     assert exit_.value.code == 2
@@ -318,15 +316,28 @@ def test_a_bad_build_arg_or_port_is_a_usage_error_as_in_the_plugins_options(caps
     assert err.startswith("usage: python -m pytest_lambda_container doctor") and error in err
 
 
-def test_a_missing_dockerfile_given_is_missing(tmp_path, monkeypatch):
+def test_the_doctor_reads_the_ini_file_pytest_reads_there_and_its_flags_win(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nowhere")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest_lambda_container", "doctor", "--dockerfile", str(tmp_path / "nope")],
-        capture_output=True,
-        text=True,
+
+    def lines_of(*argv: str) -> tuple[int, dict[str, str]]:
+        status = main(["doctor", *argv])
+        return status, {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines()}
+
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\n" + CUSTOM.split("\n", 1)[1])
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nlambda_dockerfile = fn/Dockerfile\nlambda_build_args = BASE=python:3.12-slim\n"
+        "lambda_port = 9123\nlambda_handler = app.other\n"
     )
-    assert result.returncode == 1
-    assert f"dockerfile: MISSING: no Dockerfile at {tmp_path / 'nope'}; fix --dockerfile" in result.stdout
+    monkeypatch.chdir(tmp_path / "fn")  # as pytest does, the ini file is found in a parent folder
+    status, lines = lines_of("--no-build")
+    assert status == 1  # no engine
+    assert lines["dockerfile"].startswith(f"dockerfile: ok, {tmp_path / 'fn' / 'Dockerfile'} ")
+    assert lines["base image python"].startswith("base image python:3.12-slim: ")
+    assert "port 9123" in lines
+    assert lines["handler"].startswith("handler: WARNING: app.other (--lambda-handler): named, not tried")
+    _, lines = lines_of("--no-build", "--lambda-build-arg", "BASE=python:3.13-slim", "--port=0")
+    assert lines["base image python"].startswith("base image python:3.13-slim: ") and "port 0" in lines
 
 
 def test_a_taken_port_is_a_warning_with_the_fix(doctor):
