@@ -6,6 +6,8 @@
   tests of this project, and why not;
 - `python -m pytest_lambda_container event METHOD PATH [...]` prints the event the plugin would send for that
   request, for `curl -d @-` to a running container;
+- `python -m pytest_lambda_container clean [--project DIR] [--dry-run]` removes the containers left running on purpose
+  (`--lambda-reuse`, `--lambda-keep`);
 - `python -m pytest_lambda_container serve [--port 3000]` builds and starts the container and serves it over HTTP on
   127.0.0.1, as API Gateway would, until Ctrl-C (the `serve` extra: uvicorn).
 """
@@ -18,7 +20,7 @@ import sys
 from pathlib import Path
 
 from .build import platforms
-from .cli import doctor, serve
+from .cli import clean, doctor, serve
 from .cli import event as event_cli
 from .container import emulator as rie
 from .container import emulator_wheel as rie_wheel
@@ -53,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         description="Build and start the container, serve it over HTTP until Ctrl-C, then remove the container.",
     )
     serve.add_arguments(serve_cmd)
+    clean_cmd = commands.add_parser(
+        "clean",
+        help="remove reused (--lambda-reuse) and kept (--lambda-keep) containers",
+        description="Remove the containers the plugin left running on purpose: reused and kept ones.",
+    )
+    clean.add_arguments(clean_cmd)
     args = parser.parse_args(argv)
     try:
         if args.command == "doctor":
@@ -61,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             return event_cli.run(args)
         if args.command == "serve":
             return serve.run(args)
+        if args.command == "clean":
+            return clean.run(args)
         return _rie(args)
     except ValueError as exc:
         {"doctor": doctor_cmd, "event": event_cmd, "serve": serve_cmd}.get(args.command, rie_cmd).error(str(exc))

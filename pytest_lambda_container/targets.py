@@ -158,6 +158,7 @@ class ContainerTarget(Target):
         s = self.settings
         what = f"image {s.image}" if s.image else f"dockerfile {s.dockerfile_path}"
         scale = f", concurrency {s.concurrency} (a container each)" if s.concurrency > 1 else ""
+        scale += ", containers reused across runs (--lambda-reuse)" if s.reuse else ""
         return [
             f"lambda-container: target container, {what}, port {s.port or 'any'}, events {s.event_format}, "
             f"timeout {s.timeout:g}s{scale}",

@@ -24,6 +24,12 @@ Log = Callable[[str], None]
 LOG_TAIL = 50
 
 
+def published_port(container: Container, fallback: int) -> int:
+    """The host port the emulator's port is published on."""
+    binding = (container.attrs["NetworkSettings"]["Ports"] or {}).get(CONTAINER_PORT) or []
+    return int(binding[0]["HostPort"]) if binding else fallback
+
+
 class DockerContainer:
     """A started container, registered for removal from the moment it exists. Use `DockerContainer.run`."""
 
@@ -62,12 +68,21 @@ class DockerContainer:
             with engine.errors(f"the start of container {self.name}"):
                 created.start()
                 created.reload()
-            binding = (created.attrs["NetworkSettings"]["Ports"] or {}).get(CONTAINER_PORT) or []
-            self.port = int(binding[0]["HostPort"]) if binding else port
+            self.port = published_port(created, port)
             self.wait_ready(ready_timeout)
         except BaseException:
             self.remove()
             raise
+        return self
+
+    @classmethod
+    def adopt(
+        cls, engine: Engine, plan: LaunchPlan, container: Container, *, ready_timeout: float, log: Log
+    ) -> DockerContainer:
+        """A running container that an earlier run started (`--lambda-reuse`), once its emulator answers."""
+        self = cls(engine, plan, container, log=log)
+        self.port = published_port(container, 0)
+        self.wait_ready(ready_timeout)
         return self
 
     def wait_ready(self, timeout: float) -> None:

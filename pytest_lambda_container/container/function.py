@@ -138,10 +138,21 @@ class LambdaContainer(ServingContainer):
 
     # -- life -------------------------------------------------------------------------------------------------
 
+    @classmethod
+    def adopt(cls, engine: Engine, current: DockerContainer, *, log: Log | None = None) -> LambdaContainer:
+        """Serve from `current`, a container an earlier run started and left running (`--lambda-reuse`): no start,
+        no start-up check, and its runtime as that run left it (warm, if it was invoked)."""
+        self = cls(engine, current.plan, log=log)
+        self._serve(current)
+        return self
+
     def _launch(self, port: int) -> None:
-        self._current = DockerContainer.run(
-            self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log
+        self._serve(
+            DockerContainer.run(self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log)
         )
+
+    def _serve(self, current: DockerContainer) -> None:
+        self._current = current
         self._http.base_url = httpx.URL(self._current.url)
         self._oom.close()
         # A new container, a new cgroup: its count starts at 0.

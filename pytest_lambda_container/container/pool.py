@@ -178,13 +178,14 @@ class FunctionPool:
 
     def remove(self) -> None:
         """Remove every container (idempotent); calls waiting for one fail."""
-        self._end(lambda member: member.remove())
+        self.end(lambda member: member.remove())
 
     def release(self) -> None:
         """Let go of every container without removing it (kept, or reused by the next run)."""
-        self._end(lambda member: member.release())
+        self.end(lambda member: member.release())
 
-    def _end(self, how: Callable[[LambdaContainer], None]) -> None:
+    def end(self, how: Callable[[LambdaContainer], None]) -> None:
+        """Refuse further calls (waiting ones fail), and end each container `how` says (removed, or let go of)."""
         with self._free:
             self._closed = True
             members = list(self._members)

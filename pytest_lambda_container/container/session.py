@@ -9,6 +9,7 @@ Usable without pytest::
 
 from __future__ import annotations
 
+import itertools
 import platform as host_platform
 import threading
 import warnings
@@ -27,7 +28,7 @@ from ..engine import hygiene
 from ..engine.client import Engine, connect
 from ..errors import BuildFailed, ConfigError, LambdaContainerError
 from . import emulator as rie
-from . import launch
+from . import launch, reuse
 from .function import LambdaContainer
 from .pool import FunctionPool
 
@@ -56,6 +57,8 @@ class LambdaSession:
         self._failed: dict[tuple[object, ...], LambdaContainerError] = {}
         self._containers: dict[ResolvedFunction, LambdaContainer | FunctionPool] = {}
         self._lock = threading.RLock()
+        #: With `reuse`: this run's hold on the slot of each container it took or left for the next run.
+        self._claims: dict[int, reuse.Claim] = {}
         self.builds = 0
 
     def __enter__(self) -> LambdaSession:
@@ -173,13 +176,40 @@ class LambdaSession:
             )
             # The first container gets the configured port; the others any free one.
             port = self.settings.port if not self._containers else 0
-            container = LambdaContainer.start(engine, plan, port=port, log=self.log)
+            container = self._start(engine, plan, fn, port=port, member=0)
             function: LambdaContainer | FunctionPool = container
             if self.settings.concurrency > 1:
-                more = lambda: LambdaContainer.start(engine, plan, port=0, log=self.log)  # noqa: E731
+                members = itertools.count(1)
+                more = lambda: self._start(engine, plan, fn, port=0, member=next(members))  # noqa: E731
                 function = FunctionPool(container, self.settings.concurrency, more)
             self._containers[fn] = function
             return function
+
+    def _start(
+        self, engine: Engine, plan: launch.LaunchPlan, fn: ResolvedFunction, *, port: int, member: int
+    ) -> LambdaContainer:
+        """A new container of `plan`; with `reuse`, the one an earlier run left for it, or one left for the next."""
+        if not self.settings.reuse:
+            return LambdaContainer.start(engine, plan, port=port, log=self.log)
+        container, held = reuse.start(
+            engine, plan, fn, rootdir=self.settings.rootdir, member=member, port=port, log=self.log
+        )
+        if held is not None:
+            with self._lock:
+                self._claims[id(container)] = held
+        return container
+
+    def _end(self, container: LambdaContainer) -> None:
+        """Remove `container`, or let go of it: kept (`keep`), or left for the next run (`reuse`)."""
+        held = self._claims.pop(id(container), None)
+        if self.settings.keep or held is not None:
+            if held is not None and not self.settings.keep:
+                self.log(f"leaving container {container.name} running for the next run (--lambda-reuse)")
+            container.release()
+        else:
+            container.remove()
+        if held is not None:
+            held.release()
 
     def close(self) -> None:
         """Remove every container started (or, with `keep`, leave them running and say how to reach them)."""
@@ -193,10 +223,10 @@ class LambdaSession:
                         f"remove it with `docker rm -f {container.name}`"
                     )
             for function in self._containers.values():
-                if self.settings.keep:
-                    function.release()
+                if isinstance(function, FunctionPool):
+                    function.end(self._end)
                 else:
-                    function.remove()
+                    self._end(function)
             self._containers.clear()
             if self._engine is not None and not self.settings.keep:
                 self._engine.close()

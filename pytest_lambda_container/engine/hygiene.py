@@ -8,7 +8,9 @@ import socket
 import sys
 import threading
 import uuid
-from typing import Protocol
+from typing import Any, Protocol
+
+from docker import errors as docker_errors
 
 from ..errors import LambdaContainerError
 from .client import Engine
@@ -20,6 +22,11 @@ LABEL_PID = f"{LABEL}.pid"
 LABEL_HOST = f"{LABEL}.host"
 #: Set on containers kept for debugging (--lambda-keep): the orphan sweep leaves them alone.
 LABEL_KEEP = f"{LABEL}.keep"
+#: On containers that outlive the run for the next one (--lambda-reuse): which slot, what config, which image name.
+LABEL_REUSE = f"{LABEL}.reuse"
+LABEL_REUSE_CONFIG = f"{LABEL}.reuse-config"
+LABEL_REUSE_IMAGE = f"{LABEL}.reuse-image"
+LABEL_REUSE_PROJECT = f"{LABEL}.reuse-project"
 
 
 class Removable(Protocol):
@@ -93,13 +100,15 @@ def reap_orphans(engine: Engine) -> list[str]:
         return []
     for container in candidates:
         found = container.labels or {}
-        if found.get(LABEL_HOST) != host or found.get(LABEL_KEEP):
+        if found.get(LABEL_REUSE) and _outdated(engine, container):
+            pass  # a reused container of an image since rebuilt: no run will take it again
+        elif found.get(LABEL_HOST) != host or found.get(LABEL_KEEP) or found.get(LABEL_REUSE):
             continue
         try:
             pid = int(found.get(LABEL_PID, ""))
         except ValueError:
             continue
-        if pid == os.getpid() or _pid_alive(pid):
+        if not found.get(LABEL_REUSE) and (pid == os.getpid() or _pid_alive(pid)):
             continue
         try:
             with engine.errors(f"the removal of container {container.name}"):
@@ -108,6 +117,23 @@ def reap_orphans(engine: Engine) -> list[str]:
             continue
         removed.append(container.name or container.id or "")
     return removed
+
+
+def _outdated(engine: Engine, container: Any) -> bool:
+    """Whether a reused container runs an image its tag no longer names: the tag was moved to a newer build (a
+    rebuilt `my-fn:latest`), or removed. (A plugin-built image's content tag never moves: a changed build gets a new
+    tag, and the next run of that function replaces the container in its slot.)"""
+    ref = (container.labels or {}).get(LABEL_REUSE_IMAGE)
+    if not ref:
+        return False
+    try:
+        with engine.errors("a look at a reused container's image"):
+            try:
+                return bool(engine.client.images.get(ref).id != (container.attrs or {}).get("Image"))
+            except docker_errors.ImageNotFound:
+                return True
+    except LambdaContainerError:
+        return False
 
 
 def _pid_alive(pid: int) -> bool:

@@ -4,7 +4,16 @@ next run). Asserted on what happened (which container served which request id, w
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
+
+from pytest_lambda_container.container import reuse
+from pytest_lambda_container.engine.hygiene import LABEL_REUSE, LABEL_REUSE_CONFIG, LABEL_REUSE_PROJECT, LABEL_SESSION
+
+from .conftest import ROOT, list_ours
 
 pytestmark = pytest.mark.docker
 
@@ -89,3 +98,73 @@ def test_concurrency_four_serves_eight_calls_on_at_most_four_containers(pytester
     )
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*concurrency 4*"])
+
+
+REUSED = """
+import json, os
+
+def test_call(invoke, lambda_container, lambda_session):
+    report = invoke("GET", "/test1").extensions["lambda_report"]
+    with open(os.environ["REUSE_OUT"], "a") as out:
+        out.write(json.dumps({
+            "session": lambda_session.id,
+            "id": lambda_container.id,
+            "init_ms": report.init_duration_ms,
+        }) + "\\n")
+"""
+
+
+def _runs(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_second_reuse_run_starts_no_container_and_its_first_call_is_warm(
+    pytester, lambda_image, docker_client, monkeypatch
+):
+    out = pytester.path / "runs.jsonl"
+    monkeypatch.setenv("REUSE_OUT", str(out))
+    pytester.makepyfile(REUSED)
+    args = (f"--lambda-image={lambda_image.id}", "--lambda-port=0", "--lambda-reuse", "-p", "no:randomly")
+    project = ["--project", str(pytester.path)]
+    try:
+        pytester.runpytest(*args).assert_outcomes(passed=1)
+        first = _runs(out)[-1]
+        assert first["init_ms"] is not None  # a fresh container: its first call inits the runtime
+        # Left running, labelled with its slot and settings, for the next run.
+        kept = docker_client.containers.get(first["id"])
+        assert kept.status == "running" and kept.labels[LABEL_REUSE] and kept.labels[LABEL_REUSE_CONFIG]
+
+        pytester.runpytest(*args).assert_outcomes(passed=1)
+        second = _runs(out)[-1]
+        assert second["id"] == first["id"] and second["init_ms"] is None  # the same container, warm
+        # No container of the second run's own exists, or existed long enough to be listed: it started none.
+        assert list_ours(docker_client, **{LABEL_SESSION: second["session"]}) == []
+
+        # Another setting (an environment variable): another config, the old container replaced.
+        pytester.runpytest(*args, "--lambda-env=REUSE_TEST=1").assert_outcomes(passed=1)
+        third = _runs(out)[-1]
+        assert third["id"] != first["id"] and third["init_ms"] is not None
+        assert [c.id for c in list_ours(docker_client, **{LABEL_REUSE_PROJECT: str(pytester.path)})] == [third["id"]]
+
+        # While another run holds the slot, this one starts its own container and removes it at its end.
+        slot = docker_client.containers.get(third["id"]).labels[LABEL_REUSE]
+        held = reuse.claim(slot)
+        assert held is not None
+        try:
+            result = pytester.runpytest(*args, "--lambda-env=REUSE_TEST=1")
+        finally:
+            held.release()
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*serves another run now: this run starts its own*"])
+        fourth = _runs(out)[-1]
+        assert fourth["id"] != third["id"] and list_ours(docker_client, **{LABEL_SESSION: fourth["session"]}) == []
+    finally:
+        cleaned = subprocess.run(
+            [sys.executable, "-m", "pytest_lambda_container", "clean", *project],
+            cwd=ROOT,  # this checkout's package
+            capture_output=True,
+            text=True,
+        )
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "removed reused container" in cleaned.stdout
+    assert list_ours(docker_client, **{LABEL_REUSE_PROJECT: str(pytester.path)}) == []
