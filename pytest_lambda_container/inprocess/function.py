@@ -13,16 +13,19 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..build.handler_source import HandlerSource, locate
+from ..build.requirements import pip_installs
 from ..config.function import FunctionSpec, ResolvedFunction
 from ..container import outcome
 from ..container.protocol import MAX_PAYLOAD, encode_event
-from ..errors import FunctionError, FunctionTimeout, InvocationError, NotOnTarget
+from ..errors import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, NotOnTarget
 from . import context as lambda_context
 from .context import FUNCTION_ENV, LambdaContext, context_for
 from .imports import FUNCTION_MODULES, user_stack
@@ -184,14 +187,35 @@ def load(settings: Settings, spec: FunctionSpec | ResolvedFunction) -> InProcess
     return InProcessFunction(
         env=fn.environment(),
         timeout=fn.timeout,
-        loader=lambda: import_handler(source),
+        loader=lambda: import_handler(source, dockerfile=fn.dockerfile, context=fn.context),
         name=source.handler,
     )
 
 
-def import_handler(source: HandlerSource) -> Handler:
+def import_handler(source: HandlerSource, *, dockerfile: Path | None = None, context: Path | None = None) -> Handler:
     """The handler of `source`, imported apart from the tests' modules (`function_import`); call it in the function's
-    thread, which from then on finds the function's own modules."""
-    modules, handler = import_modules(source)
+    thread, which from then on finds the function's own modules. A module the test environment lacks is named with
+    what installs it (what `dockerfile` pip-installs)."""
+    try:
+        modules, handler = import_modules(source)
+    except HandlerImportError as exc:
+        missing = exc.__cause__
+        if not isinstance(missing, ModuleNotFoundError) or not missing.name:
+            raise
+        hint = missing_module_hint(missing.name, dockerfile, context or source.folder)
+        raise HandlerImportError(exc.error_type, f"{exc.error_message}\n{hint}", exc.stack_trace) from missing
     FUNCTION_MODULES.set(modules)
     return handler
+
+
+def missing_module_hint(module: str, dockerfile: Path | None, context: Path) -> str:
+    """What to do about a module the handler imports and the test environment lacks: in-process, the handler runs in
+    this Python, so what the image installs must be installed here too."""
+    where = f"In-process, the handler is imported by the tests' own Python ({sys.executable}), which has no {module!r}"
+    installs = pip_installs(dockerfile, context) if dockerfile is not None else None
+    if installs is None:
+        return (
+            f"{where}: install the function's dependencies into it (python -m pip install ...), or run the image "
+            "with --lambda-target container"
+        )
+    return f"{where}: install what the image installs ({installs.run}) there too: {installs.command(Path.cwd())}"

@@ -174,6 +174,41 @@ def test_an_import_error_fails_at_load_with_the_users_traceback(tmp_path: Path) 
     assert not any("importlib" in line for line in info.value.stack_trace), info.value.stack_trace
 
 
+@pytest.mark.parametrize(
+    ("dockerfile", "fix"),
+    [
+        (
+            "FROM python:3.11-slim\nWORKDIR /function\nCOPY deps/requirements.txt /tmp/\n"
+            "RUN pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/requirements.txt\nCOPY app.py ./\n"
+            'ENTRYPOINT ["python", "-m", "awslambdaric"]\nCMD ["app.handler"]\n',
+            "python -m pip install -r deps/requirements.txt",
+        ),
+        (
+            "FROM public.ecr.aws/lambda/python:3.11\nCOPY . ${LAMBDA_TASK_ROOT}\n"
+            'RUN python -m pip install -U "notinstalled-dep>=1" boto3 --target /opt/python\nCMD ["app.handler"]\n',
+            "python -m pip install 'notinstalled-dep>=1' boto3",
+        ),
+        (CUSTOM, "install the function's dependencies into it"),
+    ],
+    ids=["requirements-file", "named-packages", "no-pip-install"],
+)
+def test_a_module_the_test_environment_lacks_is_named_with_what_installs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dockerfile: str, fix: str
+) -> None:
+    # Issue 21, item 5: in-process, `No module named 'fastapi'` came with no fix.
+    _project(tmp_path, dockerfile)
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "requirements.txt").write_text("notinstalled-dep\n")
+    (tmp_path / "app.py").write_text("import notinstalled_dep\n\ndef handler(event, context):\n    return 1\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HandlerImportError) as info:
+        _load(tmp_path)
+    message = str(info.value)
+    assert "No module named 'notinstalled_dep'" in message
+    assert f"the tests' own Python ({sys.executable}), which has no 'notinstalled_dep'" in message
+    assert fix in message, message
+
+
 def test_an_exception_is_the_functions_error(tmp_path: Path) -> None:
     fn = _load(_project(tmp_path, CUSTOM))
     with pytest.raises(FunctionError) as info:
