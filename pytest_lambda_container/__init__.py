@@ -29,6 +29,7 @@ from .errors import (
     NotOnTarget,
     PayloadTooLarge,
     RuntimeUnavailable,
+    Unreachable,
 )
 from .fronts.events import FORMATS, EventOptions, HttpRequest
 from .fronts.transport import AsyncLambdaTransport, LambdaTransport, make_invoke
@@ -65,5 +66,6 @@ __all__ = [
     "PayloadTooLarge",
     "RuntimeUnavailable",
     "Settings",
+    "Unreachable",
     "make_invoke",
 ]

@@ -8,6 +8,7 @@
     ├── EngineRefused            the engine answered a request with an error (docker's APIError): status_code
     ├── BuildFailed              the Dockerfile did not build (carries the log tail)
     ├── EmulatorUnavailable      aws-lambda-rie could not be found or provisioned
+    ├── Unreachable              nothing answers at the url or endpoint under test (url and function targets)
     ├── ContainerError           the container would not start, or stopped answering
     │   ├── ContainerNotReady    started, but the emulator never answered
     │   ├── ContainerExited      the container stopped (carries exit code and log tail)
@@ -93,6 +94,15 @@ class BuildFailed(LambdaContainerError):
 
 class EmulatorUnavailable(LambdaContainerError):
     """The aws-lambda-rie binary could not be found or provisioned."""
+
+
+class Unreachable(LambdaContainerError):
+    """Nothing takes the connection at the address under test (`--lambda-url`, `--lambda-endpoint-url`, AWS's)."""
+
+    def __init__(self, message: str, *, address: str = "") -> None:
+        super().__init__(message)
+        #: The address that did not answer.
+        self.address = address
 
 
 class ContainerError(LambdaContainerError):

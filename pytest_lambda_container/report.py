@@ -17,7 +17,7 @@ import pytest
 from .container.metrics import mark_emulator_figures
 from .container.sandbox import cause_in
 from .container.session import LambdaSession
-from .errors import BuildFailed, HandlerImportError, LambdaContainerError, NotOnTarget
+from .errors import BuildFailed, HandlerImportError, LambdaContainerError, NotOnTarget, Unreachable
 
 #: The attribute by which a pytest outcome made of a plugin error (plugin._outcome) carries that error.
 ERROR_ATTRIBUTE = "lambda_error"
@@ -87,9 +87,9 @@ def _pointer(text: str) -> pytest.ExceptionInfo[BaseException]:
 
 
 def _same_story(error: LambdaContainerError) -> tuple[str, str] | None:
-    """What makes two errors one story, told once: a handler that cannot load fails each call in the same words
-    (on a target without a start-up check, a call's error is a new object each time)."""
-    return (type(error).__name__, str(error)) if isinstance(error, HandlerImportError) else None
+    """What makes two errors one story, told once: a handler that cannot load, or an address where nothing answers,
+    fails each call in the same words (a call's error is a new object each time)."""
+    return (type(error).__name__, str(error)) if isinstance(error, (HandlerImportError, Unreachable)) else None
 
 
 def skipped(report: pytest.TestReport, item: pytest.Item, reason: str) -> None:

@@ -21,7 +21,7 @@ import httpx
 from .config.function import FunctionSpec, ResolvedFunction
 from .config.settings import Settings
 from .container.session import LambdaSession
-from .errors import NotOnTarget
+from .errors import NotOnTarget, Unreachable
 from .fronts.events import EventOptions
 from .fronts.transport import EXTENSION, LambdaTransport
 
@@ -70,7 +70,17 @@ class HttpOnlyTransport(httpx.BaseTransport):
                 "it runs on the container, inprocess and function targets",
                 target="url",
             )
-        return self.inner.handle_request(request)
+        try:
+            return self.inner.handle_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # One line to act on, not httpx's and httpcore's tracebacks.
+            url = f"{request.url.scheme}://{request.url.netloc.decode()}"
+            raise Unreachable(
+                f"nothing answers at {url} ({exc}): is `python -m pytest_lambda_container serve` running there (it "
+                "says its url when it starts)? Else check the address (--lambda-url, ini lambda_url, env "
+                "PYTEST_LAMBDA_URL) and the network",
+                address=url,
+            ) from None
 
     def close(self) -> None:
         self.inner.close()

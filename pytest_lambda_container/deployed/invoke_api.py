@@ -17,7 +17,7 @@ from ..config.environment import DEFAULT_REGION
 from ..config.settings import Settings
 from ..container import metrics, outcome
 from ..container.protocol import encode_event
-from ..errors import ConfigError, FunctionError, InvocationError, LambdaContainerError
+from ..errors import ConfigError, FunctionError, InvocationError, LambdaContainerError, Unreachable
 from .sigv4 import CREDENTIALS_HINT, botocore_module, url_auth
 
 __all__ = ["DeployedFunction", "url_auth"]
@@ -158,9 +158,11 @@ class DeployedFunction:
         if isinstance(exc, exceptions.NoCredentialsError):
             return ConfigError(f"no AWS credentials found to invoke {where}: {CREDENTIALS_HINT}")
         if isinstance(exc, (exceptions.EndpointConnectionError, exceptions.ConnectTimeoutError)):
-            return LambdaContainerError(
-                f"nothing answers the Invoke API for {where} ({exc}): check --lambda-endpoint-url, the region "
-                "(--lambda-region, AWS_REGION or an ARN) and the network"
+            return Unreachable(
+                f"nothing answers the Invoke API for {where} ({exc}): check --lambda-endpoint-url (is the emulator "
+                "running there? `serve` and --lambda-keep print its address), the region (--lambda-region, "
+                "AWS_REGION or an ARN) and the network",
+                address=str(getattr(exc, "kwargs", {}).get("endpoint_url", "")),
             )
         if isinstance(exc, exceptions.ParamValidationError):
             return ConfigError(f"--lambda-function {self.function!r} is not a function name or ARN: {exc}")

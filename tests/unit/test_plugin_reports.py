@@ -3,6 +3,8 @@ failure shown once, tracebacks that stop at the user's code, progress lines on l
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 ONE_LINE = "lambda container unavailable: see the first error above"
@@ -63,6 +65,8 @@ def test_skip_no_docker_still_skips_every_test_with_the_reason(
 
 FAKE_FUNCTIONS = """
 import json
+
+import socket
 
 import pytest
 from pytest_lambda_container.container.outcome import decode_answer
@@ -133,6 +137,8 @@ def test_progress_lines_start_a_line_of_their_own(pytester: pytest.Pytester) -> 
 BROKEN_HANDLER = """
 import json
 
+import socket
+
 import pytest
 from pytest_lambda_container.container.outcome import decode_answer
 
@@ -171,3 +177,44 @@ def test_a_handler_that_cannot_load_is_told_once_however_many_calls_fail(pyteste
     nodeid = "test_a_handler_that_cannot_load_is_told_once_however_many_calls_fail.py::test_1"
     result.stdout.fnmatch_lines(["*_ test_2 _*", f"{ONE_LINE} (HandlerImportError, at call of {nodeid})"])
     result.stdout.fnmatch_lines(["*_ test_3 _*", f"{ONE_LINE} (HandlerImportError, at call of {nodeid})"])
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("target", ["url", "function"])
+def test_an_address_where_nothing_answers_is_one_short_line_told_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    # Issue 21, item 6: an unreachable --lambda-url printed four httpx/httpcore tracebacks (449 lines), and an
+    # unreachable endpoint its (clear) error four times.
+    if target == "function":
+        pytest.importorskip("boto3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    address = f"http://127.0.0.1:{_closed_port()}"
+    args = (
+        ["--lambda-url", f"{address}/prod"]
+        if target == "url"
+        else ["--lambda-function", "fn", "--lambda-endpoint-url", address]
+    )
+    pytester.makepyfile(
+        """
+        def test_1(invoke): invoke("GET", "/a")  # the user's line
+        def test_2(invoke): invoke("GET", "/b")
+        def test_3(lambda_client): lambda_client.get("/c")
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly", f"--lambda-target={target}", *args)
+    result.assert_outcomes(failed=3)
+    text = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ['>   def test_1(invoke): invoke("GET", "/a")  # the user\'s line', "E   *Unreachable: nothing answers *"]
+    )
+    assert text.count("nothing answers") == 1 and address in text
+    assert ("serve` running there" if target == "url" else "is the emulator running there") in text
+    assert "/httpx/" not in text and "/httpcore/" not in text and "botocore/" not in text and "Traceback" not in text
+    assert len(result.outlines) < 40, text
