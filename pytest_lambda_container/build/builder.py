@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .progress import BuildOutput
-from .dockerfile import BuildKitFeature, Reading, instructions
+from .dockerfile import BuildKitFeature, Reading
+from .syntax import instructions
 from ..engine.client import Engine
 from ..errors import ConfigError, EngineRefused
 

@@ -19,7 +19,7 @@ from docker.utils.build import PatternMatcher
 
 from . import dockerfile as dockerfiles
 from ..errors import ConfigError
-from .copy_sources import go_match, is_pattern
+from .context_paths import go_match, is_pattern
 
 #: Repository our built images are tagged into: `docker images 'pytest-lambda-container/*'` lists them.
 REPOSITORY = "pytest-lambda-container"

@@ -1,36 +1,23 @@
 """What a Dockerfile's build reads: its base images, the context paths its COPY/ADD take, and what needs BuildKit.
 
-Read with Docker's own rules (parser directives, the escape character, line continuations, heredocs, ARG and
-ENV scoping per stage), but only as far as needed to decide which context files the build can see. Where the
+Read with Docker's own rules (the text as `syntax` reads it; ARG and ENV scoping per stage), but only as far as
+needed to decide which context files the build can see; what the image runs is `image_config`'s. Where the
 reading cannot tell (`COPY . .`, a `RUN --mount` of the context, a source whose variables it cannot resolve),
 `Reading.sources` is None: the whole context counts.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .copy_sources import clean_source
+from .context_paths import clean_source
+from .syntax import Instruction, assignments, env_values, flags, instructions, operands, substitute
 
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
-_HEREDOC = re.compile(r"(?<!<)<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
-_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 _REMOTE = re.compile(r"^(?:https?://|git@|git://)", re.IGNORECASE)
 #: COPY/ADD flags the legacy builder (docker 20.10) understands; any other one is BuildKit's.
 _LEGACY_COPY_FLAGS = {"from", "chown"}
-
-
-@dataclass(frozen=True)
-class Instruction:
-    """One instruction: its keyword (upper case), its text after the keyword, and its first line's number."""
-
-    keyword: str
-    args: str
-    line: int
-    heredoc: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,98 +63,41 @@ class Reading:
     stages: tuple[Stage, ...] = ()
     #: Each COPY/ADD that takes files from the context, with the sources `sources` holds (and the root).
     copies: tuple[Copy, ...] = ()
+    #: The build args given, and the values of the ARGs declared before the first FROM.
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    global_args: Mapping[str, str] = field(default_factory=dict)
+
+    def stage_named(self, name: str) -> Stage | None:
+        """The stage called `name` (case-insensitively, as the builder matches them)."""
+        return next((s for s in self.stages if s.name and s.name.lower() == name.lower()), None)
+
+    def chain(self) -> tuple[str, list[Stage]]:
+        """The final stage's root image and the stages leading to it, root first."""
+        stages: list[Stage] = []
+        stage = self.stages[-1] if self.stages else None
+        while stage is not None and stage not in stages:
+            stages.insert(0, stage)
+            parent = self.stage_named(stage.base)
+            if parent is None or self.stages.index(parent) >= self.stages.index(stage):
+                return stage.base, stages
+            stage = parent
+        return "", stages
 
 
-def instructions(text: str) -> tuple[dict[str, str], list[Instruction]]:
-    """The parser directives and the instructions of a Dockerfile, continuation lines joined, heredoc bodies
-    skipped (the instruction is marked), comments dropped."""
-    lines = text.splitlines()
-    directives: dict[str, str] = {}
-    i = 0
-    while i < len(lines):
-        match = _DIRECTIVE.match(lines[i])
-        if not match or match[1].lower() in directives:
-            break
-        directives[match[1].lower()] = match[2]
-        i += 1
-    escape = directives.get("escape", "\\")[:1] or "\\"
-    found: list[Instruction] = []
-    while i < len(lines):
-        start, line = i, lines[i]
-        i += 1
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = []
-        while line.rstrip().endswith(escape) and i < len(lines):
-            parts.append(line.rstrip()[:-1])
-            line = lines[i]
-            i += 1
-            while i < len(lines) and (not line.strip() or line.lstrip().startswith("#")):
-                line = lines[i]  # comments and blank lines inside a continuation are dropped
-                i += 1
-        parts.append(line)
-        keyword, _, args = " ".join(parts).strip().partition(" ")
-        keyword = keyword.upper()
-        heredoc = False
-        if keyword in ("RUN", "COPY", "ADD"):
-            for strip_tabs, _quote, word in _HEREDOC.findall(args):
-                heredoc = True
-                while i < len(lines) and (lines[i].lstrip("\t") if strip_tabs else lines[i]) != word:
-                    i += 1
-                i += 1
-        found.append(Instruction(keyword, args.strip(), start + 1, heredoc))
-    return directives, found
-
-
-def flags(args: str) -> tuple[dict[str, list[str]], str]:
-    """The leading `--name=value` (or bare `--name`) flags of an instruction, by name, and the rest of its text."""
-    found: dict[str, list[str]] = {}
-    rest = args
-    while rest.startswith("--"):
-        word, _, rest = rest.partition(" ")
-        name, _, value = word[2:].partition("=")
-        found.setdefault(name.lower(), []).append(value)
-        rest = rest.lstrip()
-    return found, rest
-
-
-def substitute(word: str, values: Mapping[str, str], *, strict: bool = True) -> str | None:
-    """`word` with `$NAME`, `${NAME}`, `${NAME:-default}` and `${NAME:+alternative}` filled from `values`.
-
-    A variable `values` does not hold is empty, as in Docker, unless `strict`: then the answer is None (the
-    value may come from where this reading does not look, such as the base image's ENV); None also for forms
-    this reading does not handle (`${NAME#prefix}`, escaped `$`)."""
-    unresolved = False
-
-    def fill(match: re.Match[str]) -> str:
-        nonlocal unresolved
-        name, op, word = match[1] or match[4], match[2], match[3]
-        value = values.get(name)
-        if value is None and strict and op is None:
-            unresolved = True
-        if op == ":-":
-            return value or word
-        if op == ":+":
-            return word if value else ""
-        return value or ""
-
-    result = _VARIABLE.sub(fill, word)
-    if unresolved or "${" in result or "\\$" in word:
-        return None
-    return result
-
-
-def _assignments(args: str, *, env: bool) -> list[tuple[str, str | None]]:
-    """`A=1 B="two words" C` as (name, value or None); ENV's old form `ENV NAME value with spaces` too."""
-    if env and "=" not in args.split(" ", 1)[0]:
-        name, _, value = args.partition(" ")
-        return [(name, value.strip())]
-    out: list[tuple[str, str | None]] = []
-    for match in re.finditer(r"([A-Za-z_][A-Za-z0-9_.-]*)(?:=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|\S*))?", args):
-        value = match[2]
-        if value is not None and len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        out.append((match[1], value))
+def arg_values(
+    ins: Instruction, build_args: Mapping[str, str], global_args: Mapping[str, str], stage: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The values an ARG declares: the build arg given, else its default (filled from the global ARGs and the
+    `stage`'s values), else in a stage the global ARG's (`stage` None: the ARG is global); unset names left out."""
+    out: dict[str, str] = {}
+    for name, default in assignments(ins.args, env=False):
+        value = build_args.get(name)
+        if value is None and default is not None:
+            value = substitute(default, {**global_args, **(stage or {})})
+        if value is None and stage is not None:
+            value = global_args.get(name)  # a stage's bare ARG takes the global default
+        if value is not None:
+            out[name] = value
     return out
 
 
@@ -178,16 +108,6 @@ class _Stage:
 
     def values(self) -> dict[str, str]:
         return {**self.args, **self.env}  # ENV wins over an ARG of the same name
-
-
-def _words(rest: str) -> list[str] | None:
-    if rest.startswith("["):
-        try:
-            parsed = json.loads(rest)
-        except ValueError:
-            return None
-        return [str(w) for w in parsed] if isinstance(parsed, list) else None
-    return rest.split()
 
 
 def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
@@ -216,14 +136,7 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
             whole.append(f"the heredoc at line {ins.line}")
         if kw == "ARG":
             scope = stage.args if stage is not None else global_args
-            for name, default in _assignments(ins.args, env=False):
-                value = build_args.get(name)
-                if value is None and default is not None:
-                    value = substitute(default, {**global_args, **(stage.values() if stage else {})})
-                if value is None and stage is not None:
-                    value = global_args.get(name)  # a stage's bare ARG takes the global default
-                if value is not None:
-                    scope[name] = value
+            scope.update(arg_values(ins, build_args, global_args, stage.values() if stage else None))
         elif kw == "FROM":
             words = flags(ins.args)[1].split()
             # Only global ARGs reach FROM, and an unset one is empty there: Docker's own rule.
@@ -238,12 +151,11 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
             if parent is None and ref and ref.lower() != "scratch":
                 bases.append(ref)
         elif kw == "ENV" and stage is not None:
-            for name, value in _assignments(ins.args, env=True):
-                filled = substitute(value or "", stage.values())
-                if filled is None:
+            for name, value in env_values(ins, stage.values()).items():
+                if value is None:
                     stage.env.pop(name, None)  # unknown from here on: a source using it counts the whole context
                 else:
-                    stage.env[name] = filled
+                    stage.env[name] = value
         elif kw == "RUN":
             opts = flags(ins.args)[0]
             needs += [
@@ -258,12 +170,12 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
             needs += [BuildKitFeature(ins.line, f"{kw} --{name}") for name in sorted(set(opts) - _LEGACY_COPY_FLAGS)]
             if "from" in opts or ins.heredoc:
                 continue  # another stage's or image's files, or inline text: no context file
-            operands = _words(rest)
-            if operands is None or len(operands) < 2:
+            written = operands(rest)
+            if written is None or len(written) < 2:
                 whole.append(f"the {kw} at line {ins.line}, which this reading does not parse")
                 continue
             taken: list[str] = []
-            for word in operands[:-1]:
+            for word in written[:-1]:
                 if kw == "ADD" and _REMOTE.match(word):
                     continue
                 value = substitute(word, stage.values() if stage else {})
@@ -275,7 +187,7 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
                     whole.append(f"`{kw} {word}` at line {ins.line}, which copies the whole context")
                 else:
                     sources.append(taken[-1])
-            copies.append(Copy(ins, operands[-1], tuple(taken)))
+            copies.append(Copy(ins, written[-1], tuple(taken)))
     return Reading(
         base_images=tuple(bases),
         sources=None if whole else tuple(dict.fromkeys(sources)),
@@ -283,4 +195,6 @@ def read(text: str, build_args: Mapping[str, str] | None = None) -> Reading:
         buildkit=tuple(needs),
         stages=tuple(Stage(*head, instructions=tuple(body)) for head, body in zip(froms, bodies)),
         copies=tuple(copies),
+        build_args=build_args,
+        global_args=global_args,
     )

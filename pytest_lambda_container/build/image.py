@@ -8,7 +8,6 @@ prune the build's older images (`prune`).
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from . import builder, lock as buildlock, platforms, prune
 from . import dockerfile as dockerfiles
 from .progress import BuildOutput, BuildProgress, ProgressCallback
 from .content import REPOSITORY, content_tag, large_context_warning
+from .image_config import ImageConfig
 from ..engine.client import Engine
 from ..errors import BuildFailed, ConfigError, EngineRefused, LambdaContainerError
 
@@ -39,29 +39,24 @@ __all__ = [
     "redact_build_args",
 ]
 
-#: The AWS base images' entrypoint, which starts the emulator itself outside Lambda.
-AWS_ENTRYPOINT = "/lambda-entrypoint.sh"
-
 _SECRET = re.compile(r"(?i)(secret|token|password|passwd|credential|private|api_?key|access_?key)")
 
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """What the plugin needs to know of an image to run it under the emulator."""
+    """An image as the engine has it: its id, the reference it was asked by, what it runs (`config`), and its
+    architecture; `built` when this session built it."""
 
     id: str
     ref: str
-    entrypoint: tuple[str, ...] = ()
-    cmd: tuple[str, ...] = ()
-    workdir: str = ""
+    config: ImageConfig = field(default_factory=ImageConfig)
     architecture: str = "amd64"
-    env: Mapping[str, str] = field(default_factory=dict)
     built: bool = False
 
     @property
     def runs_emulator(self) -> bool:
         """True for AWS base images, whose entrypoint starts aws-lambda-rie itself."""
-        return bool(self.entrypoint) and os.path.basename(self.entrypoint[0]) == os.path.basename(AWS_ENTRYPOINT)
+        return self.config.runs_emulator
 
     @property
     def rie_arch(self) -> str:
@@ -86,16 +81,11 @@ def inspect(engine: Engine, ref: str, *, built: bool = False) -> ImageInfo:
         # A 4xx other than "not found" is the reference itself ("repository name must be lowercase"...).
         raise ConfigError(f"{ref!r} is not a valid image reference: {exc.reason}") from None
     attrs: dict[str, Any] = image.attrs
-    config = attrs.get("Config") or {}
-    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
     return ImageInfo(
         id=image.id or "",
         ref=ref,
-        entrypoint=tuple(config.get("Entrypoint") or ()),
-        cmd=tuple(config.get("Cmd") or ()),
-        workdir=config.get("WorkingDir") or "",
+        config=ImageConfig.from_engine(attrs.get("Config")),
         architecture=attrs.get("Architecture") or "amd64",
-        env=env,
         built=built,
     )
 

@@ -2,17 +2,17 @@
 directives, continuations, heredocs, stages, the ARGs FROM sees and COPY's sources live there, once).
 
 Adds what the builder would refuse (an unknown instruction, no FROM, an instruction before the first FROM
-other than ARG) as `problems`, the chain of stages that makes the final image, and instructions' exec forms.
+other than ARG) as `problems`.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .dockerfile import Instruction, Reading, Stage, flags, instructions, read
+from .dockerfile import Reading, Stage, read
+from .syntax import Instruction, instructions
 
 #: Every instruction the builder knows.
 INSTRUCTIONS = frozenset(
@@ -21,31 +21,6 @@ INSTRUCTIONS = frozenset(
         "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
     }
 )  # fmt: skip
-DEFAULT_SHELL: tuple[str, ...] = ("/bin/sh", "-c")
-
-
-def flag(ins: Instruction, name: str) -> str | None:
-    """The value of the instruction's `--name=value` flag, or None."""
-    values = flags(ins.args)[0].get(name)
-    return values[-1] if values else None
-
-
-def exec_form(ins: Instruction) -> list[str] | None:
-    """The JSON array form (`["python", "-m", "awslambdaric"]`), or None for the shell form."""
-    text = flags(ins.args)[1].strip()
-    if not text.startswith("["):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None  # the builder takes what is not a JSON array of strings as the shell form
-    return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
-
-
-def argv(ins: Instruction, shell: tuple[str, ...] = DEFAULT_SHELL) -> list[str]:
-    """What a CMD or ENTRYPOINT runs: its exec form, or the shell form as `shell` + its text."""
-    found = exec_form(ins)
-    return found if found is not None else [*shell, ins.args.strip()]
 
 
 @dataclass(frozen=True)
@@ -64,19 +39,11 @@ class Stages:
 
     def stage_named(self, name: str) -> Stage | None:
         """The stage called `name` (case-insensitively, as the builder matches them)."""
-        return next((s for s in self.stages if s.name and s.name.lower() == name.lower()), None)
+        return self.reading.stage_named(name)
 
     def chain(self) -> tuple[str, list[Stage]]:
         """The final stage's root image and the stages leading to it, root first."""
-        stages: list[Stage] = []
-        stage = self.stages[-1] if self.stages else None
-        while stage is not None and stage not in stages:
-            stages.insert(0, stage)
-            parent = self.stage_named(stage.base)
-            if parent is None or self.stages.index(parent) >= self.stages.index(stage):
-                return stage.base, stages
-            stage = parent
-        return "", stages
+        return self.reading.chain()
 
 
 def parse(text: str, build_args: Mapping[str, str] | None = None) -> Stages:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..build import image as images
-from ..build import platforms
+from ..build import image_config, platforms
 from ..build import stages as dockerfile_stages
 from ..build.image import ImageInfo
 from ..build.stages import Stages
@@ -26,7 +26,7 @@ from ..engine.client import Engine, connect
 from ..engine.hygiene import LABEL
 from ..errors import ConfigError, EngineRefused, LambdaContainerError
 from . import base_probe, layer_order, project_check
-from .project_check import Check, Launch
+from .project_check import Check
 from .settings_args import add_options, container_options, settings_of
 from .trial import trial
 
@@ -163,15 +163,17 @@ def _project(engine: Engine | None, settings: Settings, report: Callable[[Check]
         line, found[ref] = _base_image(engine, ref)
         report(line)
     root = df.chain()[0]
-    base, arch = _base_launch(root, found.get(root), arch)
-    image = project_check.launch(df, base)
-    aws_base = project_check.is_aws_base(df, image)
-    report(project_check.kind(df, image))
+    info = found.get(root)
+    arch = info.rie_arch if info is not None else arch
+    base = info.config if info is not None else None
+    image = image_config.of_dockerfile(df.reading, base)
+    aws_base = image.runs_emulator
+    report(project_check.kind(root, image))
     deferred: list[Check] = []
     if not aws_base:
         client = project_check.runtime_client(df, folder)
         if client.status != "ok" and engine is not None and base is not None:
-            in_base = base_probe.has_runtime_client(engine, root, project_check.interpreter(image.argv))
+            in_base = base_probe.has_runtime_client(engine, root, image.interpreter)
             client = project_check.runtime_client(df, folder, in_base)
         report(client)
         start = project_check.runtime_start(df, folder, image)
@@ -180,7 +182,7 @@ def _project(engine: Engine | None, settings: Settings, report: Callable[[Check]
             detail = start.detail.replace(" starts ", " would start ", 1)
             start = Check("runtime start", "MISSING", f"{detail}, but the image does not have it (see runtime client)")
         (report if start.status == "MISSING" else deferred.append)(start)
-    named = project_check.handler(image, aws_base)
+    named = project_check.handler(image)
     if settings.handler:
         named = Check("handler", "ok", f"{settings.handler} (--lambda-handler)")
     return Project(df, aws_base, arch, tuple(deferred), named)
@@ -223,15 +225,6 @@ def _base_image(engine: Engine | None, ref: str) -> tuple[Check, ImageInfo | Non
         return Check(name, "MISSING", f"not present locally, and it cannot be pulled: {why}"), None
     except LambdaContainerError as exc:
         return Check(name, "MISSING", str(exc)), None
-
-
-def _base_launch(root: str, info: ImageInfo | None, arch: str) -> tuple[Launch | None, str]:
-    """The root image's ENTRYPOINT and CMD (None when they cannot be read) and the emulator's architecture."""
-    if root.lower() == "scratch":
-        return Launch(None, None, known=True), arch
-    if info is None:
-        return None, arch
-    return Launch(list(info.entrypoint) or None, list(info.cmd) or None, known=True), info.rie_arch
 
 
 def _emulator(arch: str, *, needed: bool) -> Check:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..build.dockerfile import Instruction
 from ..build.image import ImageInfo
 from ..build.prune import LABEL_BUILD, build_labels
-from ..build.stages import Stages, flag
+from ..build.stages import Stages
+from ..build.syntax import Instruction, flag
 from ..config.settings import Settings
 from ..engine.client import Engine
 from ..errors import LambdaContainerError

@@ -15,21 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..build.copy_sources import go_match, is_pattern
-from ..build.dockerfile import Instruction
-from ..build.image import AWS_ENTRYPOINT, ImageInfo
-from ..build.stages import DEFAULT_SHELL, Stages, argv, exec_form, flag
-from ..container.startup import python_module_at
+from ..build.context_paths import go_match, is_pattern
+from ..build.image_config import AWS_ENTRYPOINT, RUNTIME_CLIENT, ImageConfig, python_module_at, script_of, words_of
+from ..build.stages import Stages
+from ..build.syntax import Instruction, flag
 
 Status = Literal["ok", "WARNING", "MISSING"]
-#: Base images whose entrypoint starts the emulator, recognised by name when their config cannot be read.
-AWS_BASE_PREFIXES = ("public.ecr.aws/lambda/", "amazon/aws-lambda-")
 FIX_ENTRYPOINT = 'ENTRYPOINT ["python", "-m", "awslambdaric"] with CMD ["app.handler"]'
 
 _RIC = re.compile(r"(?<![\w.-])awslambdaric(?![\w-])", re.IGNORECASE)
 _PIP_INSTALL = re.compile(r"\bpip[0-9.]*\b.*\binstall\b", re.DOTALL)
 _REQUIREMENT_OPTION = re.compile(r"(?:^|\s)(?:-r|--requirement)(?:\s+|=)(\S+)")
-_STARTS_RIC = re.compile(r"-m\s+awslambdaric\b")
 # Installs the doctor cannot see into: a lock file, a package build, a conda environment, another image.
 _OPAQUE = re.compile(
     r"\b(poetry|pipenv|pdm|conda|mamba|micromamba|hatch)\b|\buv\s+(sync|pip\s+install)|"
@@ -54,50 +50,10 @@ class Check:
         )
 
 
-@dataclass(frozen=True)
-class Launch:
-    """The built image's ENTRYPOINT and CMD as argv (None: not set), and whether the base image's were known."""
-
-    entrypoint: list[str] | None
-    cmd: list[str] | None
-    known: bool
-
-    @property
-    def argv(self) -> list[str]:
-        """ENTRYPOINT + CMD: what the container runs."""
-        return [*(self.entrypoint or []), *(self.cmd or [])]
-
-
-def launch(df: Stages, base: Launch | None) -> Launch:
-    """ENTRYPOINT and CMD of the final image, with Docker's rule: an ENTRYPOINT clears a CMD the stage did not set."""
-    entrypoint, cmd = (base.entrypoint, base.cmd) if base else (None, None)
-    shell = DEFAULT_SHELL
-    for stage in df.chain()[1]:
-        cmd_set = False  # per stage: a stage's ENTRYPOINT clears the CMD it inherited, not one it set
-        for ins in stage.instructions:
-            if ins.keyword == "SHELL":
-                shell = tuple(exec_form(ins) or DEFAULT_SHELL)
-            elif ins.keyword == "CMD":
-                cmd, cmd_set = argv(ins, shell), True
-            elif ins.keyword == "ENTRYPOINT":
-                entrypoint = argv(ins, shell)
-                if not cmd_set:
-                    cmd = None
-    return Launch(entrypoint, cmd, known=base is not None)
-
-
-def is_aws_base(df: Stages, image: Launch) -> bool:
-    """True when the image starts the emulator itself (AWS base images): by entrypoint, or by name if unknown."""
-    if image.entrypoint:
-        return ImageInfo("", "", entrypoint=tuple(image.entrypoint)).runs_emulator
-    return not image.known and df.chain()[0].startswith(AWS_BASE_PREFIXES)
-
-
-def kind(df: Stages, image: Launch) -> Check:
-    """Which kind of image the Dockerfile makes, and what the plugin does with it."""
-    root = df.chain()[0]
+def kind(root: str, image: ImageConfig) -> Check:
+    """Which kind of image the Dockerfile makes (on `root`), and what the plugin does with it."""
     how = "" if image.known else " (judged by the base image's name: its config could not be read)"
-    if is_aws_base(df, image):
+    if image.runs_emulator:
         return Check("image kind", "ok", f"AWS base image ({root}): its {AWS_ENTRYPOINT} starts the emulator{how}")
     return Check(
         "image kind",
@@ -145,17 +101,18 @@ def runtime_client(df: Stages, context: Path, in_base: bool | None = None) -> Ch
     )
 
 
-def runtime_start(df: Stages, context: Path, image: Launch) -> Check:
+def runtime_start(df: Stages, context: Path, image: ImageConfig) -> Check:
     """Does ENTRYPOINT + CMD start `python -m awslambdaric`, which the emulator runs as the function's runtime?"""
-    command = image.argv
-    if _starts_runtime(command):
-        return Check("runtime start", "ok", f"ENTRYPOINT + CMD `{shlex.join(command)}` starts the runtime client")
+    if image.starts_runtime_client:
+        shown = shlex.join(image.argv)
+        return Check("runtime start", "ok", f"ENTRYPOINT + CMD `{shown}` starts the runtime client")
     if image.entrypoint:
-        program = _program(image.entrypoint)
-        source = _copied_source(df, context, program)
-        if source is not None and _STARTS_RIC.search(source.read_text(errors="replace")):
-            shown = _relative(source, context)
-            return Check("runtime start", "ok", f"ENTRYPOINT {program} ({shown}) starts python -m awslambdaric")
+        script = script_of(image.entrypoint, image.shell)
+        program = (words_of(script) or [""])[0] if script is not None else image.entrypoint[0]
+        copied = _copied_file(df, context, program)
+        if copied is not None and _starts_runtime_client(copied.read_text(errors="replace")):
+            where = _relative(copied, context)
+            return Check("runtime start", "ok", f"ENTRYPOINT {program} ({where}) starts python -m awslambdaric")
         return Check(
             "runtime start",
             "WARNING",
@@ -167,27 +124,21 @@ def runtime_start(df: Stages, context: Path, image: Launch) -> Check:
             "runtime start",
             "WARNING",
             "the Dockerfile sets no ENTRYPOINT and the base image's could not be read; unless the base image's "
-            f"entrypoint starts python -m awslambdaric, CMD `{shlex.join(image.cmd or [])}` alone starts no runtime: "
+            f"entrypoint starts python -m awslambdaric, CMD `{shlex.join(image.cmd)}` alone starts no runtime: "
             "use " + FIX_ENTRYPOINT,
         )
     return Check(
         "runtime start",
         "MISSING",
         f"no ENTRYPOINT starts the runtime client: the plugin runs ENTRYPOINT + CMD under the emulator, and CMD "
-        f"`{shlex.join(image.cmd or [])}` alone is no runtime (the function would never answer); use " + FIX_ENTRYPOINT,
+        f"`{shlex.join(image.cmd)}` alone is no runtime (the function would never answer); use " + FIX_ENTRYPOINT,
     )
 
 
-def handler(image: Launch, aws_base: bool) -> Check:
-    """Is there a handler name for the runtime: CMD (or the argument after `-m awslambdaric`)?"""
-    command = image.argv
-    if aws_base or not _starts_runtime(command):
-        named = image.cmd[0] if image.cmd else None
-    else:
-        after = re.search(r"-m\s+awslambdaric\s+(\S+)", " ".join(command))
-        named = after[1].strip("'\"") if after else None
-    if named:
-        return Check("handler", "ok", f"{named}")
+def handler(image: ImageConfig) -> Check:
+    """Is there a handler name for the runtime (`ImageConfig.handler`)?"""
+    if image.handler:
+        return Check("handler", "ok", image.handler)
     if not image.known and not image.entrypoint:
         return Check(
             "handler",
@@ -198,29 +149,16 @@ def handler(image: Launch, aws_base: bool) -> Check:
     return Check("handler", "WARNING", 'no handler: add CMD ["app.handler"] (or pass --lambda-handler app.handler)')
 
 
-def interpreter(command: list[str]) -> str | None:
-    """The Python that `command` starts the runtime client with (`X -m awslambdaric`), if it says."""
-    at = python_module_at(command, "awslambdaric")
-    return command[at - 1] if at is not None else None
-
-
-def _starts_runtime(argv: list[str]) -> bool:
-    # The exec form as the start-up check reads it; a shell form's text by pattern.
-    return python_module_at(argv, "awslambdaric") is not None or any(_STARTS_RIC.search(a) for a in argv)
-
-
-def _program(entrypoint: list[str]) -> str:
-    if tuple(entrypoint[:2]) == DEFAULT_SHELL and len(entrypoint) > 2:
-        words = entrypoint[2].split()
-        return words[0] if words else ""
-    return entrypoint[0]
+def _starts_runtime_client(script: str) -> bool:
+    """True when a line of a script runs `PYTHON -m awslambdaric`."""
+    return any(python_module_at(words_of(line), RUNTIME_CLIENT) is not None for line in script.splitlines())
 
 
 def _copies(df: Stages) -> Iterator[Instruction]:
     return (ins for stage in df.stages for ins in stage.instructions if ins.keyword in ("COPY", "ADD"))
 
 
-def _sources(df: Stages, context: Path) -> Iterator[tuple[Instruction, str, Path]]:
+def _copied_paths(df: Stages, context: Path) -> Iterator[tuple[Instruction, str, Path]]:
     """Each (instruction, destination, path in the context) a COPY/ADD takes from the context, as the build reads
     its sources (`dockerfile.read`, which the content tag hashes)."""
     for copy in df.reading.copies:
@@ -248,7 +186,7 @@ def matches(context: Path, source: str) -> list[Path]:
 
 def _copied_package_files(df: Stages, context: Path, requirement_names: set[str]) -> Iterator[tuple[Path, int]]:
     wanted = set(requirement_names) | {posixpath.basename(n) for n in requirement_names} | set(_PACKAGE_FILES)
-    for ins, _dest, path in _sources(df, context):
+    for ins, _dest, path in _copied_paths(df, context):
         if path.is_file() and (path.name in wanted or re.match(r"requirements.*\.txt$", path.name)):
             yield path, ins.line
         elif path.is_dir():
@@ -283,9 +221,9 @@ def _relative(path: Path, context: Path) -> Path:
     return path.relative_to(context) if path.is_relative_to(context) else path
 
 
-def _copied_source(df: Stages, context: Path, program: str) -> Path | None:
+def _copied_file(df: Stages, context: Path, program: str) -> Path | None:
     """The context file a COPY/ADD put at `program`'s path, if the doctor can tell."""
-    for _ins, dest, path in _sources(df, context):
+    for _ins, dest, path in _copied_paths(df, context):
         same_name = path.name == posixpath.basename(program)
         if path.is_file() and (dest == program or (same_name and (dest.endswith("/") or dest in (".", "./")))):
             return path

@@ -16,7 +16,7 @@ from ..config.environment import environment as lambda_environment
 from ..config.environment import function_environment
 from ..errors import ContainerError
 from .sandbox import Sandbox
-from .startup import StartupCheck, check_for, python_module_at
+from .startup import StartupCheck, check_for
 
 CONTAINER_PORT = "8080/tcp"
 RIE_MOUNT = "/aws-lambda/aws-lambda-rie"
@@ -103,19 +103,9 @@ def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] |
     entrypoint, with the image's ENTRYPOINT + CMD (or handler) as the runtime command it starts, exactly as
     `docker run --entrypoint /aws-lambda/aws-lambda-rie IMAGE python -m awslambdaric app.handler` does.
     """
-    args = [handler] if handler else list(image.cmd)
+    entrypoint, args = image.config.command(handler)
     if image.runs_emulator:
-        return None, args
-    entrypoint = list(image.entrypoint)
-    i = python_module_at(entrypoint, "awslambdaric")
-    j = python_module_at(image.cmd, "awslambdaric")
-    if handler and not image.cmd and i is not None and i + 2 < len(entrypoint):
-        # ENTRYPOINT ["python", "-m", "awslambdaric", "app.handler"] and no CMD: the handler is in the entrypoint.
-        entrypoint[i + 2] = handler
-        args = []
-    elif handler and not entrypoint and j is not None and j + 2 < len(image.cmd):
-        # CMD ["python", "-m", "awslambdaric", "app.handler"] and no ENTRYPOINT: the handler is at CMD's end.
-        args = [*image.cmd[: j + 2], handler, *image.cmd[j + 3 :]]
+        return None, list(args)
     command = [*entrypoint, *args]
     if not command:
         raise ContainerError(

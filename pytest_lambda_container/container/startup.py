@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..build.image import ImageInfo
+from ..build.image_config import python_module_at
 from ..errors import HandlerImportError, LambdaContainerError, RuntimeUnavailable
 
 #: The most the check may take before the session goes on without it.
@@ -112,16 +113,20 @@ def check_for(image: ImageInfo, command: Sequence[str]) -> StartupCheck | None:
     if image.runs_emulator:
         if not command:
             return None
-        task_root = image.env.get("LAMBDA_TASK_ROOT", "/var/task")
         # The AWS base image's runtime (awslambdaric and its bootstrap) lives in LAMBDA_RUNTIME_DIR.
-        environment = {"PYTHONPATH": image.env.get("LAMBDA_RUNTIME_DIR", "/var/runtime")}
+        environment = {"PYTHONPATH": image.config.env.get("LAMBDA_RUNTIME_DIR", "/var/runtime")}
         argv = ("/var/lang/bin/python3", "-c", CHECK_SCRIPT, command[0], "")
         # Not the runtime's own program: an AWS base image of another language (Node.js, Java, provided) has no
         # /var/lang/bin/python3, and that says nothing against its runtime; the check is then skipped.
         return StartupCheck(
-            tuple(command), argv, task_root, environment, handler=command[0], runs_the_runtimes_program=False
+            tuple(command),
+            argv,
+            image.config.import_root,
+            environment,
+            handler=command[0],
+            runs_the_runtimes_program=False,
         )
-    workdir = image.workdir or "/"
+    workdir = image.config.import_root
     if len(command) == 1 and re.fullmatch(r"python[0-9.]*", os.path.basename(command[0])):
         raise RuntimeUnavailable(
             f"{command[0]}: an interpreter with no program to run exits at once (the emulator says "
@@ -135,14 +140,6 @@ def check_for(image: ImageInfo, command: Sequence[str]) -> StartupCheck | None:
         return StartupCheck(tuple(command), argv, workdir, handler=handler)
     argv = ("sh", "-c", PROGRAM_CHECK, "sh", command[0])
     return StartupCheck(tuple(command), argv, workdir, runs_the_runtimes_program=False)
-
-
-def python_module_at(command: Sequence[str], module: str | None = None) -> int | None:
-    """Where `-m MODULE` starts in `PYTHON -m MODULE ...` (any module, or the one given), or None."""
-    for i in range(1, len(command) - 1):
-        if command[i] == "-m" and module in (None, command[i + 1]) and "python" in os.path.basename(command[i - 1]):
-            return i
-    return None
 
 
 def verdict(check: StartupCheck, image_ref: str, code: int, output: str) -> LambdaContainerError | None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..build.handler_source import HandlerSource, locate
+from ..build.handler_location import HandlerLocation, locate
 from ..build.requirements import pip_installs
 from ..config.function import FunctionSpec, ResolvedFunction
 from ..container import outcome
@@ -177,32 +177,32 @@ def load(settings: Settings, spec: FunctionSpec | ResolvedFunction) -> InProcess
     """The function of `spec` on the inprocess target: its handler imported, its environment its own (the same
     `ResolvedFunction` a container runs, so the same handler, variables and timeout)."""
     fn = spec.resolve(settings) if isinstance(spec, FunctionSpec) else spec
-    source = locate(
+    location = locate(
         fn.dockerfile,
         fn.context,
         handler=fn.handler,
-        source=settings.source,
+        import_root=settings.source,
         build_args=dict(fn.build_args),
     )
     return InProcessFunction(
         env=fn.environment(),
         timeout=fn.timeout,
-        loader=lambda: import_handler(source, dockerfile=fn.dockerfile, context=fn.context),
-        name=source.handler,
+        loader=lambda: import_handler(location, dockerfile=fn.dockerfile, context=fn.context),
+        name=location.handler,
     )
 
 
-def import_handler(source: HandlerSource, *, dockerfile: Path | None = None, context: Path | None = None) -> Handler:
-    """The handler of `source`, imported apart from the tests' modules (`function_import`); call it in the function's
+def import_handler(location: HandlerLocation, *, dockerfile: Path | None = None, context: Path | None = None) -> Handler:
+    """The handler at `location`, imported apart from the tests' modules (`function_import`); call it in the function's
     thread, which from then on finds the function's own modules. A module the test environment lacks is named with
     what installs it (what `dockerfile` pip-installs)."""
     try:
-        modules, handler = import_modules(source)
+        modules, handler = import_modules(location)
     except HandlerImportError as exc:
         missing = exc.__cause__
         if not isinstance(missing, ModuleNotFoundError) or not missing.name:
             raise
-        hint = missing_module_hint(missing.name, dockerfile, context or source.folder)
+        hint = missing_module_hint(missing.name, dockerfile, context or location.folder)
         raise HandlerImportError(exc.error_type, f"{exc.error_message}\n{hint}", exc.stack_trace) from missing
     FUNCTION_MODULES.set(modules)
     return handler

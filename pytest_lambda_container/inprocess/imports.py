@@ -3,13 +3,13 @@
 The runtime imports the handler's module under its own name (`app`), and the module imports its neighbours the same
 way (`import helpers`), so unique module names would not do: two functions both `app.py`, or the tests' own `app`,
 would still meet in their neighbours. Instead, while a function's module is imported, every module named like a file
-or folder of its source folder is set aside, the source folder goes first on `sys.path`, and after the import the
+or folder of its import root is set aside, the import root goes first on `sys.path`, and after the import the
 modules of those names — the function's — are taken out of `sys.modules` into the function's own table and what was
-set aside is put back. The test process never finds them; each (source, handler) is imported once, in the function's
-context (so the function's environment is what the module reads at import time).
+set aside is put back. The test process never finds them; each (import root, handler) is imported once, in the
+function's context (so the function's environment is what the module reads at import time).
 
 A module the function imports during a call (`import helpers` inside the handler) is found by `FunctionFinder`, which
-serves the calling function's table and its source folder; after the call such modules are taken back into the table
+serves the calling function's table and its import root; after the call such modules are taken back into the table
 (`collect`). What it cannot do: a name the test process itself has in `sys.modules` is found there first, before any
 finder, so such an import inside a call gets the tests' module. Import at the top of the module, as Lambda's cold
 start rewards anyway.
@@ -31,7 +31,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..build.handler_source import HandlerSource
+from ..build.handler_location import HandlerLocation
 from ..errors import HandlerImportError
 
 Handler = Callable[[Any, Any], Any]
@@ -42,7 +42,7 @@ _IMPORTLIB = str(Path(importlib.__file__).parent) + "/"
 
 @dataclass
 class FunctionModules:
-    """One function's modules: those named like the source folder's files and folders, out of `sys.modules`."""
+    """One function's modules: those named like the import root's files and folders, out of `sys.modules`."""
 
     folder: Path
     names: frozenset[str]
@@ -68,7 +68,7 @@ class FunctionModules:
 
 #: The modules of the function whose code runs in this context (its thread); None elsewhere.
 FUNCTION_MODULES: ContextVar[FunctionModules | None] = ContextVar("lambda_function_modules", default=None)
-#: Each (source folder, handler) imported once.
+#: Each (import root, handler) imported once.
 _IMPORTED: dict[tuple[Path, str], tuple[FunctionModules, Handler]] = {}
 
 
@@ -86,7 +86,7 @@ class _Imported(importlib.abc.Loader):
 
 
 class FunctionFinder(importlib.abc.MetaPathFinder):
-    """Inside a function's call, its own modules and its source folder's (see the module's docstring)."""
+    """Inside a function's call, its own modules and its import root's (see the module's docstring)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
@@ -123,16 +123,16 @@ def _names(folder: Path) -> frozenset[str]:
         return frozenset()
 
 
-def import_handler(source: HandlerSource) -> tuple[FunctionModules, Handler]:
-    """The handler of `source` and its modules, imported once per (folder, handler); call in the function's context.
+def import_handler(location: HandlerLocation) -> tuple[FunctionModules, Handler]:
+    """The handler at `location` and its modules, imported once per (folder, handler); call in the function's context.
 
     `HandlerImportError` as the runtime words it: the module failed to import (with the user's traceback), or it has
     no such function.
     """
-    folder = source.folder.resolve()
-    module_name, _, function = source.handler.rpartition(".")
+    folder = location.folder.resolve()
+    module_name, _, function = location.handler.rpartition(".")
     with _LOCK:
-        done = _IMPORTED.get((folder, source.handler))
+        done = _IMPORTED.get((folder, location.handler))
         if done is not None:
             return done
         importlib.invalidate_caches()  # a folder written just now (a test's tmp_path) is seen
@@ -146,7 +146,7 @@ def import_handler(source: HandlerSource) -> tuple[FunctionModules, Handler]:
         except Exception as exc:
             raise HandlerImportError(
                 "Runtime.ImportModuleError",
-                f"Unable to import module '{module_name}' from {folder} ({source.how}): {type(exc).__name__}: {exc}",
+                f"Unable to import module '{module_name}' from {folder} ({location.how}): {type(exc).__name__}: {exc}",
                 user_stack(exc.__traceback__),
             ) from exc
         finally:
@@ -158,5 +158,5 @@ def import_handler(source: HandlerSource) -> tuple[FunctionModules, Handler]:
             raise HandlerImportError(
                 "Runtime.HandlerNotFound", f"Handler '{function}' missing on module '{module_name}' ({module.__file__})"
             )
-        _IMPORTED[(folder, source.handler)] = own, handler
+        _IMPORTED[(folder, location.handler)] = own, handler
         return own, handler

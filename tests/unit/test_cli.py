@@ -14,9 +14,10 @@ from mangum import Mangum
 
 from pytest_lambda_container import FORMATS
 from pytest_lambda_container.__main__ import main
+from pytest_lambda_container.build import image_config
 from pytest_lambda_container.build import stages as dockerfile_stages
+from pytest_lambda_container.build.image_config import ImageConfig
 from pytest_lambda_container.cli import project_check
-from pytest_lambda_container.cli.project_check import Launch
 from pytest_lambda_container.fronts.events import get_format
 from pytest_lambda_container.inprocess.function import InProcessFunction
 
@@ -366,15 +367,19 @@ def test_stages_chain_to_the_final_images_root_and_build_args_reach_from_only_th
 
 
 def test_an_entrypoint_clears_the_cmd_its_stage_did_not_set():
-    base = Launch(entrypoint=None, cmd=["python3"], known=True)
-    df = dockerfile_stages.parse('FROM python:3.11\nENTRYPOINT ["python", "-m", "awslambdaric"]\n')
-    image = project_check.launch(df, base)
-    assert (image.entrypoint, image.cmd) == (["python", "-m", "awslambdaric"], None)
-    assert project_check.handler(image, aws_base=False).status == "WARNING"
+    base = ImageConfig(cmd=("python3",))
+
+    def image(text: str) -> ImageConfig:
+        return image_config.of_dockerfile(dockerfile_stages.parse(text).reading, base)
+
+    entrypoint_only = image('FROM python:3.11\nENTRYPOINT ["python", "-m", "awslambdaric"]\n')
+    assert (entrypoint_only.entrypoint, entrypoint_only.cmd) == (("python", "-m", "awslambdaric"), ())
+    assert project_check.handler(entrypoint_only).status == "WARNING"
     # A CMD the stage set survives its ENTRYPOINT, in either order.
-    df = dockerfile_stages.parse('FROM python:3.11\nCMD ["app.handler"]\nENTRYPOINT ["python", "-m", "awslambdaric"]\n')
-    assert project_check.launch(df, base).cmd == ["app.handler"]
+    assert image('FROM python:3.11\nCMD ["app.handler"]\nENTRYPOINT ["python", "-m", "awslambdaric"]\n').cmd == (
+        "app.handler",
+    )
     # A CMD-only image on a base whose config is known to have no entrypoint starts no runtime.
-    df = dockerfile_stages.parse('FROM python:3.11\nCMD ["app.handler"]\n')
-    check = project_check.runtime_start(df, Path("."), project_check.launch(df, base))
+    text = 'FROM python:3.11\nCMD ["app.handler"]\n'
+    check = project_check.runtime_start(dockerfile_stages.parse(text), Path("."), image(text))
     assert check.status == "MISSING" and "`app.handler` alone is no runtime" in check.detail

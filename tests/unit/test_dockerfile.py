@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_lambda_container.build import builder
-from pytest_lambda_container.build.copy_sources import go_match
+from pytest_lambda_container.build.context_paths import go_match
 from pytest_lambda_container.build.dockerfile import instructions, read, substitute
 
 
@@ -50,6 +50,12 @@ def test_substitution_resolves_or_says_it_cannot(word, values, expected):
 
 def test_an_env_in_one_stage_is_seen_by_stages_built_on_it():
     text = "FROM python:3.11-slim AS base\nENV SRC=app\nFROM base\nCOPY $SRC/ /fn/\n"
+    assert read(text).sources == ("app",)
+
+
+def test_an_env_line_takes_the_values_from_before_it():
+    # https://docs.docker.com/reference/dockerfile/#environment-replacement: `ENV abc=bye def=$abc`: def is the old abc
+    text = "FROM python:3.11-slim\nENV SRC=app\nENV SRC=other OLD=$SRC\nCOPY $OLD/ /fn/\n"
     assert read(text).sources == ("app",)
 
 

@@ -19,7 +19,7 @@ from pytest_lambda_container import (
     InvocationError,
     Settings,
 )
-from pytest_lambda_container.build.handler_source import locate
+from pytest_lambda_container.build.handler_location import locate
 from pytest_lambda_container.config.function import FunctionSpec
 from pytest_lambda_container.errors import ConfigError
 from pytest_lambda_container.inprocess.function import load
@@ -90,10 +90,24 @@ def _load(root: Path, **settings: object) -> object:
             "app.py",
             ".",
         ),
+        (
+            "FROM python:3.11-slim\nWORKDIR /fn\nCOPY app.py .\n"
+            'ENTRYPOINT ["python", "-m", "awslambdaric", "app.handler"]\n',
+            "app.py",
+            ".",
+        ),
     ],
-    ids=["custom-workdir", "aws-task-root", "package", "cmd-of-the-parent-stage", "aws-parent", "copy-in-parent"],
+    ids=[
+        "custom-workdir",
+        "aws-task-root",
+        "package",
+        "cmd-of-the-parent-stage",
+        "aws-parent",
+        "copy-in-parent",
+        "handler-in-entrypoint",
+    ],
 )
-def test_the_source_folder_is_where_the_dockerfile_copies_the_module(
+def test_the_import_root_is_where_the_dockerfile_copies_the_module(
     tmp_path: Path, dockerfile: str, app_at: str, folder: str
 ) -> None:
     _project(tmp_path, dockerfile, app_at)
@@ -105,6 +119,13 @@ def test_the_source_folder_is_where_the_dockerfile_copies_the_module(
 def test_a_cmd_that_is_not_a_handler_asks_for_one(tmp_path: Path) -> None:
     _project(tmp_path, 'FROM python:3.11-slim\nCMD ["python", "server.py"]\n')
     with pytest.raises(ConfigError, match=r"'python', which is not a Python handler.*--lambda-handler"):
+        locate(tmp_path / "Dockerfile", tmp_path)
+
+
+def test_a_shell_form_cmd_is_named_as_what_the_runtime_would_get(tmp_path: Path) -> None:
+    # The shell form runs `/bin/sh -c app.handler`: the AWS base image's runtime would get /bin/sh as its handler.
+    _project(tmp_path, "FROM public.ecr.aws/lambda/python:3.11\nCOPY app.py ./\nCMD app.handler\n")
+    with pytest.raises(ConfigError, match=r"is '/bin/sh', which is not a Python handler.*write CMD \[\"app\.handler"):
         locate(tmp_path / "Dockerfile", tmp_path)
 
 

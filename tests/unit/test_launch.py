@@ -5,25 +5,32 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pytest_lambda_container import ContainerError, HandlerImportError
 from pytest_lambda_container.build.image import ImageInfo
+from pytest_lambda_container.build.image_config import ImageConfig
 from pytest_lambda_container.config.environment import environment as lambda_environment
 from pytest_lambda_container.container import launch, startup
 from pytest_lambda_container.container.launch import RIE_MOUNT, emulator_command
 from pytest_lambda_container.engine import hygiene
 from pytest_lambda_container.errors import RuntimeUnavailable
 
-CUSTOM = ImageInfo(
+
+def _image(id: str, ref: str, **config: Any) -> ImageInfo:
+    return ImageInfo(id, ref, ImageConfig(**config))
+
+
+CUSTOM = _image(
     id="sha256:custom",
     ref="fn:custom",
     entrypoint=("/usr/local/bin/python", "-m", "awslambdaric"),
     cmd=("app.handler",),
     workdir="/function",
 )
-AWS = ImageInfo(
+AWS = _image(
     id="sha256:aws",
     ref="fn:aws",
     entrypoint=("/lambda-entrypoint.sh",),
@@ -39,9 +46,9 @@ def test_emulator_command():
         ["/usr/local/bin/python", "-m", "awslambdaric", "app.handler"],
     )
     assert emulator_command(CUSTOM, "app.other")[1][-1] == "app.other"
-    cmd_only = ImageInfo(id="z", ref="fn", cmd=("python3", "-m", "awslambdaric", "app.handler"))
+    cmd_only = _image(id="z", ref="fn", cmd=("python3", "-m", "awslambdaric", "app.handler"))
     assert emulator_command(cmd_only, "app.other")[1] == ["python3", "-m", "awslambdaric", "app.other"]
-    entry_only = ImageInfo(id="e", ref="fn", entrypoint=("/usr/local/bin/python", "-m", "awslambdaric", "app.h"))
+    entry_only = _image(id="e", ref="fn", entrypoint=("/usr/local/bin/python", "-m", "awslambdaric", "app.h"))
     assert emulator_command(entry_only, "probe.other")[1] == [
         "/usr/local/bin/python",
         "-m",
@@ -54,7 +61,7 @@ def test_emulator_command():
 
 def test_an_image_with_nothing_to_run_is_refused_with_the_fix():
     with pytest.raises(ContainerError, match=r"neither ENTRYPOINT nor CMD.*awslambdaric.*--lambda-handler"):
-        emulator_command(ImageInfo(id="n", ref="fn:none"), None)
+        emulator_command(_image(id="n", ref="fn:none"), None)
 
 
 def test_a_custom_image_gets_the_emulator_mounted_read_only_as_entrypoint():
@@ -127,7 +134,7 @@ def test_the_startup_check_runs_the_runtimes_python_where_the_runtime_would():
 
 
 def test_a_runtime_we_cannot_see_into_is_checked_for_its_program():
-    shell = ImageInfo(id="s", ref="fn", entrypoint=("/entry.sh",), cmd=("app.handler",), workdir="/function")
+    shell = _image(id="s", ref="fn", entrypoint=("/entry.sh",), cmd=("app.handler",), workdir="/function")
     check = launch.plan(shell, labels={}, rie_path=RIE).startup_check
     assert check is not None and check.handler == ""
     assert check.argv[:2] == ("sh", "-c") and check.argv[-1] == "/entry.sh" and check.workdir == "/function"
@@ -135,7 +142,7 @@ def test_a_runtime_we_cannot_see_into_is_checked_for_its_program():
 
 
 def test_a_bare_interpreter_is_refused_before_any_container_with_the_fix():
-    bare = ImageInfo(id="b", ref="fn:bare", cmd=("python3",))
+    bare = _image(id="b", ref="fn:bare", cmd=("python3",))
     with pytest.raises(RuntimeUnavailable) as info:
         launch.plan(bare, labels={}, rie_path=RIE)
     assert info.value.cause.startswith("python3: an interpreter with no program to run exits at once")
@@ -184,7 +191,7 @@ def test_the_handler_checks_verdict(code, output, expected):
             "executable file `/usr/local/bin/python` not found in $PATH",
         ),
         (
-            ImageInfo(id="c", ref="fn", cmd=("app.handler",)),
+            _image(id="c", ref="fn", cmd=("app.handler",)),
             4,
             'exec: "app.handler": executable file not found in $PATH',
             None,
@@ -203,7 +210,7 @@ def test_a_runtime_that_cannot_start_is_named_in_its_own_words_first(image, code
 
 
 def test_a_missing_shell_tells_nothing():
-    shell = ImageInfo(id="s", ref="fn", entrypoint=("/entry.sh",))
+    shell = _image(id="s", ref="fn", entrypoint=("/entry.sh",))
     check = launch.plan(shell, labels={}, rie_path=RIE).startup_check
     assert check is not None
     oci = 'OCI runtime exec failed: exec failed: unable to start container process: exec: "sh": executable file'
@@ -236,7 +243,7 @@ def test_the_startup_scripts_verdicts_in_this_python(tmp_path):
 
 
 def test_an_aws_base_image_of_another_language_is_not_refused_for_lacking_python():
-    node = ImageInfo(id="n", ref="fn:node", entrypoint=("/lambda-entrypoint.sh",), cmd=("index.handler",))
+    node = _image(id="n", ref="fn:node", entrypoint=("/lambda-entrypoint.sh",), cmd=("index.handler",))
     check = launch.plan(node, labels={}).startup_check
     assert check is not None
     missing = 'OCI runtime exec failed: exec: "/var/lang/bin/python3": stat /var/lang/bin/python3: no such file'

@@ -6,11 +6,12 @@ import pytest
 
 from pytest_lambda_container import FunctionError
 from pytest_lambda_container.build.image import ImageInfo
+from pytest_lambda_container.build.image_config import ImageConfig
 from pytest_lambda_container.container import launch
 from pytest_lambda_container.container.sandbox import Sandbox, cause_in, explain
 from pytest_lambda_container.engine import hygiene
 
-CUSTOM = ImageInfo(id="sha256:c", ref="fn:c", entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",))
+CUSTOM = ImageInfo("sha256:c", "fn:c", ImageConfig(entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",)))
 
 
 def test_the_sandbox_is_lambdas_limits():
