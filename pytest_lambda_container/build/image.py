@@ -54,6 +54,16 @@ class ImageInfo:
     built: bool = False
 
     @property
+    def entrypoint(self) -> tuple[str, ...]:
+        """The image's ENTRYPOINT (documented on the `lambda_image` fixture)."""
+        return self.config.entrypoint
+
+    @property
+    def cmd(self) -> tuple[str, ...]:
+        """The image's CMD (documented on the `lambda_image` fixture)."""
+        return self.config.cmd
+
+    @property
     def runs_emulator(self) -> bool:
         """True for AWS base images, whose entrypoint starts aws-lambda-rie itself."""
         return self.config.runs_emulator
