@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_lambda_container import FunctionSpec, ImageInfo, Settings
-from pytest_lambda_container.build.image import AWS_ENTRYPOINT
+from pytest_lambda_container.build.image_config import AWS_ENTRYPOINT, ImageConfig
 from pytest_lambda_container.config.environment import environment as lambda_environment
 from pytest_lambda_container.config.environment import function_environment
 from pytest_lambda_container.config.function import ResolvedFunction
@@ -72,7 +72,7 @@ def test_the_container_and_inprocess_get_the_same_handler_and_environment(
     inprocess = load(settings, fn)
     try:
         plan = launch.plan(
-            ImageInfo(id="sha256:x", ref="x", entrypoint=(AWS_ENTRYPOINT,), cmd=("app.handler",)),
+            ImageInfo("sha256:x", "x", ImageConfig(entrypoint=(AWS_ENTRYPOINT,), cmd=("app.handler",))),
             labels={},
             handler=fn.handler,
             environment=fn.environment(),
