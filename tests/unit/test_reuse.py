@@ -11,12 +11,13 @@ import pytest
 from docker import errors as docker_errors
 
 from pytest_lambda_container.build.image import ImageInfo
+from pytest_lambda_container.build.image_config import ImageConfig
 from pytest_lambda_container.config.function import FunctionSpec
 from pytest_lambda_container.config.settings import Settings
 from pytest_lambda_container.container import launch, reuse
 from pytest_lambda_container.engine import hygiene
 
-IMAGE = ImageInfo(id="sha256:aaa", ref="fn:latest", entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",))
+IMAGE = ImageInfo("sha256:aaa", "fn:latest", ImageConfig(entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",)))
 
 
 @pytest.fixture(autouse=True)
