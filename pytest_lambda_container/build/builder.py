@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .progress import BuildOutput
-from .dockerfile import BuildKitFeature, Reading
-from .syntax import instructions
 from ..engine.client import Engine
 from ..errors import ConfigError, EngineRefused
+from .dockerfile import BuildKitFeature, Reading
+from .progress import BuildOutput
+from .syntax import instructions
 
 _LEGACY_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 # `#7 [2/3] RUN ...` or `#7 [stage-1 2/3] RUN ...`; internal steps (`#1 [internal] load ...`) have no number.

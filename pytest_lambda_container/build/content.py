@@ -17,8 +17,8 @@ from pathlib import Path
 
 from docker.utils.build import PatternMatcher
 
-from . import dockerfile as dockerfiles
 from ..errors import ConfigError
+from . import dockerfile as dockerfiles
 from .context_paths import go_match, is_pattern
 
 #: Repository our built images are tagged into: `docker images 'pytest-lambda-container/*'` lists them.

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ConfigError
 from . import dockerfile, image_config
 from .syntax import substitute
-from ..errors import ConfigError
 
 #: `module.function` or `package.module.function`, as the Python runtime takes a handler.
 _HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
@@ -83,7 +83,7 @@ def locate(
             raise ConfigError(f"{dockerfile_path} has no CMD naming the handler: give it with --lambda-handler")
         hint = ""
         if config.cmd_is_shell_form:
-            hint = f" (CMD's shell form runs `{' '.join(config.cmd)}`: write CMD [\"{config.cmd[-1]}\"])"
+            hint = f' (CMD\'s shell form runs `{" ".join(config.cmd)}`: write CMD ["{config.cmd[-1]}"])'
         handler = check_handler(config.handler, f"the handler {dockerfile_path} gives the runtime", hint)
     check_handler(handler, "the handler")
     if import_root is not None:

@@ -17,13 +17,14 @@ from typing import Any
 
 from docker.errors import ImageNotFound
 
-from . import builder, lock as buildlock, platforms, prune
-from . import dockerfile as dockerfiles
-from .progress import BuildOutput, BuildProgress, ProgressCallback
-from .content import REPOSITORY, content_tag, large_context_warning
-from .image_config import ImageConfig
 from ..engine.client import Engine
 from ..errors import BuildFailed, ConfigError, EngineRefused, LambdaContainerError
+from . import builder, platforms, prune
+from . import dockerfile as dockerfiles
+from . import lock as buildlock
+from .content import REPOSITORY, content_tag, large_context_warning
+from .image_config import ImageConfig
+from .progress import BuildOutput, BuildProgress, ProgressCallback
 
 __all__ = [
     "REPOSITORY",

@@ -23,11 +23,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..engine import hygiene
-from .progress import BuildProgress, ProgressCallback
-from .content import REPOSITORY
 from ..engine.client import Engine
-from ..errors import LambdaContainerError
 from ..engine.hygiene import LABEL
+from ..errors import LambdaContainerError
+from .content import REPOSITORY
+from .progress import BuildProgress, ProgressCallback
 
 LABEL_BUILD = f"{LABEL}.build"
 LABEL_CONTEXT = f"{LABEL}.context"

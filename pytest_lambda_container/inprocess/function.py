@@ -192,7 +192,9 @@ def load(settings: Settings, spec: FunctionSpec | ResolvedFunction) -> InProcess
     )
 
 
-def import_handler(location: HandlerLocation, *, dockerfile: Path | None = None, context: Path | None = None) -> Handler:
+def import_handler(
+    location: HandlerLocation, *, dockerfile: Path | None = None, context: Path | None = None
+) -> Handler:
     """The handler at `location`, imported apart from the tests' modules (`function_import`); call it in the function's
     thread, which from then on finds the function's own modules. A module the test environment lacks is named with
     what installs it (what `dockerfile` pip-installs)."""

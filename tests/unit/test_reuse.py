@@ -17,7 +17,9 @@ from pytest_lambda_container.config.settings import Settings
 from pytest_lambda_container.container import launch, reuse
 from pytest_lambda_container.engine import hygiene
 
-IMAGE = ImageInfo("sha256:aaa", "fn:latest", ImageConfig(entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",)))
+IMAGE = ImageInfo(
+    "sha256:aaa", "fn:latest", ImageConfig(entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",))
+)
 
 
 @pytest.fixture(autouse=True)
