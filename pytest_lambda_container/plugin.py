@@ -10,26 +10,31 @@ import threading
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
-from .build.image import ImageInfo
 from .config.function import FunctionSpec
 from .config.options import OPTIONS, TARGETS
 from .config.settings import Settings, resolve
-from .container.session import LambdaSession
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
-from .fronts.transport import InvokeFunction, make_invoke
 from .report import ERROR_ATTRIBUTE, Reports
 from .targets import Target, make_target
+
+if TYPE_CHECKING:
+    # Imported where used: every pytest start loads this plugin (`--co`, other targets, runs that need no container),
+    # and docker's and httpx's imports would cost each of them (issue 17: "cheap when unused").
+    import httpx
+
+    from .build.image import ImageInfo
+    from .container.session import LambdaSession
+    from .fronts.transport import InvokeFunction
 
 SETTINGS = pytest.StashKey[Settings]()
 TARGET = pytest.StashKey[Target]()
 MARKER = "lambda_targets"
 #: The session-scoped clients the plugin made: each test starts with their cookie jars empty.
-CLIENTS = pytest.StashKey[list[httpx.Client]]()
+CLIENTS = pytest.StashKey[list["httpx.Client"]]()
 
 
 class LambdaContainerWarning(pytest.PytestWarning):
@@ -65,6 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
     def open_session() -> LambdaSession:
+        from .container.session import LambdaSession
+
         return LambdaSession(
             settings,
             log=_terminal_log(config),
@@ -95,6 +102,8 @@ class BuildBeforeWorkers:
         settings = config.stash[SETTINGS]
         if settings.image is not None or not settings.dockerfile_path.is_file():
             return
+        from .container.session import LambdaSession
+
         log = _terminal_log(config)
         with LambdaSession(settings, log=log, warn=log, stream_build_output=config.option.verbose > 0) as session:
             try:
@@ -281,6 +290,8 @@ def lambda_client(
 def invoke(lambda_client: httpx.Client) -> InvokeFunction:
     """`invoke(method, path, query=None, *, headers=None, json=None, body=None, event_format=None,
     **event_options)` → `httpx.Response`."""
+    from .fronts.transport import make_invoke
+
     return make_invoke(lambda_client)
 
 

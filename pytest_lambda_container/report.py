@@ -9,15 +9,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator
 from types import FrameType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
 from .container.metrics import mark_emulator_figures
 from .container.sandbox import cause_in
-from .container.session import LambdaSession
 from .errors import BuildFailed, HandlerImportError, LambdaContainerError, NotOnTarget, Unreachable
+
+if TYPE_CHECKING:  # not at run time: importing the plugin must not import the HTTP stack or docker (issue 17)
+    import httpx
+
+    from .container.session import LambdaSession
 
 #: The attribute by which a pytest outcome made of a plugin error (plugin._outcome) carries that error.
 ERROR_ATTRIBUTE = "lambda_error"
@@ -123,6 +126,10 @@ class Reports:
         """The `lambda_client` (the plugin's or the user's own) counts its 5xx answers (`note_response`)."""
         outcome = yield
         client = outcome.get_result() if fixturedef.argname == "lambda_client" and not outcome.excinfo else None
+        if client is None:
+            return
+        import httpx
+
         if isinstance(client, httpx.Client) and self.note_response not in client.event_hooks["response"]:
             client.event_hooks["response"] = [*client.event_hooks["response"], self.note_response]
 

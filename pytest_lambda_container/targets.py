@@ -13,17 +13,20 @@ one) and, where the target has one, the function itself (`invoke_event`). What a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
-
-import httpx
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config.function import FunctionSpec, ResolvedFunction
 from .config.settings import Settings
-from .container.session import LambdaSession
-from .errors import NotOnTarget, Unreachable
+from .errors import NotOnTarget
 from .fronts.events import EventOptions
-from .fronts.transport import EXTENSION, LambdaTransport
+
+if TYPE_CHECKING:
+    # Imported where used: the plugin makes its target at every pytest start, and most starts need no HTTP client.
+    import httpx
+
+    from .container.session import LambdaSession
+    from .fronts.transport import LambdaTransport
 
 
 class Function(Protocol):
@@ -45,6 +48,8 @@ def transport_options(settings: Settings) -> dict[str, Any]:
 def transport_for(settings: Settings, function: Function, **kwargs: Any) -> LambdaTransport:
     """The transport that reaches `function` as the settings' front does (event format, options, integration
     timeout): the tests' clients and `serve` build it here alike; `kwargs` go to `LambdaTransport` as well."""
+    from .fronts.transport import LambdaTransport
+
     return LambdaTransport(
         function,
         event_format=settings.event_format,
@@ -52,38 +57,6 @@ def transport_for(settings: Settings, function: Function, **kwargs: Any) -> Lamb
         integration_timeout=settings.integration_timeout,
         **kwargs,
     )
-
-
-class HttpOnlyTransport(httpx.BaseTransport):
-    """Real HTTP to a deployed endpoint; a request that sets parts of the event (`invoke(..., request_context=...)`)
-    cannot be sent that way, and is refused rather than sent without them."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        settings: Mapping[str, Any] = request.extensions.get(EXTENSION) or {}
-        if settings:
-            names = ", ".join(f"{name}=" for name in settings)
-            raise NotOnTarget(
-                f"this request sets {names} of the event, which cannot travel over HTTP to a deployed endpoint; "
-                "it runs on the container, inprocess and function targets",
-                target="url",
-            )
-        try:
-            return self.inner.handle_request(request)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            # One line to act on, not httpx's and httpcore's tracebacks.
-            url = f"{request.url.scheme}://{request.url.netloc.decode()}"
-            raise Unreachable(
-                f"nothing answers at {url} ({exc}): is `python -m pytest_lambda_container serve` running there (it "
-                "says its url when it starts)? Else check the address (--lambda-url, ini lambda_url, env "
-                "PYTEST_LAMBDA_URL) and the network",
-                address=url,
-            ) from None
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class Endpoint:
@@ -142,6 +115,8 @@ class Target:
 
     def client(self, function: Any) -> httpx.Client:
         """An `httpx.Client` whose requests reach `function` (this target's) the way this target does."""
+        import httpx
+
         return httpx.Client(base_url="http://lambda", transport=transport_for(self.settings, function))
 
     def close(self) -> None:
@@ -246,7 +221,10 @@ class UrlTarget(DeployedTarget):
         return Endpoint(self.settings.url)
 
     def client(self, function: Any) -> httpx.Client:
+        import httpx
+
         from .deployed import invoke_api as remote
+        from .fronts.transport import HttpOnlyTransport
 
         # A deployed stage is slow to wake: the function's timeout, not httpx's 5 s default.
         return httpx.Client(

@@ -24,6 +24,7 @@ from . import dockerfile as dockerfiles
 from . import lock as buildlock
 from .content import REPOSITORY, content_tag, large_context_warning
 from .image_config import ImageConfig
+from .inputs import check_build_inputs
 from .progress import BuildOutput, BuildProgress, ProgressCallback
 
 __all__ = [
@@ -109,17 +110,6 @@ def exists(engine: Engine, ref: str) -> bool:
         except ImageNotFound:
             return False
     return True
-
-
-def check_build_inputs(dockerfile: Path, context: Path) -> None:
-    """The Dockerfile and context must exist before anything talks to Docker."""
-    if not dockerfile.is_file():
-        raise ConfigError(
-            f"no Dockerfile at {dockerfile}; point --lambda-dockerfile (ini lambda_dockerfile) at your "
-            "function's Dockerfile, or test a built image with --lambda-image"
-        )
-    if not context.is_dir():
-        raise ConfigError(f"build context {context} is not a directory; fix --lambda-context (ini lambda_context)")
 
 
 def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> list[str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..build.image import check_build_inputs
+from ..build.inputs import check_build_inputs
 from ..container.sandbox import (
     DEFAULT_EPHEMERAL,
     DEFAULT_MEMORY,
@@ -119,7 +119,7 @@ def _check_target(s: Settings) -> None:
     """What the target needs is given (a URL for `url` and for signing, a function for `function`), and the front
     can have the integration timeout asked for."""
     from ..fronts.events import get_format
-    from ..fronts.transport import integration_cap
+    from ..fronts.integration import integration_cap
 
     integration_cap(get_format(s.event_format), s.integration_timeout)
     if s.target == "url" and not s.url:

@@ -9,8 +9,9 @@ from typing import Any, Callable, Protocol
 
 import httpx
 
-from ..errors import CallerTimeout, ConfigError, IntegrationTimeout, InvocationError, PayloadTooLarge
+from ..errors import CallerTimeout, IntegrationTimeout, InvocationError, NotOnTarget, PayloadTooLarge, Unreachable
 from .events import EventFormat, EventOptions, HttpRequest, get_format
+from .integration import integration_cap
 from .responses import error_result
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
@@ -45,21 +46,6 @@ def takes_timeout(invoke: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return False
     return "timeout" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-
-
-def integration_cap(fmt: EventFormat, integration_timeout: float | None = None) -> float | None:
-    """How long the front `fmt` waits for the function (its own integration timeout, or `integration_timeout`; None:
-    the function's own timeout); a `ConfigError` for a value past what the front allows."""
-    if fmt.integration_timeout is None:
-        return None
-    wanted = fmt.integration_timeout if integration_timeout is None else integration_timeout
-    limit = fmt.max_integration_timeout
-    if limit is not None and wanted > limit:
-        raise ConfigError(
-            f"integration timeout {wanted:g}s is over what the {fmt.name} front allows ({limit:g}s; AWS cannot "
-            f"raise it): lower --lambda-integration-timeout / ini lambda_integration_timeout to {limit:g} or less"
-        )
-    return wanted
 
 
 class LambdaTransport(httpx.BaseTransport):
@@ -175,6 +161,38 @@ class LambdaTransport(httpx.BaseTransport):
             request=call.request,
             extensions={"lambda_event": call.event, "lambda_error": exc},
         )
+
+
+class HttpOnlyTransport(httpx.BaseTransport):
+    """Real HTTP to a deployed endpoint; a request that sets parts of the event (`invoke(..., request_context=...)`)
+    cannot be sent that way, and is refused rather than sent without them."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        settings: Mapping[str, Any] = request.extensions.get(EXTENSION) or {}
+        if settings:
+            names = ", ".join(f"{name}=" for name in settings)
+            raise NotOnTarget(
+                f"this request sets {names} of the event, which cannot travel over HTTP to a deployed endpoint; "
+                "it runs on the container, inprocess and function targets",
+                target="url",
+            )
+        try:
+            return self.inner.handle_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # One line to act on, not httpx's and httpcore's tracebacks.
+            url = f"{request.url.scheme}://{request.url.netloc.decode()}"
+            raise Unreachable(
+                f"nothing answers at {url} ({exc}): is `python -m pytest_lambda_container serve` running there (it "
+                "says its url when it starts)? Else check the address (--lambda-url, ini lambda_url, env "
+                "PYTEST_LAMBDA_URL) and the network",
+                address=url,
+            ) from None
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 class AsyncLambdaTransport(httpx.AsyncBaseTransport):
