@@ -5,21 +5,12 @@ the test run's own Python, so that a module the image has and the test environme
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from .syntax import flags, instructions
-
-#: `pip install ...`, `pip3 install ...`, `python -m pip install ...`, up to the end of that shell command.
-_PIP_INSTALL = re.compile(r"\bpip[0-9.]*\s+install\s+(?P<args>[^;&|\n]*)")
-#: pip's install options that take a value (the value is not a package).
-_VALUED = frozenset(
-    {"-c", "--constraint", "-i", "--index-url", "--extra-index-url", "-t", "--target", "--prefix", "--root", "-f",
-     "--find-links", "--platform", "--python-version", "--implementation", "--abi", "--only-binary", "--no-binary",
-     "--trusted-host", "--cache-dir", "--src", "--progress-bar", "--upgrade-strategy"}
-)  # fmt: skip
+from . import dockerfile
+from .installs import installs
 
 
 @dataclass(frozen=True)
@@ -44,39 +35,21 @@ def _shown(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def _words(args: str) -> list[str]:
-    try:
-        return shlex.split(args)
-    except ValueError:
-        return args.split()
-
-
 def pip_installs(dockerfile_path: Path, context: Path) -> PipInstalls | None:
     """The first RUN line of the Dockerfile that pip-installs anything, read into `PipInstalls`; None when there is
     none (or the Dockerfile cannot be read). A requirements file is found in the context where a COPY took it from."""
     try:
-        _, found = instructions(dockerfile_path.read_text())
+        reading = dockerfile.read(dockerfile_path.read_text())
     except OSError:
         return None
-    copied = [src for ins in found if ins.keyword in ("COPY", "ADD") for src in _words(flags(ins.args)[1])[:-1]]
-    for ins in found:
-        if ins.keyword != "RUN":
-            continue
-        files: list[Path] = []
-        packages: list[str] = []
-        for match in _PIP_INSTALL.finditer(ins.args):
-            words = iter(_words(match["args"]))
-            for word in words:
-                if word in ("-r", "--requirement"):
-                    files.append(_in_context(next(words, ""), copied, context))
-                elif word.startswith("--requirement="):
-                    files.append(_in_context(word.partition("=")[2], copied, context))
-                elif word in _VALUED:
-                    next(words, None)
-                elif not word.startswith("-") and not word.startswith((".", "/", "$")):
-                    packages.append(word)
-        if files or packages:
-            return PipInstalls(f"RUN {ins.args}", tuple(files), tuple(packages))
+    copied = [source for copy in reading.copies for source in copy.sources]
+    for stage in reading.stages:
+        for ins in stage.instructions:
+            pip = [found for found in installs(ins) if found.tool == "pip"]
+            files = [_in_context(path, copied, context) for found in pip for path in found.requirements]
+            packages = [package for found in pip for package in found.packages]
+            if files or packages:
+                return PipInstalls(f"RUN {ins.args}", tuple(files), tuple(packages))
     return None
 
 

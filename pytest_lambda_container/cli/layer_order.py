@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..build.image import ImageInfo
+from ..build.installs import installs
 from ..build.prune import LABEL_BUILD, build_labels
 from ..build.stages import Stages
 from ..build.syntax import Instruction, flag
@@ -26,12 +27,6 @@ from ..engine.client import Engine
 from ..errors import LambdaContainerError
 from .project_check import Check, matches
 
-#: A step that installs dependencies: pip (any spelling), or an installer of a lock file.
-_INSTALL = re.compile(
-    r"\bpip[0-9.]*\b[^&|;]*\binstall\b|\b(poetry|pipenv|pdm|hatch)\s+install\b|\buv\s+(sync|pip\s+install)\b"
-)
-#: ... of the context itself (`pip install .`): it needs the code before it, so no order would help.
-_INSTALLS_ITSELF = re.compile(r"\binstall\b[^&|;]*\s(\.|-e\s+\.)(\s|\[|$)")
 #: Files that describe dependencies rather than hold the app's code.
 _DEPENDENCY_FILES = re.compile(
     r"^(requirements[^/]*\.txt|constraints[^/]*\.txt|pyproject\.toml|setup\.(py|cfg)|poetry\.lock|Pipfile(\.lock)?|"
@@ -52,9 +47,9 @@ def early_copy(df: Stages, context: Path) -> EarlyCopy | None:
     """The first COPY/ADD of code files (`*.py` other than setup.py, or a folder holding some) from the context that
     comes before the final image's dependency install, in the same stage lineage; None when the order is right."""
     instructions = [ins for stage in df.chain()[1] for ins in stage.instructions]
-    install = next((ins for ins in instructions if ins.keyword == "RUN" and _INSTALL.search(ins.args)), None)
-    if install is None or _INSTALLS_ITSELF.search(install.args):
-        return None
+    install = next((ins for ins in instructions if installs(ins)), None)
+    if install is None or any(found.itself for found in installs(install)):
+        return None  # the project installing itself needs its code first: no order would help
     lines = {ins.line for ins in instructions if ins.line < install.line}
     for copy in df.reading.copies:
         if copy.instruction.line not in lines or flag(copy.instruction, "from"):

@@ -17,6 +17,7 @@ from typing import Literal
 
 from ..build.context_paths import go_match, is_pattern
 from ..build.image_config import AWS_ENTRYPOINT, RUNTIME_CLIENT, ImageConfig, python_module_at, script_of, words_of
+from ..build.installs import installs, project_name
 from ..build.stages import Stages
 from ..build.syntax import Instruction, flag
 
@@ -24,13 +25,7 @@ Status = Literal["ok", "WARNING", "MISSING"]
 FIX_ENTRYPOINT = 'ENTRYPOINT ["python", "-m", "awslambdaric"] with CMD ["app.handler"]'
 
 _RIC = re.compile(r"(?<![\w.-])awslambdaric(?![\w-])", re.IGNORECASE)
-_PIP_INSTALL = re.compile(r"\bpip[0-9.]*\b.*\binstall\b", re.DOTALL)
 _REQUIREMENT_OPTION = re.compile(r"(?:^|\s)(?:-r|--requirement)(?:\s+|=)(\S+)")
-# Installs the doctor cannot see into: a lock file, a package build, a conda environment, another image.
-_OPAQUE = re.compile(
-    r"\b(poetry|pipenv|pdm|conda|mamba|micromamba|hatch)\b|\buv\s+(sync|pip\s+install)|"
-    r"\bpip[0-9.]*\s+install\b[^&|;]*\s(\.|-e)(\s|$)"
-)
 _PACKAGE_FILES = ("requirements.txt", "pyproject.toml", "setup.cfg", "setup.py")
 
 
@@ -66,10 +61,13 @@ def runtime_client(df: Stages, context: Path, in_base: bool | None = None) -> Ch
     """Does the Dockerfile install awslambdaric: a `pip install` naming it, or a requirements file it copies?
     `in_base` says whether the base image has it already (None: not known)."""
     runs = [ins for stage in df.stages for ins in stage.instructions if ins.keyword == "RUN"]
-    for ins in runs:
-        if _PIP_INSTALL.search(ins.args) and _RIC.search(ins.args):
-            return Check("runtime client", "ok", f"awslambdaric installed by the RUN at line {ins.line}")
-    requirement_names = {name for ins in runs for name in _REQUIREMENT_OPTION.findall(ins.args)}
+    run_installs = [install for ins in runs for install in installs(ins)]
+    for install in run_installs:
+        if install.names(RUNTIME_CLIENT):
+            return Check(
+                "runtime client", "ok", f"awslambdaric installed by the RUN at line {install.instruction.line}"
+            )
+    requirement_names = {name for install in run_installs for name in install.requirements}
     files = list(_copied_package_files(df, context, requirement_names))
     for path, line in files:
         found = _listing_runtime_client(path)
@@ -81,7 +79,7 @@ def runtime_client(df: Stages, context: Path, in_base: bool | None = None) -> Ch
         return Check("runtime client", "ok", "awslambdaric is in the base image already (it imports there)")
     fix = "add awslambdaric to your requirements file, or add `RUN pip install awslambdaric`"
     # A heredoc's script is not read here (dockerfile.py skips its body): it may install anything.
-    opaque = [ins for ins in runs if ins.heredoc or _OPAQUE.search(ins.args)]
+    opaque = [ins for ins in runs if ins.heredoc or not all(install.readable for install in installs(ins))]
     opaque += [ins for ins in _copies(df) if flag(ins, "from") and not df.stage_named(flag(ins, "from") or "")]
     if opaque:
         return Check(
@@ -211,8 +209,7 @@ def _listing_runtime_client(path: Path, depth: int = 0) -> Path | None:
             if found is not None:
                 return found
             continue
-        name = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", line)
-        if name and re.sub(r"[-_.]+", "-", name[0]).lower() == "awslambdaric":
+        if project_name(line) == RUNTIME_CLIENT:
             return path
     return None
 
