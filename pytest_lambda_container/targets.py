@@ -1,13 +1,14 @@
-"""Where the tests' requests go — the same tests, four targets (`--lambda-target`):
+"""Where the tests' requests go — the same tests, four targets (`--lambda-target`), one class each:
 
-- `container` (default): the image built and run under aws-lambda-rie (`LambdaSession`);
-- `inprocess`: the handler imported into this process and called directly (`inprocess.load`): no Docker at all;
-- `url`: a deployed HTTP endpoint (API Gateway stage, Function URL, ALB, or `serve`) reached over real HTTP;
-- `function`: a deployed function through Lambda's Invoke API (`remote.DeployedFunction`).
+- `container` (default, `ContainerTarget`): the image built and run under aws-lambda-rie (`LambdaSession`);
+- `inprocess` (`InProcessTarget`): the handler imported into this process and called directly: no Docker at all;
+- `url` (`UrlTarget`): a deployed HTTP endpoint (API Gateway stage, Function URL, ALB, or `serve`) over real HTTP;
+- `function` (`FunctionTarget`): a deployed function through Lambda's Invoke API (`deployed.invoke_api`).
 
-A `Target` gives the tests an HTTP client (its transport is the target's, never a container's unless the target is
-one) and, where the target has one, the function itself (`invoke_event`). What a target cannot do raises
-`NotOnTarget`, which the pytest plugin reports as a skip with the reason.
+Every target means the same function by a spec: `FunctionSpec.resolve` (config/function.py). A `Target` gives
+the tests an HTTP client (its transport is the target's, never a container's unless the target is one) and, where
+the target has one, the function itself (`invoke_event`). What a target cannot do raises `NotOnTarget`, which the
+pytest plugin reports as a skip with the reason.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from ..container.sandbox import (
 from ..container.sandbox import of as sandbox_of
 from ..errors import ConfigError
 from .environment import DEFAULT_FUNCTION_NAME, DEFAULT_REGION, parse_function_name, parse_region
-from .environment import environment as lambda_environment
 from .options import OPTIONS, Option, Origin
 from .values import DEFAULT_PORT, DEFAULT_TIMEOUT, parse_port, parse_timeout, parse_url
 
@@ -77,11 +76,6 @@ class Settings:
     def limits(self) -> Sandbox:
         """Lambda's sandbox of these settings on this host (`enabled` False with --lambda-sandbox off)."""
         return sandbox_of(self.sandbox, self.memory, self.ephemeral_storage, self.cpus)
-
-    @property
-    def lambda_environment(self) -> dict[str, str]:
-        """Lambda's reserved variables for a new container (each gets its own log stream)."""
-        return lambda_environment(self.function_name, self.region)
 
     @property
     def context_path(self) -> Path:

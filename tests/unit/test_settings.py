@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pytest_lambda_container import ConfigError
+from pytest_lambda_container.config.function import FunctionSpec
 from pytest_lambda_container.config.options import OPTIONS, Option
 from pytest_lambda_container.config.settings import Settings, resolve
 
@@ -127,8 +128,8 @@ def test_the_function_name_and_region(tmp_path):
     s = settings(tmp_path)
     assert (s.function_name, s.region) == ("function", "us-east-1")
     s = settings(tmp_path, cli={"function_name": "orders"}, ini={"lambda_region": "eu-west-1"})
-    assert s.lambda_environment["AWS_LAMBDA_FUNCTION_NAME"] == "orders"
-    assert s.lambda_environment["AWS_REGION"] == "eu-west-1"
+    environment = FunctionSpec().resolve(s).environment()
+    assert (environment["AWS_LAMBDA_FUNCTION_NAME"], environment["AWS_REGION"]) == ("orders", "eu-west-1")
 
 
 def test_each_option_has_its_own_parser():
