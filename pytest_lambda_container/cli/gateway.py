@@ -30,7 +30,8 @@ class Disconnected(Exception):
 
 
 class Gateway:
-    """The ASGI app: HTTP requests through `transport`, one `log` line each (method, path, status, milliseconds).
+    """The ASGI app: HTTP requests through `transport`, `log` lines of each: method and path as it starts, then with
+    status and milliseconds.
 
     What the function does wrong is the front's answer (a `LambdaTransport` with `raise_function_errors=False`);
     a container that cannot answer at all (it died and cannot restart, the engine went away) is a 502 whose body
@@ -53,6 +54,8 @@ class Gateway:
         except Disconnected:
             return
         request = to_httpx(scope, body)
+        # Said before the call: the function's own lines (printed as they come) then follow the request they are of.
+        self.log(f"{request.method} {target_of(scope)} ...")
         started = time.perf_counter()
         try:
             response = await anyio.to_thread.run_sync(self.transport.handle_request, request)

@@ -22,7 +22,9 @@ from types import FrameType
 from ..config.options import Option
 from ..config.settings import Settings
 from ..config.values import parse_port
+from ..container.function import LambdaContainer
 from ..container.pool import FunctionPool
+from ..container.protocol import function_target_command
 from ..container.session import LambdaSession
 from ..errors import ConfigError
 from ..targets import transport_for
@@ -121,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
         transport = transport_for(settings, function, raise_function_errors=False)
         config = uvicorn.Config(Gateway(transport, log=say), lifespan="off", access_log=False, log_level="warning")
         host, bound = sock.getsockname()[:2]
-        say(f"{function.image.ref} ({settings.event_format} events) serving on {_url(host, bound)} (Ctrl-C to stop)")
+        served = _url(host, bound)
+        say(f"{function.image.ref} ({settings.event_format} events) serving on {served} (Ctrl-C to stop)")
+        say(f"run your tests against it: pytest --lambda-target url --lambda-url {served}")
+        if isinstance(function, LambdaContainer):  # a pool's containers come and go: no one address to give
+            say(f"or, through Lambda's Invoke API at the emulator: {function_target_command(function.url)}")
         # uvicorn takes SIGINT and SIGTERM while it runs, and raises them again once it has stopped.
         uvicorn.Server(config).run(sockets=[sock])
     except (KeyboardInterrupt, Stopped):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..build.inputs import check_build_inputs
+from ..container.protocol import emulator_base
 from ..container.sandbox import (
     DEFAULT_EPHEMERAL,
     DEFAULT_MEMORY,
@@ -124,7 +125,9 @@ def _check_target(s: Settings) -> None:
         raise ConfigError("--lambda-url-auth iam signs requests to --lambda-url, which is not given")
     if s.target == "function" and not s.function:
         raise ConfigError(
-            "the function target needs the function: give --lambda-function NAME_OR_ARN or ini lambda_function"
+            "the function target needs the function: give --lambda-function NAME_OR_ARN or ini lambda_function (for "
+            "aws-lambda-rie, give its invoke URL as --lambda-endpoint-url http://HOST:PORT/2015-03-31/functions/"
+            "function/invocations: no name or credentials needed)"
         )
 
 
@@ -154,6 +157,8 @@ def resolve(
         values[opt.name] = opt.parse(raw, origin, opt)
     if "build_arg" in values:
         values["build_args"] = values.pop("build_arg")
+    if values.get("target") == "function" and "function" not in values and emulator_base(values.get("endpoint_url")):
+        values["function"] = DEFAULT_FUNCTION_NAME  # aws-lambda-rie serves one function, of that name
     settings = Settings(rootdir=rootdir, **values)
     # Only what was asked for explicitly is checked now: a project without a Dockerfile must still be able
     # to run its other tests with the plugin installed; the default is checked when a test needs the image.

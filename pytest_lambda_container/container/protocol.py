@@ -29,6 +29,19 @@ _RUNTIME_RECORD = re.compile(r"(?<=[^\n])(?=\[(?:DEBUG|INFO|WARNING|ERROR|CRITIC
 _LONE_CR = re.compile(r"\r(?!\n)")
 
 
+def emulator_base(endpoint_url: str | None) -> str | None:
+    """The base URL of aws-lambda-rie when `endpoint_url` is its invoke URL, else None. The emulator serves one
+    function, named `function`, at INVOKE_PATH and checks no signature (https://github.com/aws/aws-lambda-runtime-
+    interface-emulator: "curl ... /2015-03-31/functions/function/invocations"); LocalStack and others serve many."""
+    url = (endpoint_url or "").rstrip("/")
+    return url[: -len(INVOKE_PATH)] if url.endswith(INVOKE_PATH) and "://" in url[: -len(INVOKE_PATH)] else None
+
+
+def function_target_command(emulator_url: str) -> str:
+    """The pytest command that runs the suite against the emulator at `emulator_url` through Lambda's Invoke API."""
+    return f"pytest --lambda-target function --lambda-endpoint-url {emulator_url.rstrip('/')}{INVOKE_PATH}"
+
+
 def encode_event(event: Any) -> bytes:
     """The request payload for `event`; `PayloadTooLarge` over Lambda's limit, before anything is sent."""
     return check_payload(json.dumps(event).encode("utf-8"))

@@ -31,6 +31,7 @@ from . import emulator as rie
 from . import launch, reuse
 from .function import LambdaContainer
 from .pool import FunctionPool
+from .protocol import function_target_command
 
 Log = Callable[[str], None]
 
@@ -219,7 +220,8 @@ class LambdaSession:
                     hint = curl_command(container.url, event_format=self.settings.event_format)
                     self.log(
                         f"keeping container {container.name} ({container.image.ref}) at {container.url}: invoke it "
-                        f"with `{hint}` (any method and path: `python -m pytest_lambda_container event --help`); "
+                        f"with `{hint}` (any method and path: `python -m pytest_lambda_container event --help`), "
+                        f"run the tests against it with `{function_target_command(container.url)}`; "
                         f"remove it with `docker rm -f {container.name}`"
                     )
             for function in self._containers.values():

@@ -16,7 +16,7 @@ from typing import Any
 from ..config.environment import DEFAULT_REGION
 from ..config.settings import Settings
 from ..container import metrics, outcome
-from ..container.protocol import encode_event
+from ..container.protocol import emulator_base, encode_event
 from ..errors import ConfigError, FunctionError, InvocationError, LambdaContainerError, Unreachable
 from .sigv4 import CREDENTIALS_HINT, botocore_module, url_auth
 
@@ -78,13 +78,17 @@ class DeployedFunction:
         config = botocore_module("botocore.config")
         session = boto3.session.Session()
         region = region_of(settings.function, settings, session.region_name)
-        if session.get_credentials() is None:
+        # aws-lambda-rie checks no signature: unsigned requests need no credentials (LocalStack's do).
+        emulator = emulator_base(settings.endpoint_url)
+        unsigned = {"signature_version": botocore_module("botocore").UNSIGNED} if emulator else {}
+        if not emulator and session.get_credentials() is None:
             raise ConfigError(f"no AWS credentials found to invoke {settings.function}: {CREDENTIALS_HINT}")
         client = session.client(
             "lambda",
             region_name=region,
-            endpoint_url=settings.endpoint_url,
+            endpoint_url=emulator or settings.endpoint_url,
             config=config.Config(
+                **unsigned,
                 # botocore's defaults (60 s read, 3 retries on a read timeout) would invoke a slow function again.
                 read_timeout=settings.timeout + READ_MARGIN,
                 connect_timeout=CONNECT_TIMEOUT,

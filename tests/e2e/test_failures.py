@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from pytest_lambda_container import ContainerExited, FunctionError, FunctionTimeout, LambdaTransport
+from pytest_lambda_container.container.protocol import function_target_command
 
 pytestmark = pytest.mark.docker
 
@@ -99,6 +100,9 @@ def test_keep_leaves_the_container_and_says_how_to_reach_it(
         assert answer.returncode == 0, answer.stderr
         result = json.loads(answer.stdout)
         assert result["statusCode"] == 404 and "unable to infer" not in answer.stdout, result  # GET /: no route
+        # And the suite's own command for it: the function target at the emulator (issue 21, item 7).
+        url = re.search(r" at (http://127\.0\.0\.1:\d+): invoke it", line)[1]
+        assert f"run the tests against it with `{function_target_command(url)}`" in line
         # The next session's sweep of orphans leaves a kept container alone, though its pytest is gone.
         pytester.makepyfile(FAILING_TEST)
         pytester.runpytest(f"--lambda-image={lambda_image.id}", "--lambda-port=0", "-k", "passes").assert_outcomes(

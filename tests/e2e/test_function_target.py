@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from pytest_lambda_container.config.settings import Settings
+from pytest_lambda_container.container.protocol import function_target_command
 from pytest_lambda_container.deployed.invoke_api import DeployedFunction
 from pytest_lambda_container.errors import FunctionError, FunctionTimeout, LambdaContainerError
 from pytest_lambda_container.fronts.events import EventOptions, HttpRequest, get_format, sqs_event
@@ -109,3 +110,27 @@ def test_nothing_at_the_endpoint_is_one_line_naming_the_option():
         fn.invoke_event({})
     assert "\n" not in str(info.value)
     fn.close()
+
+
+def test_at_the_emulators_invoke_url_the_function_target_needs_no_name_nor_credentials(
+    pytester, lambda_container, monkeypatch
+):
+    # Issue 21, item 7: against aws-lambda-rie it needed --lambda-function function, dummy credentials and a port no
+    # command printed. Now the command `--lambda-keep` and `serve` print is all it takes.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)  # none at all: requests go unsigned
+    pytester.makepyfile(
+        """
+        def test_through_the_invoke_api(invoke, lambda_settings):
+            assert lambda_settings.function == "function"
+            assert invoke("GET", "/test1").json() == {"message": "test"}
+        """
+    )
+    command = function_target_command(lambda_container.url).split()
+    assert command[:3] == ["pytest", "--lambda-target", "function"]
+    result = pytester.runpytest(*command[1:])
+    result.assert_outcomes(passed=1)
+    # A Lambda endpoint of another kind (LocalStack, AWS) still needs the function's real name.
+    other = pytester.runpytest("--lambda-target", "function", "--lambda-endpoint-url", lambda_container.url)
+    assert other.ret == pytest.ExitCode.USAGE_ERROR
+    other.stderr.fnmatch_lines(["*the function target needs the function*2015-03-31/functions/function/invocations*"])

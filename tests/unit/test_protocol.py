@@ -6,7 +6,13 @@ import pytest
 
 from pytest_lambda_container import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, PayloadTooLarge
 from pytest_lambda_container.container.outcome import decode_answer, function_error
-from pytest_lambda_container.container.protocol import MAX_PAYLOAD, encode_event, split_log_lines
+from pytest_lambda_container.container.protocol import (
+    MAX_PAYLOAD,
+    emulator_base,
+    encode_event,
+    function_target_command,
+    split_log_lines,
+)
 
 
 def test_error_payloads_are_classified():
@@ -121,3 +127,16 @@ def test_a_runtime_stack_trace_leaves_out_the_import_systems_frozen_frames():
         'File "/var/task/app.py"',
     ]
     assert error.payload == payload  # the payload as the runtime sent it
+
+
+def test_the_emulators_invoke_url_is_told_from_other_endpoints():
+    assert emulator_base("http://127.0.0.1:9000/2015-03-31/functions/function/invocations") == "http://127.0.0.1:9000"
+    assert emulator_base("http://h:1/x/2015-03-31/functions/function/invocations/") == "http://h:1/x"
+    assert emulator_base("http://localhost:4566") is None
+    assert emulator_base("http://h/2015-03-31/functions/fn/invocations") is None
+    assert emulator_base(None) is None
+    command = function_target_command("http://127.0.0.1:9000/")
+    assert command == (
+        "pytest --lambda-target function --lambda-endpoint-url "
+        "http://127.0.0.1:9000/2015-03-31/functions/function/invocations"
+    )

@@ -366,22 +366,22 @@ def test_a_head_request_gets_no_body_and_keeps_the_length_a_get_would_have() -> 
     start, body = sent
     assert (start["status"], body["body"]) == (200, b"")
     assert (b"content-length", b"6") in start["headers"]
-    assert len(lines) == 1 and lines[0].startswith("HEAD /x 200 ")
+    assert lines[0] == "HEAD /x ..." and len(lines) == 2 and lines[1].startswith("HEAD /x 200 ")
 
 
 def test_a_function_error_is_the_fronts_answer_and_a_dead_container_a_502_that_says_why() -> None:
     raised = FunctionError("RuntimeError", "boom", ["  File app.py, line 1"])
     start, body, lines = call(Recorder(error=raised), "GET", b"/boom")
     assert (start["status"], json.loads(body)) == (502, {"message": "Internal server error"})
-    assert re.fullmatch(r"GET /boom 502 \d+ ms \(RuntimeError: boom\)", lines[0]), lines
+    assert re.fullmatch(r"GET /boom 502 \d+ ms \(RuntimeError: boom\)", lines[1]), lines
     start, _, lines = call(Recorder({"errorMessage": "boom", "errorType": "RuntimeError"}), "GET", b"/")
     assert start["status"] == 502
-    assert re.fullmatch(r"GET / 502 \d+ ms \(InvalidResponse: .{100,}\.\.\.\)", lines[0]), lines
+    assert re.fullmatch(r"GET / 502 \d+ ms \(InvalidResponse: .{100,}\.\.\.\)", lines[1]), lines
     start, body, lines = call(Recorder(error=ContainerError("container plc-1 died and cannot restart")), "GET", b"/")
     assert start["status"] == 502
     assert "container plc-1 died" in json.loads(body)["message"]
-    assert lines[0] == "error: container plc-1 died and cannot restart"
-    assert lines[1].startswith("GET / 502 ")
+    assert lines[1] == "error: container plc-1 died and cannot restart"
+    assert lines[2].startswith("GET / 502 ")
 
 
 async def _through_gateway(function: Any, *paths: str) -> list[httpx.Response]:
@@ -417,3 +417,25 @@ def test_log_chunks_become_whole_lines_with_the_emulators_lines_apart() -> None:
     assert list(lines_of([b"no newline at the end"])) == ["no newline at the end"]
     joined = b"printed lineEND RequestId: 0123abcd-2\n"
     assert list(lines_of([joined])) == ["printed line", "END RequestId: 0123abcd-2"]
+
+
+def test_the_request_line_comes_before_the_functions_own_lines() -> None:
+    # Issue 21, item 11: the request's line used to come after what the function printed while answering it.
+    lines: list[str] = []
+
+    def function(request: httpx.Request) -> httpx.Response:
+        lines.append("  | the function's own line")  # as the log follower prints it, during the call
+        return httpx.Response(200, content=b"ok")
+
+    app = Gateway(httpx.MockTransport(function), log=lines.append)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope_of("GET", b"/items/5", []), receive, send))
+    assert lines[:2] == ["GET /items/5 ...", "  | the function's own line"]
+    assert re.fullmatch(r"GET /items/5 200 \d+ ms", lines[2]), lines

@@ -158,3 +158,29 @@ def test_a_factory_timeout_is_checked_as_the_options_one_is(tmp_path, timeout, m
     assert FunctionSpec.of(tmp_path, timeout="2.5", dockerfile="fn/Dockerfile") == FunctionSpec(
         dockerfile=tmp_path / "fn" / "Dockerfile", timeout=2.5
     )
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "function"),
+    [
+        ("http://127.0.0.1:9000/2015-03-31/functions/function/invocations", "function"),
+        ("http://127.0.0.1:9000/2015-03-31/functions/function/invocations/", "function"),
+    ],
+)
+def test_at_the_emulators_invoke_url_the_function_target_calls_its_one_function(tmp_path, endpoint, function):
+    # aws-lambda-rie serves one function, `function`, at this path (issue 21, item 7).
+    s = settings(tmp_path, cli={"target": "function", "endpoint_url": endpoint})
+    assert s.function == function
+    named = settings(tmp_path, cli={"target": "function", "endpoint_url": endpoint, "function": "mine"})
+    assert named.function == "mine"
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [None, "http://localhost:4566", "http://127.0.0.1:9000/2015-03-31/functions/other/invocations"],
+    ids=["aws", "localstack", "another-function"],
+)
+def test_any_other_endpoint_still_needs_the_functions_name(tmp_path, endpoint):
+    cli = {"target": "function", **({"endpoint_url": endpoint} if endpoint else {})}
+    with pytest.raises(ConfigError, match=r"needs the function: .*for aws-lambda-rie, give its invoke URL"):
+        settings(tmp_path, cli=cli)
