@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .config.defaults import DEPLOYED_MARGIN
 from .config.function import FunctionSpec, ResolvedFunction
 from .config.settings import Settings
 from .errors import NotOnTarget
@@ -227,12 +228,12 @@ class UrlTarget(DeployedTarget):
         from .deployed import invoke_api as remote
         from .fronts.transport import HttpOnlyTransport
 
-        # A deployed stage is slow to wake: the function's timeout, not httpx's 5 s default.
+        # A deployed stage is slow to wake: the function's timeout and a margin, not httpx's 5 s default.
         return httpx.Client(
             base_url=function.url,
             transport=HttpOnlyTransport(httpx.HTTPTransport()),
             auth=remote.url_auth(self.settings),
-            timeout=self.settings.timeout + 5,
+            timeout=self.settings.timeout + DEPLOYED_MARGIN,
         )
 
 

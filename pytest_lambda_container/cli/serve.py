@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_of(args: argparse.Namespace, cwd: Path) -> Settings:
     """The settings pytest would resolve in `cwd` with these flags, but those of other targets (the target is the
-    container). Unless given, the emulator gets any free port: a test run's 9000 stays free."""
+    container). Unless given, the emulator gets any free port: the test run's emulator port stays free."""
     return command_settings(args, cwd, options(), defaults={"port": "0"})
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal, TypeVar
 
 from ..container.sandbox import parse_cpus, parse_ephemeral_storage, parse_memory
 from ..errors import ConfigError
+from .defaults import DEFAULT_PORT, DEFAULT_TIMEOUT
 from .environment import parse_function_name, parse_region
 from .values import (
     parse_bool,
@@ -146,7 +147,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("build_network", _text, "network mode of the build, e.g. host", "MODE"),
     Option("platform", _text, "platform to build for, e.g. linux/amd64 or linux/arm64", "PLATFORM"),
     Option(
-        "port", _named(parse_port), "host port for the emulator on 127.0.0.1 (default 9000; 0 = any free port)", "N"
+        "port",
+        _named(parse_port),
+        f"host port for the emulator on 127.0.0.1 (default {DEFAULT_PORT}; 0 = any free port)",
+        "N",
     ),
     Option("rie", _path, "aws-lambda-rie binary to mount into the container", "PATH"),
     Option(
@@ -165,7 +169,10 @@ OPTIONS: tuple[Option, ...] = (
         choices=_event_formats(),
     ),
     Option(
-        "timeout", _named(parse_timeout), "function timeout in seconds, passed to the emulator (default 300)", "SECONDS"
+        "timeout",
+        _named(parse_timeout),
+        f"function timeout in seconds, passed to the emulator (default {DEFAULT_TIMEOUT:g})",
+        "SECONDS",
     ),
     Option(
         "sandbox", _switch, "run the function as Lambda does: read-only, sized /tmp, memory, CPU (default on)", "on|off"

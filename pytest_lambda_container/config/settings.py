@@ -21,9 +21,10 @@ from ..container.sandbox import (
 )
 from ..container.sandbox import of as sandbox_of
 from ..errors import ConfigError
+from .defaults import DEFAULT_PORT, DEFAULT_TIMEOUT
 from .environment import DEFAULT_FUNCTION_NAME, DEFAULT_REGION, parse_function_name, parse_region
 from .options import OPTIONS, Option, Origin
-from .values import DEFAULT_PORT, DEFAULT_TIMEOUT, parse_port, parse_timeout, parse_url
+from .values import parse_port, parse_timeout, parse_url
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,8 @@ import re
 from collections.abc import Iterable
 
 from ..errors import ConfigError
+from .defaults import MAX_TIMEOUT
 
-DEFAULT_PORT = 9000
-DEFAULT_TIMEOUT = 300.0
-MAX_TIMEOUT = 900.0
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

@@ -11,6 +11,7 @@ import httpx
 from docker.models.containers import Container
 
 from ..build.image import ImageInfo
+from ..config.defaults import DEFAULT_PORT, EMULATOR_MARGIN, LOOPBACK_CONNECT
 from ..engine import hygiene
 from ..engine.client import Engine
 from ..errors import ContainerError, FunctionError, HandlerImportError, InvocationError
@@ -90,7 +91,7 @@ class LambdaContainer(ServingContainer):
         # One keep-alive connection serves every call; loopback only, so a user's HTTP_PROXY never catches them.
         self._http = httpx.Client(
             trust_env=False,
-            timeout=httpx.Timeout(plan.timeout + 10.0, connect=5.0),
+            timeout=httpx.Timeout(plan.timeout + EMULATOR_MARGIN, connect=LOOPBACK_CONNECT),
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
 
@@ -100,7 +101,7 @@ class LambdaContainer(ServingContainer):
         engine: Engine,
         plan: LaunchPlan,
         *,
-        port: int = 9000,
+        port: int = DEFAULT_PORT,
         ready_timeout: float = 30.0,
         log: Log | None = None,
         check_startup: bool = True,
@@ -227,7 +228,11 @@ class LambdaContainer(ServingContainer):
                 self._latest = self._reports.last = metrics.LazyReport(self._current, time.time())
             try:
                 with self._oom.watching():
-                    wait = httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout, connect=5.0)
+                    wait = (
+                        httpx.USE_CLIENT_DEFAULT
+                        if timeout is None
+                        else httpx.Timeout(timeout, connect=LOOPBACK_CONNECT)
+                    )
                     headers = {"Content-Type": "application/json"}
                     return self._http.post(INVOKE_PATH, content=payload, headers=headers, timeout=wait)
             except httpx.TransportError as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..build.image import ImageInfo
+from ..config.defaults import DEFAULT_TIMEOUT
 from ..config.environment import environment as lambda_environment
 from ..config.environment import function_environment
 from ..errors import ContainerError
@@ -69,7 +70,7 @@ def plan(
     rie_path: Path | None = None,
     handler: str | None = None,
     environment: Mapping[str, str] | None = None,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     engine_options: Mapping[str, Any] | None = None,
     sandbox: Sandbox | None = None,
 ) -> LaunchPlan:

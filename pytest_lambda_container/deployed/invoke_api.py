@@ -13,6 +13,7 @@ import dataclasses
 import re
 from typing import Any
 
+from ..config.defaults import DEPLOYED_MARGIN
 from ..config.environment import DEFAULT_REGION
 from ..config.settings import Settings
 from ..container import metrics, outcome
@@ -22,9 +23,6 @@ from .sigv4 import CREDENTIALS_HINT, botocore_module, url_auth
 
 __all__ = ["DeployedFunction", "url_auth"]
 
-#: How much longer than the function's timeout the client waits for its answer: a cold start's init (up to 10 s on
-#: Lambda) and the network. Past it, the function's own timeout must be longer than the one we were told.
-READ_MARGIN = 30.0
 #: An endpoint that does not take the connection within this is not there (no need to wait a function's timeout).
 CONNECT_TIMEOUT = 10.0
 #: `arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]`
@@ -90,7 +88,7 @@ class DeployedFunction:
             config=config.Config(
                 **unsigned,
                 # botocore's defaults (60 s read, 3 retries on a read timeout) would invoke a slow function again.
-                read_timeout=settings.timeout + READ_MARGIN,
+                read_timeout=settings.timeout + DEPLOYED_MARGIN,
                 connect_timeout=CONNECT_TIMEOUT,
                 retries={"total_max_attempts": 1, "mode": "standard"},
                 # A long call's idle connection must outlive NAT gateways' idle timeout (350 s).
@@ -152,7 +150,9 @@ class DeployedFunction:
                 FunctionName=self.function, InvocationType="RequestResponse", LogType="Tail", Payload=payload
             )
         except exceptions.ReadTimeoutError:
-            raise outcome.no_answer(self.function, waited=self.timeout + READ_MARGIN, timeout=self.timeout) from None
+            raise outcome.no_answer(
+                self.function, waited=self.timeout + DEPLOYED_MARGIN, timeout=self.timeout
+            ) from None
         except (exceptions.BotoCoreError, exceptions.ClientError) as exc:
             raise self._explain(exc, exceptions) from None
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..build.handler_location import HandlerLocation, locate
 from ..build.requirements import pip_installs
+from ..config.defaults import DEFAULT_TIMEOUT
 from ..config.function import FunctionSpec, ResolvedFunction
 from ..container import outcome
 from ..container.protocol import MAX_PAYLOAD, encode_event
@@ -58,7 +59,7 @@ class InProcessFunction:
         handler: Handler | None = None,
         *,
         env: Mapping[str, str] | None = None,
-        timeout: float = 300.0,
+        timeout: float = DEFAULT_TIMEOUT,
         loader: Callable[[], Handler] | None = None,
         name: str = "handler",
     ) -> None:

@@ -1,0 +1,24 @@
+"""The numbers several modules share, each in one place with the reason for its value: the defaults of the port and
+the timeout, and how long past a function's timeout each caller waits before it calls the function stuck."""
+
+from __future__ import annotations
+
+#: The emulator's host port on 127.0.0.1: the port AWS's documentation publishes aws-lambda-rie on
+#: (https://docs.aws.amazon.com/lambda/latest/dg/images-test.html: `-p 9000:8080`), so copied curl lines work.
+DEFAULT_PORT = 9000
+#: The function's timeout: the emulator's own default when AWS_LAMBDA_FUNCTION_TIMEOUT is unset (aws-lambda-rie:
+#: `GetenvWithDefault("AWS_LAMBDA_FUNCTION_TIMEOUT", "300")`), so a test behaves as a plain `docker run` of the image.
+DEFAULT_TIMEOUT = 300.0
+#: Lambda's limit on a function's timeout (15 minutes:
+#: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+MAX_TIMEOUT = 900.0
+
+#: How long past the function's timeout we wait for the emulator: it answers a call past the timeout itself ("Task
+#: timed out after"), after resetting the runtime, which takes seconds on a loaded machine; longer, it is stuck.
+EMULATOR_MARGIN = 10.0
+#: How long we wait to connect to the emulator on loopback: it accepts at once when it is there at all.
+LOOPBACK_CONNECT = 5.0
+#: How long past the function's timeout we wait for a deployed function (Invoke API or URL): a cold start's init
+#: (up to 10 s on Lambda, not counted against the timeout) and the network. Past it, the deployed function's own
+#: timeout must be longer than the one we were told.
+DEPLOYED_MARGIN = 30.0
