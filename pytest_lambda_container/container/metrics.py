@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+_START = re.compile(r"^START RequestId: (?P<id>\S+)", re.MULTILINE)
 _REPORT = re.compile(r"^REPORT RequestId: (?P<id>\S+)(?P<fields>.*)$", re.MULTILINE)
 _FIELD = re.compile(r"(?P<name>[A-Za-z ]+): (?P<value>[\d.]+) (?:ms|MB)")
 _INIT = re.compile(r"INIT REPORT\(durationMs: (?P<ms>[\d.]+)\)")
@@ -48,13 +49,23 @@ class Report:
 
 
 def parse(log: str, *, peak_bytes: int | None = None) -> Report | None:
-    """The report of the first invocation in `log` (the container's output since that call began: calls are one at a
-    time, so later ones come after it), or None."""
-    last = _REPORT.search(log)
+    """The report of the invocation `log` begins with (the container's output since that call began), or None.
+
+    Followed by its request id: the call's own START line is the first in `log`, its REPORT the one with that id. The
+    call before may write its END and REPORT lines after this one began (the emulator writes them after it answers,
+    and a pool's next call on the container does not wait), so the first REPORT in `log` can be that call's.
+    """
+    start = _START.search(log)
+    reports = list(_REPORT.finditer(log))
+    if start is None:
+        last = reports[0] if reports else None
+    else:
+        last = next((m for m in reports if m.group("id") == start.group("id")), None)
     if last is None:
         return None
     fields = {m.group("name").strip(): float(m.group("value")) for m in _FIELD.finditer(last.group("fields"))}
-    before = log[: last.start()]
+    # What precedes another call's REPORT line is that call's (its INIT and RTDONE lines), not this one's.
+    before = log[max((m.end() for m in reports if m.start() < last.start()), default=0) : last.start()]
     init, invoke = list(_INIT.finditer(before)), list(_INVOKE.finditer(before))
     return Report(
         request_id=last.group("id"),

@@ -41,6 +41,19 @@ def test_the_real_figures_not_the_emulators_made_up_ones():
     assert parse(WARM + COLD).request_id == "72a51fe3-4e4b-41d2-b0a9-0e868ec91d99"  # the first: the call's own
 
 
+def test_the_calls_own_report_by_its_request_id_when_the_call_before_reports_late():
+    # The emulator writes END and REPORT after it answers: the next call on the container (a pool's, or the next
+    # line of a test) may begin first, so the log since it began starts with the call before's last lines.
+    late = COLD[COLD.index("END RequestId") :]
+    cold_start = COLD[: COLD.index("END RequestId")]
+    report = parse(late + WARM)
+    assert report is not None and report.request_id == "72a51fe3-4e4b-41d2-b0a9-0e868ec91d99"
+    assert report.init_duration_ms is None and report.duration_ms == 585.629  # not the call before's INIT or RTDONE
+    # Its own REPORT not written yet: no report (LazyReport waits for it), not the call before's.
+    assert parse(late + WARM[: WARM.index("REPORT")]) is None
+    assert parse(cold_start) is None
+
+
 class Measured:
     def __init__(self, log: str) -> None:
         self.log, self.reads = log, 0

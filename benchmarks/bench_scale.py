@@ -1,0 +1,184 @@
+"""What scaling costs and saves (issue 17), each row a ratio of two things measured side by side in one run.
+
+    python benchmarks/bench_scale.py [--rows pool,reuse,xdist,start] [--image IMAGE] [--repeat N]
+
+  pool   eight 0.4 s calls from eight threads, `--lambda-concurrency 4` vs 1 (warm containers): wall time
+  reuse  a one-test pytest run with `--lambda-reuse` finding its container warm vs a fresh run (start + init)
+  xdist  the example suite with `-n 2` vs serially (images built beforehand)
+  start  `pytest --co` of one trivial test with the plugin vs `-p no:lambda_container` (pytest's own start)
+
+Each row is its own function, so another row (`one test vs by hand`, `init once vs twice`) is one more function.
+Runs this checkout's package (subprocesses get it on PYTHONPATH); containers on loopback only; all removed at the end.
+Nothing here is timed inside a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pytest_lambda_container import LambdaSession, Settings  # noqa: E402
+from pytest_lambda_container.fronts.events import EventOptions, HttpRequest, get_format  # noqa: E402
+
+#: Subprocess pytest runs import this checkout, not whichever one is installed.
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+#: Plugins of this project's test extras that a user's pytest does not have (hypothesis alone costs ~1 s to load).
+QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:randomly")
+
+
+def settings(image: str | None, **kw: object) -> Settings:
+    return Settings(
+        rootdir=ROOT,
+        image=image,
+        dockerfile=ROOT / "example_app" / "Dockerfile",
+        build_network="host",
+        port=0,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def row(name: str, a_label: str, a: list[float], b_label: str, b: list[float]) -> None:
+    ma, mb = statistics.median(a), statistics.median(b)
+    print(f"{name:8} {a_label} {ma:8.2f} s   {b_label} {mb:8.2f} s   ratio {ma / mb:6.2f}x   (medians of {len(a)})")
+
+
+def image_ref(image: str | None) -> str:
+    """The example image, built once here so that no row times a build."""
+    with LambdaSession(settings(image)) as session:
+        return session.image().id
+
+
+def pool(image: str, repeat: int) -> None:
+    """`--lambda-concurrency 4` vs 1: eight 0.4 s calls from eight threads, after every container has served once."""
+    event = get_format("rest").build(HttpRequest("GET", "/sleep", raw_query="seconds=0.4"), EventOptions())
+
+    def eight_at_once(function: object) -> None:
+        barrier = threading.Barrier(8)
+
+        def call() -> None:
+            barrier.wait()
+            assert function.invoke_event(event)["statusCode"] == 200  # type: ignore[attr-defined]
+
+        threads = [threading.Thread(target=call) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    times: dict[int, list[float]] = {4: [], 1: []}
+    sessions = {n: LambdaSession(settings(image, concurrency=n)) for n in times}
+    try:
+        functions = {n: s.container() for n, s in sessions.items()}
+        for function in functions.values():
+            eight_at_once(function)  # warm: every container started and initialised
+        for _ in range(repeat):
+            for n, function in functions.items():
+                times[n].append(timed(lambda: eight_at_once(function)))  # noqa: B023
+    finally:
+        for s in sessions.values():
+            s.close()
+    row("pool", "concurrency 4", times[4], "concurrency 1", times[1])
+
+
+ONE_TEST = "def test_one(invoke):\n    assert invoke('GET', '/test1').status_code == 200\n"
+
+
+def pytest_run(folder: Path, *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *QUIET, *args], cwd=folder, env=ENV, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def reuse(image: str, repeat: int) -> None:
+    """A one-test run that finds its container warm (`--lambda-reuse`, after a first run) vs a fresh run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "pytest.ini").write_text("[pytest]\n")
+        (folder / "test_one.py").write_text(ONE_TEST)
+        base = (f"--lambda-image={image}", "--lambda-port=0")
+        try:
+            pytest_run(folder, *base, "--lambda-reuse")  # leaves the container for the next runs
+            fresh, warm = [], []
+            for _ in range(repeat):
+                fresh.append(timed(lambda: pytest_run(folder, *base)))
+                warm.append(timed(lambda: pytest_run(folder, *base, "--lambda-reuse")))
+        finally:
+            subprocess.run(
+                [sys.executable, "-m", "pytest_lambda_container", "clean", "--project", str(folder)],
+                env=ENV,
+                cwd=ROOT,
+                capture_output=True,
+            )
+    row("reuse", "reused", warm, "fresh ", fresh)
+
+
+def example_suite(*args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *QUIET, *args, "example_app/tests"],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def xdist(image: str, repeat: int) -> None:
+    """The example suite with `-n 2` vs serially (its images are built by the first, untimed, run)."""
+    example_suite()
+    parallel, serial = [], []
+    for _ in range(repeat):
+        serial.append(timed(example_suite))
+        parallel.append(timed(lambda: example_suite("-n", "2")))
+    row("xdist", "-n 2  ", parallel, "serial", serial)
+
+
+def start(image: str, repeat: int) -> None:
+    """`pytest --co` of one trivial test: with the plugin loaded vs without it (pytest's own start)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "pytest.ini").write_text("[pytest]\n")
+        (folder / "test_trivial.py").write_text("def test_trivial():\n    pass\n")
+        co = ("--co",)
+        pytest_run(folder, *co)  # warm the file caches
+        with_plugin, without = [], []
+        for _ in range(max(repeat, 10)):
+            with_plugin.append(timed(lambda: pytest_run(folder, *co)))
+            without.append(timed(lambda: pytest_run(folder, *co, "-p", "no:lambda_container")))
+    row("start", "plugin", with_plugin, "no plugin", without)
+
+
+ROWS: dict[str, Callable[[str, int], None]] = {"pool": pool, "reuse": reuse, "xdist": xdist, "start": start}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"which rows, of {', '.join(ROWS)}")
+    parser.add_argument("--image", help="an existing image instead of building example_app")
+    parser.add_argument("--repeat", type=int, default=3, help="measurements per side of each row")
+    args = parser.parse_args()
+    image = image_ref(args.image)
+    for name in args.rows.split(","):
+        ROWS[name](image, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
