@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import signal
 import threading
 import warnings
 from collections.abc import Callable, Generator, Iterator
@@ -17,6 +16,7 @@ import pytest
 from .config.function import FunctionSpec
 from .config.options import OPTIONS, TARGETS
 from .config.settings import Settings, resolve
+from .engine.signals import sigterm_ends_like_ctrl_c
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
 from .report import ERROR_ATTRIBUTE, Reports
 from .targets import Target, make_target
@@ -120,28 +120,6 @@ def lambda_settings_of(config: pytest.Config) -> Settings:
     return config.stash[SETTINGS]
 
 
-@contextlib.contextmanager
-def _sigterm_ends_like_ctrl_c() -> Iterator[None]:
-    """While containers may exist, SIGTERM (CI cancelling a job, `timeout`, `docker stop`) ends pytest as Ctrl-C
-    does, so session teardown removes them; Python's default is to die on the spot and leave them behind."""
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
-    ):
-        yield  # someone (xdist, the user) already decided what SIGTERM does
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills for real
-        raise KeyboardInterrupt(f"pytest-lambda-container: ending on signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     # The target fixture's finalizer normally did this; this covers internal errors that skip teardown.
     target = config.stash.get(TARGET, None)
@@ -216,7 +194,7 @@ def lambda_settings(pytestconfig: pytest.Config) -> Settings:
 def lambda_target(pytestconfig: pytest.Config) -> Generator[Target, None, None]:
     """The run's target (`--lambda-target`): makes the function under test and the clients that reach it."""
     target = pytestconfig.stash[TARGET]
-    with _sigterm_ends_like_ctrl_c():
+    with sigterm_ends_like_ctrl_c():
         try:
             yield target
         finally:

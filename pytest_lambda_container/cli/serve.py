@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import signal
 import socket
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 
 from ..config.options import Option
 from ..config.settings import Settings
@@ -26,6 +24,7 @@ from ..container.function import LambdaContainer
 from ..container.pool import FunctionPool
 from ..container.protocol import function_target_command
 from ..container.session import LambdaSession
+from ..engine.signals import sigterm_ends_like_ctrl_c
 from ..errors import ConfigError
 from ..targets import transport_for
 from .gateway import Gateway
@@ -88,14 +87,6 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-class Stopped(Exception):
-    """SIGTERM: stop as Ctrl-C does, the container removed."""
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Stopped
-
-
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM; 0 then, 1 (with the reason) when the function cannot be served."""
     try:
@@ -113,31 +104,31 @@ def run(args: argparse.Namespace) -> int:
     sock = listen(args.host, port)
     session = LambdaSession(settings, log=say, warn=lambda line: say(f"warning: {line}"))
     follower: LogFollower | None = None
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        function = session.container()
-        # With --lambda-concurrency, the first container's output only: the others start and stop with the load.
-        follower = LogFollower(function.primary if isinstance(function, FunctionPool) else function, say)
-        follower.start()
-        # What the function does wrong is the front's answer, as a real front gives it: not an exception.
-        transport = transport_for(settings, function, raise_function_errors=False)
-        config = uvicorn.Config(Gateway(transport, log=say), lifespan="off", access_log=False, log_level="warning")
-        host, bound = sock.getsockname()[:2]
-        served = _url(host, bound)
-        say(f"{function.image.ref} ({settings.event_format} events) serving on {served} (Ctrl-C to stop)")
-        say(f"run your tests against it: pytest --lambda-target url --lambda-url {served}")
-        if isinstance(function, LambdaContainer):  # a pool's containers come and go: no one address to give
-            say(f"or, through Lambda's Invoke API at the emulator: {function_target_command(function.url)}")
-        # uvicorn takes SIGINT and SIGTERM while it runs, and raises them again once it has stopped.
-        uvicorn.Server(config).run(sockets=[sock])
-    except (KeyboardInterrupt, Stopped):
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if follower is not None:
-            follower.stop()
-        session.close()
-        sock.close()
+    # SIGTERM (a process manager stopping it) ends it as Ctrl-C does: the container removed.
+    with sigterm_ends_like_ctrl_c():
+        try:
+            function = session.container()
+            # With --lambda-concurrency, the first container's output only: the others start and stop with the load.
+            follower = LogFollower(function.primary if isinstance(function, FunctionPool) else function, say)
+            follower.start()
+            # What the function does wrong is the front's answer, as a real front gives it: not an exception.
+            transport = transport_for(settings, function, raise_function_errors=False)
+            config = uvicorn.Config(Gateway(transport, log=say), lifespan="off", access_log=False, log_level="warning")
+            host, bound = sock.getsockname()[:2]
+            served = _url(host, bound)
+            say(f"{function.image.ref} ({settings.event_format} events) serving on {served} (Ctrl-C to stop)")
+            say(f"run your tests against it: pytest --lambda-target url --lambda-url {served}")
+            if isinstance(function, LambdaContainer):  # a pool's containers come and go: no one address to give
+                say(f"or, through Lambda's Invoke API at the emulator: {function_target_command(function.url)}")
+            # uvicorn takes SIGINT and SIGTERM while it runs, and raises them again once it has stopped.
+            uvicorn.Server(config).run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if follower is not None:
+                follower.stop()
+            session.close()
+            sock.close()
     say("stopped; container removed" if not settings.keep else "stopped")
     return 0
 
