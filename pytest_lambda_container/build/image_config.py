@@ -29,6 +29,8 @@ AWS_BASE_PREFIXES = ("public.ecr.aws/lambda/", "amazon/aws-lambda-")
 #: Where an AWS base image's runtime imports the function's code from.
 #: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
 TASK_ROOT = "/var/task"
+#: How a custom image starts the runtime client, for the messages that say what to write.
+RUNTIME_START = 'ENTRYPOINT ["python", "-m", "awslambdaric"] and CMD ["app.handler"]'
 _SHELLS = re.compile(r"(?:ba|da|a|z|k|mk)?sh")
 
 

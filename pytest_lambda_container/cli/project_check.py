@@ -16,13 +16,20 @@ from pathlib import Path
 from typing import Literal
 
 from ..build.context_paths import go_match, is_pattern
-from ..build.image_config import AWS_ENTRYPOINT, RUNTIME_CLIENT, ImageConfig, python_module_at, script_of, words_of
+from ..build.image_config import (
+    AWS_ENTRYPOINT,
+    RUNTIME_CLIENT,
+    RUNTIME_START,
+    ImageConfig,
+    python_module_at,
+    script_of,
+    words_of,
+)
 from ..build.installs import installs, project_name
 from ..build.stages import Stages
 from ..build.syntax import Instruction, flag
 
 Status = Literal["ok", "WARNING", "MISSING"]
-FIX_ENTRYPOINT = 'ENTRYPOINT ["python", "-m", "awslambdaric"] with CMD ["app.handler"]'
 
 _RIC = re.compile(r"(?<![\w.-])awslambdaric(?![\w-])", re.IGNORECASE)
 _REQUIREMENT_OPTION = re.compile(r"(?:^|\s)(?:-r|--requirement)(?:\s+|=)(\S+)")
@@ -115,7 +122,7 @@ def runtime_start(df: Stages, context: Path, image: ImageConfig) -> Check:
             "runtime start",
             "WARNING",
             f"ENTRYPOINT `{shlex.join(image.entrypoint)}` does not visibly start python -m awslambdaric; make sure "
-            'it does (a script ends with `exec python -m awslambdaric "$@"`), or use ' + FIX_ENTRYPOINT,
+            'it does (a script ends with `exec python -m awslambdaric "$@"`), or use ' + RUNTIME_START,
         )
     if not image.known:
         return Check(
@@ -123,13 +130,13 @@ def runtime_start(df: Stages, context: Path, image: ImageConfig) -> Check:
             "WARNING",
             "the Dockerfile sets no ENTRYPOINT and the base image's could not be read; unless the base image's "
             f"entrypoint starts python -m awslambdaric, CMD `{shlex.join(image.cmd)}` alone starts no runtime: "
-            "use " + FIX_ENTRYPOINT,
+            "use " + RUNTIME_START,
         )
     return Check(
         "runtime start",
         "MISSING",
         f"no ENTRYPOINT starts the runtime client: the plugin runs ENTRYPOINT + CMD under the emulator, and CMD "
-        f"`{shlex.join(image.cmd)}` alone is no runtime (the function would never answer); use " + FIX_ENTRYPOINT,
+        f"`{shlex.join(image.cmd)}` alone is no runtime (the function would never answer); use " + RUNTIME_START,
     )
 
 

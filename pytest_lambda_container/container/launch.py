@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..build.image import ImageInfo
+from ..build.image_config import RUNTIME_START
 from ..config.defaults import DEFAULT_TIMEOUT
 from ..config.environment import environment as lambda_environment
 from ..config.environment import function_environment
@@ -111,6 +112,6 @@ def emulator_command(image: ImageInfo, handler: str | None) -> tuple[list[str] |
     if not command:
         raise ContainerError(
             f"image {image.ref} has neither ENTRYPOINT nor CMD, so there is no runtime to start; give it "
-            'ENTRYPOINT ["python", "-m", "awslambdaric"] and CMD ["app.handler"], or pass --lambda-handler'
+            f"{RUNTIME_START}, or pass --lambda-handler"
         )
     return [RIE_MOUNT], command

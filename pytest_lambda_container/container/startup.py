@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..build.image import ImageInfo
-from ..build.image_config import python_module_at
+from ..build.image_config import RUNTIME_START, python_module_at
 from ..errors import HandlerImportError, LambdaContainerError, RuntimeUnavailable
 
 #: The most the check may take before the session goes on without it.
@@ -36,7 +36,7 @@ HANDLER_CHECK_FAILED = 3
 RUNTIME_MISSING = 4
 RUNTIME_FIX = (
     "Install the runtime interface client in the image (RUN pip install awslambdaric) and start it with "
-    'ENTRYPOINT ["python", "-m", "awslambdaric"] and CMD ["app.handler"] (your module.function), '
+    f"{RUNTIME_START} (your module.function), "
     "or build FROM public.ecr.aws/lambda/python, whose entrypoint starts it."
 )
 

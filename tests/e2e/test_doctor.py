@@ -123,7 +123,7 @@ def test_a_cmd_only_image_on_plain_python_is_missing_the_runtime(tmp_path, docke
     assert docker_client.containers.list(all=True, filters={"label": [LABEL, f"{LABEL_PID}={pid}"]}) == []
     # The base image's config is read: it has no ENTRYPOINT, so this is a verdict, not a warning.
     assert lines["runtime start"].startswith("runtime start: MISSING: no ENTRYPOINT starts the runtime client")
-    assert 'use ENTRYPOINT ["python", "-m", "awslambdaric"] with CMD ["app.handler"]' in lines["runtime start"]
+    assert 'use ENTRYPOINT ["python", "-m", "awslambdaric"] and CMD ["app.handler"]' in lines["runtime start"]
 
 
 def test_a_base_image_that_has_the_runtime_client_already_is_asked(tmp_path, lambda_image):

@@ -243,7 +243,7 @@ def test_a_cmd_only_image_without_the_runtime_client_is_missing_both(doctor):
     assert "RUN pip install awslambdaric" in lines["runtime client"]
     # Without an engine the base image's own ENTRYPOINT is unknown: a warning with the fix, not a verdict.
     assert lines["runtime start"].startswith("runtime start: WARNING: the Dockerfile sets no ENTRYPOINT")
-    assert 'ENTRYPOINT ["python", "-m", "awslambdaric"] with CMD ["app.handler"]' in lines["runtime start"]
+    assert 'ENTRYPOINT ["python", "-m", "awslambdaric"] and CMD ["app.handler"]' in lines["runtime start"]
 
 
 @pytest.mark.parametrize(
