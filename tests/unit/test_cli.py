@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Callable
 
 import pytest
 from mangum import Mangum
@@ -20,9 +22,6 @@ from pytest_lambda_container.build.image_config import ImageConfig
 from pytest_lambda_container.cli import project_check
 from pytest_lambda_container.fronts.events import get_format
 from pytest_lambda_container.inprocess.function import InProcessFunction
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
-import app as example
 
 
 @pytest.fixture(autouse=True)
@@ -39,15 +38,23 @@ def event_of(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
     return json.loads(out)
 
 
-def answer(event: dict, fmt: str = "rest") -> tuple[int, object]:
-    """What current Mangum (the app's own, fresh) answers to `event`, as the front decodes it."""
-    result = InProcessFunction(Mangum(example.app, lifespan="off")).invoke_event(event)
-    decoded = get_format(fmt).decode(result)
-    return decoded.status_code, json.loads(decoded.body)
+@pytest.fixture
+def answer(example_app: ModuleType) -> Callable[..., tuple[int, object]]:
+    """What current Mangum (the app's own, fresh) answers to an event, as the front decodes it."""
+
+    def answer(event: dict, fmt: str = "rest") -> tuple[int, object]:
+        function = InProcessFunction(Mangum(example_app.app, lifespan="off"))
+        try:
+            decoded = get_format(fmt).decode(function.invoke_event(event))
+        finally:
+            function.close()
+        return decoded.status_code, json.loads(decoded.body)
+
+    return answer
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
-def test_the_printed_event_is_accepted_by_current_mangum_in_every_format(capsys, fmt):
+def test_the_printed_event_is_accepted_by_current_mangum_in_every_format(capsys, answer, fmt):
     event = event_of(capsys, "POST", "/test3", "--query", "message=hoge", "--format", fmt)
     assert answer(event, fmt) == (200, {"message": "hoge"})
     assert answer(event_of(capsys, "GET", "/test1", "--format", fmt), fmt) == (200, {"message": "test"})
@@ -98,7 +105,7 @@ def test_a_bad_ini_value_for_the_event_is_a_usage_error_naming_its_key(capsys, t
     assert "ini key lambda_event_format: unknown event format 'soap'" in capsys.readouterr().err
 
 
-def test_headers_query_and_a_json_body(capsys):
+def test_headers_query_and_a_json_body(capsys, answer):
     event = event_of(capsys, "GET", "/echo?a=1", "--query", "a=2", "--query", "b=x=y", "--header", "X-Test: yes")
     status, seen = answer(event)
     assert status == 200
@@ -108,14 +115,14 @@ def test_headers_query_and_a_json_body(capsys):
     assert answer(event) == (201, {"created": {"name": "pen", "price": 2.0, "tags": []}, "total": 2.2})
 
 
-def test_a_body_from_a_file(capsys, tmp_path):
+def test_a_body_from_a_file(capsys, answer, tmp_path):
     body = tmp_path / "item.json"
     body.write_text('{"name": "ink", "price": 10}')
     event = event_of(capsys, "POST", "/items", "--body", f"@{body}", "--header", "content-type: application/json")
     assert answer(event) == (201, {"created": {"name": "ink", "price": 10.0, "tags": []}, "total": 11.0})
 
 
-def test_the_module_runs_as_a_command():
+def test_the_module_runs_as_a_command(answer):
     cmd = [sys.executable, "-m", "pytest_lambda_container", "event", "POST", "/test3", "--query", "message=hoge"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     assert answer(json.loads(out)) == (200, {"message": "hoge"})

@@ -9,8 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sys
-from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -35,9 +34,6 @@ from pytest_lambda_container.fronts.events import (
 )
 from pytest_lambda_container.fronts.transport import LambdaTransport, make_invoke
 from pytest_lambda_container.inprocess.function import InProcessFunction
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
-import app as example
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 OK = {"statusCode": 200, "body": "ok"}
@@ -201,14 +197,14 @@ def test_http_api_decodes_raw_path_and_function_urls_do_not() -> None:
     assert event_of("function-url", "GET", "/capture/space%20value")["rawPath"] == "/capture/space%20value"
 
 
-def test_http_api_named_stage_prefixes_the_paths() -> None:
+def test_http_api_named_stage_prefixes_the_paths(example_app: ModuleType) -> None:
     """HTTP API capture on a stage `prod`: rawPath and requestContext.http.path start with `/prod`; a Mangum app then
     needs `api_gateway_base_path`, as on AWS."""
     event = event_of("http", "GET", "/test1", options={"stage": "prod"})
     assert (event["rawPath"], event["requestContext"]["http"]["path"]) == ("/prod/test1", "/prod/test1")
     assert event_of("http", "GET", "/test1")["rawPath"] == "/test1"  # $default: no prefix
     for base_path, status in (("/", 404), ("/prod", 200)):
-        app = InProcessFunction(Mangum(example.app, lifespan="off", api_gateway_base_path=base_path))
+        app = InProcessFunction(Mangum(example_app.app, lifespan="off", api_gateway_base_path=base_path))
         transport = LambdaTransport(app, event_format="http", options={"stage": "prod"})
         assert httpx.Client(transport=transport).get("http://l/test1").status_code == status
 
@@ -244,11 +240,11 @@ def test_function_urls_keep_the_cookie_header_and_add_tls_headers() -> None:
         ("alb", 502, "text/html", b"<center><h1>502 Bad Gateway</h1></center>"),
     ],
 )
-def test_each_front_answers_a_function_error_its_own_way(fmt, status, content_type, body) -> None:
+def test_each_front_answers_a_function_error_its_own_way(example_app, fmt, status, content_type, body) -> None:
     """REST: https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html; HTTP API:
     https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html; Function URL:
     awsdocs/aws-lambda-developer-guide#430 ("a 502 'Internal Server Error'"); ALB: its own 502 Bad Gateway page."""
-    response = client(example.failing_handler, fmt, raise_function_errors=False).get("/")
+    response = client(example_app.failing_handler, fmt, raise_function_errors=False).get("/")
     assert (response.status_code, response.headers["content-type"]) == (status, content_type)
     assert body in response.content
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import httpx
 import pytest
 from mangum import Mangum
@@ -13,13 +10,10 @@ from pytest_lambda_container import FunctionError, FunctionTimeout, LambdaTransp
 from pytest_lambda_container.build.image import redact_build_args
 from pytest_lambda_container.inprocess.function import InProcessFunction
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
-import app as example
-
 
 @pytest.fixture
-def invoke():
-    client = httpx.Client(base_url="http://lambda", transport=LambdaTransport(InProcessFunction(example.handler)))
+def invoke(example_app):
+    client = httpx.Client(base_url="http://lambda", transport=LambdaTransport(InProcessFunction(example_app.handler)))
     yield make_invoke(client)
     client.close()
 
@@ -30,11 +24,11 @@ def test_seed_routes_through_current_mangum(invoke):
     assert invoke("POST", "/test3", {"message": "hoge"}).json() == {"message": "hoge"}
 
 
-def test_the_seed_hand_made_event_is_what_current_mangum_rejects():
+def test_the_seed_hand_made_event_is_what_current_mangum_rejects(example_app):
     # The write-up's curl body: current Mangum cannot tell which front sent it. Ours it can.
     seed_event = {"path": "/test1", "httpMethod": "GET", "requestContext": {}, "multiValueQueryStringParameters": {}}
     with pytest.raises(FunctionError, match=r"unable to infer a handler|The adapter was unable to infer"):
-        InProcessFunction(Mangum(example.app, lifespan="off")).invoke_event(seed_event)
+        InProcessFunction(Mangum(example_app.app, lifespan="off")).invoke_event(seed_event)
 
 
 @pytest.mark.parametrize(
@@ -64,8 +58,8 @@ def test_per_call_event_format_and_options(invoke):
     assert seen["request_context_keys"] == ["elb"]
 
 
-def test_function_errors_raise_or_become_502():
-    function = InProcessFunction(example.failing_handler)
+def test_function_errors_raise_or_become_502(example_app):
+    function = InProcessFunction(example_app.failing_handler)
     with pytest.raises(FunctionError) as info:
         httpx.Client(transport=LambdaTransport(function)).get("http://lambda/x")
     assert info.value.error_type == "ValueError"
@@ -118,14 +112,14 @@ def test_secret_build_args_are_not_printed():
 
 
 @pytest.mark.anyio
-async def test_async_transport_twin():
+async def test_async_transport_twin(example_app):
     from pytest_lambda_container import AsyncLambdaTransport
 
-    transport = AsyncLambdaTransport(InProcessFunction(example.handler), event_format="http")
+    transport = AsyncLambdaTransport(InProcessFunction(example_app.handler), event_format="http")
     async with httpx.AsyncClient(base_url="http://lambda", transport=transport) as client:
         assert (await client.post("/test3", params={"message": "async"})).json() == {"message": "async"}
         assert (await client.head("/test1")).content == b""
-    failing = AsyncLambdaTransport(InProcessFunction(example.failing_handler), raise_function_errors=False)
+    failing = AsyncLambdaTransport(InProcessFunction(example_app.failing_handler), raise_function_errors=False)
     async with httpx.AsyncClient(transport=failing) as client:
         assert (await client.get("http://lambda/x")).status_code == 502
 

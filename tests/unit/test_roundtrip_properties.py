@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Callable
 from urllib.parse import quote, quote_plus, urlencode
 
@@ -67,16 +69,22 @@ async def answer(request: Request) -> Response:
 
 
 app = Starlette(routes=[Route("/answer", answer, methods=METHODS), Route("/echo/{rest:path}", echo, methods=METHODS)])
-function = InProcessFunction(Mangum(app, lifespan="off"))
 #: The REST API is configured for binary both ways (`binaryMediaTypes: */*`), as an API serving an ASGI app's bytes
 #: must be; without it a REST API mangles binary bodies on AWS (see test_fronts).
 OPTIONS = {"rest": {"binary_media_types": ["*/*"]}}
-CLIENTS = {
-    fmt: httpx.Client(
-        transport=LambdaTransport(function, event_format=fmt, options=OPTIONS.get(fmt)), base_url="http://lambda"
-    )
-    for fmt in FORMATS
-}
+
+
+@contextmanager
+def client_of(fmt: str) -> Iterator[httpx.Client]:
+    """A client and function of their own for one example: a client shared between tests or examples would send
+    the cookies an earlier one was answered with (httpx keeps a cookie jar), so the result would depend on order."""
+    function = InProcessFunction(Mangum(app, lifespan="off"))
+    transport = LambdaTransport(function, event_format=fmt, options=OPTIONS.get(fmt))
+    try:
+        with httpx.Client(transport=transport, base_url="http://lambda") as client:
+            yield client
+    finally:
+        function.close()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -223,11 +231,11 @@ def test_the_app_receives_exactly_the_request(fmt: str, data: st.DataObject) -> 
     if cookies:
         headers.append(("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items())))
 
-    client = CLIENTS[fmt]
     url = raw_path + ("?" + raw_query if raw_query else "")
-    request = client.build_request(method, url, headers=headers, content=body)
-    assert request.url.raw_path == url.encode("ascii")  # httpx sends the URL as we wrote it
-    response = client.send(request)
+    with client_of(fmt) as client:
+        request = client.build_request(method, url, headers=headers, content=body)
+        assert request.url.raw_path == url.encode("ascii")  # httpx sends the URL as we wrote it
+        response = client.send(request)
     assert response.status_code == 200, response.text
     if method == "HEAD":
         return  # a HEAD answer has no body to read the echo from; see test_head_response_has_no_body
@@ -280,7 +288,8 @@ def want_header(want: dict[str, Any]) -> str:
 @PROPERTY
 @given(method=st.sampled_from(METHODS), want=answers())
 def test_the_client_receives_exactly_the_response(fmt: str, method: str, want: dict[str, Any]) -> None:
-    response = CLIENTS[fmt].request(method, "/answer", headers={"x-want": want_header(want)})
+    with client_of(fmt) as client:
+        response = client.request(method, "/answer", headers={"x-want": want_header(want)})
 
     assert response.status_code == want["status"]
     groups = grouped(want["headers"])
@@ -306,7 +315,8 @@ def test_the_client_receives_exactly_the_response(fmt: str, method: str, want: d
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_head_response_has_no_body(fmt: str) -> None:
     want = {"status": 200, "media_type": "text/plain; charset=utf-8", "headers": [], "cookies": [], "body": "aGk="}
-    response = CLIENTS[fmt].head("/answer", headers={"x-want": want_header(want)})
+    with client_of(fmt) as client:
+        response = client.head("/answer", headers={"x-want": want_header(want)})
     assert response.status_code == 200
     assert response.content == b""
 
@@ -322,12 +332,14 @@ def test_head_response_has_no_body(fmt: str) -> None:
     ],
 )
 def test_a_literal_percent_in_the_path_is_decoded_once(fmt: str) -> None:
-    response = CLIENTS[fmt].get("/echo/a%2541/100%25")
+    with client_of(fmt) as client:
+        response = client.get("/echo/a%2541/100%25")
     assert response.json()["path"] == "/echo/a%41/100%"
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_repeats_of_a_header_in_mixed_case_are_one_header(fmt: str) -> None:
     sent = [("X-Multi", "a"), ("x-multi", "b"), ("X-MULTI", "c")]
-    seen = received_headers(CLIENTS[fmt].get("/echo/x", headers=sent).json()["headers"])
+    with client_of(fmt) as client:
+        seen = received_headers(client.get("/echo/x", headers=sent).json()["headers"])
     assert seen["x-multi"] == expected_headers(fmt, sent)["x-multi"]

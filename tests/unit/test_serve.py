@@ -13,6 +13,7 @@ import re
 import socket
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import unquote
 
@@ -31,9 +32,6 @@ from pytest_lambda_container.fronts.transport import LambdaTransport
 from pytest_lambda_container.inprocess.function import InProcessFunction
 from pytest_lambda_container.plugin import lambda_settings_of
 from pytest_lambda_container.targets import transport_for
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "example_app"))
-import app as example
 
 # -- the ini file pytest would read ----------------------------------------------------------------------------
 
@@ -390,8 +388,8 @@ async def _through_gateway(function: Any, *paths: str) -> list[httpx.Response]:
         return [await client.get(path) for path in paths]
 
 
-def test_fastapis_docs_page_and_its_openapi_json_come_through() -> None:
-    function = InProcessFunction(Mangum(example.app, lifespan="off"))
+def test_fastapis_docs_page_and_its_openapi_json_come_through(example_app: ModuleType) -> None:
+    function = InProcessFunction(Mangum(example_app.app, lifespan="off"))
     try:
         docs, spec = asyncio.run(_through_gateway(function, "/docs", "/openapi.json"))
     finally:
