@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import http.server
 import io
 import json
 import sys
+import threading
 from pathlib import Path
 
 import botocore.auth
@@ -378,7 +380,50 @@ def test_the_region_is_the_arns_then_the_options_then_the_standard_chains(monkey
     assert fn.client.meta.region_name == expected == fn.region
 
 
-def test_close_closes_the_client():
-    fn = function()
+class _InvokeAPI(http.server.BaseHTTPRequestHandler):
+    """A keep-alive HTTP/1.1 endpoint answering every Invoke with `{"ok": true}`; `closed` is set when the client
+    closes its connection."""
+
+    protocol_version = "HTTP/1.1"
+    closed: threading.Event
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def finish(self) -> None:
+        super().finish()
+        self.closed.set()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def invoke_api(monkeypatch):
+    """A local endpoint for `--lambda-endpoint-url`: its URL, and the event set when the client's connection closes."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    handler = type("Handler", (_InvokeAPI,), {"closed": threading.Event()})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler.closed
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_close_closes_the_clients_connections(invoke_api):
+    url, closed = invoke_api
+    fn = function(endpoint_url=url)
+    assert fn.invoke_event({}) == {"ok": True}
+    assert not closed.is_set()  # kept alive for the next call: only close() ends it
     fn.close()
+    assert closed.wait(timeout=30), "the connection to the Invoke API is still open after close()"
     fn.close()  # twice is fine

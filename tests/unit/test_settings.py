@@ -9,7 +9,7 @@ import pytest
 
 from pytest_lambda_container import ConfigError
 from pytest_lambda_container.config.function import FunctionSpec
-from pytest_lambda_container.config.options import OPTIONS, Option
+from pytest_lambda_container.config.options import OPTIONS, Option, Source
 from pytest_lambda_container.config.settings import Settings, resolve
 
 
@@ -132,10 +132,17 @@ def test_the_function_name_and_region(tmp_path):
     assert (environment["AWS_LAMBDA_FUNCTION_NAME"], environment["AWS_REGION"]) == ("orders", "eu-west-1")
 
 
-def test_each_option_has_its_own_parser():
-    # A new option of an existing type must not inherit another's validation (a port's range, a timeout's limit).
+def test_each_option_has_its_own_parser(tmp_path):
+    # A new option of an existing type must not inherit another's validation (a port's range, a timeout's limit):
+    # each of the two number options takes what the other refuses.
     by_name = {opt.name: opt for opt in OPTIONS}
-    assert by_name["port"].parse is not by_name["timeout"].parse
+    port, timeout, source = by_name["port"], by_name["timeout"], Source("option --lambda-x", tmp_path)
+    assert port.parse("65535", source, port) == 65535
+    with pytest.raises(ConfigError, match="over Lambda's limit"):
+        timeout.parse("65535", source, timeout)
+    assert timeout.parse("0.5", source, timeout) == 0.5
+    with pytest.raises(ConfigError, match="port '0.5' is not a number"):
+        port.parse("0.5", source, port)
     assert by_name["event_format"].choices == ("rest", "http", "function-url", "alb", "alb-multi")
     assert all(isinstance(opt, Option) and opt.help for opt in OPTIONS)
 
