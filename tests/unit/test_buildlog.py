@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -38,12 +38,26 @@ def test_a_long_step_says_it_is_still_building_every_heartbeat():
 
 
 def test_the_heartbeat_runs_by_itself_while_the_output_is_read():
-    said: list[BuildProgress] = []
-    with BuildOutput(said.append, legacy_step, heartbeat=0.2) as output:
+    # The build's clock is the test's: each time it moves past the heartbeat, the heartbeat's own thread says so once,
+    # and the test waits for that line (an event), not for a stretch of wall time a loaded machine would skew.
+    clock, said, beat = Clock(), [], threading.Event()
+
+    def report(progress: BuildProgress) -> None:
+        said.append(progress)
+        if progress.text.startswith("still building"):
+            beat.set()
+
+    with BuildOutput(report, legacy_step, heartbeat=0.04, clock=clock) as output:
         output.feed("Step 2/3 : RUN sleep 60\n")
-        time.sleep(0.7)
-    beats = [p.text for p in said if p.text.startswith("still building step 2/3 (")]
-    assert 2 <= len(beats) <= 4, said
+        for _ in range(2):
+            beat.clear()
+            clock.now += 35
+            assert beat.wait(timeout=30), said
+    assert [p.text for p in said] == [
+        "RUN sleep 60",
+        "still building step 2/3 (35 s)",
+        "still building step 2/3 (70 s)",
+    ]
 
 
 def test_streamed_output_goes_to_the_callback_only_when_asked():

@@ -141,7 +141,7 @@ def test_each_option_has_its_own_parser(tmp_path):
     with pytest.raises(ConfigError, match="over Lambda's limit"):
         timeout.parse("65535", source, timeout)
     assert timeout.parse("0.5", source, timeout) == 0.5
-    with pytest.raises(ConfigError, match="port '0.5' is not a number"):
+    with pytest.raises(ConfigError, match=r"port '0\.5' is not a number"):
         port.parse("0.5", source, port)
     assert by_name["event_format"].choices == ("rest", "http", "function-url", "alb", "alb-multi")
     assert all(isinstance(opt, Option) and opt.help for opt in OPTIONS)
