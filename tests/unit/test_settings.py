@@ -9,7 +9,7 @@ import pytest
 
 from pytest_lambda_container import ConfigError
 from pytest_lambda_container.config.function import FunctionSpec
-from pytest_lambda_container.config.options import OPTIONS, Option, Source
+from pytest_lambda_container.config.options import OPTIONS, Option, Origin
 from pytest_lambda_container.config.settings import Settings, resolve
 
 
@@ -136,7 +136,7 @@ def test_each_option_has_its_own_parser(tmp_path):
     # A new option of an existing type must not inherit another's validation (a port's range, a timeout's limit):
     # each of the two number options takes what the other refuses.
     by_name = {opt.name: opt for opt in OPTIONS}
-    port, timeout, source = by_name["port"], by_name["timeout"], Source("option --lambda-x", tmp_path)
+    port, timeout, source = by_name["port"], by_name["timeout"], Origin("option --lambda-x", tmp_path)
     assert port.parse("65535", source, port) == 65535
     with pytest.raises(ConfigError, match="over Lambda's limit"):
         timeout.parse("65535", source, timeout)
