@@ -44,11 +44,15 @@ def test_a_test_that_leaves_the_process_changed_fails_and_the_next_finds_it_rest
     pytester.makepyfile(test_leaks=LEAKS)
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:lambda_container")
     result.assert_outcomes(passed=6, errors=4)
-    result.stdout.fnmatch_lines_random(
+    result.stdout.fnmatch_lines(
         [
-            "*test_sets_a_variable*os.environ changed: +LEAKED_BY_A_TEST*",
-            "*test_removes_one*os.environ changed: -KEPT_BY_THE_RUN*",
-            "*test_prepends_to_the_path*sys.path changed*",
-            "*test_changes_folder*the working directory changed*",
+            "*ERROR at teardown of test_sets_a_variable*",
+            "*os.environ changed: +LEAKED_BY_A_TEST (use monkeypatch.setenv/delenv)",
+            "*ERROR at teardown of test_removes_one*",
+            "*os.environ changed: -KEPT_BY_THE_RUN *",
+            "*ERROR at teardown of test_prepends_to_the_path*",
+            "*sys.path changed*",
+            "*ERROR at teardown of test_changes_folder*",
+            "*the working directory changed*",
         ]
     )
