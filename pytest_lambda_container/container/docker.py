@@ -54,8 +54,9 @@ class DockerContainer:
         except EngineRefused as exc:
             if not (port and ("already allocated" in exc.reason or "address already in use" in exc.reason)):
                 raise
-        log(f"port {port} on 127.0.0.1 is busy; publishing the emulator on a free port instead")
-        return cls._run(engine, plan, 0, ready_timeout, log)
+        started = cls._run(engine, plan, 0, ready_timeout, log)
+        log(f"port {port} on 127.0.0.1 is busy; the emulator is on port {started.port} instead ({started.url})")
+        return started
 
     @classmethod
     def _run(cls, engine: Engine, plan: LaunchPlan, port: int, ready_timeout: float, log: Log) -> DockerContainer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 
@@ -101,9 +102,13 @@ def test_busy_port_falls_back_to_a_free_one_and_says_so(pytester, lambda_image, 
     pytester.makepyfile(HELLO_TEST)
     result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", str(lambda_container.port))
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(
-        [f"*port {lambda_container.port} on 127.0.0.1 is busy; publishing the emulator on a free port*"]
+    # The port it took, named (issue 21, item 11): a user who wants to curl it needs it.
+    said = re.search(
+        rf"port {lambda_container.port} on 127\.0\.0\.1 is busy; the emulator is on port (\d+) instead "
+        r"\(http://127\.0\.0\.1:(\d+)\)",
+        result.stdout.str(),
     )
+    assert said and said[1] == said[2] and int(said[1]) not in (0, lambda_container.port), result.stdout.str()
 
 
 def test_lambda_image_builds_nothing(pytester, lambda_image):
