@@ -20,6 +20,8 @@ from .engine.signals import sigterm_ends_like_ctrl_c
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
 from .report import ERROR_ATTRIBUTE, Reports
 from .targets import Target, make_target
+from .terminal import NAME as TERMINAL
+from .terminal import TerminalLog
 
 if TYPE_CHECKING:
     # Imported where used: every pytest start loads this plugin (`--co`, other targets, runs that need no container),
@@ -79,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
             stream_build_output=config.option.verbose > 0,  # get_verbosity() is pytest 8; the floor is 7.4
         )
 
+    _terminal_log(config)  # its hooks keep pytest's progress whole from the first test on
     target = config.stash[TARGET] = make_target(settings, open_session)
     config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
     if (
@@ -133,24 +136,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def _terminal_log(config: pytest.Config) -> Callable[[str], None]:
-    """Progress lines on the terminal, past output capturing (builds take minutes: the user must see them)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capman = config.pluginmanager.get_plugin("capturemanager")
-    # A build's heartbeat speaks from its own thread: one line at a time, whole.
-    lock = threading.Lock()
-
-    def log(line: str) -> None:
-        if reporter is None:
-            return
-        suspended = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
-        with lock, suspended:
-            # pytest's progress may have left its line open (a file's name and dots; with -q, dots alone): end it,
-            # so that the line stays whole and this one starts at the margin.
-            reporter.ensure_newline()
-            if config.get_terminal_writer().width_of_current_line:
-                reporter.write("\n")
-            reporter.write_line(f"lambda-container: {line}")
-
+    """The run's progress lines on the terminal (terminal.py)."""
+    log = config.pluginmanager.get_plugin(TERMINAL)
+    if not isinstance(log, TerminalLog):
+        log = TerminalLog(config)
+        config.pluginmanager.register(log, TERMINAL)
     return log
 
 

@@ -134,6 +134,38 @@ def test_progress_lines_start_a_line_of_their_own(pytester: pytest.Pytester) -> 
         assert said == ["lambda-container: mid-run news"], (args, said)
 
 
+def test_a_build_at_the_first_test_leaves_one_progress_line_per_file(pytester: pytest.Pytester) -> None:
+    # Issue 21, item 11: the file's name stood alone above the build's lines, and the first letter alone under them
+    # (`tests/test_app.py ` / build / `E` / `tests/test_app.py EEE`).
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def built(lambda_session):
+            for step in ("building", "build step 1/2", "built"):  # as a build speaks, during the setup
+                lambda_session.log(step)
+        """
+    )
+    pytester.makepyfile(
+        test_app="def test_1(built): pass\ndef test_2(built): pass\ndef test_3(): pass\n",
+        test_other="def test_4(): pass\ndef test_5(): pass\n",
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=5)
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if line.startswith("collected "))
+    progress = lines[start + 1 : lines.index("", start + 2)]
+    assert [line.split("  ")[0].rstrip() for line in progress] == [
+        "",
+        "lambda-container: building",
+        "lambda-container: build step 1/2",
+        "lambda-container: built",
+        "test_app.py ...",
+        "test_other.py ..",
+    ], lines
+
+
 BROKEN_HANDLER = """
 import json
 
