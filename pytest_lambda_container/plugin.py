@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import threading
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
