@@ -11,23 +11,21 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "standins.py"
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
 
-sys.path.insert(0, str(SCRIPT.parent))  # as when run: its folder first, for the modules next to it
-import host_pip  # noqa: E402
-
-
-def load_standins():
-    spec = importlib.util.spec_from_file_location("standins", SCRIPT)
+def load_script(name: str):
+    """scripts/NAME.py as the module NAME, without putting scripts/ on sys.path for every later test."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["standins"] = module  # dataclasses look their module up there
+    sys.modules[name] = module  # dataclasses look their module up there; standins imports host_pip by name
     spec.loader.exec_module(module)
     return module
 
 
-standins = load_standins()
+host_pip = load_script("host_pip")
+standins = load_script("standins")
 
 
 def pip_conf(listing: str = "", **environ: str) -> str:
