@@ -35,4 +35,4 @@ if [ "$missing" = 1 ]; then PYTHON="$VENV/bin/python" scripts/bootstrap.sh image
 
 log "the example app's suite, against both its images"
 "$VENV/bin/python" -m pytest -ra example_app/tests
-log "ready: '. $VENV/bin/activate', then 'python -m pytest -ra' runs the project's tests (as .ci/run does)"
+log "ready: '. $VENV/bin/activate', then README's test command runs the project's tests (as .ci/run does)"
