@@ -20,6 +20,11 @@ from .docker import LOG_TAIL, DockerContainer, Log
 from .launch import LaunchPlan
 from .protocol import INVOKE_PATH, check_payload, encode_event
 
+#: How often a call the emulator refused during a reset of the runtime (`outcome.canceled_by_a_reset`) is sent
+#: again, and how long it waits first: a reset ends within a few hundred milliseconds.
+RESET_RETRIES = 5
+RESET_PAUSE = 0.2
+
 
 class State(enum.Enum):
     """Where a function's container is in its life."""
@@ -259,6 +264,13 @@ class LambdaContainer(ServingContainer):
         # Decoded under the lock too: telling a dead container from a live one must not race with a restart.
         with self._lock:
             response = self.invoke_raw(payload, timeout=timeout)
+            for _ in range(RESET_RETRIES):
+                if not outcome.canceled_by_a_reset(response.text):
+                    break
+                # The emulator refused the call while it still reset the runtime after a timeout or a crash: the
+                # function never saw the event, so it goes again once the reset has had a moment.
+                time.sleep(RESET_PAUSE)
+                response = self.invoke_raw(payload, timeout=timeout)
             over = self._oom.over_memory()
             if over is not None:  # killed for memory, or (where it could not be) past it all the same
                 raise over from None

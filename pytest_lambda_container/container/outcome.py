@@ -76,6 +76,23 @@ def decode_answer(status: int, text: str, headers: Mapping[str, str], *, timeout
     return result
 
 
+def canceled_by_a_reset(text: str) -> bool:
+    """Whether the emulator refused the call because it was still resetting the runtime after a timeout or a crash
+    (`Sandbox.Failure` "Error: ErrGateCanceled"; its log says "Invoke failed error=ErrGateCanceled" and "Reset
+    initiated: ReleaseFail"). The runtime never got the event, so the call can be sent again."""
+    if "ErrGateCanceled" not in text:  # the usual answer is decided by a substring test
+        return False
+    try:
+        result = json.loads(text)
+    except ValueError:
+        return False
+    return (
+        isinstance(result, dict)
+        and result.get("errorType") == "Sandbox.Failure"
+        and "ErrGateCanceled" in str(result.get("errorMessage", ""))
+    )
+
+
 def function_error(result: Any, *, function_error_header: str | None = None) -> FunctionError | None:
     """The `FunctionError` a result stands for (an `errorType`/`errorMessage` payload), or None."""
     if not isinstance(result, dict):

@@ -113,3 +113,13 @@ def test_other_errors_go_through_the_targets_explanation() -> None:
     seen: list[FunctionError] = []
     assert outcome.as_lambda_reports_it(error, timeout=3, explain=lambda e: seen.append(e) or e) is error
     assert seen == [error]
+
+
+def test_a_call_the_emulator_refused_during_a_reset_is_told_apart() -> None:
+    """aws-lambda-rie's answer to a call that arrives while it still resets the runtime after a timeout (captured from
+    its log: "Invoke failed error=ErrGateCanceled", "Reset initiated: ReleaseFail"): the function never saw it."""
+    refused = '{"errorType": "Sandbox.Failure", "errorMessage": "RequestId: 89fd8a37 Error: ErrGateCanceled"}'
+    assert outcome.canceled_by_a_reset(refused)
+    assert not outcome.canceled_by_a_reset('{"errorType": "Sandbox.Failure", "errorMessage": "RequestId: r Error: x"}')
+    assert not outcome.canceled_by_a_reset('{"statusCode": 200, "body": "ErrGateCanceled"}')  # a result that says it
+    assert not outcome.canceled_by_a_reset("ErrGateCanceled")
