@@ -316,3 +316,57 @@ def test_the_shipped_workflow_tests_the_image_it_pushes(tmp_path, docker_client)
         assert "build step" not in run.stdout and "is up to date" not in run.stdout
     finally:
         docker_client.images.remove(tag, force=True)
+
+
+BROKEN_HANDLERS = [
+    ("aws-handler-typo", "probe.py", ("Runtime.HandlerNotFound: Handler 'handlr' missing on module 'probe'",), None),
+    (
+        "aws-import-typo",
+        "broken_import.py",
+        ("Runtime.ImportModuleError: Unable to import module 'broken_import'", "cannot import name 'dumsp'"),
+        'File "/var/task/broken_import.py", line 4, in <module>',
+    ),
+    (
+        "custom-handler-typo",
+        "probe.py",
+        ("Runtime.HandlerNotFound: Handler 'handlr' missing on module 'probe'",),
+        None,
+    ),
+    (
+        "custom-import-typo",
+        "broken_import.py",
+        ("Runtime.ImportModuleError: Unable to import module 'broken_import'", "cannot import name 'dumsp'"),
+        'File "/function/broken_import.py", line 4, in <module>',
+    ),
+]
+
+
+@pytest.mark.parametrize("target", ["container", "inprocess"])
+@pytest.mark.parametrize(("image", "module", "cause", "frame"), BROKEN_HANDLERS, ids=[b[0] for b in BROKEN_HANDLERS])
+def test_a_handler_that_cannot_load_fails_once_on_every_image_style_and_target(
+    pytester, lambda_image, target, image, module, cause, frame
+):
+    # Issue 21, items 2 and 10: `Dockerfile.aws` with `CMD ["app.handlr"]` or an import typo gave 4 FAILED, each
+    # repeating the error and the log; the import error's trace showed the check's script and importlib's frames.
+    shutil.copy(IMAGES / f"Dockerfile.{image}", pytester.path / "Dockerfile")
+    shutil.copy(IMAGES / module, pytester.path / module)
+    pytester.makepyfile(FOUR_TESTS)
+    args = ["-p", "no:randomly", "--lambda-port=0", f"--lambda-target={target}"]
+    if image.startswith("custom"):
+        args.append(f"--lambda-build-arg=BASE={lambda_image.id}")
+    result = pytester.runpytest(*args)
+    # In-process nothing is built: the test of lambda_image (the container target's) is skipped.
+    skipped = 1 if target == "inprocess" else 0
+    result.assert_outcomes(passed=2 - skipped, skipped=skipped, errors=3)
+    first, *others = _error_blocks(result.outlines)
+    assert f"HandlerImportError: {cause[0]}" in first and cause[-1] in first, first
+    assert all(re.search(rf"{ONE_LINE} \(HandlerImportError, at setup of \S+\)", block) for block in others), others
+    text = result.stdout.str()
+    assert text.count(cause[0]) == 1
+    if frame is not None and target == "container":
+        assert frame in first
+    if frame is not None:
+        assert first.count("Function stack trace (most recent call last):") == 1
+        assert 'File "<string>"' not in text and "<frozen" not in text and "importlib" not in text, first
+        assert "Traceback (most recent call last)" not in text, first
+    assert len(result.outlines) < 60, text
