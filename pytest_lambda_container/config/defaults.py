@@ -13,6 +13,9 @@ DEFAULT_TIMEOUT = 300.0
 #: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
 MAX_TIMEOUT = 900.0
 
+#: Lambda's limit on an init that does not count against the function's timeout; a longer one is retried at the first
+#: invocation under the function's timeout (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+INIT_LIMIT = 10.0
 #: How long past the function's timeout we wait for the emulator: it answers a call past the timeout itself ("Task
 #: timed out after"), after resetting the runtime, which takes seconds on a loaded machine; longer, it is stuck.
 EMULATOR_MARGIN = 10.0

@@ -15,9 +15,10 @@ from ..engine import hygiene
 from ..engine.client import Engine
 from ..engine.hygiene import LABEL_SESSION
 from ..errors import ContainerExited, ContainerNotReady, EngineRefused, LambdaContainerError
-from . import cgroup
+from . import cgroup, memwatch
 from .launch import CONTAINER_PORT, LaunchPlan
-from .protocol import split_log_lines
+from .protocol import hide_invocation, split_log_lines
+from .sandbox import Sandbox
 
 Log = Callable[[str], None]
 #: Lines of a container's log that errors about it carry.
@@ -41,6 +42,10 @@ class DockerContainer:
         self.id: str = container.id or ""
         self.name: str = container.name or ""
         self.port = 0
+        #: The request id of the plugin's own warm-up call, whose lines `logs()` leaves out (`warmup`).
+        self.hidden_request = ""
+        #: The duration of the init the warm-up ran, until the first call's report takes it.
+        self.init_ms: float | None = None
 
     @property
     def url(self) -> str:
@@ -81,7 +86,7 @@ class DockerContainer:
         cls, engine: Engine, plan: LaunchPlan, container: Container, *, ready_timeout: float, log: Log
     ) -> DockerContainer:
         """A running container that an earlier run started (`--lambda-reuse`), once its emulator answers."""
-        self = cls(engine, plan, container, log=log)
+        self = cls(engine, plan.as_started((container.attrs.get("Config") or {}).get("Env") or []), container, log=log)
         self.port = published_port(container, 0)
         self.wait_ready(ready_timeout)
         return self
@@ -149,13 +154,43 @@ class DockerContainer:
                 raw = bytes(self.container.logs(**kwargs)).decode("utf-8", "replace")
         except LambdaContainerError:
             return ""
-        return split_log_lines(raw)
+        text = split_log_lines(raw)
+        return hide_invocation(text, self.hidden_request) if self.hidden_request else text
 
     def exec(self, argv: tuple[str, ...], *, workdir: str, environment: Mapping[str, str]) -> tuple[int, str]:
         """Run `argv` in the container; its exit code and output (both streams, the first line's indent kept)."""
         with self.engine.errors(f"a command in container {self.name}"):
             code, output = self.container.exec_run(list(argv), workdir=workdir, environment=dict(environment))
         return int(code or 0), cast(bytes, output or b"").decode("utf-8", "replace").rstrip()
+
+    def take_init_ms(self) -> float | None:
+        """The warm-up's init duration, once: the first call's report carries it, no later one."""
+        init_ms, self.init_ms = self.init_ms, None
+        return init_ms
+
+    def update_cpus(self, vcpus: float) -> bool:
+        """Give the running container `vcpus` of CPU (a quota: Docker cannot change nano_cpus); False if refused."""
+        cpu = Sandbox.cpu_update(vcpus)
+        try:
+            with self.engine.errors(f"a CPU update of container {self.name}"):
+                self.container.update(cpu_period=cpu["cpu_period"], cpu_quota=cpu["cpu_quota"])
+        except LambdaContainerError:
+            return False
+        return True
+
+    def kill_runtime(self) -> bool:
+        """Kill the runtime's processes but not the emulator (PID 1), which answers the call in flight and starts a
+        fresh runtime for the next, as Lambda does after a timeout: from the host's cgroup where the engine runs
+        here, else from inside. False if neither could."""
+        found = cgroup.find_cgroup(self.id)
+        if found is not None and memwatch.kill_runtime(found):
+            return True
+        try:
+            # kill(-1) signals every process the caller may, but PID 1 and itself.
+            code, _ = self.exec(("sh", "-c", "kill -9 -1"), workdir="/", environment={})
+        except LambdaContainerError:
+            return False
+        return code == 0
 
     def peak_memory(self) -> int | None:
         """The container's peak memory use since it started, in bytes (None where the engine does not tell)."""

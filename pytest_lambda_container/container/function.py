@@ -15,10 +15,10 @@ from ..config.defaults import DEFAULT_PORT, EMULATOR_MARGIN, LOOPBACK_CONNECT
 from ..engine import hygiene
 from ..engine.client import Engine
 from ..errors import ContainerError, FunctionError, HandlerImportError, InvocationError
-from . import memwatch, metrics, outcome, sandbox, startup
+from . import memwatch, metrics, outcome, sandbox, warmup
 from .docker import LOG_TAIL, DockerContainer, Log
 from .launch import LaunchPlan
-from .protocol import INVOKE_PATH, check_payload, encode_event
+from .protocol import INVOKE_HEADERS, INVOKE_PATH, check_payload, encode_event
 
 #: How often a call the emulator refused during a reset of the runtime (`outcome.canceled_by_a_reset`) is sent
 #: again, and how long it waits first: a reset ends within a few hundred milliseconds.
@@ -152,12 +152,12 @@ class LambdaContainer(ServingContainer):
         self._serve(current)
         return self
 
-    def _launch(self, port: int) -> None:
-        self._serve(
+    def _launch(self, port: int) -> DockerContainer:
+        return self._serve(
             DockerContainer.run(self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log)
         )
 
-    def _serve(self, current: DockerContainer) -> None:
+    def _serve(self, current: DockerContainer) -> DockerContainer:
         self._current = current
         self._http.base_url = httpx.URL(self._current.url)
         self._oom.close()
@@ -167,6 +167,7 @@ class LambdaContainer(ServingContainer):
             self._current.remove()
             self._check_open()
         self.state = State.READY
+        return current
 
     def _check_open(self) -> None:
         if self.state is State.REMOVED:
@@ -179,22 +180,18 @@ class LambdaContainer(ServingContainer):
             if self.state is State.DEAD or self.exit_code() is not None:
                 self._revive()
 
-    def _revive(self) -> None:
-        """Start a fresh container in place of the dead one, on the same port if it is free."""
+    def _revive(self, plan: LaunchPlan | None = None) -> DockerContainer:
+        """A fresh container in place of the dead one (or of a new `plan`: no restart), on the same port if free."""
         port = self.port
         if self._current is not None:
             self._current.remove()
-        self.restarts += 1
-        self._launch(port)
+        self.restarts, self.plan = self.restarts + (plan is None), plan or self.plan
+        return self._launch(port)
 
     def check_startup(self) -> None:
-        """Check, without invoking the function, that its runtime can start and its handler loads: the emulator does
-        both on the first invoke only, so an image that cannot (`RuntimeUnavailable`, `HandlerImportError` in the
-        runtime's own words) fails the session's setup instead of every test."""
-        check, current, limit = self.plan.startup_check, self._current, min(self.timeout, startup.CHECK_LIMIT)
-        error = startup.run(current, check, self.image.ref, limit=limit, log=self.log) if check and current else None
-        if error is not None:  # a runtime that never ran left nothing in the log: the cause is in the message
-            raise self._with_logs(error) if isinstance(error, HandlerImportError) else error
+        """Have the runtime init now, off the function's timeout, or check that it can start (`warmup.start_up`)."""
+        if self._current is not None:
+            warmup.start_up(self._current, self._http, self.plan, self.log, self._revive)
 
     def remove(self) -> None:
         """Stop and remove the container (idempotent); the object cannot invoke any more.
@@ -230,16 +227,14 @@ class LambdaContainer(ServingContainer):
             if self._current is not None:  # nothing is read now: the hot path stays a POST
                 if self._latest is not None:
                     self._latest.supersede()
-                self._latest = self._reports.last = metrics.LazyReport(self._current, time.time())
+                report = metrics.LazyReport(self._current, time.time(), init_duration_ms=self._current.take_init_ms())
+                self._latest = self._reports.last = report
             try:
-                with self._oom.watching():
-                    wait = (
-                        httpx.USE_CLIENT_DEFAULT
-                        if timeout is None
-                        else httpx.Timeout(timeout, connect=LOOPBACK_CONNECT)
-                    )
-                    headers = {"Content-Type": "application/json"}
-                    return self._http.post(INVOKE_PATH, content=payload, headers=headers, timeout=wait)
+                with self._oom.watching(), warmup.call_deadline(self.plan, self._current) as deadline:
+                    limit = self.plan.emulator_timeout + EMULATOR_MARGIN if timeout is None else timeout
+                    wait = httpx.Timeout(limit, connect=LOOPBACK_CONNECT)
+                    response = self._http.post(INVOKE_PATH, content=payload, headers=INVOKE_HEADERS, timeout=wait)
+                return warmup.timed_out_answer(self.timeout) if deadline.fired else response  # ended by the plugin
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.TimeoutException):
                     # Past the function timeout and then some, or past the caller's: the emulator is stuck, or

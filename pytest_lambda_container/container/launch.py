@@ -6,6 +6,8 @@ the start-up check), so every decision made before a container exists is testabl
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,8 @@ from .startup import StartupCheck, check_for
 
 CONTAINER_PORT = "8080/tcp"
 RIE_MOUNT = "/aws-lambda/aws-lambda-rie"
+#: The emulator's budget, in whole seconds, for the init and the call together (`function_environment` sets it).
+TIMEOUT_VARIABLE = "AWS_LAMBDA_FUNCTION_TIMEOUT"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,25 @@ class LaunchPlan:
     engine_options: Mapping[str, Any] = field(default_factory=dict)
     #: Lambda's limits (None or disabled: a plain `docker run`).
     sandbox: Sandbox | None = None
+
+    @property
+    def emulator_timeout(self) -> float:
+        """The emulator's budget for a call (its init included): the function's timeout, or more where the plugin
+        keeps the function's timeout itself (`with_init_room`)."""
+        return float(self.environment.get(TIMEOUT_VARIABLE) or math.ceil(self.timeout))
+
+    def with_init_room(self, init_limit: float) -> LaunchPlan:
+        """This plan with an emulator budget that fits an init of up to `init_limit` seconds where the function's
+        timeout is shorter: the emulator counts the init against it, Lambda does not (`warmup`). The plugin then
+        ends each call at the function's timeout itself."""
+        room = max(math.ceil(self.timeout), math.ceil(init_limit) + 1)
+        return dataclasses.replace(self, environment={**self.environment, TIMEOUT_VARIABLE: str(room)})
+
+    def as_started(self, env: list[str]) -> LaunchPlan:
+        """This plan with the emulator budget a container was started with (`env`, Docker's `Config.Env`): one an
+        earlier run gave room for the init (`--lambda-reuse`)."""
+        started = dict(item.split("=", 1) for item in env if item.startswith(f"{TIMEOUT_VARIABLE}="))
+        return dataclasses.replace(self, environment={**self.environment, **started}) if started else self
 
     def create_options(self, *, name: str, port: int) -> dict[str, Any]:
         """Keyword arguments of the docker SDK's `containers.create`, published on 127.0.0.1:`port` (0: any)."""

@@ -117,15 +117,24 @@ class MemoryWatch:
 
     def _kill_runtime(self) -> None:
         assert self.cgroup_dir is not None
-        try:
-            pids = [int(p) for p in (self.cgroup_dir / "cgroup.procs").read_text().split()]
-        except OSError:
-            return
-        for pid in pids:
-            if is_namespace_init(pid):
-                continue
-            with contextlib.suppress(OSError):  # gone already, or not ours to signal
-                os.kill(pid, signal.SIGKILL)
+        kill_runtime(self.cgroup_dir)
+
+
+def kill_runtime(cgroup_dir: Path) -> bool:
+    """Kill every process of the container's cgroup but the emulator (its PID 1), as Lambda ends a runtime; the
+    emulator then answers the call in flight and starts a fresh runtime for the next. False if none could be."""
+    try:
+        pids = [int(p) for p in (cgroup_dir / "cgroup.procs").read_text().split()]
+    except OSError:
+        return False
+    killed = False
+    for pid in pids:
+        if is_namespace_init(pid):
+            continue
+        with contextlib.suppress(OSError):  # gone already, or not ours to signal
+            os.kill(pid, signal.SIGKILL)
+            killed = True
+    return killed
 
 
 class OomWatch:

@@ -7,6 +7,7 @@ emulator's INIT REPORT and INVOKE RTDONE lines and the container cgroup's peak m
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass
@@ -77,6 +78,12 @@ def parse(log: str, *, peak_bytes: int | None = None) -> Report | None:
     )
 
 
+def init_duration(log: str) -> float | None:
+    """The duration of the last init in `log` (the emulator's INIT REPORT line), in ms; None if it has none."""
+    found = list(_INIT.finditer(log))
+    return float(found[-1].group("ms")) if found else None
+
+
 class MeasuredFunction(Protocol):
     """What a report is read from: the function's container, its log since a time and its cgroup's peak memory."""
 
@@ -92,9 +99,11 @@ REPORT_WAIT = 2.0
 class LazyReport:
     """The `Report` of one invocation, read from the container the first time an attribute is asked for."""
 
-    def __init__(self, function: MeasuredFunction, since: float) -> None:
+    def __init__(self, function: MeasuredFunction, since: float, *, init_duration_ms: float | None = None) -> None:
         self._function = function
         self._since = since
+        #: The init that ran before this call, apart from it (`warmup`): the first call's report carries it.
+        self._init_ms = init_duration_ms
         self._report: Report | None = None
         self._read = False
         self._superseded = False
@@ -114,6 +123,8 @@ class LazyReport:
                 if self._report is not None or time.monotonic() > deadline:
                     break
                 time.sleep(0.01)
+            if self._report is not None and self._report.init_duration_ms is None and self._init_ms is not None:
+                self._report = dataclasses.replace(self._report, init_duration_ms=self._init_ms)
             self._read = True
         return self._report
 

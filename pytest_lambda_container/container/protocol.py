@@ -14,6 +14,7 @@ from ..errors import PayloadTooLarge
 
 #: The Lambda Invoke API's path, which aws-lambda-rie serves.
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+INVOKE_HEADERS = {"Content-Type": "application/json"}
 #: Lambda's limit on a synchronous invocation's request payload
 #: (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: 6 MB request and response).
 MAX_PAYLOAD = 6 * 1024 * 1024
@@ -61,3 +62,23 @@ def split_log_lines(text: str) -> str:
     """A container log as lines a person can read: the emulator's START/END/REPORT lines and each of the runtime's
     log records on lines of their own, and the runtime's carriage-return-joined error lines on separate lines."""
     return _RUNTIME_RECORD.sub("\n", _EMULATOR_LINE.sub("\n", _LONE_CR.sub("\n", text)))
+
+
+def hide_invocation(log: str, request_id: str) -> str:
+    """`log` without the lines of one invocation that ran no handler (the plugin's warm-up, `warmup`): those naming
+    its request id, the emulator's INVOKE RTDONE line after its INVOKE START, and the runtime's unmarshal error (with
+    the traceback header awslambdaric logs under it). The init's lines, the user's module among them, stay."""
+    kept: list[str] = []
+    rtdone_due = unmarshal_due = header_due = False
+    for line in log.split("\n"):
+        dropped_header, header_due = header_due and line == "Traceback (most recent call last):", False
+        if request_id in line:
+            rtdone_due = rtdone_due or "INVOKE START" in line
+            unmarshal_due = unmarshal_due or line.startswith("START RequestId")
+        elif rtdone_due and "INVOKE RTDONE(" in line:
+            rtdone_due = False
+        elif unmarshal_due and line.startswith("[ERROR] Runtime.UnmarshalError"):
+            unmarshal_due, header_due = False, True
+        elif not dropped_header:
+            kept.append(line)
+    return "\n".join(kept)

@@ -23,6 +23,10 @@ EPHEMERAL_RANGE = (512, 10240)
 #: Lambda gives one full vCPU at 1,769 MB and CPU in proportion to memory
 #: (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
 MB_PER_VCPU = 1769
+#: The init's CPU: what users measure on Lambda during an init, whatever the memory (see `Sandbox.burst_vcpus`).
+BURST_VCPUS = 2.0
+#: The CFS period of the CPU quota, in microseconds (the kernel's and Docker's default); the quota's floor is 1 ms.
+CPU_PERIOD = 100_000
 #: The uid:gid AWS's base images run functions as (sbx_user1051); never 0, never the image's USER.
 USER = "993:990"
 
@@ -82,9 +86,23 @@ class Sandbox:
             "mem_limit": limit,
             # Equal to the memory limit: no swap, as on Lambda.
             "memswap_limit": limit,
-            "nano_cpus": int(self.vcpus * 1e9),
+            # A quota rather than nano_cpus, which Docker cannot change on a running container: the init's burst
+            # (`burst_vcpus`) is set back to this share for the invocations (`warmup`).
+            **self.cpu_update(self.vcpus),
             "user": USER,
         }
+
+    @property
+    def burst_vcpus(self) -> float:
+        """The CPU the init gets: Lambda gives it a burst above the memory's share (AWS's Lambda Web Adapter docs
+        speak of "10 seconds for function initialization with burst CPU"; users measure up to 2 vCPUs), here at
+        most the host's cores."""
+        return min(max(self.vcpus, BURST_VCPUS), float(self.host_cpus))
+
+    @staticmethod
+    def cpu_update(vcpus: float) -> dict[str, int]:
+        """The docker SDK's keyword arguments (`create`, `update`) that give a container `vcpus` of CPU."""
+        return {"cpu_period": CPU_PERIOD, "cpu_quota": max(1000, int(vcpus * CPU_PERIOD))}
 
     def header(self) -> str:
         """One line for the report header."""

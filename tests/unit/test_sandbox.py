@@ -21,13 +21,23 @@ def test_the_sandbox_is_lambdas_limits():
     # The tmpfs counts against the container's memory: the limit holds both, and no swap on top.
     assert options["mem_limit"] == options["memswap_limit"] == "1536m"
     assert options["user"] == "993:990"
-    assert options["nano_cpus"] == int(512 / 1769 * 1e9)
+    # A CFS quota, not nano_cpus: Docker can change it on a running container (the init's burst, then this share).
+    assert (options["cpu_period"], options["cpu_quota"]) == (100_000, int(512 / 1769 * 100_000))
 
 
 def test_cpu_is_proportional_to_memory_capped_at_the_hosts_cores_and_overridable():
     assert Sandbox(memory=1769, host_cpus=8).vcpus == 1.0
     assert Sandbox(memory=10240, host_cpus=2).vcpus == 2.0
-    assert Sandbox(memory=128, cpus=1.5, host_cpus=2).create_options()["nano_cpus"] == 1_500_000_000
+    assert Sandbox(memory=128, cpus=1.5, host_cpus=2).create_options()["cpu_quota"] == 150_000
+
+
+def test_the_init_gets_a_burst_of_up_to_two_vcpus_within_the_hosts_cores():
+    """AWS's Lambda Web Adapter docs: "10 seconds for function initialization with burst CPU" (users measure up to
+    2 vCPUs); never less than the invocation's share, never more than the host has."""
+    assert Sandbox(memory=512, host_cpus=8).burst_vcpus == 2.0
+    assert Sandbox(memory=512, host_cpus=1).burst_vcpus == 1.0
+    assert Sandbox(memory=10240, host_cpus=8).burst_vcpus == 10240 / 1769
+    assert Sandbox.cpu_update(0.001) == {"cpu_period": 100_000, "cpu_quota": 1000}  # the kernel's floor is 1 ms
 
 
 def test_sandbox_off_adds_nothing():

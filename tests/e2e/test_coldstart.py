@@ -1,0 +1,91 @@
+"""The cold start, once per container, before the first call, at Lambda's rules: real images, the real emulator.
+
+Lambda runs the init apart from the invocation: up to 10 s, not counted against the function's timeout, with a CPU
+burst, and reports it as the first call's Init Duration; an init that fails fails every call
+(https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html; AWS's Lambda Web Adapter docs on
+"10 seconds for function initialization with burst CPU").
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pytest_lambda_container import FunctionTimeout
+from pytest_lambda_container.container.sandbox import CPU_PERIOD
+
+pytestmark = pytest.mark.docker
+
+IMAGES = Path(__file__).resolve().parents[1] / "images"
+
+
+@pytest.fixture(scope="module", params=["custom", "aws"])
+def coldstart(request, lambda_container_factory, lambda_image):
+    """`start(**fields)`: the cold-start probe on a custom image (FROM the example app's) or an AWS base image."""
+
+    def start(**fields):
+        if request.param == "custom":
+            fields["build_args"] = {"BASE": lambda_image.id}
+        return lambda_container_factory(dockerfile=IMAGES / f"Dockerfile.{request.param}-coldstart", **fields)
+
+    return start
+
+
+def test_the_handlers_module_is_imported_once_per_container_before_the_first_call(coldstart):
+    fn = coldstart()
+    assert fn.invoke_event({})["imports"] == 1
+    assert fn.invoke_event({})["imports"] == 1
+    log = fn.logs()
+    # The init's own output stays in the log; the warm-up that ran it leaves nothing there.
+    assert log.count("coldstart: module imported") == 1
+    assert "UnmarshalError" not in log and "Traceback" not in log
+    assert log.count("START RequestId") == 2 and log.count("REPORT RequestId") == 2
+
+
+def test_the_init_is_reported_on_the_first_call_only(coldstart):
+    fn = coldstart(env={"FIRST_CALL": "1"})  # a container of its own: its first call is the one below
+    fn.invoke_event({})
+    first = fn.last_report
+    fn.invoke_event({})
+    assert first.init_duration_ms is not None and first.init_duration_ms > 0
+    assert fn.last_report.init_duration_ms is None
+
+
+def test_the_init_runs_with_a_cpu_burst_and_the_calls_with_lambdas_share(coldstart, lambda_settings):
+    result = coldstart().invoke_event({})
+    limits = lambda_settings.limits
+    assert int(result["init_quota"]) == int(limits.burst_vcpus * CPU_PERIOD)
+    assert int(result["call_quota"]) == int(limits.vcpus * CPU_PERIOD)
+
+
+def test_a_cold_start_longer_than_the_timeout_does_not_count_against_it(coldstart):
+    """A 2 s init, a 1 s timeout: Lambda inits within its 10 s apart from the call, which passes."""
+    fn = coldstart(env={"INIT_SLEEP": "2"}, timeout=1)
+    result = fn.invoke_event({})
+    assert result["imports"] == 1
+    # The call itself still has its 1 s, ended in Lambda's words.
+    with pytest.raises(FunctionTimeout, match=r"Task timed out after 1\.00 seconds"):
+        fn.invoke_event({"sleep": 3})
+    # After a timeout, Lambda inits again within the call, under the function's timeout: 2 s do not fit in 1 s.
+    with pytest.raises(FunctionTimeout, match=r"Task timed out after 1\.00 seconds"):
+        fn.invoke_event({})
+
+
+BAD_INIT = """
+def test_b(invoke): pass
+def test_c(lambda_container): pass
+def test_plain(): pass
+"""
+
+
+def test_an_init_that_fails_fails_setup_once_with_the_runtimes_cause(pytester):
+    shutil.copy(IMAGES / "Dockerfile.aws-coldstart", pytester.path / "Dockerfile")
+    shutil.copy(IMAGES / "coldstart.py", pytester.path / "coldstart.py")
+    pytester.makepyfile(BAD_INIT)
+    result = pytester.runpytest("-p", "no:randomly", "--lambda-port=0", "--lambda-env", "INIT_FAIL=1")
+    result.assert_outcomes(passed=1, errors=2)
+    output = result.stdout.str()
+    assert output.count("HandlerImportError: ValueError: the module failed at import, on purpose") == 1
+    assert output.count("coldstart: module imported") == 1  # the log of the one init, once

@@ -1,0 +1,111 @@
+"""The warm-up that has the runtime init before the first call: its verdicts, its hidden lines, the init's room and
+the deadline the plugin keeps; pure, checked without Docker. The answers and log lines are the real emulator's
+(aws-lambda-rie, classic mode), captured with awslambdaric; see ../shared/EMULATOR.md."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from pytest_lambda_container.build.image import ImageInfo
+from pytest_lambda_container.config.defaults import INIT_LIMIT
+from pytest_lambda_container.container import launch, metrics, warmup
+from pytest_lambda_container.container.protocol import hide_invocation
+from pytest_lambda_container.container.warmup import Outcome, verdict
+
+from .test_metrics import WARM, Measured
+
+WARM_UP_ID = "a9c30e39-5cb0-4b0f-bf7d-a1e0d477c4fd"
+UNMARSHAL = json.dumps(
+    {
+        "errorMessage": "Unable to unmarshal input: Expecting ',' delimiter or '}': line 1 column 38 (char 37)",
+        "errorType": "Runtime.UnmarshalError",
+        "requestId": WARM_UP_ID,
+        "stackTrace": [],
+    }
+)
+# A warm-up, then the first call, as the container logs them (the streams interleave as Docker merged them).
+LOG = f"""07 Dec 2026 15:37:26,160 [INFO] (rapid) exec '/usr/local/bin/python' (cwd=/function, handler=app.handler)
+07 Dec 2026 15:37:26,228 [INFO] (rapid) INIT START(type: on-demand, phase: init)
+START RequestId: {WARM_UP_ID} Version: $LATEST
+coldstart: module imported
+07 Dec 2026 15:37:27,736 [INFO] (rapid) INIT RTDONE(status: success)
+07 Dec 2026 15:37:27,737 [INFO] (rapid) INIT REPORT(durationMs: 1509.107000)
+07 Dec 2026 15:37:27,737 [INFO] (rapid) INVOKE START(requestId: {WARM_UP_ID})
+[ERROR] Runtime.UnmarshalError: Unable to unmarshal input: Expecting ',' delimiter or '}}': line 1 column 38 (char 37)
+Traceback (most recent call last):
+07 Dec 2026 15:37:27,742 [INFO] (rapid) INVOKE RTDONE(status: success, produced bytes: 0, duration: 5.001000ms)
+END RequestId: {WARM_UP_ID}
+REPORT RequestId: {WARM_UP_ID}\tInit Duration: 0.06 ms\tDuration: 1514.98 ms\tBilled Duration: 1515 ms\t
+{WARM}"""
+RIE = Path("/rie")
+CUSTOM = ImageInfo(id="sha256:c", ref="fn:c", entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",))
+
+
+def test_the_runtimes_answers_to_the_warm_up():
+    ready = verdict(200, UNMARSHAL)
+    assert ready.outcome is Outcome.READY and ready.request_id == WARM_UP_ID
+    # An import that raised: HTTP 502 and the runtime's own error (awslambdaric's init/error).
+    failed = verdict(502, json.dumps({"errorMessage": "boom", "errorType": "ValueError", "stackTrace": ["x"]}))
+    assert failed.outcome is Outcome.INIT_FAILED and failed.error is not None
+    assert (failed.error.error_type, failed.error.error_message) == ("ValueError", "boom")
+    exited = json.dumps({"errorMessage": "Runtime exited with error: exit status 1", "errorType": "Runtime.ExitError"})
+    assert verdict(502, exited).outcome is Outcome.RUNTIME_FAILED  # the start-up check tells why
+    assert verdict(200, "").outcome is Outcome.RUNTIME_FAILED
+    assert verdict(200, "Task timed out after 1.00 seconds").outcome is Outcome.TIMED_OUT
+
+
+def test_an_init_error_names_the_handler_and_the_image():
+    plan = launch.plan(CUSTOM, labels={}, rie_path=RIE)
+    body = {"errorMessage": "No module named 'app'", "errorType": "Runtime.ImportModuleError"}
+    found = verdict(502, json.dumps(body))
+    error = warmup.init_error(found, plan)
+    assert error is not None and error.error_type == "Runtime.ImportModuleError"
+    assert "No module named 'app'" in str(error) and "'app.handler' of fn:c" in str(error)
+    assert warmup.init_error(verdict(200, UNMARSHAL), plan) is None
+
+
+def test_the_warm_ups_lines_are_hidden_and_the_inits_kept():
+    log = hide_invocation(LOG, WARM_UP_ID)
+    assert WARM_UP_ID not in log and "UnmarshalError" not in log and "Traceback" not in log
+    assert "coldstart: module imported" in log and "INIT REPORT(durationMs: 1509.107000)" in log
+    assert log.endswith(WARM)  # the first call's lines, all of them
+    assert log.count("INVOKE RTDONE") == 1
+    assert metrics.init_duration(LOG) == 1509.107 and metrics.init_duration(WARM) is None
+
+
+def test_the_first_calls_report_carries_the_init_that_ran_before_it():
+    report = metrics.LazyReport(Measured(WARM), since=0.0, init_duration_ms=1509.107)
+    assert report.init_duration_ms == 1509.107 and report.duration_ms == 585.629
+    assert metrics.LazyReport(Measured(WARM), since=0.0).init_duration_ms is None
+
+
+def test_the_emulator_gets_room_for_the_init_only_where_the_timeout_is_shorter():
+    plan = launch.plan(CUSTOM, labels={}, rie_path=RIE, timeout=1.5)
+    assert plan.emulator_timeout == 2 and plan.environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "2"
+    roomy = plan.with_init_room(INIT_LIMIT)
+    assert roomy.emulator_timeout == 11 and roomy.timeout == 1.5
+    long = launch.plan(CUSTOM, labels={}, rie_path=RIE, timeout=30)
+    assert long.with_init_room(INIT_LIMIT).emulator_timeout == 30
+
+
+def test_the_plugin_keeps_the_deadline_only_where_the_emulators_is_longer():
+    plan = launch.plan(CUSTOM, labels={}, rie_path=RIE, timeout=0.05)
+    assert warmup.call_deadline(plan, None)._timer is None
+    killed = threading.Event()
+    with warmup.Deadline(0.05, killed.set) as deadline:
+        assert killed.wait(5)
+    assert deadline.fired
+    with warmup.Deadline(5, killed.clear) as early:
+        pass
+    assert not early.fired and killed.is_set()
+    answer = warmup.timed_out_answer(1.0)
+    assert (answer.status_code, answer.text) == (200, "Task timed out after 1.00 seconds")
+
+
+def test_a_reused_container_keeps_the_budget_it_was_started_with():
+    plan = launch.plan(CUSTOM, labels={}, rie_path=RIE, timeout=1)
+    adopted = plan.as_started(["PATH=/bin", "AWS_LAMBDA_FUNCTION_TIMEOUT=11"])
+    assert adopted.emulator_timeout == 11 and adopted.timeout == 1
+    assert plan.as_started(["PATH=/bin"]) is plan
