@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from pytest_lambda_container.build.image import ImageInfo
+from pytest_lambda_container.build.image_config import ImageConfig
 from pytest_lambda_container.config.defaults import INIT_LIMIT
 from pytest_lambda_container.container import launch, metrics, warmup
 from pytest_lambda_container.container.protocol import hide_invocation
@@ -40,7 +41,7 @@ END RequestId: {WARM_UP_ID}
 REPORT RequestId: {WARM_UP_ID}\tInit Duration: 0.06 ms\tDuration: 1514.98 ms\tBilled Duration: 1515 ms\t
 {WARM}"""
 RIE = Path("/rie")
-CUSTOM = ImageInfo(id="sha256:c", ref="fn:c", entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",))
+CUSTOM = ImageInfo("sha256:c", "fn:c", ImageConfig(entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",)))
 
 
 def test_the_runtimes_answers_to_the_warm_up():
