@@ -206,6 +206,15 @@ def test_the_readmes_test_command_is_the_one_ci_runs():
     assert line in [cmd for b in blocks(DOCS[0]) if b.text in developing for cmd in b.text.splitlines()]
 
 
+def test_the_readmes_map_of_the_package_is_its_folders_and_modules():
+    package = ROOT / "pytest_lambda_container"
+    mapped = DOCS[0].read_text().split("## The package", 1)[1].split("```")[1]
+    named = set(re.findall(r"\b(\w+/|\w+\.py)(?=\s)", mapped)) - {"pytest_lambda_container/"}
+    folders = {f"{p.name}/" for p in package.iterdir() if p.is_dir() and any(p.glob("*.py"))}
+    modules = {p.name for p in package.glob("*.py") if not p.name.startswith("__")}
+    assert named == folders | modules
+
+
 def test_the_dev_script_runs_the_example_apps_suite():
     script = (ROOT / "scripts" / "dev.sh").read_text()
     assert "scripts/dev.sh" in DOCS[0].read_text() and (ROOT / "scripts" / "dev.sh").stat().st_mode & 0o111
