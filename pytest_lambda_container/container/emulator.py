@@ -15,6 +15,8 @@ from filelock import FileLock, Timeout
 from ..build import platforms
 from ..errors import EmulatorUnavailable
 from . import emulator_wheel as rie_wheel
+from .delivery import Bundle, BundleFile
+from .protocol import RIE_DIR, RIE_MOUNT
 
 WHEEL_MEMBER = "samcli/local/rapid/aws-lambda-rie-{arch}"
 #: ELF e_machine of each build, to refuse a binary for the wrong architecture.
@@ -30,6 +32,16 @@ def cache_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "pytest-lambda-container"
+
+
+def bundle(path: Path) -> Bundle:
+    """The emulator at `path` as custom images get it: executable at /aws-lambda/aws-lambda-rie, through a volume
+    (`delivery.deliver`), so that it reaches engines that cannot see this machine's files."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EmulatorUnavailable(f"cannot read aws-lambda-rie at {path}: {exc}") from None
+    return Bundle("emulator", RIE_DIR, (BundleFile(RIE_MOUNT.removeprefix(RIE_DIR + "/"), data, 0o755),))
 
 
 def elf_machine(path: Path) -> int | None:

@@ -10,7 +10,6 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..build.image import ImageInfo
@@ -19,11 +18,13 @@ from ..config.defaults import DEFAULT_TIMEOUT
 from ..config.environment import environment as lambda_environment
 from ..config.environment import function_environment
 from ..errors import ContainerError
+from .protocol import RIE_DIR, RIE_MOUNT
 from .sandbox import Sandbox
 from .startup import StartupCheck, check_for
 
+__all__ = ["CONTAINER_PORT", "RIE_DIR", "RIE_MOUNT", "TIMEOUT_VARIABLE", "LaunchPlan", "emulator_command", "plan"]
+
 CONTAINER_PORT = "8080/tcp"
-RIE_MOUNT = "/aws-lambda/aws-lambda-rie"
 #: The emulator's budget, in whole seconds, for the init and the call together (`function_environment` sets it).
 TIMEOUT_VARIABLE = "AWS_LAMBDA_FUNCTION_TIMEOUT"
 
@@ -38,7 +39,7 @@ class LaunchPlan:
     command: tuple[str, ...]
     environment: Mapping[str, str]
     labels: Mapping[str, str]
-    #: Host path → path in the container, mounted read-only.
+    #: Volume name → path in the container, mounted read-only (filled by container/delivery.py).
     mounts: Mapping[str, str]
     timeout: float
     #: What to run in the new container to tell that the runtime can start and the handler loads.
@@ -83,7 +84,7 @@ class LaunchPlan:
         if self.entrypoint is not None:
             options["entrypoint"] = list(self.entrypoint)
         if self.mounts:
-            options["volumes"] = {host: {"bind": inside, "mode": "ro"} for host, inside in self.mounts.items()}
+            options["volumes"] = {volume: {"bind": inside, "mode": "ro"} for volume, inside in self.mounts.items()}
         return options
 
 
@@ -91,17 +92,19 @@ def plan(
     image: ImageInfo,
     *,
     labels: Mapping[str, str],
-    rie_path: Path | None = None,
+    emulator_volume: str | None = None,
+    mounts: Mapping[str, str] | None = None,
     handler: str | None = None,
     environment: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     engine_options: Mapping[str, Any] | None = None,
     sandbox: Sandbox | None = None,
 ) -> LaunchPlan:
-    """The plan to run `image` under the emulator (`rie_path` is needed unless the image runs its own), with the
-    function's whole `environment` (`ResolvedFunction.environment()`; default: Lambda's own for `timeout`)."""
+    """The plan to run `image` under the emulator (`emulator_volume`, the volume of `emulator.bundle`, is needed
+    unless the image runs its own), with the function's whole `environment` (`ResolvedFunction.environment()`;
+    default: Lambda's own for `timeout`) and more volumes to mount read-only (`mounts`: volume → path)."""
     entrypoint, command = emulator_command(image, handler)
-    if entrypoint is not None and rie_path is None:
+    if entrypoint is not None and emulator_volume is None:
         raise ContainerError(f"image {image.ref} does not run the emulator itself, and no aws-lambda-rie was given")
     if environment is None:
         memory = sandbox.memory if sandbox and sandbox.enabled else None
@@ -113,7 +116,7 @@ def plan(
         # Never the host's: the container sees only these, whatever AWS settings the host has.
         environment=dict(environment),
         labels=dict(labels),
-        mounts={str(rie_path): RIE_MOUNT} if entrypoint is not None else {},
+        mounts={**({emulator_volume: RIE_DIR} if entrypoint is not None and emulator_volume else {}), **(mounts or {})},
         timeout=timeout,
         startup_check=check_for(image, command),
         engine_options=dict(engine_options or {}),

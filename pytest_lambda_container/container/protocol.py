@@ -12,6 +12,9 @@ from typing import Any
 
 from ..errors import PayloadTooLarge
 
+#: Where custom images get the emulator: a volume (container/delivery.py) mounted read-only, never a host path.
+RIE_DIR = "/aws-lambda"
+RIE_MOUNT = f"{RIE_DIR}/aws-lambda-rie"
 #: The Lambda Invoke API's path, which aws-lambda-rie serves.
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 INVOKE_HEADERS = {"Content-Type": "application/json"}

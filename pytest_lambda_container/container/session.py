@@ -27,8 +27,8 @@ from ..config.settings import Settings
 from ..engine import hygiene
 from ..engine.client import Engine, connect
 from ..errors import BuildFailed, ConfigError, LambdaContainerError
+from . import delivery, launch, reuse
 from . import emulator as rie
-from . import launch, reuse
 from .function import LambdaContainer
 from .pool import FunctionPool
 from .protocol import function_target_command
@@ -168,7 +168,7 @@ class LambdaSession:
             plan = launch.plan(
                 info,
                 labels=hygiene.labels(self.id, keep=self.settings.keep),
-                rie_path=None if info.runs_emulator else rie.locate(info.rie_arch, self.settings.rie, log=self.log),
+                emulator_volume=None if info.runs_emulator else self.emulator_volume(info),
                 handler=fn.handler,
                 environment=fn.environment(),
                 timeout=fn.timeout,
@@ -185,6 +185,12 @@ class LambdaSession:
                 function = FunctionPool(container, self.settings.concurrency, more)
             self._containers[fn] = function
             return function
+
+    def emulator_volume(self, info: ImageInfo) -> str:
+        """The volume that holds the emulator for `info`'s architecture, filled once per engine (the image under
+        test serves as the helper: the engine has it, and nothing need be pulled)."""
+        found = rie.locate(info.rie_arch, self.settings.rie, log=self.log)
+        return delivery.deliver(self.engine(), rie.bundle(found), helper_image=info.id)
 
     def _start(
         self, engine: Engine, plan: launch.LaunchPlan, fn: ResolvedFunction, *, port: int, member: int

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import socket
 import sys
 import threading
 import uuid
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from docker import errors as docker_errors
@@ -27,6 +29,8 @@ LABEL_REUSE = f"{LABEL}.reuse"
 LABEL_REUSE_CONFIG = f"{LABEL}.reuse-config"
 LABEL_REUSE_IMAGE = f"{LABEL}.reuse-image"
 LABEL_REUSE_PROJECT = f"{LABEL}.reuse-project"
+#: On the volumes that deliver files into containers (container/delivery.py), and their fill helpers: which kind.
+LABEL_DELIVERY = f"{LABEL}.delivery"
 
 
 class Removable(Protocol):
@@ -144,3 +148,20 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
+
+
+def age(created: str | None, *, now: datetime | None = None) -> float:
+    """Seconds since an engine's timestamp (Docker's RFC 3339 with nanoseconds and Z, Podman's with an offset);
+    0 when it cannot be read, so that nothing is taken for old by mistake."""
+    found = _TIMESTAMP.match((created or "").strip())
+    if not found:
+        return 0.0
+    seconds, fraction, zone = found.groups()
+    zone = "+00:00" if zone in (None, "Z") else zone
+    # Six digits: older Pythons' fromisoformat reads no other fraction.
+    micro = (fraction or ".")[1:7].ljust(6, "0")
+    when = datetime.fromisoformat(f"{seconds}.{micro}{zone}")
+    return max(0.0, ((now or datetime.now(timezone.utc)) - when).total_seconds())

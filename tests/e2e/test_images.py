@@ -91,7 +91,9 @@ def test_the_emulator_matches_the_image_architecture(custom, lambda_image, lambd
     host = platforms.find(lambda_session.engine().arch)
     assert host is not None and lambda_image.rie_arch == host.rie  # built for this host
     (mounted,) = fn.plan.mounts
-    assert rie.elf_machine(Path(mounted)) == host.elf_machine
+    # The volume is named for its content: the emulator for the image's architecture.
+    found = rie.locate(lambda_image.rie_arch)
+    assert mounted == rie.bundle(found).volume and rie.elf_machine(found) == host.elf_machine
 
 
 def test_an_image_for_an_architecture_the_host_cannot_run_is_refused_clearly(pytester, lambda_session):

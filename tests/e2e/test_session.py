@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from pytest_lambda_container import HandlerImportError, LambdaContainer
-from pytest_lambda_container.container import emulator as rie
 from pytest_lambda_container.container import launch
 from pytest_lambda_container.container.protocol import INVOKE_PATH
 from pytest_lambda_container.engine import hygiene
@@ -75,7 +74,7 @@ def test_without_the_check_the_first_invoke_reports_the_import_error(lambda_sess
     plan = launch.plan(
         lambda_image,
         labels=hygiene.labels(lambda_session.id),
-        rie_path=rie.locate(lambda_image.rie_arch),
+        emulator_volume=lambda_session.emulator_volume(lambda_image),
         handler="no_such_module.handler",
     )
     container = LambdaContainer.start(lambda_session.engine(), plan, port=0, check_startup=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,7 +36,7 @@ AWS = _image(
     cmd=("app.handler",),
     env={"LAMBDA_TASK_ROOT": "/var/task", "LAMBDA_RUNTIME_DIR": "/var/runtime"},
 )
-RIE = Path("/cache/aws-lambda-rie-x86_64")
+VOLUME = "plc-emulator-0123456789abcdef"
 
 
 def test_emulator_command():
@@ -65,11 +64,11 @@ def test_an_image_with_nothing_to_run_is_refused_with_the_fix():
 
 
 def test_a_custom_image_gets_the_emulator_mounted_read_only_as_entrypoint():
-    plan = launch.plan(CUSTOM, labels=hygiene.labels("s1"), rie_path=RIE)
+    plan = launch.plan(CUSTOM, labels=hygiene.labels("s1"), emulator_volume=VOLUME)
     options = plan.create_options(name="plc-s1-x", port=9000)
     assert options["entrypoint"] == [RIE_MOUNT]
     assert options["command"] == ["/usr/local/bin/python", "-m", "awslambdaric", "app.handler"]
-    assert options["volumes"] == {str(RIE): {"bind": RIE_MOUNT, "mode": "ro"}}
+    assert options["volumes"] == {VOLUME: {"bind": "/aws-lambda", "mode": "ro"}}
 
 
 def test_an_aws_base_image_runs_its_own_entrypoint_and_needs_no_emulator():
@@ -113,7 +112,7 @@ def test_lambdas_variables_by_default():
     assert environment["AWS_LAMBDA_FUNCTION_NAME"] == "function"
     assert environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "3"
     # A custom image's code is not in /var/task: nothing may tell its runtime otherwise.
-    assert "LAMBDA_TASK_ROOT" not in launch.plan(CUSTOM, labels={}, rie_path=RIE).environment
+    assert "LAMBDA_TASK_ROOT" not in launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME).environment
 
 
 def test_engine_options_are_passed_on():
@@ -122,7 +121,7 @@ def test_engine_options_are_passed_on():
 
 
 def test_the_startup_check_runs_the_runtimes_python_where_the_runtime_would():
-    custom = launch.plan(CUSTOM, labels={}, rie_path=RIE, handler="app.other").startup_check
+    custom = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, handler="app.other").startup_check
     assert custom is not None
     assert custom.handler == "app.other" and custom.workdir == "/function"
     # The runtime's own interpreter, asked for the runtime's module and then the handler.
@@ -135,7 +134,7 @@ def test_the_startup_check_runs_the_runtimes_python_where_the_runtime_would():
 
 def test_a_runtime_we_cannot_see_into_is_checked_for_its_program():
     shell = _image(id="s", ref="fn", entrypoint=("/entry.sh",), cmd=("app.handler",), workdir="/function")
-    check = launch.plan(shell, labels={}, rie_path=RIE).startup_check
+    check = launch.plan(shell, labels={}, emulator_volume=VOLUME).startup_check
     assert check is not None and check.handler == ""
     assert check.argv[:2] == ("sh", "-c") and check.argv[-1] == "/entry.sh" and check.workdir == "/function"
     assert not check.runs_the_runtimes_program  # a missing shell says nothing about the runtime
@@ -144,7 +143,7 @@ def test_a_runtime_we_cannot_see_into_is_checked_for_its_program():
 def test_a_bare_interpreter_is_refused_before_any_container_with_the_fix():
     bare = _image(id="b", ref="fn:bare", cmd=("python3",))
     with pytest.raises(RuntimeUnavailable) as info:
-        launch.plan(bare, labels={}, rie_path=RIE)
+        launch.plan(bare, labels={}, emulator_volume=VOLUME)
     assert info.value.cause.startswith("python3: an interpreter with no program to run exits at once")
     assert str(info.value).startswith(info.value.cause + "\nimage fn:bare cannot start a Lambda runtime")
     assert 'ENTRYPOINT ["python", "-m", "awslambdaric"]' in str(info.value)
@@ -164,7 +163,7 @@ def test_a_bare_interpreter_is_refused_before_any_container_with_the_fix():
     ],
 )
 def test_the_handler_checks_verdict(code, output, expected):
-    check = launch.plan(CUSTOM, labels={}, rie_path=RIE).startup_check
+    check = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME).startup_check
     assert check is not None
     error = startup.verdict(check, "fn:custom", code, output)
     assert (error.error_type if isinstance(error, HandlerImportError) else None) == expected
@@ -200,7 +199,7 @@ def test_the_handler_checks_verdict(code, output, expected):
     ids=["no-runtime-module", "no-interpreter-docker", "no-interpreter-podman", "handler-name-as-program"],
 )
 def test_a_runtime_that_cannot_start_is_named_in_its_own_words_first(image, code, output, cause):
-    check = launch.plan(image, labels={}, rie_path=RIE).startup_check
+    check = launch.plan(image, labels={}, emulator_volume=VOLUME).startup_check
     assert check is not None
     error = startup.verdict(check, "fn:x", code, output)
     assert isinstance(error, RuntimeUnavailable)
@@ -211,7 +210,7 @@ def test_a_runtime_that_cannot_start_is_named_in_its_own_words_first(image, code
 
 def test_a_missing_shell_tells_nothing():
     shell = _image(id="s", ref="fn", entrypoint=("/entry.sh",))
-    check = launch.plan(shell, labels={}, rie_path=RIE).startup_check
+    check = launch.plan(shell, labels={}, emulator_volume=VOLUME).startup_check
     assert check is not None
     oci = 'OCI runtime exec failed: exec failed: unable to start container process: exec: "sh": executable file'
     assert startup.verdict(check, "fn", 126, oci) is None
@@ -219,7 +218,7 @@ def test_a_missing_shell_tells_nothing():
 
 def test_the_startup_scripts_verdicts_in_this_python(tmp_path):
     # The script itself, run here as the container would run it: Python's own words for a missing module.
-    check = launch.plan(CUSTOM, labels={}, rie_path=RIE).startup_check
+    check = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME).startup_check
     assert check is not None
     (tmp_path / "app.py").write_text("def handler(event, context):\n    return 1\n")
     script = check.argv[2]
@@ -257,7 +256,7 @@ def test_the_checks_traceback_of_an_import_error_is_the_users_frames_only(tmp_pa
     # under the error's own "Function stack trace" (issue 21, item 10).
     (tmp_path / "helpers.py").write_text("import json\nfrom json import nothing_here\n")
     (tmp_path / "app.py").write_text("import os\nimport helpers\n\ndef handler(event, context):\n    return 1\n")
-    check = launch.plan(CUSTOM, labels={}, rie_path=RIE).startup_check
+    check = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME).startup_check
     assert check is not None
     run = subprocess.run(
         [sys.executable, "-c", startup.CHECK_SCRIPT, "app.handler", ""], cwd=tmp_path, capture_output=True, text=True

@@ -30,7 +30,9 @@ def cache(tmp_path, monkeypatch):
 def function_of(root: Path, **settings: object):
     s = Settings(rootdir=root, **settings)  # type: ignore[arg-type]
     fn = FunctionSpec().resolve(s)
-    plan = launch.plan(IMAGE, labels={"x": "1"}, rie_path=Path("/rie"), environment=fn.environment(), sandbox=s.limits)
+    plan = launch.plan(
+        IMAGE, labels={"x": "1"}, emulator_volume="plc-emulator-x", environment=fn.environment(), sandbox=s.limits
+    )
     return fn, plan
 
 

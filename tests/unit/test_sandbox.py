@@ -46,17 +46,19 @@ def test_sandbox_off_adds_nothing():
 
 
 def test_the_plan_carries_the_sandbox_and_tells_the_function_its_memory():
-    plan = launch.plan(CUSTOM, labels=hygiene.labels("s1"), rie_path=launch.Path("/rie"), sandbox=Sandbox(memory=1024))
+    plan = launch.plan(
+        CUSTOM, labels=hygiene.labels("s1"), emulator_volume="plc-emulator-x", sandbox=Sandbox(memory=1024)
+    )
     options = plan.create_options(name="plc-s1-x", port=9000)
     assert options["read_only"] is True and options["user"] == "993:990"
     assert options["environment"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "1024"
     # The emulator is mounted read-only, whatever the sandbox.
-    assert options["volumes"] == {"/rie": {"bind": launch.RIE_MOUNT, "mode": "ro"}}
+    assert options["volumes"] == {"plc-emulator-x": {"bind": launch.RIE_DIR, "mode": "ro"}}
 
 
 def test_engine_options_still_apply_under_the_sandbox():
     plan = launch.plan(
-        CUSTOM, labels={}, rie_path=launch.Path("/rie"), sandbox=Sandbox(), engine_options={"ulimits": ["u"]}
+        CUSTOM, labels={}, emulator_volume="plc-emulator-x", sandbox=Sandbox(), engine_options={"ulimits": ["u"]}
     )
     options = plan.create_options(name="n", port=0)
     assert options["ulimits"] == ["u"] and options["read_only"] is True

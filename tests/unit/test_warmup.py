@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
 from pytest_lambda_container.build.image import ImageInfo
 from pytest_lambda_container.build.image_config import ImageConfig
@@ -40,7 +39,7 @@ Traceback (most recent call last):
 END RequestId: {WARM_UP_ID}
 REPORT RequestId: {WARM_UP_ID}\tInit Duration: 0.06 ms\tDuration: 1514.98 ms\tBilled Duration: 1515 ms\t
 {WARM}"""
-RIE = Path("/rie")
+VOLUME = "plc-emulator-0123456789abcdef"
 CUSTOM = ImageInfo("sha256:c", "fn:c", ImageConfig(entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",)))
 
 
@@ -58,7 +57,7 @@ def test_the_runtimes_answers_to_the_warm_up():
 
 
 def test_an_init_error_names_the_handler_and_the_image():
-    plan = launch.plan(CUSTOM, labels={}, rie_path=RIE)
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME)
     body = {"errorMessage": "No module named 'app'", "errorType": "Runtime.ImportModuleError"}
     found = verdict(502, json.dumps(body))
     error = warmup.init_error(found, plan)
@@ -83,16 +82,16 @@ def test_the_first_calls_report_carries_the_init_that_ran_before_it():
 
 
 def test_the_emulator_gets_room_for_the_init_only_where_the_timeout_is_shorter():
-    plan = launch.plan(CUSTOM, labels={}, rie_path=RIE, timeout=1.5)
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=1.5)
     assert plan.emulator_timeout == 2 and plan.environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "2"
     roomy = plan.with_init_room(INIT_LIMIT)
     assert roomy.emulator_timeout == 11 and roomy.timeout == 1.5
-    long = launch.plan(CUSTOM, labels={}, rie_path=RIE, timeout=30)
+    long = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=30)
     assert long.with_init_room(INIT_LIMIT).emulator_timeout == 30
 
 
 def test_the_plugin_keeps_the_deadline_only_where_the_emulators_is_longer():
-    plan = launch.plan(CUSTOM, labels={}, rie_path=RIE, timeout=0.05)
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=0.05)
     assert warmup.call_deadline(plan, None)._timer is None
     killed = threading.Event()
     with warmup.Deadline(0.05, killed.set) as deadline:
@@ -106,7 +105,7 @@ def test_the_plugin_keeps_the_deadline_only_where_the_emulators_is_longer():
 
 
 def test_a_reused_container_keeps_the_budget_it_was_started_with():
-    plan = launch.plan(CUSTOM, labels={}, rie_path=RIE, timeout=1)
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=1)
     adopted = plan.as_started(["PATH=/bin", "AWS_LAMBDA_FUNCTION_TIMEOUT=11"])
     assert adopted.emulator_timeout == 11 and adopted.timeout == 1
     assert plan.as_started(["PATH=/bin"]) is plan

@@ -1,0 +1,206 @@
+"""Deliver files into containers read-only, with no host path: a named volume per content, filled once through the
+engine's own API.
+
+A bind mount names a path of the test process's filesystem, which exists on the engine's host only when the tests
+run there: inside a container with the host's socket mounted, against `docker:dind` or a remote engine, the engine
+finds nothing (or an empty folder it makes). And the sandbox's read-only root filesystem refuses `put_archive`
+(EMULATOR.md), while a derived image would change the image ID under test. So each `Bundle` lives in a named volume,
+`plc-<kind>-<digest>`, labelled as ours, that a short-lived helper container (created, never started: its root
+filesystem stays writable, and it runs nothing) fills with `put_archive`; containers mount it read-only.
+
+Concurrency: two runs (processes, or CI jobs on one engine) may want the same volume at once. The engine is the
+lock: the helper's name is fixed per volume and only one create of a name succeeds; the others wait for it to go.
+A marker written after the files says the volume is complete, so a run killed while filling leaves a volume the
+next one fills again, and a helper older than `STALE_AFTER` (a fill takes a second) is taken for a dead run's.
+
+Usage (the emulator, or anything else a container needs)::
+
+    bundle = Bundle.of("emulator", "/aws-lambda", {"aws-lambda-rie": Path(rie)})
+    volume = deliver(engine, bundle, helper_image=image.id)
+    plan = launch.plan(image, ..., mounts={volume: bundle.mount})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from docker.errors import APIError, NotFound
+
+from ..engine.client import Engine
+from ..engine.hygiene import LABEL, LABEL_DELIVERY, age
+from ..errors import ContainerError, EngineRefused, LambdaContainerError
+
+#: The file that says a volume holds its whole bundle (written last).
+MARKER = ".pytest-lambda-container-complete"
+#: A fill helper this old belongs to a run that died while filling.
+STALE_AFTER = 120.0
+#: How long a run waits for another's fill before it gives up.
+WAIT_LIMIT = 300.0
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One file of a bundle: its path under the mount, its bytes, its mode."""
+
+    path: str
+    data: bytes
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Files that containers get read-only at `mount`; `kind` names what they are (emulator, coverage, ...)."""
+
+    kind: str
+    mount: str
+    files: tuple[BundleFile, ...]
+
+    @classmethod
+    def of(cls, kind: str, mount: str, files: Mapping[str, Path | bytes]) -> Bundle:
+        """A bundle of `files` (path under the mount → a host file, whose mode is kept, or bytes: mode 0644)."""
+        entries = []
+        for name, source in sorted(files.items()):
+            if isinstance(source, Path):
+                entries.append(BundleFile(name, source.read_bytes(), source.stat().st_mode & 0o777))
+            else:
+                entries.append(BundleFile(name, source))
+        return cls(kind, mount, tuple(entries))
+
+    @property
+    def digest(self) -> str:
+        """What identifies the content: the same files, the same volume, whichever run or machine made it."""
+        h = hashlib.sha256(self.mount.encode())
+        for f in self.files:
+            h.update(f"\0{f.path}\0{f.mode:o}\0{len(f.data)}\0".encode())
+            h.update(f.data)
+        return h.hexdigest()
+
+    @property
+    def volume(self) -> str:
+        """The volume's name: the kind and the content's digest."""
+        return f"plc-{self.kind}-{self.digest[:16]}"
+
+    def archive(self) -> bytes:
+        """The files as a tar, owned by root, that anyone may read (and run, where they are executable)."""
+        return _tar([(f.path, f.data, f.mode | 0o444) for f in self.files])
+
+
+def _tar(entries: list[tuple[str, bytes, int]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data, mode in entries:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def deliver(engine: Engine, bundle: Bundle, *, helper_image: str) -> str:
+    """The name of a volume holding `bundle`, filled (once per content and engine) through a helper container of
+    `helper_image` (any image the engine has: the one under test will do). Mount it read-only at `bundle.mount`."""
+    deadline = time.monotonic() + WAIT_LIMIT
+    with engine.errors(f"the delivery of {bundle.kind} files into volume {bundle.volume}"):
+        engine.client.volumes.create(
+            bundle.volume, labels={LABEL: "1", LABEL_DELIVERY: bundle.kind, f"{LABEL_DELIVERY}.digest": bundle.digest}
+        )
+        while not _fill_once(engine, bundle, helper_image):
+            if time.monotonic() > deadline:
+                raise ContainerError(
+                    f"another run has been filling volume {bundle.volume} for over {WAIT_LIMIT:.0f}s; if none is "
+                    f"running, remove its helper with `docker rm -f {_helper_name(bundle)}`"
+                )
+            time.sleep(0.2)
+    return bundle.volume
+
+
+def _helper_name(bundle: Bundle) -> str:
+    return f"{bundle.volume}-fill"
+
+
+def _fill_once(engine: Engine, bundle: Bundle, helper_image: str) -> bool:
+    """Fill the volume unless it is complete; False when another run holds the helper's name (try again)."""
+    name = _helper_name(bundle)
+    try:
+        helper = engine.client.containers.create(
+            helper_image,
+            name=name,
+            # Never started: an entrypoint is only there because an image may have none, and create needs one.
+            entrypoint=[f"{bundle.mount}/{MARKER}"],
+            command=[],
+            labels={LABEL: "1", LABEL_DELIVERY: bundle.kind},
+            volumes={bundle.volume: {"bind": bundle.mount, "mode": "rw"}},
+            network_disabled=True,
+        )
+    except APIError as exc:
+        if exc.status_code == 409:  # the name is taken: another run is filling it
+            _remove_if_stale(engine, name)
+            return False
+        raise
+    try:
+        try:
+            helper.get_archive(f"{bundle.mount}/{MARKER}")
+        except NotFound:
+            helper.put_archive(bundle.mount, bundle.archive())
+            helper.put_archive(bundle.mount, _tar([(MARKER, bundle.digest.encode(), 0o444)]))
+    finally:
+        helper.remove(force=True)
+    return True
+
+
+def _remove_if_stale(engine: Engine, name: str) -> None:
+    """Remove the fill helper `name` if a run that died while filling left it."""
+    try:
+        helper = engine.client.containers.get(name)
+    except NotFound:
+        return
+    if age(helper.attrs.get("Created")) > STALE_AFTER:
+        try:
+            helper.remove(force=True)
+        except NotFound:
+            pass
+
+
+def remove_volumes(engine: Engine, *, kind: str | None = None, dry_run: bool = False) -> tuple[list[str], list[str]]:
+    """Remove our delivery volumes (of `kind`, or all) that no container uses: (removed, in use). Leftover fill
+    helpers go too."""
+    removed: list[str] = []
+    busy: list[str] = []
+    wanted: dict[str, str | list[str] | bool] = {
+        "label": [LABEL, f"{LABEL_DELIVERY}={kind}" if kind else LABEL_DELIVERY]
+    }
+    with engine.errors("the listing of our volumes"):
+        helpers = engine.client.containers.list(all=True, filters=wanted)
+        volumes = engine.client.volumes.list(filters=wanted)
+    for helper in helpers:
+        if not dry_run:
+            try:
+                helper.remove(force=True)
+            except NotFound:
+                pass
+    for volume in volumes:
+        name = volume.name or ""
+        if dry_run:
+            removed.append(name)
+            continue
+        try:
+            with engine.errors(f"the removal of volume {name}"):
+                try:
+                    volume.remove()
+                except NotFound:
+                    continue
+        except EngineRefused as exc:
+            if exc.status_code == 409:  # a container (a kept or reused one) still mounts it
+                busy.append(name)
+                continue
+            raise
+        except LambdaContainerError:
+            busy.append(name)
+            continue
+        removed.append(name)
+    return removed, busy
