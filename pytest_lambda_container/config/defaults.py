@@ -1,5 +1,6 @@
-"""The numbers several modules share, each in one place with the reason for its value: the defaults of the port and
-the timeout, and how long past a function's timeout each caller waits before it calls the function stuck."""
+"""The plugin's numbers, each in one place with the reason for its value: the defaults of the port and the timeout,
+how long past a function's timeout each caller waits before it calls the function stuck, and how a call the
+emulator refused during a reset is sent again."""
 
 from __future__ import annotations
 
@@ -25,3 +26,7 @@ LOOPBACK_CONNECT = 5.0
 #: (up to 10 s on Lambda, not counted against the timeout) and the network. Past it, the deployed function's own
 #: timeout must be longer than the one we were told.
 DEPLOYED_MARGIN = 30.0
+#: How often a call the emulator refused while it reset the runtime (`outcome.canceled_by_a_reset`) is sent again,
+#: and how long it waits first: a reset ends within a few hundred milliseconds.
+RESET_RETRIES = 5
+RESET_PAUSE = 0.2

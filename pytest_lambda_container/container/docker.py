@@ -220,3 +220,38 @@ class DockerContainer:
         # Nothing more can be done from here (the engine is gone, say): at least say what is left, and how to
         # remove it. The next session's orphan sweep removes it too.
         self.log(f"could not remove container {self.name} ({exc}); remove it with `docker rm -f {self.name}`")
+
+
+class ServingContainer:
+    """Reads of the Docker container now serving a function: the one a restart replaces, None once removed."""
+
+    _current: DockerContainer | None = None
+
+    @property
+    def container(self) -> Container | None:
+        """The docker SDK's container now serving the function (None once removed)."""
+        return self._current.container if self._current else None
+
+    @property
+    def id(self) -> str:
+        return self._current.id if self._current else ""
+
+    @property
+    def name(self) -> str:
+        return self._current.name if self._current else ""
+
+    @property
+    def port(self) -> int:
+        return self._current.port if self._current else 0
+
+    @property
+    def url(self) -> str:
+        return self._current.url if self._current else ""
+
+    def exit_code(self) -> int | None:
+        """The exit code if the container has stopped (-1 when it is gone), else None."""
+        return self._current.exit_code() if self._current else -1
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
+        """The container's output (stdout and stderr); `tail` lines, or those `since` a UNIX time."""
+        return self._current.logs(tail=tail, since=since) if self._current else ""

@@ -8,22 +8,16 @@ import time
 from typing import Any
 
 import httpx
-from docker.models.containers import Container
 
 from ..build.image import ImageInfo
-from ..config.defaults import DEFAULT_PORT, EMULATOR_MARGIN, LOOPBACK_CONNECT
+from ..config.defaults import DEFAULT_PORT, EMULATOR_MARGIN, LOOPBACK_CONNECT, RESET_PAUSE, RESET_RETRIES
 from ..engine import hygiene
 from ..engine.client import Engine
 from ..errors import ContainerError, FunctionError, HandlerImportError, InvocationError
 from . import memwatch, metrics, outcome, sandbox, warmup
-from .docker import LOG_TAIL, DockerContainer, Log
+from .docker import LOG_TAIL, DockerContainer, Log, ServingContainer
 from .launch import LaunchPlan
 from .protocol import INVOKE_HEADERS, INVOKE_PATH, check_payload, encode_event
-
-#: How often a call the emulator refused during a reset of the runtime (`outcome.canceled_by_a_reset`) is sent
-#: again, and how long it waits first: a reset ends within a few hundred milliseconds.
-RESET_RETRIES = 5
-RESET_PAUSE = 0.2
 
 
 class State(enum.Enum):
@@ -35,41 +29,6 @@ class State(enum.Enum):
     DEAD = "dead"
     #: Removed (or released, with --lambda-keep): no more calls.
     REMOVED = "removed"
-
-
-class ServingContainer:
-    """Reads of the Docker container now serving a function: the one a restart replaces, None once removed."""
-
-    _current: DockerContainer | None = None
-
-    @property
-    def container(self) -> Container | None:
-        """The docker SDK's container now serving the function (None once removed)."""
-        return self._current.container if self._current else None
-
-    @property
-    def id(self) -> str:
-        return self._current.id if self._current else ""
-
-    @property
-    def name(self) -> str:
-        return self._current.name if self._current else ""
-
-    @property
-    def port(self) -> int:
-        return self._current.port if self._current else 0
-
-    @property
-    def url(self) -> str:
-        return self._current.url if self._current else ""
-
-    def exit_code(self) -> int | None:
-        """The exit code if the container has stopped (-1 when it is gone), else None."""
-        return self._current.exit_code() if self._current else -1
-
-    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
-        """The container's output (stdout and stderr); `tail` lines, or those `since` a UNIX time."""
-        return self._current.logs(tail=tail, since=since) if self._current else ""
 
 
 class LambdaContainer(ServingContainer):
