@@ -51,7 +51,7 @@ def test_doctor_on_a_working_machine(tmp_path):
     assert status == 0, lines
     assert lines["engine"].startswith("engine: ok, ")
     assert lines["emulator"].startswith(f"emulator: ok, aws-lambda-rie for {arch}")
-    assert lines["dockerfile"].startswith("dockerfile: WARNING: no Dockerfile in ")
+    assert lines["dockerfile"].startswith(f"dockerfile: WARNING: no Dockerfile at {tmp_path / 'Dockerfile'}; ")
 
 
 def test_the_example_apps_custom_image_passes_every_check():
@@ -167,8 +167,8 @@ def test_an_import_typo_fails_in_the_image_with_the_runtimes_words(docker_client
     assert status == 1, lines
     assert lines["runtime start"] == "runtime start: ok, tried in the image: the runtime client starts"
     assert lines["handler"].startswith(
-        "handler: MISSING: tried in the image: Runtime.ImportModuleError: Unable to import module 'import_typo': "
-        "No module named 'jsonn'"
+        "handler: MISSING: tried in the image: Runtime.ImportModuleError: Unable to import module 'broken_import': "
+        "cannot import name 'dumsp' from 'json'"
     )
     no_container_left(docker_client, pid)
 
