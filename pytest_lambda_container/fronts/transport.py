@@ -11,6 +11,7 @@ import httpx
 
 from ..errors import CallerTimeout, IntegrationTimeout, InvocationError, NotOnTarget, PayloadTooLarge, Unreachable
 from .events import EventFormat, EventOptions, HttpRequest, get_format
+from .headers import front_headers, with_front_headers
 from .integration import integration_cap
 from .responses import error_result
 
@@ -142,7 +143,7 @@ class LambdaTransport(httpx.BaseTransport):
             extensions["reason_phrase"] = decoded.reason.encode("latin-1", errors="replace")
         return httpx.Response(
             decoded.status_code,
-            headers=decoded.headers,
+            headers=with_front_headers(decoded.headers, front_headers(call.fmt.name, call.event)),
             # Every front drops a HEAD response's body, whatever the function returned.
             content=b"" if call.request.method == "HEAD" else decoded.body,
             request=call.request,
@@ -156,7 +157,7 @@ class LambdaTransport(httpx.BaseTransport):
             raise exc
         return httpx.Response(
             answer.status_code,
-            headers=answer.headers,
+            headers=with_front_headers(answer.headers, front_headers(call.fmt.name, call.event)),
             content=answer.body,
             request=call.request,
             extensions={"lambda_event": call.event, "lambda_error": exc},

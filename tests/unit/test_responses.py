@@ -248,7 +248,7 @@ def test_transport_raises_invalid_response_by_default(fmt: str) -> None:
 @pytest.mark.parametrize("fmt", list(FORMATS))
 @pytest.mark.parametrize(
     "result",
-    [{"body": "no status"}, {"statusCode": "abc"}, {"statusCode": 200, "body": 1}],
+    [{"body": "no status"}, {"statusCode": "abc"}, {"statusCode": 200, "body": [1]}],
     ids=["missing-statusCode", "non-integer-status", "non-string-body"],
 )
 def test_transport_turns_malformed_results_into_the_fronts_error(fmt: str, result: Any) -> None:

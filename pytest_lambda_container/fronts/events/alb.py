@@ -33,7 +33,7 @@ class Alb:
         pairs = [
             # ALB forwards Connection (its sample event shows `connection: keep-alive`).
             *request.forwarded_headers(keep_connection=True),
-            *edge_headers(domain, epoch, request.source_ip, https=False),
+            *edge_headers(domain, epoch, request, https=False),
         ]
         headers = grouped(pairs, lower=True)
         raw_query = [tuple(part.split("=", 1)) if "=" in part else (part, "") for part in request.raw_query.split("&")]

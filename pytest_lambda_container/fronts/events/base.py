@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
+from ..headers import forwarded_for
+
 if TYPE_CHECKING:
     import httpx
 
@@ -61,10 +63,17 @@ class HttpRequest:
                 return value
         return default
 
-    def forwarded_headers(self, *, keep_connection: bool = False) -> list[tuple[str, str]]:
-        """Headers a front passes on: the client's, less Host and hop-by-hop ones (ALB keeps Connection)."""
-        dropped = HOP_BY_HOP - {"connection"} if keep_connection else HOP_BY_HOP
-        return [(k, v) for k, v in self.headers if k.lower() != "host" and k.lower() not in dropped]
+    def forwarded_headers(
+        self, *, keep_connection: bool = False, dropped: frozenset[str] = frozenset()
+    ) -> list[tuple[str, str]]:
+        """Headers a front passes on: the client's, less Host, hop-by-hop ones (ALB keeps Connection), `dropped`
+        ones, and X-Forwarded-For, which the front passes on with the client's address appended (`edge_headers`)."""
+        gone = (HOP_BY_HOP - {"connection"} if keep_connection else HOP_BY_HOP) | dropped | {"host", "x-forwarded-for"}
+        return [(k, v) for k, v in self.headers if k.lower() not in gone]
+
+    def forwarded_for(self) -> str:
+        """X-Forwarded-For as the front passes it on: the client's chain with its address appended."""
+        return forwarded_for((v for k, v in self.headers if k.lower() == "x-forwarded-for"), self.source_ip)
 
     @classmethod
     def from_httpx(cls, request: httpx.Request, *, source_ip: str = SOURCE_IP) -> HttpRequest:
@@ -175,12 +184,13 @@ def trace_id(epoch_ms: int) -> str:
     return f"Root=1-{epoch_ms // 1000:08x}-{uuid.uuid4().hex[:24]}"
 
 
-def edge_headers(domain: str, epoch_ms: int, source_ip: str, *, https: bool = True) -> list[tuple[str, str]]:
-    """The headers every front adds at its edge: its own Host, a trace id, and the X-Forwarded-* trio."""
+def edge_headers(domain: str, epoch_ms: int, request: HttpRequest, *, https: bool = True) -> list[tuple[str, str]]:
+    """The headers every front adds at its edge: its own Host, a trace id, and the X-Forwarded-* trio (the client's
+    X-Forwarded-For chain kept, its address appended)."""
     return [
         ("host", domain),
         ("x-amzn-trace-id", trace_id(epoch_ms)),
-        ("x-forwarded-for", source_ip),
+        ("x-forwarded-for", request.forwarded_for()),
         ("x-forwarded-port", "443" if https else "80"),
         ("x-forwarded-proto", "https" if https else "http"),
     ]

@@ -68,7 +68,7 @@ class HttpApi:
         domain = self.domain(options)
         stage = options.stage or "$default"
         cookies, pairs = self.split_cookies(request)
-        pairs += edge_headers(domain, epoch, request.source_ip)
+        pairs += edge_headers(domain, epoch, request)
         # Names are lower-cased and repeated values comma-joined, never dropped.
         headers = {name: ",".join(values) for name, values in grouped(pairs, lower=True).items()}
         query = {name: ",".join(values) for name, values in grouped(request.query).items()}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
+from urllib.parse import parse_qsl
 
+from ..headers import REST_REQUEST_DROPPED, rest_answer_headers
 from ..responses import HttpResult, decode_v1
 from .base import (
     ACCOUNT_ID,
@@ -24,6 +27,13 @@ from .body import encode_body, first_accept, matches_media_types
 def last_values(groups: dict[str, list[str]]) -> dict[str, str] | None:
     """The single-value view of multi-value pairs: the last value wins, as API Gateway does; None when empty."""
     return {key: values[-1] for key, values in groups.items()} or None
+
+
+def rest_query(raw_query: str) -> list[tuple[str, str]]:
+    """A REST API's query parameters: "The semicolon character (;) is not supported for any request URL query string
+    and results in the data being split", so `a=1;b=2` is two parameters, as `&` would make them.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-known-issues.html"""
+    return parse_qsl(raw_query.replace(";", "&"), keep_blank_values=True)
 
 
 class RestApi:
@@ -55,14 +65,12 @@ class RestApi:
         if options.path_parameters is not None:
             path_parameters = dict(options.path_parameters) or None
         # REST APIs keep the client's header case, and spell their own like AWS's sample: Host, X-Forwarded-For.
-        edge = [
-            ("-".join(p.capitalize() for p in k.split("-")), v)
-            for k, v in edge_headers(domain, epoch, request.source_ip)
-        ]
-        # Captured REST events carry no Content-Length, whatever the client sent (the other fronts keep it).
-        forwarded = [(k, v) for k, v in request.forwarded_headers() if k.lower() != "content-length"]
+        edge = [("-".join(p.capitalize() for p in k.split("-")), v) for k, v in edge_headers(domain, epoch, request)]
+        # Captured REST events carry no Content-Length, whatever the client sent (the other fronts keep it); the
+        # known-issues page's table drops Content-MD5, Expect, Max-Forwards and Proxy-Authenticate (REST_REQUEST_DROPPED).
+        forwarded = request.forwarded_headers(dropped=REST_REQUEST_DROPPED | {"content-length"})
         header_groups = grouped([*forwarded, *edge], fold_case=True)
-        query_groups = grouped(request.query)
+        query_groups = grouped(rest_query(request.raw_query))
         binary = matches_media_types(request.header("content-type"), options.binary_media_types or ())
         body, is_base64 = encode_body(request.body, binary=binary)
         rid = request_id()
@@ -123,4 +131,7 @@ class RestApi:
         https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html"""
         accept = first_accept(request.header("accept")) if request is not None else None
         patterns = (options.binary_media_types if options is not None else None) or ()
-        return decode_v1(result, front="API Gateway REST API", binary=matches_media_types(accept, patterns))
+        decoded = decode_v1(
+            result, front="API Gateway REST API", binary=matches_media_types(accept, patterns), number_body=True
+        )
+        return dataclasses.replace(decoded, headers=rest_answer_headers(decoded.headers))
