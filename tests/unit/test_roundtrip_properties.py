@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pytest_lambda_container.fronts.headers import front_headers
 from pytest_lambda_container.fronts.events import FORMATS
+from pytest_lambda_container.fronts.headers import front_headers
 from pytest_lambda_container.fronts.transport import LambdaTransport
 from pytest_lambda_container.inprocess.function import InProcessFunction
 

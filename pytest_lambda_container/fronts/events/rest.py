@@ -67,7 +67,7 @@ class RestApi:
         # REST APIs keep the client's header case, and spell their own like AWS's sample: Host, X-Forwarded-For.
         edge = [("-".join(p.capitalize() for p in k.split("-")), v) for k, v in edge_headers(domain, epoch, request)]
         # Captured REST events carry no Content-Length, whatever the client sent (the other fronts keep it); the
-        # known-issues page's table drops Content-MD5, Expect, Max-Forwards and Proxy-Authenticate (REST_REQUEST_DROPPED).
+        # known-issues page's table drops Content-MD5, Expect, Max-Forwards, Proxy-Authenticate (REST_REQUEST_DROPPED).
         forwarded = request.forwarded_headers(dropped=REST_REQUEST_DROPPED | {"content-length"})
         header_groups = grouped([*forwarded, *edge], fold_case=True)
         query_groups = grouped(rest_query(request.raw_query))
