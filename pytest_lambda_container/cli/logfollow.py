@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 from ..container.function import LambdaContainer
+from ..container.metrics import mark_emulator_figures
 from ..container.protocol import split_log_lines
 from ..errors import LambdaContainerError
 
@@ -64,7 +65,7 @@ class LogFollower:
                     for line in lines_of(stream):
                         since = time.time()
                         if not self._stop.is_set():
-                            self.log(PREFIX + line)
+                            self.log(PREFIX + mark_emulator_figures(line))
             except LambdaContainerError as exc:
                 if self._stop.is_set() or self.function.container is None:
                     return

@@ -145,7 +145,10 @@ def test_the_functions_own_lines_are_printed(served: Served) -> None:
     with httpx.Client(base_url=served.url, timeout=60) as http:
         assert http.get("/log", params={"line": marker}).status_code == 200
     served.wait_for(re.compile(rf"^  \| {marker}$"))
-    served.wait_for(re.compile(r"^  \| REPORT RequestId: "))
+    # The emulator's made-up memory figure marked as such (issue 21, item 11).
+    served.wait_for(
+        re.compile(r"^  \| REPORT RequestId: .*Max Memory Used: \d+ MB \(the emulator's figure, not measured")
+    )
 
 
 def test_the_example_suite_passes_on_the_url_target_against_it(served: Served) -> None:
@@ -174,3 +177,17 @@ def test_stopping_it_removes_the_container(docker_client, project: Path, signum:
     assert code == 0, server.output
     assert list_ours(docker_client, **{LABEL_PID: str(server.proc.pid)}) == []
     assert server.lines[-1] == "stopped; container removed"
+
+
+def test_it_prints_the_commands_that_run_the_tests_against_it(served: Served) -> None:
+    # Issue 21, item 7: serve never printed the emulator's port, which the function target needs.
+    served.wait_for(re.compile(rf"^run your tests against it: pytest --lambda-target url --lambda-url {served.url}$"))
+    found = served.wait_for(
+        re.compile(
+            r"^or, through Lambda's Invoke API at the emulator: pytest --lambda-target function "
+            r"--lambda-endpoint-url (http://127\.0\.0\.1:\d+/2015-03-31/functions/function/invocations)$"
+        )
+    )
+    # The emulator itself answers there, as the Invoke API does (the function's own answer to an empty event).
+    answer = httpx.post(found[1], json={}, timeout=60)
+    assert answer.status_code == 200 and isinstance(answer.json(), dict), answer.text
