@@ -34,6 +34,11 @@ from .trial import trial
 _UNREACHABLE = ("no such host", "dial tcp", "timeout", "connection refused", "network is unreachable", "i/o timeout")
 
 
+#: A pip install brings no engine: where none answers, where to get one.
+NO_ENGINE = (
+    "None installed? pip installs no engine: install Docker Engine or Docker Desktop "
+    "(https://docs.docker.com/engine/install/), then run the doctor again."
+)
 #: The doctor's flags before it took the plugin's: still accepted.
 ALIASES = {
     "dockerfile": ("--dockerfile",),
@@ -111,7 +116,7 @@ def _engine(report: Callable[[Check], None]) -> Engine | None:
     try:
         engine = connect()
     except LambdaContainerError as exc:
-        report(Check("engine", "MISSING", str(exc)))
+        report(Check("engine", "MISSING", f"{exc} {NO_ENGINE}"))
         return None
     try:
         with engine.errors("a version query"):

@@ -182,6 +182,10 @@ def test_a_custom_image_that_installs_and_starts_the_runtime_client(doctor):
     status, lines = doctor(CUSTOM, files={"requirements.txt": "fastapi\nawslambdaric>=2.0  # runtime\n"})
     assert status == 1  # the engine is missing, and says so
     assert lines["engine"].startswith("engine: MISSING: no Docker engine answers at unix:///nowhere")
+    assert lines["engine"].endswith(
+        "pip installs no engine: install Docker Engine or Docker Desktop "
+        "(https://docs.docker.com/engine/install/), then run the doctor again."
+    )
     assert lines["dockerfile"].startswith("dockerfile: ok, ") and "(7 instructions)" in lines["dockerfile"]
     assert lines["base image python"] == "base image python:3.11-slim: WARNING: not checked: no Docker engine"
     assert lines["image kind"].startswith("image kind: ok, custom image on python:3.11-slim")
