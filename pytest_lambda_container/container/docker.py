@@ -11,7 +11,7 @@ import httpx
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from ..engine import hygiene
+from ..engine import hygiene, reach
 from ..engine.client import Engine
 from ..engine.hygiene import LABEL_SESSION
 from ..errors import ContainerExited, ContainerNotReady, EngineRefused, LambdaContainerError
@@ -31,6 +31,13 @@ def published_port(container: Container, fallback: int) -> int:
     return int(binding[0]["HostPort"]) if binding else fallback
 
 
+def network_address(container: Container, network: str | None) -> str:
+    """The container's address on `network` (its first network's, when None); "" when it has none."""
+    networks = (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    found = networks.get(network) if network else next(iter(networks.values()), None)
+    return str((found or {}).get("IPAddress") or "")
+
+
 class DockerContainer:
     """A started container, registered for removal from the moment it exists. Use `DockerContainer.run`."""
 
@@ -46,21 +53,30 @@ class DockerContainer:
         self.hidden_request = ""
         #: The duration of the init the warm-up ran, until the first call's report takes it.
         self.init_ms: float | None = None
+        #: Its address on the tests container's network, where the tests reach it there (engine/reach.py).
+        self.address = ""
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return reach.url(self.plan.reach, published_port=self.port, container_address=self.address)
+
+    def _locate(self, fallback_port: int) -> None:
+        """Read where the engine put the container: its published port, its address on the tests' network."""
+        self.port = published_port(self.container, fallback_port)
+        self.address = network_address(self.container, self.plan.reach.network)
 
     @classmethod
     def run(cls, engine: Engine, plan: LaunchPlan, *, port: int, ready_timeout: float, log: Log) -> DockerContainer:
-        """Start a container of `plan` on 127.0.0.1:`port` (0, or if it is taken: any free port), ready to invoke."""
+        """Start a container of `plan` on `port` (0, or if it is taken: any free port) where its reach publishes it,
+        ready to invoke."""
         try:
             return cls._run(engine, plan, port, ready_timeout, log)
         except EngineRefused as exc:
             if not (port and ("already allocated" in exc.reason or "address already in use" in exc.reason)):
                 raise
         started = cls._run(engine, plan, 0, ready_timeout, log)
-        log(f"port {port} on 127.0.0.1 is busy; the emulator is on port {started.port} instead ({started.url})")
+        busy = f"port {port} on {plan.reach.publish_on} is busy"
+        log(f"{busy}; the emulator is on port {started.port} instead ({started.url})")
         return started
 
     @classmethod
@@ -74,7 +90,7 @@ class DockerContainer:
             with engine.errors(f"the start of container {self.name}"):
                 created.start()
                 created.reload()
-            self.port = published_port(created, port)
+            self._locate(port)
             self.wait_ready(ready_timeout)
         except BaseException:
             self.remove()
@@ -87,14 +103,14 @@ class DockerContainer:
     ) -> DockerContainer:
         """A running container that an earlier run started (`--lambda-reuse`), once its emulator answers."""
         self = cls(engine, plan.as_started((container.attrs.get("Config") or {}).get("Env") or []), container, log=log)
-        self.port = published_port(container, 0)
+        self._locate(0)
         self.wait_ready(ready_timeout)
         return self
 
     def wait_ready(self, timeout: float) -> None:
         """Return once the emulator answers HTTP; raise if the container exits or never answers."""
         deadline = time.monotonic() + timeout
-        # Loopback, always: a user's HTTP_PROXY must not catch calls to the container.
+        # Never through a proxy: a user's HTTP_PROXY must not catch calls to the container.
         with httpx.Client(base_url=self.url, trust_env=False, timeout=1.0) as probe:
             while True:
                 self.raise_if_exited("exited before the emulator answered")

@@ -52,7 +52,7 @@ class LambdaContainer(ServingContainer):
         self._latest: metrics.LazyReport | None = None
         # Calls are serialized: the emulator crashes on a second concurrent one.
         self._lock = threading.RLock()
-        # One keep-alive connection serves every call; loopback only, so a user's HTTP_PROXY never catches them.
+        # One keep-alive connection serves every call; never through a proxy: a user's HTTP_PROXY must not catch them.
         self._http = httpx.Client(
             trust_env=False,
             timeout=httpx.Timeout(plan.timeout + EMULATOR_MARGIN, connect=LOOPBACK_CONNECT),
@@ -70,8 +70,8 @@ class LambdaContainer(ServingContainer):
         log: Log | None = None,
         check_startup: bool = True,
     ) -> LambdaContainer:
-        """Run `plan` on 127.0.0.1:`port` (0: any free port), wait until the emulator answers, and check that the
-        runtime can start and the handler loads (`check_startup`)."""
+        """Run `plan` on `port` (0: any free port; published where `plan.reach` says), wait until the emulator
+        answers, and check that the runtime can start and the handler loads (`check_startup`)."""
         self = cls(engine, plan, ready_timeout=ready_timeout, log=log)
         try:
             self._launch(port)

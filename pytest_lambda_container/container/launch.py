@@ -17,6 +17,7 @@ from ..build.image_config import RUNTIME_START
 from ..config.defaults import DEFAULT_TIMEOUT
 from ..config.environment import environment as lambda_environment
 from ..config.environment import function_environment
+from ..engine.reach import LOCAL, Reach
 from ..errors import ContainerError
 from .protocol import RIE_DIR, RIE_MOUNT
 from .sandbox import Sandbox
@@ -48,6 +49,8 @@ class LaunchPlan:
     engine_options: Mapping[str, Any] = field(default_factory=dict)
     #: Lambda's limits (None or disabled: a plain `docker run`).
     sandbox: Sandbox | None = None
+    #: How the tests reach the container (engine/reach.py): the port published where, or the network it joins.
+    reach: Reach = LOCAL
 
     @property
     def emulator_timeout(self) -> float:
@@ -69,18 +72,22 @@ class LaunchPlan:
         return dataclasses.replace(self, environment={**self.environment, **started}) if started else self
 
     def create_options(self, *, name: str, port: int) -> dict[str, Any]:
-        """Keyword arguments of the docker SDK's `containers.create`, published on 127.0.0.1:`port` (0: any)."""
+        """Keyword arguments of the docker SDK's `containers.create`, published on `port` (0: any) where the reach
+        says (127.0.0.1 unless the tests run elsewhere), or on the tests container's network and published nowhere."""
         options: dict[str, Any] = {
             "name": name,
             "detach": True,
             "command": list(self.command),
             "environment": dict(self.environment),
             "labels": dict(self.labels),
-            # Loopback only: the function is reachable from this machine, never from the network.
-            "ports": {CONTAINER_PORT: ("127.0.0.1", port or None)},
             **(self.sandbox.create_options() if self.sandbox else {}),
             **self.engine_options,
         }
+        if self.reach.publish_on is not None:
+            # No wider than the tests need: loopback when they run on the engine's host (engine/reach.py).
+            options["ports"] = {CONTAINER_PORT: (self.reach.publish_on, port or None)}
+        if self.reach.network is not None:
+            options["network"] = self.reach.network
         if self.entrypoint is not None:
             options["entrypoint"] = list(self.entrypoint)
         if self.mounts:
@@ -99,6 +106,7 @@ def plan(
     timeout: float = DEFAULT_TIMEOUT,
     engine_options: Mapping[str, Any] | None = None,
     sandbox: Sandbox | None = None,
+    reach: Reach = LOCAL,
 ) -> LaunchPlan:
     """The plan to run `image` under the emulator (`emulator_volume`, the volume of `emulator.bundle`, is needed
     unless the image runs its own), with the function's whole `environment` (`ResolvedFunction.environment()`;
@@ -121,6 +129,7 @@ def plan(
         startup_check=check_for(image, command),
         engine_options=dict(engine_options or {}),
         sandbox=sandbox,
+        reach=reach,
     )
 
 

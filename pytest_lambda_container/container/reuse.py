@@ -46,7 +46,15 @@ def config_of(plan: LaunchPlan, fn: ResolvedFunction) -> str:
     Not the environment itself: each container gets a log stream name of its own."""
     sandbox = plan.sandbox.create_options() if plan.sandbox else None
     return _digest(
-        plan.image.id, fn, plan.entrypoint, plan.command, sorted(plan.mounts.items()), sandbox, plan.engine_options
+        plan.image.id,
+        fn,
+        plan.entrypoint,
+        plan.command,
+        sorted(plan.mounts.items()),
+        sandbox,
+        plan.engine_options,
+        plan.reach.publish_on,
+        plan.reach.network,
     )
 
 

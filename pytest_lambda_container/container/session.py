@@ -87,6 +87,7 @@ class LambdaSession:
                 except LambdaContainerError as exc:
                     self._engine_error = exc
                     raise
+                self.log(self._engine.reach.describe())
                 for name in hygiene.reap_orphans(self._engine):
                     self.log(f"removed container {name}, left behind by a pytest run that no longer exists")
             return self._engine
@@ -174,6 +175,7 @@ class LambdaSession:
                 timeout=fn.timeout,
                 engine_options=engine.run_options(),
                 sandbox=self.settings.limits,
+                reach=engine.reach,
             )
             # The first container gets the configured port; the others any free one.
             port = self.settings.port if not self._containers else 0

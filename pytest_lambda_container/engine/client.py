@@ -15,6 +15,8 @@ from docker.errors import APIError, DockerException
 
 from ..build import platforms
 from ..errors import EngineRefused, EngineUnavailable
+from . import reach
+from .reach import LOCAL, Reach
 
 #: How long to wait for the engine to answer a ping before saying it is not there.
 CONNECT_TIMEOUT = 5.0
@@ -69,6 +71,8 @@ class Engine:
     address: str
     is_podman: bool
     arch: str
+    #: How the tests reach the engine's containers (engine/reach.py).
+    reach: Reach = LOCAL
 
     def errors(self, doing: str) -> contextlib.AbstractContextManager[None]:
         """`engine_errors` for this engine."""
@@ -123,7 +127,8 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
     client.api.timeout = int(STREAM_TIMEOUT)
     components = " ".join(c.get("Name", "") for c in version.get("Components") or [])
     arch = platforms.docker_arch(version.get("Arch") or "amd64")
-    return Engine(client=client, address=address, is_podman="podman" in components.lower(), arch=arch)
+    found = reach.decide(address, override=reach.override(), tests_container=reach.tests_container(client))
+    return Engine(client=client, address=address, is_podman="podman" in components.lower(), arch=arch, reach=found)
 
 
 def short_error(exc: object) -> str:
