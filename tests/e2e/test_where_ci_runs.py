@@ -1,0 +1,124 @@
+"""The example suite, unchanged, where CI runs it (issue 18): from inside a container with the host's socket mounted
+(bridge network, no host network), and against an engine reached over tcp; no container left behind in either."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_lambda_container.container import emulator as rie
+from pytest_lambda_container.engine.hygiene import LABEL_HOST, LABEL_PID
+
+from .conftest import ROOT, list_ours
+
+pytestmark = pytest.mark.docker
+
+SOCKET = "/var/run/docker.sock"
+BASE = "python:3.11-slim"
+
+
+def site_packages() -> Path:
+    """This venv's packages: the tests container gets them (and this checkout's package) as a CI job would have
+    them installed; nothing can be pulled or downloaded here."""
+    import pytest as anything_installed
+
+    return Path(anything_installed.__file__).resolve().parents[1]
+
+
+def test_the_example_suite_passes_in_a_container_with_the_hosts_socket(docker_client):
+    hostname = f"plc-ci-{uuid.uuid4().hex[:8]}"
+    found = rie.find_cached("x86_64") or rie.locate("x86_64")
+    output = docker_client.containers.run(
+        BASE,
+        ["python3", "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-rs", "example_app/tests"],
+        hostname=hostname,
+        network="bridge",
+        working_dir="/repo",
+        environment={
+            "PYTHONPATH": "/repo:/deps",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "XDG_CACHE_HOME": "/tmp/cache",
+        },
+        # The harness's mounts only: the checkout and its packages, as a CI job's workspace; the emulator where the
+        # README says users put it. The plugin itself sends nothing by path to the engine.
+        volumes={
+            SOCKET: {"bind": SOCKET, "mode": "rw"},
+            str(ROOT): {"bind": "/repo", "mode": "ro"},
+            str(site_packages()): {"bind": "/deps", "mode": "ro"},
+            str(found): {"bind": "/root/.aws-lambda-rie/aws-lambda-rie", "mode": "ro"},
+        },
+        remove=True,
+        stdout=True,
+        stderr=True,
+    ).decode()
+    assert " passed" in output and "failed" not in output and "error" not in output.lower(), output
+    # Reached on the tests container's network, not on a loopback that is not the container's.
+    assert "function reached at its address on network bridge, port 8080 (nothing published)" in output, output
+    assert list_ours(docker_client, **{LABEL_HOST: hostname}) == []
+
+
+class UnixProxy:
+    """A TCP listener on 127.0.0.1 that forwards every connection to the engine's unix socket: an engine reached
+    over tcp, with no second dockerd."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> UnixProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.server.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._pump, args=(client,), daemon=True).start()
+
+    def _pump(self, client: socket.socket) -> None:
+        upstream = socket.socket(socket.AF_UNIX)
+        with contextlib.closing(client), contextlib.closing(upstream):
+            upstream.connect(SOCKET)
+            selector = selectors.DefaultSelector()
+            selector.register(client, selectors.EVENT_READ, upstream)
+            selector.register(upstream, selectors.EVENT_READ, client)
+            while True:
+                for key, _ in selector.select():
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        return
+                    key.data.sendall(data)
+
+
+@pytest.fixture
+def tcp_engine() -> Iterator[str]:
+    with UnixProxy() as proxy:
+        yield f"tcp://127.0.0.1:{proxy.port}"
+
+
+def test_the_example_suite_passes_against_an_engine_over_tcp(tcp_engine, docker_client):
+    suite = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "example_app/tests"]
+    env = {**os.environ, "DOCKER_HOST": tcp_engine}
+    with subprocess.Popen(suite, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as run:
+        output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output
+    assert f"the engine is at {tcp_engine}: its host's address, the port published on loopback only" in output, output
+    assert list_ours(docker_client, **{LABEL_PID: str(run.pid), LABEL_HOST: socket.gethostname()}) == []
