@@ -5,7 +5,7 @@
 #   2. a Docker engine that answers (scripts/bootstrap.sh engine: the running one, else a dockerd started here);
 #   3. the base images the example app and the e2e tests build on: pulled, else local stand-ins
 #      (scripts/bootstrap.sh images) where no registry can be reached;
-#   4. python -m pytest example_app/tests: the app's own tests, against both its images.
+#   4. python -m pytest example_app/tests: the app's own tests, against both its images, in their written order (as CI).
 # Environment: PYTHON (the interpreter that makes the venv, default python3), VENV (default .venv).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -34,5 +34,5 @@ done
 if [ "$missing" = 1 ]; then PYTHON="$VENV/bin/python" scripts/bootstrap.sh images; fi
 
 log "the example app's suite, against both its images"
-"$VENV/bin/python" -m pytest -ra example_app/tests
+"$VENV/bin/python" -m pytest -ra -p no:randomly example_app/tests
 log "ready: '. $VENV/bin/activate', then README's test command runs the project's tests (as .ci/run does)"

@@ -218,7 +218,7 @@ def test_the_readmes_map_of_the_package_is_its_folders_and_modules():
 def test_the_dev_script_runs_the_example_apps_suite():
     script = (ROOT / "scripts" / "dev.sh").read_text()
     assert "scripts/dev.sh" in DOCS[0].read_text() and (ROOT / "scripts" / "dev.sh").stat().st_mode & 0o111
-    assert "-m pytest -ra example_app/tests" in script and "-e '.[test]'" in script
+    assert "-m pytest -ra -p no:randomly example_app/tests" in script and "-e '.[test]'" in script
 
 
 def test_the_guides_section_list_is_its_headings():
