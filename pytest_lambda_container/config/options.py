@@ -164,7 +164,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "event_format",
         _choice,
-        "event format: rest, http, function-url, alb, alb-multi (default rest)",
+        "event format: rest, http, http-1.0 (HTTP API, payload 1.0), function-url, alb, alb-multi (default rest)",
         "FORMAT",
         choices=_event_formats(),
     ),

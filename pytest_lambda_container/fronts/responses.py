@@ -120,16 +120,22 @@ def _result_object(result: Any, front: str) -> Mapping[str, Any]:
 
 
 def decode_v1(
-    result: Any, *, front: str = "API Gateway REST API", binary: bool = True, number_body: bool = False
+    result: Any,
+    *,
+    front: str = "API Gateway REST API",
+    binary: bool = True,
+    number_body: bool = False,
+    strict_keys: bool = True,
 ) -> HttpResult:
     """Payload format 1.0 as a REST API's proxy integration reads it: only its five keys; `headers` and
     `multiValueHeaders` merged with every value kept (an identical pair once); a base64 body decoded only when the
     response is `binary` (the request's first Accept value matched the API's binaryMediaTypes), else passed on as
     the base64 text it is. With `number_body`, a number `body` is its text, as a REST API gives it: AWS's serverless
     SAM farm demo returns `"body": totalSAMs` (aws-samples), and SAM CLI was changed to accept it (aws-sam-cli#1124).
+    Without `strict_keys` (an HTTP API's payload 1.0), keys past the five are ignored.
     https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html"""
     result = _result_object(result, front)
-    extra = sorted(set(result) - REST_KEYS)
+    extra = sorted(set(result) - REST_KEYS) if strict_keys else []
     if extra:
         raise _malformed(front, f"Malformed Lambda proxy response: unexpected key(s) {', '.join(extra)}", result)
     status = _status(result, front)
@@ -240,6 +246,7 @@ ALB_ERRORS: Mapping[type[InvocationError], HttpResult] = {
 ERROR_RESPONSES: Mapping[str, Mapping[type[InvocationError], HttpResult]] = {
     "rest": REST_ERRORS,
     "http": HTTP_ERRORS,
+    "http-1.0": HTTP_ERRORS,
     "function-url": URL_ERRORS,
     "alb": ALB_ERRORS,
     "alb-multi": ALB_ERRORS,

@@ -185,3 +185,101 @@ def test_x_forwarded_for_without_a_chain_is_the_clients_address() -> None:
     """No chain from the client: the front's own value is the connecting address alone, as in AWS's samples."""
     event = returning(OK, "alb").get("/").extensions["lambda_event"]
     assert event["headers"]["x-forwarded-for"] == "127.0.0.1"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# HTTP API, payload format 1.0
+
+HTTP_V1 = "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html"
+
+
+def test_http_v1_event_has_the_captured_shape() -> None:
+    """An HTTP API payload 1.0 event captured from AWS (us-east-2, 2023, in spring-cloud-function's tests) and AWS's
+    documented example: `version` 1.0, `resource`/`resourceId`/`resourcePath` `$default`, stage `$default`,
+    `requestId` = `extendedRequestId` in API Gateway's shape, the client's Content-Length kept, no path parameters."""
+    event = returning(OK, "http-1.0").post("/question", content=b"[1]", headers={"content-type": "application/json"})
+    event = event.extensions["lambda_event"]
+    assert event["version"] == "1.0"
+    assert (event["resource"], event["path"], event["httpMethod"]) == ("$default", "/question", "POST")
+    assert event["pathParameters"] is None and event["stageVariables"] is None
+    assert {k.lower(): v for k, v in event["headers"].items()}["content-length"] == "3"
+    assert (event["body"], event["isBase64Encoded"]) == ("[1]", False)
+    context = event["requestContext"]
+    assert (context["resourceId"], context["resourcePath"], context["stage"]) == ("$default", "$default", "$default")
+    assert context["path"] == "/question"
+    assert context["requestId"] == context["extendedRequestId"]
+    assert re.fullmatch(r"[A-Za-z0-9+/]{15}=", context["requestId"])
+
+
+def test_http_v1_has_no_binary_media_types() -> None:
+    """HTTP APIs have no binaryMediaTypes: a body is base64-encoded unless textual, as in payload 2.0 (a multipart
+    upload arrives intact, where a REST API without binary media types mangles it); a base64 result is decoded."""
+    png = b"\x89PNG\r\n\x1a\n"
+    event = returning(OK, "http-1.0").post("/up", content=png, headers={"content-type": "image/png"})
+    assert event.extensions["lambda_event"]["isBase64Encoded"] is True
+    result = {"statusCode": 200, "body": "iVBORw0KGgo=", "isBase64Encoded": True}
+    assert returning(result, "http-1.0").get("/", headers={"accept": "image/png"}).content == png
+
+
+def test_http_v1_ignores_unknown_result_keys_and_fails_with_500() -> None:
+    """http-api-develop-integrations-lambda.html: format 1.0's response has statusCode, headers, multiValueHeaders,
+    body, isBase64Encoded; an HTTP API ignores other keys (REST answers 502 to them), and a failed call is HTTP API's
+    500 `{"message":"Internal Server Error"}`, with `apigw-requestid`."""
+    result = {"statusCode": 201, "body": "made", "statusDescription": "201 Created", "cookies": ["a=1"]}
+    response = returning(result, "http-1.0").get("/")
+    assert (response.status_code, response.text) == (201, "made")
+    assert "set-cookie" not in response.headers
+    failed = client(failing, "http-1.0", raise_function_errors=False).get("/")
+    assert (failed.status_code, failed.json()) == (500, {"message": "Internal Server Error"})
+    assert failed.headers["apigw-requestid"]
+
+
+def test_http_v1_keeps_semicolons_and_answer_headers() -> None:
+    """HTTP API, not REST: `;` is no query separator, WWW-Authenticate is not remapped, no Content-Type is added
+    (the known-issues page's notes are REST's)."""
+    result = {"statusCode": 401, "headers": {"WWW-Authenticate": "Bearer"}, "body": ""}
+    response = returning(result, "http-1.0").get("/?a=1;b=2")
+    assert response.extensions["lambda_event"]["queryStringParameters"] == {"a": "1;b=2"}
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "content-type" not in response.headers
+
+
+def test_mangum_routes_http_v1_and_aws_wsgi_style_apps_read_http_method() -> None:
+    """Mangum takes a payload 1.0 event for its HTTP API handler (`version` and `requestContext`) and serves the app;
+    an aws-wsgi style app reads `event["httpMethod"]`, `event["path"]` and `queryStringParameters`."""
+    from mangum import Mangum
+    from mangum.handlers import HTTPGateway
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        body = f"{scope['method']} {scope['path']} {scope['query_string'].decode()}".encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": body})
+
+    handler = Mangum(app, lifespan="off")
+    response = client(handler, "http-1.0").put("/items/1?x=2")
+    assert response.text == "PUT /items/1 x=2"
+    event = response.extensions["lambda_event"]
+    assert HTTPGateway.infer(event, None, handler.config)  # type: ignore[arg-type]
+
+    def wsgi_style(event: Any, context: Any) -> Any:
+        return {"statusCode": 200, "body": f"{event['httpMethod']} {event['path']} {event['queryStringParameters']}"}
+
+    assert client(wsgi_style, "http-1.0").delete("/a?b=c").text == "DELETE /a {'b': 'c'}"
+
+
+@pytest.mark.parametrize("where", ["option", "per-call", "event-cli"])
+def test_http_v1_is_accepted_wherever_formats_are(where: str, tmp_path: Any) -> None:
+    """The format is one of FORMATS, so the option (and serve's), the ini key, `invoke(event_format=)` and the
+    `event` command take it."""
+    from pytest_lambda_container.cli.event import request_event
+    from pytest_lambda_container.config.options import OPTIONS, Origin
+    from pytest_lambda_container.fronts.transport import make_invoke
+
+    if where == "option":
+        opt = next(o for o in OPTIONS if o.name == "event_format")
+        assert opt.parse("http-1.0", Origin("ini key lambda_event_format", tmp_path), opt) == "http-1.0"
+    elif where == "per-call":
+        response = make_invoke(returning(OK))("GET", "/", event_format="http-1.0")
+        assert response.extensions["lambda_event"]["version"] == "1.0"
+    else:
+        assert request_event("GET", "/x", event_format="http-1.0")["version"] == "1.0"

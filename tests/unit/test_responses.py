@@ -232,6 +232,7 @@ ALB_502 = (
 FUNCTION_FAILED = {
     "rest": (502, b'{"message": "Internal server error"}'),
     "http": (500, b'{"message":"Internal Server Error"}'),
+    "http-1.0": (500, b'{"message":"Internal Server Error"}'),
     "function-url": (502, b"Internal Server Error"),
     "alb": (502, ALB_502),
     "alb-multi": (502, ALB_502),

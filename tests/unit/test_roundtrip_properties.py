@@ -198,7 +198,7 @@ def expected_headers(fmt: str, sent: list[tuple[str, str]]) -> dict[str, list[st
     if fmt == "rest":
         dropped |= {"content-length"}  # REST events carry none
     groups = grouped([(k, v) for k, v in sent if k.lower() not in dropped], lower=True)
-    if fmt == "rest":
+    if fmt in ("rest", "http-1.0"):
         return {k: [", ".join(v)] for k, v in groups.items()}  # Mangum joins multiValueHeaders with ", "
     if fmt in V2:
         return {k: [",".join(v)] for k, v in groups.items()}  # payload 2.0 joins repeats with ","

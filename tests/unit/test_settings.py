@@ -143,7 +143,7 @@ def test_each_option_has_its_own_parser(tmp_path):
     assert timeout.parse("0.5", source, timeout) == 0.5
     with pytest.raises(ConfigError, match=r"port '0\.5' is not a number"):
         port.parse("0.5", source, port)
-    assert by_name["event_format"].choices == ("rest", "http", "function-url", "alb", "alb-multi")
+    assert by_name["event_format"].choices == ("rest", "http", "http-1.0", "function-url", "alb", "alb-multi")
     assert all(isinstance(opt, Option) and opt.help for opt in OPTIONS)
 
 

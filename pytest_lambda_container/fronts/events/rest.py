@@ -50,37 +50,63 @@ class RestApi:
     max_integration_timeout: float | None = None
     max_request_body: int | None = None
 
+    #: The stage a request is for unless `EventOptions.stage` says (HTTP APIs: `$default`).
+    default_stage = "test"
+    #: Request headers the front drops: captured REST events carry no Content-Length, whatever the client sent (the
+    #: other fronts keep it); the known-issues page's table drops Content-MD5, Expect, Max-Forwards and
+    #: Proxy-Authenticate (REST_REQUEST_DROPPED).
+    dropped_headers = REST_REQUEST_DROPPED | {"content-length"}
+
+    def query(self, request: HttpRequest) -> list[tuple[str, str]]:
+        return rest_query(request.raw_query)
+
+    def binary(self, request: HttpRequest, options: EventOptions) -> bool:
+        """Whether the request body travels base64-encoded: its Content-Type is one of the binary media types."""
+        return matches_media_types(request.header("content-type"), options.binary_media_types or ())
+
+    def route(self, request: HttpRequest, options: EventOptions) -> tuple[str, dict[str, str] | None]:
+        """`(resource, pathParameters)`: the greedy `{proxy+}` resource is what `ANY /{proxy+}` deployments of ASGI
+        apps use; its parameter keeps the client's percent-encoding (`{"proxy": "capture/space%20value"}` in a
+        captured event)."""
+        if options.resource is not None:
+            return options.resource, None
+        if request.path == "/":
+            return "/", None
+        return "/{proxy+}", {"proxy": request.raw_path.lstrip("/")}
+
+    def paths(self, request: HttpRequest, stage: str) -> tuple[str, str]:
+        """`(path, requestContext.path)`: the client's path, and the stage's name in front of it in the context."""
+        return request.raw_path, f"/{stage}{request.raw_path}"
+
+    def ids(self) -> tuple[str, str]:
+        """`(requestId, extendedRequestId)`: a UUID, and API Gateway's own id in its own shape."""
+        return request_id(), aws_request_id()
+
+    def context(self, resource: str) -> dict[str, Any]:
+        """The context's fields of the resource that matched."""
+        return {"resourceId": "abcdef", "resourcePath": resource}
+
     def build(self, request: HttpRequest, options: EventOptions) -> dict[str, Any]:
         epoch = now_ms()
-        stage = options.stage or "test"
+        stage = options.stage or self.default_stage
         domain = f"{API_ID}.execute-api.{options.aws_region}.amazonaws.com"
-        # The greedy `{proxy+}` resource is what `ANY /{proxy+}` deployments of ASGI apps use; its parameter keeps
-        # the client's percent-encoding (`{"proxy": "capture/space%20value"}` in a captured event).
-        if options.resource is not None:
-            resource, path_parameters = options.resource, None
-        elif request.path == "/":
-            resource, path_parameters = "/", None
-        else:
-            resource, path_parameters = "/{proxy+}", {"proxy": request.raw_path.lstrip("/")}
+        resource, path_parameters = self.route(request, options)
         if options.path_parameters is not None:
             path_parameters = dict(options.path_parameters) or None
         # REST APIs keep the client's header case, and spell their own like AWS's sample: Host, X-Forwarded-For.
         edge = [("-".join(p.capitalize() for p in k.split("-")), v) for k, v in edge_headers(domain, epoch, request)]
-        # Captured REST events carry no Content-Length, whatever the client sent (the other fronts keep it); the
-        # known-issues page's table drops Content-MD5, Expect, Max-Forwards, Proxy-Authenticate (REST_REQUEST_DROPPED).
-        forwarded = request.forwarded_headers(dropped=REST_REQUEST_DROPPED | {"content-length"})
+        forwarded = request.forwarded_headers(dropped=self.dropped_headers)
         header_groups = grouped([*forwarded, *edge], fold_case=True)
-        query_groups = grouped(rest_query(request.raw_query))
-        binary = matches_media_types(request.header("content-type"), options.binary_media_types or ())
-        body, is_base64 = encode_body(request.body, binary=binary)
-        rid = request_id()
+        query_groups = grouped(self.query(request))
+        body, is_base64 = encode_body(request.body, binary=self.binary(request, options))
+        rid, extended = self.ids()
+        path, context_path = self.paths(request, stage)
         request_context = {
             "accountId": ACCOUNT_ID,
             "apiId": API_ID,
             "domainName": domain,
             "domainPrefix": API_ID,
-            # Not the requestId: API Gateway's own id, in its own shape.
-            "extendedRequestId": aws_request_id(),
+            "extendedRequestId": extended,
             "httpMethod": request.method,
             "identity": {
                 "accessKey": None,
@@ -96,19 +122,18 @@ class RestApi:
                 "userAgent": request.header("user-agent"),
                 "userArn": None,
             },
-            "path": f"/{stage}{request.raw_path}",
+            "path": context_path,
             "protocol": "HTTP/1.1",
             "requestId": rid,
             "requestTime": clf_time(epoch),
             "requestTimeEpoch": epoch,
-            "resourceId": "abcdef",
-            "resourcePath": resource,
+            **self.context(resource),
             "stage": stage,
         }
         event = {
             "resource": resource,
             # REST APIs pass the path still percent-encoded (Mangum decodes it).
-            "path": request.raw_path,
+            "path": path,
             "httpMethod": request.method,
             "headers": last_values(header_groups),
             "multiValueHeaders": header_groups or None,
@@ -127,7 +152,8 @@ class RestApi:
     ) -> HttpResult:
         """The response: a base64 body is decoded only when the request's first Accept value is one of the API's
         binary media types ("API Gateway uses the first Accept header from clients to determine if a response should
-        return binary media"); otherwise the client gets the base64 text.
+        return binary media"); otherwise the client gets the base64 text. Its headers as the known-issues page's table
+        has them (`headers.rest_answer_headers`).
         https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html"""
         accept = first_accept(request.header("accept")) if request is not None else None
         patterns = (options.binary_media_types if options is not None else None) or ()
