@@ -53,17 +53,17 @@ class TerminalLog:
         suspended = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
         with self._lock, suspended:
             if self._held is not None:
-                # pytest believes the file's name is written: its line is ours to start, as pytest would have.
+                # pytest believes the file's name is written: the line is ours to start, after a blank one as pytest
+                # starts a file's (not right under a line of ours).
                 self._held = None
                 reporter.currentfspath = None
-                reporter.write("\n")
+                if not self._after_ours:
+                    reporter.write("\n")
             # pytest's progress may have left its line open (a file's name and letters; with -q, letters alone): end
             # it, so that it stays whole and this line starts at the margin.
             reporter.ensure_newline()
-            # A line of its own, after a blank one where pytest has one (not right under a line of ours).
-            if self.config.get_terminal_writer().width_of_current_line or (self._held and not self._after_ours):
+            if self.config.get_terminal_writer().width_of_current_line:
                 reporter.write("\n")
-            self._after_ours = False
             reporter.write_line(f"lambda-container: {line}")
             self._after_ours = True
 
