@@ -24,9 +24,10 @@ BUILD_TAIL = 12
 
 def trial(settings: Settings, say: Callable[[str], None]) -> tuple[list[Check], ImageInfo | None]:
     """Build (or find) the image and start the function once; the lines of what that showed, and the image."""
-    # Any free port, never kept: the doctor must not hold the port a test run will want.
+    # One container, on any free port, removed at the end (never kept, nor left for reuse): the doctor must not hold
+    # the port a test run will want, nor leave a container a later run would take for its own warm one.
     session = LambdaSession(
-        dataclasses.replace(settings, port=0, keep=False),
+        dataclasses.replace(settings, port=0, keep=False, reuse=False, concurrency=1),
         log=lambda line: say(f"  {line}"),
         warn=lambda line: say(f"  warning: {line}"),
     )

@@ -394,3 +394,30 @@ def test_an_entrypoint_clears_the_cmd_its_stage_did_not_set():
     text = 'FROM python:3.11\nCMD ["app.handler"]\n'
     check = project_check.runtime_start(dockerfile_stages.parse(text), Path("."), image(text))
     assert check.status == "MISSING" and "`app.handler` alone is no runtime" in check.detail
+
+
+def test_the_doctors_trial_keeps_nothing_running_and_leaves_the_port_free(monkeypatch, tmp_path):
+    from pytest_lambda_container.cli import trial
+    from pytest_lambda_container.config.settings import Settings
+    from pytest_lambda_container.errors import ConfigError
+
+    seen: list[Settings] = []
+
+    class Recorder:
+        def __init__(self, settings: Settings, **_: object) -> None:
+            seen.append(settings)
+
+        def image(self) -> None:
+            raise ConfigError("no image here")
+
+        def close(self) -> None:
+            seen.append(None)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trial, "LambdaSession", Recorder)
+    asked = Settings(rootdir=tmp_path, port=9000, keep=True, reuse=True, concurrency=4, memory=1024)
+    checks, image = trial.trial(asked, lambda line: None)
+    assert [c.line for c in checks] == ["image: MISSING: no image here"] and image is None
+    used = seen[0]
+    assert (used.port, used.keep, used.reuse, used.concurrency) == (0, False, False, 1)
+    assert used.memory == 1024  # the rest is the run's
+    assert seen[-1] is None  # closed
