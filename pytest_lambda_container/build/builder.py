@@ -41,6 +41,8 @@ class BuildRequest:
     build_args: Mapping[str, str] = field(default_factory=dict)
     network_mode: str | None = None
     platform: str | None = None
+    #: What the docker CLI needs to reach the engine the plugin uses (DOCKER_HOST or DOCKER_CONTEXT).
+    engine_environment: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -174,7 +176,8 @@ def build_with_buildx(request: BuildRequest, output: BuildOutput) -> BuildResult
     """Build with the user's docker CLI and its buildx plugin (the user's own build path: a subprocess is the
     way to reach it), streaming its plain progress into `output`."""
     docker = shutil.which("docker") or "docker"
-    env = {**os.environ, **request.build_args}
+    # The same engine as the plugin's (engine/endpoint.py), even if a context is picked some other way.
+    env = {**os.environ, **request.engine_environment, **request.build_args}
     try:
         process = subprocess.Popen(
             buildx_command(docker, request),

@@ -189,6 +189,7 @@ def build(
         build_args=build_args,
         network_mode=network_mode,
         platform=platform,
+        engine_environment=engine.endpoint.cli_environment() if engine.endpoint else {},
     )
     with buildlock.held(tag, report):
         if exists(engine, tag):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import resource
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from docker.errors import APIError, DockerException
 
 from ..build import platforms
 from ..errors import EngineRefused, EngineUnavailable
-from . import reach
+from . import endpoint, reach
+from .endpoint import DEFAULT_SOCKET
 from .reach import LOCAL, Reach
 
 #: How long to wait for the engine to answer a ping before saying it is not there.
@@ -23,7 +23,6 @@ CONNECT_TIMEOUT = 5.0
 #: Builds and long invocations stream for minutes; reads then wait this long for the next chunk.
 STREAM_TIMEOUT = 900.0
 
-DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 #: What a docker SDK call raises when the engine fails or is gone: the SDK lets requests' errors through.
 ENGINE_ERRORS = (DockerException, requests.exceptions.RequestException)
 
@@ -59,8 +58,11 @@ def engine_errors(address: str, doing: str) -> Iterator[None]:
 
 
 def engine_address() -> str:
-    """Where the docker SDK will look for the engine: DOCKER_HOST, or the default socket."""
-    return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+    """Where the engine is, as the docker CLI finds it (engine/endpoint.py); the default socket if that fails."""
+    try:
+        return endpoint.resolve().address
+    except EngineUnavailable:
+        return DEFAULT_SOCKET
 
 
 @dataclass
@@ -73,6 +75,8 @@ class Engine:
     arch: str
     #: How the tests reach the engine's containers (engine/reach.py).
     reach: Reach = LOCAL
+    #: Where the address came from, and what the docker CLI needs to use the same engine.
+    endpoint: endpoint.Endpoint | None = None
 
     def errors(self, doing: str) -> contextlib.AbstractContextManager[None]:
         """`engine_errors` for this engine."""
@@ -103,15 +107,14 @@ def _hard_limit(which: int) -> int:
 
 
 def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
-    """Connect to the engine at DOCKER_HOST (or the default socket), or raise `EngineUnavailable` within `timeout`."""
-    address = engine_address()
-    origin = "from DOCKER_HOST" if os.environ.get("DOCKER_HOST") else "the default socket; DOCKER_HOST is not set"
+    """Connect to the engine the docker CLI would use (DOCKER_HOST, DOCKER_CONTEXT, the CLI's current context, the
+    default socket: engine/endpoint.py), or raise `EngineUnavailable` within `timeout`."""
+    found = endpoint.resolve()
+    address, origin = found.address, found.origin
     client = None
     try:
-        try:
-            client = docker.from_env(timeout=int(max(1, timeout)))
-        except DockerException as exc:  # DOCKER_HOST itself is malformed: nothing was asked of an engine yet
-            raise EngineUnavailable(str(exc), reason=short_error(exc)) from None
+        # An address that cannot even be used (a malformed DOCKER_HOST) raises here: nothing was asked of an engine.
+        client = endpoint.client(found, timeout=int(max(1, timeout)))
         with engine_errors(address, "a ping"):
             client.ping()
             version = client.version()
@@ -120,15 +123,16 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
             client.close()
         raise EngineUnavailable(
             f"no Docker engine answers at {address} ({origin}): {exc.reason}. "
-            "Start the engine (e.g. `sudo systemctl start docker`, or `dockerd &`), or point "
-            "DOCKER_HOST at a running one (Podman: `podman system service --time=0 unix:///PATH` and "
+            "Start the engine (e.g. `sudo systemctl start docker`, or `dockerd &`), or point DOCKER_HOST (or "
+            "DOCKER_CONTEXT) at a running one (Podman: `podman system service --time=0 unix:///PATH` and "
             "DOCKER_HOST=unix:///PATH)."
         ) from None
     client.api.timeout = int(STREAM_TIMEOUT)
     components = " ".join(c.get("Name", "") for c in version.get("Components") or [])
     arch = platforms.docker_arch(version.get("Arch") or "amd64")
-    found = reach.decide(address, override=reach.override(), tests_container=reach.tests_container(client))
-    return Engine(client=client, address=address, is_podman="podman" in components.lower(), arch=arch, reach=found)
+    how = reach.decide(address, override=reach.override(), tests_container=reach.tests_container(client))
+    podman = "podman" in components.lower()
+    return Engine(client=client, address=address, is_podman=podman, arch=arch, reach=how, endpoint=found)
 
 
 def short_error(exc: object) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import selectors
 import socket
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from docker_contexts import make_context
 
 from pytest_lambda_container.container import emulator as rie
 from pytest_lambda_container.engine.hygiene import LABEL_HOST, LABEL_PID
@@ -114,9 +116,16 @@ def tcp_engine() -> Iterator[str]:
         yield f"tcp://127.0.0.1:{proxy.port}"
 
 
-def test_the_example_suite_passes_against_an_engine_over_tcp(tcp_engine, docker_client):
+@pytest.mark.parametrize("how", ["DOCKER_HOST", "current context"])
+def test_the_example_suite_passes_against_an_engine_over_tcp(how, tcp_engine, docker_client, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+    if how == "DOCKER_HOST":
+        env["DOCKER_HOST"] = tcp_engine
+    else:  # as `docker context create ci --docker host=...` and `docker context use ci` leave it
+        make_context(tmp_path, "ci-over-tcp", tcp_engine)
+        (tmp_path / "config.json").write_text(json.dumps({"currentContext": "ci-over-tcp"}))
+        env["DOCKER_CONFIG"] = str(tmp_path)
     suite = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "example_app/tests"]
-    env = {**os.environ, "DOCKER_HOST": tcp_engine}
     with subprocess.Popen(suite, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as run:
         output, _ = run.communicate(timeout=600)
     assert run.returncode == 0, output
