@@ -256,7 +256,7 @@ def lambda_client(
 @pytest.fixture(scope="session")
 def invoke(lambda_client: httpx.Client) -> InvokeFunction:
     """`invoke(method, path, query=None, *, headers=None, json=None, body=None, event_format=None,
-    **event_options)` → `httpx.Response`."""
+    raise_function_errors=None, **event_options)` → `httpx.Response`."""
     from .fronts.transport import make_invoke
 
     return make_invoke(lambda_client)

@@ -41,8 +41,13 @@ class Function(Protocol):
 
 
 def transport_options(settings: Settings) -> dict[str, Any]:
-    """The event options every request of the run starts from: those the settings give (region, binary media types)."""
-    wanted = {"region": settings.region, "binary_media_types": settings.binary_media_types or None}
+    """The event options every request of the run starts from: those the settings give (region, binary media types,
+    stage)."""
+    wanted = {
+        "region": settings.region,
+        "binary_media_types": settings.binary_media_types or None,
+        "stage": settings.stage,
+    }
     fields = EventOptions.__dataclass_fields__
     return {name: value for name, value in wanted.items() if name in fields and value is not None}
 

@@ -27,7 +27,7 @@ from .settings_args import add_options, settings_of
 
 #: The plugin's options that shape an event: the front, and the options every request of a run starts from
 #: (`targets.transport_options`).
-EVENT_OPTIONS = ("event_format", "region", "binary_media_types")
+EVENT_OPTIONS = ("event_format", "region", "binary_media_types", "stage")
 #: The host of the plugin's own client (`lambda_client`'s base URL); every front replaces it with its own.
 HOST = "http://lambda"
 

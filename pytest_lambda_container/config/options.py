@@ -19,6 +19,7 @@ from .values import (
     parse_media_types,
     parse_pairs,
     parse_port,
+    parse_stage,
     parse_timeout,
     parse_url,
 )
@@ -205,6 +206,12 @@ OPTIONS: tuple[Option, ...] = (
         _named(parse_timeout),
         "API Gateway's integration timeout in seconds (default: the front's, REST 29, HTTP API 30)",
         "SECONDS",
+    ),
+    Option(
+        "stage",
+        _named(parse_stage),
+        "the API Gateway stage every request is for (default: REST test, HTTP API $default); per call: stage=",
+        "NAME",
     ),
     Option(
         "target",

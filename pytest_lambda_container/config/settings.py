@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from .defaults import DEFAULT_PORT, DEFAULT_TIMEOUT
 from .environment import DEFAULT_FUNCTION_NAME, DEFAULT_REGION, parse_function_name, parse_region
 from .options import OPTIONS, Option, Origin
-from .values import parse_port, parse_timeout, parse_url
+from .values import parse_port, parse_stage, parse_timeout, parse_url
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class Settings:
     region: str = DEFAULT_REGION
     binary_media_types: tuple[str, ...] = ()
     integration_timeout: float | None = None
+    stage: str | None = None
     target: str = "container"
     source: Path | None = None
     url: str | None = None
@@ -96,6 +97,8 @@ def _check_values(s: Settings) -> None:
     parse_region(s.region, name("region"))
     if s.cpus is not None:
         parse_cpus(s.cpus, name("cpus"))
+    if s.stage is not None:
+        parse_stage(s.stage, name("stage"))
     if s.integration_timeout is not None:
         parse_timeout(s.integration_timeout, name("integration_timeout"))
     for field_name in ("url", "endpoint_url"):

@@ -79,6 +79,19 @@ def parse_url(value: str, source: str) -> str:
     return url.rstrip("/")
 
 
+def parse_stage(value: str, source: str) -> str:
+    """An API Gateway stage name: "Stage names can only contain alphanumeric characters, hyphens, and underscores.
+    Maximum length is 128 characters" (known-issues page); HTTP APIs' `$default` too.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-known-issues.html"""
+    stage = str(value).strip()
+    if stage != "$default" and not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", stage):
+        raise ConfigError(
+            f"{source}: {stage!r} is not a stage name; API Gateway's have 1-128 letters, digits, hyphens and "
+            "underscores (e.g. dev), or are $default"
+        )
+    return stage
+
+
 def parse_media_types(values: Iterable[str], source: str) -> tuple[str, ...]:
     """Media types as API Gateway's `binaryMediaTypes` takes them: `type/subtype`, either part may be `*`."""
     out = []

@@ -18,6 +18,8 @@ from .responses import error_result
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 #: The key of `httpx.Request.extensions` that carries per-request event settings.
 EXTENSION = "lambda"
+#: The per-request setting (in EXTENSION) that asks for the front's answer instead of an exception, or the reverse.
+RAISE = "raise_function_errors"
 
 
 class Invoker(Protocol):
@@ -38,6 +40,8 @@ class Call:
     options: EventOptions
     fmt: EventFormat
     event: dict[str, Any]
+    #: Whether a failed invocation raises (True) or becomes the front's answer; per call, or the transport's.
+    raise_function_errors: bool = True
 
 
 def takes_timeout(invoke: Callable[..., Any]) -> bool:
@@ -92,13 +96,15 @@ class LambdaTransport(httpx.BaseTransport):
         """The event for `request`, in the format it asks for (or the transport's), with what was used to make it."""
         settings = dict(request.extensions.get(EXTENSION) or {})
         fmt = get_format(settings.pop("event_format", None) or self.event_format)
+        raising = settings.pop(RAISE, None)
         options = self.options
         if settings:
             EventOptions.coerce(settings)  # names unknown keys
             options = dataclasses.replace(options, **settings)
         request.read()
         http = HttpRequest.from_httpx(request, source_ip=self.source_ip)
-        return Call(request, http, options, fmt, fmt.build(http, options))
+        raising = self.raise_function_errors if raising is None else bool(raising)
+        return Call(request, http, options, fmt, fmt.build(http, options), raising)
 
     def handle_call(self, call: Call) -> httpx.Response:
         """Invoke with an event already built; the response (front errors included), with the function's report."""
@@ -152,7 +158,7 @@ class LambdaTransport(httpx.BaseTransport):
 
     def error_response(self, call: Call, exc: InvocationError) -> httpx.Response:
         """Raise `exc`, or (with `raise_function_errors=False`) answer as the front does."""
-        answer = None if self.raise_function_errors else error_result(call.fmt.name, exc)
+        answer = None if call.raise_function_errors else error_result(call.fmt.name, exc)
         if answer is None:
             raise exc
         return httpx.Response(
@@ -172,7 +178,8 @@ class HttpOnlyTransport(httpx.BaseTransport):
         self.inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        settings: Mapping[str, Any] = request.extensions.get(EXTENSION) or {}
+        # Real HTTP always gives the front's answer: asking for it (or for an exception) changes nothing here.
+        settings = {k: v for k, v in (request.extensions.get(EXTENSION) or {}).items() if k != RAISE}
         if settings:
             names = ", ".join(f"{name}=" for name in settings)
             raise NotOnTarget(
@@ -246,13 +253,17 @@ def make_invoke(client: httpx.Client) -> InvokeFunction:
         json: Any = None,
         body: str | bytes | None = None,
         event_format: str | None = None,
+        raise_function_errors: bool | None = None,
         **event_options: Any,
     ) -> httpx.Response:
-        """Send one HTTP-style request through the function; an `httpx.Response`, or the function's error."""
+        """Send one HTTP-style request through the function; an `httpx.Response`, or the function's error
+        (`raise_function_errors=False`: the front's answer to it, e.g. a 502, instead)."""
         verb = check_invoke_arguments(method, path, json, body)
         settings: dict[str, Any] = dict(event_options)
         if event_format is not None:
             settings["event_format"] = get_format(event_format).name
+        if raise_function_errors is not None:
+            settings[RAISE] = bool(raise_function_errors)
         EventOptions.coerce(event_options)  # unknown keyword arguments fail here, with the valid ones listed
         return client.request(
             verb,

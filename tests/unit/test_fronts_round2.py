@@ -283,3 +283,68 @@ def test_http_v1_is_accepted_wherever_formats_are(where: str, tmp_path: Any) -> 
         assert response.extensions["lambda_event"]["version"] == "1.0"
     else:
         assert request_event("GET", "/x", event_format="http-1.0")["version"] == "1.0"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A session-wide stage, and the front's answer per call
+
+
+def test_stage_option_is_every_requests_stage(tmp_path: Any) -> None:
+    """`--lambda-stage dev` (ini `lambda_stage`) is the stage of every event, as `stage="dev"` per call was; a call
+    may still name another. Stage names: "alphanumeric characters, hyphens, and underscores. Maximum length is 128"
+    (known-issues page), or HTTP APIs' `$default`."""
+    from pytest_lambda_container.config.options import OPTIONS, Origin
+    from pytest_lambda_container.config.settings import Settings
+    from pytest_lambda_container.errors import ConfigError
+    from pytest_lambda_container.fronts.transport import make_invoke
+    from pytest_lambda_container.targets import transport_for
+
+    opt = next(o for o in OPTIONS if o.name == "stage")
+    origin = Origin("ini key lambda_stage", tmp_path)
+    assert opt.parse(" dev ", origin, opt) == "dev"
+    assert opt.parse("$default", origin, opt) == "$default"
+    for bad in ("de v", "a/b", "x" * 129):
+        with pytest.raises(ConfigError, match="ini key lambda_stage"):
+            opt.parse(bad, origin, opt)
+    settings = Settings(rootdir=tmp_path, stage="dev", target="inprocess")
+    http = httpx.Client(transport=transport_for(settings, InProcessFunction(lambda e, c: OK)), base_url="http://l")
+    assert http.get("/").extensions["lambda_event"]["requestContext"]["stage"] == "dev"
+    invoke = make_invoke(http)
+    assert invoke("GET", "/", stage="prod").extensions["lambda_event"]["requestContext"]["stage"] == "prod"
+    assert invoke("GET", "/x", event_format="http").extensions["lambda_event"]["rawPath"] == "/dev/x"
+
+
+def test_raise_function_errors_per_call() -> None:
+    """`invoke(..., raise_function_errors=False)` gets the front's answer (REST's 502) where the client raises by
+    default, and `True` raises where the transport answers (httpx's WSGITransport has the same switch per transport)."""
+    from pytest_lambda_container.errors import FunctionError
+    from pytest_lambda_container.fronts.transport import make_invoke
+
+    raising = make_invoke(client(failing))
+    with pytest.raises(FunctionError):
+        raising("GET", "/")
+    assert raising("GET", "/", raise_function_errors=False).status_code == 502
+    answering = make_invoke(client(failing, raise_function_errors=False))
+    assert answering("GET", "/").status_code == 502
+    with pytest.raises(FunctionError):
+        answering("GET", "/", raise_function_errors=True)
+
+
+def test_raise_function_errors_travels_over_real_http_as_a_no_op() -> None:
+    """On the url target, real HTTP always gives the front's answer: `raise_function_errors=` is no event setting,
+    so it is not refused as one (`request_context=` is)."""
+    from pytest_lambda_container.errors import NotOnTarget
+    from pytest_lambda_container.fronts.transport import HttpOnlyTransport, make_invoke
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(502)
+
+    http = httpx.Client(transport=HttpOnlyTransport(httpx.MockTransport(answer)), base_url="https://api.example")
+    invoke = make_invoke(http)
+    assert invoke("GET", "/x", raise_function_errors=False).status_code == 502
+    with pytest.raises(NotOnTarget):
+        invoke("GET", "/x", request_context={"a": 1})
+    assert seen == ["https://api.example/x"]
