@@ -250,3 +250,36 @@ def test_an_address_where_nothing_answers_is_one_short_line_told_once(
     assert ("serve` running there" if target == "url" else "is the emulator running there") in text
     assert "/httpx/" not in text and "/httpcore/" not in text and "botocore/" not in text and "Traceback" not in text
     assert len(result.outlines) < 40, text
+
+
+def test_lines_of_ours_between_tests_stay_together_and_each_letter_follows_its_files_name(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_c="""
+        import pytest
+
+        @pytest.fixture
+        def noisy(lambda_session):
+            lambda_session.log("setup says")
+            yield
+            lambda_session.log("teardown says")
+
+        def test_1(noisy): pass
+        def test_2(noisy): pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    start = next(i for i, line in enumerate(result.outlines) if line.startswith("collected "))
+    progress = [line.split("  ")[0].rstrip() for line in result.outlines[start + 1 : start + 9]]
+    assert progress == [
+        "",
+        "lambda-container: setup says",
+        "test_c.py .",
+        "lambda-container: teardown says",
+        "lambda-container: setup says",
+        "test_c.py .",
+        "lambda-container: teardown says",
+        "",
+    ], result.outlines
