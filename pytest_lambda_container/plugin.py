@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .collecting import StartWhileCollecting
 from .config.function import FunctionSpec
 from .config.options import OPTIONS, TARGETS
 from .config.settings import Settings, resolve
 from .engine.signals import sigterm_ends_like_ctrl_c
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
 from .report import ERROR_ATTRIBUTE, Reports
-from .targets import Target, make_target
+from .targets import ContainerTarget, Target, make_target
 from .terminal import NAME as TERMINAL
 from .terminal import TerminalLog
 
@@ -83,6 +84,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _terminal_log(config)  # its hooks keep pytest's progress whole from the first test on
     target = config.stash[TARGET] = make_target(settings, open_session)
     config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
+    if isinstance(target, ContainerTarget) and StartWhileCollecting.wanted(config):
+        config.pluginmanager.register(StartWhileCollecting(target, MARKER), "lambda_container.early")
     if (
         settings.target == "container"
         and config.pluginmanager.hasplugin("xdist")

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     # Imported where used: the plugin makes its target at every pytest start, and most starts need no HTTP client.
     import httpx
 
+    from .container.early import EarlyStart
     from .container.session import LambdaSession
     from .fronts.transport import LambdaTransport
 
@@ -145,6 +146,7 @@ class ContainerTarget(Target):
         super().__init__(settings)
         self._open_session = open_session
         self._session: LambdaSession | None = None
+        self.early: EarlyStart | None = None
 
     def header(self) -> list[str]:
         s = self.settings
@@ -167,9 +169,21 @@ class ContainerTarget(Target):
     def opened_session(self) -> LambdaSession | None:
         return self._session
 
+    def start_early(self) -> None:
+        """Start the configured function now, in the background: its first use waits for what is left."""
+        # Imported here, as the session is: nothing under container/ is loaded by a run that starts nothing.
+        from .container.early import EarlyStart
+
+        with self._lock:
+            if self.early is None:
+                self.early = EarlyStart(lambda: self.session().container(FunctionSpec()), discard=self.close)
+
     def function(self, spec: FunctionSpec | None = None) -> Any:
+        spec = spec or FunctionSpec()
+        if self.early is not None and spec.resolve(self.settings) == FunctionSpec().resolve(self.settings):
+            self.early.wait()  # its failure is the function's: raised here, not tried again
         # The session keeps one container per resolved function, and revives a stopped one.
-        return self.session().container(spec or FunctionSpec())
+        return self.session().container(spec)
 
     def close(self) -> None:
         with self._lock:

@@ -28,8 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ..build.image_config import python_module_at
 from ..config.defaults import EMULATOR_MARGIN, INIT_LIMIT, LOOPBACK_CONNECT
@@ -39,6 +38,9 @@ from .docker import LOG_TAIL, DockerContainer, Log
 from .launch import LaunchPlan
 from .outcome import TIMEOUT_PREFIX, function_error, timeout_line
 from .protocol import INVOKE_PATH
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Not JSON: no runtime that unmarshals its events can call a handler with it.
 WARM_UP_EVENT = b'{"pytest-lambda-container": "warm-up; not JSON, so the runtime calls no handler"'
@@ -135,11 +137,15 @@ def call_deadline(plan: LaunchPlan, current: DockerContainer | None) -> Deadline
 
 def timed_out_answer(timeout: float) -> httpx.Response:
     """The answer the emulator gives a call that ran past the function's timeout, in Lambda's words."""
+    import httpx  # as the caller's client has it (a module imported anew, as pytester's runs do, is another)
+
     return httpx.Response(200, text=timeout_line(timeout))
 
 
 def warm_up(current: DockerContainer, http: httpx.Client, plan: LaunchPlan, log: Log) -> Verdict:
     """Have the runtime init, with a CPU burst under the sandbox, for at most `INIT_LIMIT` seconds."""
+    import httpx  # as `http` has it (see timed_out_answer)
+
     limits = plan.sandbox if plan.sandbox is not None and plan.sandbox.enabled else None
     burst = limits is not None and current.update_cpus(limits.burst_vcpus)
     since = time.time()
@@ -188,9 +194,10 @@ def start_up(
     """Have the runtime init where it takes a warm-up: again in a new container of `relaunch` with room for the init
     where the emulator ended it at a shorter function timeout. The init's duration (None: it runs in the first call).
 
-    An init that failed raises the runtime's error; a runtime that could not run, or takes no warm-up, is checked
-    without invoking (`startup`), which raises `RuntimeUnavailable` or `HandlerImportError` in the runtime's words:
-    the session's setup fails, not every test.
+    An init that failed, a runtime that could not run, or one that takes no warm-up is checked without invoking
+    (`startup`): `RuntimeUnavailable`, or `HandlerImportError` in the runtime's words with the user's frames (the
+    runtime's own answer to a failed import has none); where the check cannot tell, the runtime's answer is raised.
+    The session's setup fails, not every test.
     """
     found = None
     if applies(plan, current):
@@ -199,18 +206,19 @@ def start_up(
             plan = plan.with_init_room(INIT_LIMIT)
             current = relaunch(plan)
             found = warm_up(current, http, plan, log)
-        if found.outcome is Outcome.READY:
-            current.hidden_request = found.request_id
-        if found.outcome is not Outcome.RUNTIME_FAILED:
-            error: LambdaContainerError | None = init_error(found, plan)
-            if error is None:
-                current.init_ms = found.init_ms
-                return found.init_ms
-            raise _with_logs(error, current)
+        if found.outcome in (Outcome.READY, Outcome.OVER_LIMIT):
+            current.hidden_request, current.init_ms = found.request_id, found.init_ms
+            return found.init_ms
     check, limit = plan.startup_check, min(plan.timeout, startup.CHECK_LIMIT)
     error = startup.run(current, check, plan.image.ref, limit=limit, log=log) if check else None
-    if error is None and found is not None:  # the check could not tell why the runtime failed its init
-        error = found.error or InvocationError(f"the runtime failed its init: {found.answer[:500]!r}")
+    if error is not None and found is not None:
+        raise error  # the check's output says it all: the failed init's log would only say it again
+    if error is None and found is not None:  # the check could not tell: the runtime's own answer
+        error = (
+            init_error(found, plan)
+            or found.error
+            or InvocationError(f"the runtime failed its init: {found.answer[:500]!r}")
+        )
     # A runtime that never ran left nothing in the log: the cause is in the message.
     if isinstance(error, InvocationError):
         raise _with_logs(error, current)

@@ -8,6 +8,7 @@ burst, and reports it as the first call's Init Duration; an init that fails fail
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -87,5 +88,64 @@ def test_an_init_that_fails_fails_setup_once_with_the_runtimes_cause(pytester):
     result = pytester.runpytest("-p", "no:randomly", "--lambda-port=0", "--lambda-env", "INIT_FAIL=1")
     result.assert_outcomes(passed=1, errors=2)
     output = result.stdout.str()
-    assert output.count("HandlerImportError: ValueError: the module failed at import, on purpose") == 1
-    assert output.count("coldstart: module imported") == 1  # the log of the one init, once
+    # The runtime's words, the user's frame (awslambdaric's own answer to a failed import has none: the start-up
+    # check's import gives it), once; the init's log is not repeated under it.
+    assert output.count("Unable to import module 'coldstart': the module failed at import, on purpose") == 1
+    assert 'File "/var/task/coldstart.py", line 25, in <module>' in output
+    assert output.count("coldstart: module imported") == 1
+
+
+# The inner run says whether the configured function was started by collection, and what was left running at its end
+# (nothing: a discarded start is removed as soon as it is done, a used one at the session's end).
+EARLY_PROBE = """
+import json
+from pathlib import Path
+from pytest_lambda_container.plugin import TARGET
+
+def pytest_collection_finish(session):
+    early = session.config.stash[TARGET].early
+    Path("early.json").write_text(json.dumps({"started_by_collection": early is not None}))
+
+def pytest_sessionfinish(session):
+    target = session.config.stash[TARGET]
+    seen = json.loads(Path("early.json").read_text())
+    if target.early is not None:
+        target.early._thread.join(60)  # what a discard leaves to finish, for this probe only
+    session_ = target.opened_session
+    seen["started"] = target.early is not None
+    seen["running"] = len(session_.containers) if session_ is not None else 0
+    Path("early.json").write_text(json.dumps(seen))
+"""
+EARLY_TESTS = """
+from pytest_lambda_container.plugin import TARGET
+
+def test_reaches(invoke, lambda_container, pytestconfig):
+    assert pytestconfig.stash[TARGET].early.result is lambda_container  # the one started while pytest collected
+    assert invoke("GET", "/test1").status_code == 200
+
+def test_plain():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "outcomes", "seen"),
+    [
+        ((), {"passed": 2}, {"started_by_collection": True, "started": True, "running": 0}),
+        # Started by collection, then removed at once: no test is left that needs it.
+        (
+            ("-k", "plain"),
+            {"passed": 1, "deselected": 1},
+            {"started_by_collection": True, "started": True, "running": 0},
+        ),
+        (("--co",), None, {"started_by_collection": False, "started": False, "running": 0}),
+    ],
+    ids=["needed", "deselected", "collect-only"],
+)
+def test_the_function_starts_while_pytest_collects_when_a_test_needs_it(pytester, lambda_image, args, outcomes, seen):
+    pytester.makeconftest(EARLY_PROBE)
+    pytester.makepyfile(EARLY_TESTS)
+    result = pytester.runpytest("-p", "no:randomly", "--lambda-port=0", f"--lambda-image={lambda_image.id}", *args)
+    if outcomes is not None:
+        result.assert_outcomes(**outcomes)
+    assert json.loads((pytester.path / "early.json").read_text()) == seen
