@@ -57,12 +57,25 @@ def environment(
 
 
 def function_environment(
-    reserved: Mapping[str, str], *, timeout: float, memory: int | None, env: Mapping[str, str]
+    reserved: Mapping[str, str],
+    *,
+    timeout: float,
+    memory: int | None,
+    env: Mapping[str, str],
+    task_root: str | None = None,
+    handler: str | None = None,
 ) -> dict[str, str]:
     """A function's whole environment, on every target: Lambda's `reserved` variables, its timeout and memory as the
-    runtime reads them, and the user's `env` over all of them (a user may override even Lambda's own)."""
+    runtime reads them, and the user's `env` over all of them (a user may override even Lambda's own).
+
+    `task_root` and `handler` become LAMBDA_TASK_ROOT ("the path to your Lambda function code") and _HANDLER ("the
+    handler location configured on the function"), https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html:
+    given where no image sets them (in-process, where the code is the source folder on this machine).
+    """
     return {
         **reserved,
+        **({"LAMBDA_TASK_ROOT": task_root} if task_root is not None else {}),
+        **({"_HANDLER": handler} if handler is not None else {}),
         # The emulator reads the function timeout from here, in whole seconds, never shorter than asked.
         "AWS_LAMBDA_FUNCTION_TIMEOUT": str(max(1, math.ceil(timeout))),
         # The runtime reads it for context.memory_limit_in_mb, and the emulator for its REPORT line.

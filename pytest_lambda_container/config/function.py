@@ -103,12 +103,18 @@ class ResolvedFunction:
     function_name: str
     region: str
 
-    def environment(self, *, instance: str | None = None) -> dict[str, str]:
+    def environment(
+        self, *, instance: str | None = None, task_root: str | None = None, handler: str | None = None
+    ) -> dict[str, str]:
         """The function's whole environment, as each new execution environment (`instance`: its log stream's id)
-        gets it: Lambda's reserved variables, the timeout and memory, the user's variables over them."""
+        gets it: Lambda's reserved variables, the timeout and memory, the user's variables over them. `task_root`
+        and `handler`: where the code is and which handler runs, for a runtime that is not the image's (in-process);
+        a container's image and emulator set them."""
         return function_environment(
             lambda_environment(self.function_name, self.region, instance=instance),
             timeout=self.timeout,
             memory=self.memory,
             env=dict(self.env),
+            task_root=task_root,
+            handler=handler,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from ..errors import ContainerError, FunctionError, HandlerImportError, Invocati
 from . import memwatch, metrics, outcome, sandbox, warmup
 from .docker import LOG_TAIL, DockerContainer, Log, ServingContainer
 from .launch import LaunchPlan
-from .protocol import INVOKE_HEADERS, INVOKE_PATH, check_payload, encode_event
+from .protocol import INVOKE_HEADERS, INVOKE_PATH, caller_headers, check_payload, encode_event
 
 
 class State(enum.Enum):
@@ -173,7 +174,9 @@ class LambdaContainer(ServingContainer):
 
     # -- invoking ---------------------------------------------------------------------------------------------
 
-    def invoke_raw(self, payload: bytes, *, timeout: float | None = None) -> httpx.Response:
+    def invoke_raw(
+        self, payload: bytes, *, timeout: float | None = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
         """POST a serialized event to the emulator: one call at a time, since a second concurrent one crashes it.
         `timeout`: give up after so many seconds (`CallerTimeout`); the emulator stays busy, so
         the next call gets a fresh container, as Lambda's next request gets another sandbox while that one runs on."""
@@ -192,7 +195,8 @@ class LambdaContainer(ServingContainer):
                 with self._oom.watching(), warmup.call_deadline(self.plan, self._current) as deadline:
                     limit = self.plan.emulator_timeout + EMULATOR_MARGIN if timeout is None else timeout
                     wait = httpx.Timeout(limit, connect=LOOPBACK_CONNECT)
-                    response = self._http.post(INVOKE_PATH, content=payload, headers=INVOKE_HEADERS, timeout=wait)
+                    sent = {**INVOKE_HEADERS, **(headers or {})}
+                    response = self._http.post(INVOKE_PATH, content=payload, headers=sent, timeout=wait)
                 return warmup.timed_out_answer(self.timeout) if deadline.fired else response  # ended by the plugin
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.TimeoutException):
@@ -211,20 +215,29 @@ class LambdaContainer(ServingContainer):
                 # The message names httpx's error; its traceback (httpx's frames) would only bury the user's line.
                 raise self._with_logs(error) from None
 
-    def invoke_event(self, event: Any, *, timeout: float | None = None) -> Any:
+    def invoke_event(
+        self,
+        event: Any,
+        *,
+        timeout: float | None = None,
+        tenant_id: str | None = None,
+        client_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         """Invoke the function with `event` (any JSON value); its result, or an `InvocationError`. `timeout`: stop
-        waiting after so many seconds (`CallerTimeout`; see `invoke_raw`)."""
+        waiting after so many seconds (`CallerTimeout`; see `invoke_raw`). `tenant_id`, `client_context`: what the
+        caller sends (`context.tenant_id`, `context.client_context`), as the emulator's headers."""
         payload = encode_event(event)
+        headers = caller_headers(tenant_id=tenant_id, client_context=client_context)
         # Decoded under the lock too: telling a dead container from a live one must not race with a restart.
         with self._lock:
-            response = self.invoke_raw(payload, timeout=timeout)
+            response = self.invoke_raw(payload, timeout=timeout, headers=headers)
             for _ in range(RESET_RETRIES):
                 if not outcome.canceled_by_a_reset(response.text):
                     break
                 # The emulator refused the call while it still reset the runtime after a timeout or a crash: the
                 # function never saw the event, so it goes again once the reset has had a moment.
                 time.sleep(RESET_PAUSE)
-                response = self.invoke_raw(payload, timeout=timeout)
+                response = self.invoke_raw(payload, timeout=timeout, headers=headers)
             over = self._oom.over_memory()
             if over is not None:  # killed for memory, or (where it could not be) past it all the same
                 raise over from None

@@ -113,20 +113,21 @@ class FunctionPool:
 
     # -- invoking ---------------------------------------------------------------------------------------------
 
-    def invoke_event(self, event: Any, *, timeout: float | None = None) -> Any:
-        """Invoke the function with `event` on an idle container (waiting for one past `size` calls in flight)."""
+    def invoke_event(self, event: Any, *, timeout: float | None = None, **caller: Any) -> Any:
+        """Invoke the function with `event` on an idle container (waiting for one past `size` calls in flight);
+        `caller`: `tenant_id`, `client_context` (see `LambdaContainer.invoke_event`)."""
         member = self._acquire()
         try:
-            return member.invoke_event(event, timeout=timeout)
+            return member.invoke_event(event, timeout=timeout, **caller)
         finally:
             self._reports.last = member.last_report
             self._release(member)
 
-    def invoke_raw(self, payload: bytes, *, timeout: float | None = None) -> httpx.Response:
+    def invoke_raw(self, payload: bytes, *, timeout: float | None = None, **kwargs: Any) -> httpx.Response:
         """POST a serialized event to an idle container (see `LambdaContainer.invoke_raw`)."""
         member = self._acquire()
         try:
-            return member.invoke_raw(payload, timeout=timeout)
+            return member.invoke_raw(payload, timeout=timeout, **kwargs)
         finally:
             self._reports.last = member.last_report
             self._release(member)

@@ -6,8 +6,10 @@ Shared by every target: the container's emulator, and the in-process function th
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import PayloadTooLarge
@@ -49,6 +51,23 @@ def function_target_command(emulator_url: str) -> str:
 def encode_event(event: Any) -> bytes:
     """The request payload for `event`; `PayloadTooLarge` over Lambda's limit, before anything is sent."""
     return check_payload(json.dumps(event).encode("utf-8"))
+
+
+def caller_headers(*, tenant_id: str | None = None, client_context: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The Invoke API's headers for what the caller sends beside the event, as aws-lambda-rie reads them
+    (internal/lambda/rie/handlers.go: `X-Amz-Tenant-Id` becomes the runtime's tenant id, `X-Amz-Client-Context` is
+    base64 of the client context's JSON), and as Lambda's Invoke API names them (TenantId, ClientContext)."""
+    headers = {}
+    if tenant_id is not None:
+        headers["X-Amz-Tenant-Id"] = tenant_id
+    if client_context is not None:
+        headers["X-Amz-Client-Context"] = client_context_header(client_context)
+    return headers
+
+
+def client_context_header(client_context: Mapping[str, Any]) -> str:
+    """A client context as the Invoke API carries it: base64 of its JSON."""
+    return base64.b64encode(json.dumps(dict(client_context)).encode("utf-8")).decode("ascii")
 
 
 def check_payload(payload: bytes) -> bytes:

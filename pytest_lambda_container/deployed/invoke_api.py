@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from ..config.defaults import DEPLOYED_MARGIN
 from ..config.environment import DEFAULT_REGION
 from ..config.settings import Settings
 from ..container import metrics, outcome
-from ..container.protocol import emulator_base, encode_event
+from ..container.protocol import client_context_header, emulator_base, encode_event
 from ..errors import ConfigError, FunctionError, InvocationError, LambdaContainerError, Unreachable
 from .sigv4 import CREDENTIALS_HINT, botocore_module, url_auth
 
@@ -126,10 +127,18 @@ class DeployedFunction:
             return self._tail
         return "\n".join(self._tail.splitlines()[-tail:]) if tail > 0 else ""
 
-    def invoke_event(self, event: Any) -> Any:
-        """Invoke the function with `event` (any JSON value); its result, or an `InvocationError` with the log tail."""
+    def invoke_event(
+        self, event: Any, *, tenant_id: str | None = None, client_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Invoke the function with `event` (any JSON value); its result, or an `InvocationError` with the log tail.
+        `tenant_id`, `client_context`: the Invoke API's TenantId and ClientContext."""
         payload = encode_event(event)
-        response = self._invoke(payload)
+        extra: dict[str, str] = {}
+        if tenant_id is not None:
+            extra["TenantId"] = tenant_id
+        if client_context is not None:
+            extra["ClientContext"] = client_context_header(client_context)
+        response = self._invoke(payload, **extra)
         self._tail = base64.b64decode(response.get("LogResult") or "").decode("utf-8", "replace")
         text = response["Payload"].read().decode("utf-8", "replace")
         # The emulator at an endpoint URL says what Lambda says in X-Amz-Function-Error inside its payload only.
@@ -143,11 +152,11 @@ class DeployedFunction:
         error.logs = self._tail
         raise error from None
 
-    def _invoke(self, payload: bytes) -> Any:
+    def _invoke(self, payload: bytes, **extra: str) -> Any:
         exceptions = botocore_module("botocore.exceptions")
         try:
             return self.client.invoke(
-                FunctionName=self.function, InvocationType="RequestResponse", LogType="Tail", Payload=payload
+                FunctionName=self.function, InvocationType="RequestResponse", LogType="Tail", Payload=payload, **extra
             )
         except exceptions.ReadTimeoutError:
             raise outcome.no_answer(

@@ -12,6 +12,7 @@ took `from os import environ` before, or reads the C environment (`subprocess` c
 from __future__ import annotations
 
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -102,38 +103,105 @@ def install() -> None:
         os.environ = ScopedEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003
 
 
+class CognitoIdentity:
+    """`context.identity`: awslambdaric gives every call one, its fields None unless the caller sent an identity."""
+
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, cognito_identity_id: str | None = None, cognito_identity_pool_id: str | None = None) -> None:
+        self.cognito_identity_id = cognito_identity_id
+        self.cognito_identity_pool_id = cognito_identity_pool_id
+
+    def __repr__(self) -> str:
+        return (
+            f"CognitoIdentity([cognito_identity_id={self.cognito_identity_id},"
+            f"cognito_identity_pool_id={self.cognito_identity_pool_id}])"
+        )
+
+
+class Client:
+    """`context.client_context.client`: the mobile app's fields (awslambdaric's `Client`)."""
+
+    __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
+
+
+class ClientContext:
+    """`context.client_context`, from the caller's client context (awslambdaric's `ClientContext`)."""
+
+    __slots__ = ("client", "custom", "env")
+    client: Client | None
+    custom: dict[str, Any] | None
+    env: dict[str, Any] | None
+
+
+def _from_dict(cls: type[Any], values: Mapping[str, Any]) -> Any:
+    # As awslambdaric's make_obj_from_dict: each slot from the mapping, None when absent, other keys dropped.
+    obj = cls()
+    for name in cls.__slots__:
+        setattr(obj, name, values.get(name))
+    return obj
+
+
+def client_context_of(values: Mapping[str, Any] | None) -> ClientContext | None:
+    """The `context.client_context` a caller's client context (the Invoke API's ClientContext, as JSON) gives."""
+    if values is None:
+        return None
+    made: ClientContext = _from_dict(ClientContext, values)
+    client = values.get("client")
+    made.client = None if client is None else _from_dict(Client, client)
+    return made
+
+
 @dataclass
 class LambdaContext:
     """The context object Lambda's Python runtime passes a handler, with the real remaining time of the call.
 
-    https://docs.aws.amazon.com/lambda/latest/dg/python-context.html
+    https://docs.aws.amazon.com/lambda/latest/dg/python-context.html; the types as awslambdaric's `lambda_context.py`
+    (4.2.2) gives them: `memory_limit_in_mb` the string of AWS_LAMBDA_FUNCTION_MEMORY_SIZE, `identity` always an
+    object, `tenant_id` the caller's (None without one), `log()`.
     """
 
     function_name: str
-    memory_limit_in_mb: int
+    memory_limit_in_mb: str | None
     invoked_function_arn: str
     log_group_name: str
     log_stream_name: str
     deadline: float
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    identity: Any = None
-    client_context: Any = None
+    identity: CognitoIdentity = field(default_factory=CognitoIdentity)
+    client_context: ClientContext | None = None
+    tenant_id: str | None = None
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left before the function's timeout."""
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
+    def log(self, msg: object) -> None:
+        """Write `msg` to the function's log as awslambdaric does without a log sink: to stdout, no newline added."""
+        sys.stdout.write(str(msg))
 
-def context_for(env: Mapping[str, str], timeout: float, account: str = "123456789012") -> LambdaContext:
-    """A fresh context for one call, from the function's environment (name, memory, region, log names)."""
+
+def context_for(
+    env: Mapping[str, str],
+    timeout: float,
+    account: str = "123456789012",
+    *,
+    tenant_id: str | None = None,
+    client_context: Mapping[str, Any] | None = None,
+) -> LambdaContext:
+    """A fresh context for one call, from the function's environment (name, memory, version, region, log names) and
+    what the caller sent (`tenant_id`, `client_context`)."""
     name = env.get("AWS_LAMBDA_FUNCTION_NAME", "function")
     region = env.get("AWS_REGION", "us-east-1")
     return LambdaContext(
         function_name=name,
-        memory_limit_in_mb=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY)),
+        memory_limit_in_mb=env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(DEFAULT_MEMORY)),
         invoked_function_arn=f"arn:aws:lambda:{region}:{account}:function:{name}",
         log_group_name=env.get("AWS_LAMBDA_LOG_GROUP_NAME", f"/aws/lambda/{name}"),
         log_stream_name=env.get("AWS_LAMBDA_LOG_STREAM_NAME", "local"),
         deadline=time.monotonic() + timeout,
+        function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        tenant_id=tenant_id,
+        client_context=client_context_of(client_context),
     )

@@ -25,12 +25,14 @@ from ..build.requirements import pip_installs
 from ..config.defaults import DEFAULT_TIMEOUT
 from ..config.function import FunctionSpec, ResolvedFunction
 from ..container import outcome
-from ..container.protocol import MAX_PAYLOAD, encode_event
+from ..container.protocol import encode_event
 from ..errors import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, NotOnTarget
 from . import context as lambda_context
+from . import workdir
 from .context import FUNCTION_ENV, LambdaContext, context_for
 from .imports import FUNCTION_MODULES, user_stack
 from .imports import import_handler as import_modules
+from .marshal import marshal
 from .thread import FunctionThread
 
 if TYPE_CHECKING:
@@ -62,8 +64,11 @@ class InProcessFunction:
         timeout: float = DEFAULT_TIMEOUT,
         loader: Callable[[], Handler] | None = None,
         name: str = "handler",
+        task_root: Path | None = None,
     ) -> None:
         self.env = dict(env or {})
+        #: The working directory of the import and every call (`workdir`); None: the process's, untouched.
+        self.task_root = task_root
         self.timeout = timeout
         self.name = name
         #: Lambda's figures are a container's: there is no report in-process.
@@ -80,7 +85,8 @@ class InProcessFunction:
             if loader is None:
                 raise TypeError("give a handler or a loader")
             try:
-                handler = self._worker.submit(loader).result()
+                with workdir.task_root(task_root):
+                    handler = self._worker.submit(loader).result()
             except BaseException:
                 self._worker.shutdown()
                 raise
@@ -93,19 +99,28 @@ class InProcessFunction:
         # The worker thread's context: the function's variables, for its import and every call.
         FUNCTION_ENV.set(self.env if self.env else None)
 
-    def invoke_event(self, event: Any, *, timeout: float | None = None) -> Any:
+    def invoke_event(
+        self,
+        event: Any,
+        *,
+        timeout: float | None = None,
+        tenant_id: str | None = None,
+        client_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         """Call the handler with `event`; its result, or the `InvocationError` Lambda would give. `timeout`: give up
-        waiting sooner (an API Gateway integration timeout), leaving the call to finish."""
+        waiting sooner (an API Gateway integration timeout), leaving the call to finish. `tenant_id` and
+        `client_context`: what the caller sends, as `context.tenant_id` and `context.client_context`."""
         payload = encode_event(event)  # PayloadTooLarge before the handler runs, as on Lambda
         with self._lock:
             self._wait_for_the_last_call()
             wire_event = json.loads(payload)
-            context = context_for(self.env, self.timeout)
-            future = self._worker.submit(lambda: self._call(wire_event, context))
-            self.invocations += 1
+            context = context_for(self.env, self.timeout, tenant_id=tenant_id, client_context=client_context)
             wait = self.timeout if timeout is None else min(timeout, self.timeout)
             try:
-                result = future.result(timeout=wait)
+                with workdir.task_root(self.task_root):
+                    future = self._worker.submit(lambda: self._call(wire_event, context))
+                    self.invocations += 1
+                    result = future.result(timeout=wait)
             except concurrent.futures.TimeoutError:
                 if timeout is not None and timeout < self.timeout:
                     self._busy = (future, context.deadline)
@@ -145,20 +160,9 @@ class InProcessFunction:
             modules = FUNCTION_MODULES.get()
             if modules is not None:
                 modules.collect()
-        try:
-            text = json.dumps(result)
-        except (TypeError, ValueError) as exc:  # awslambdaric's words
-            raise FunctionError("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
-        if len(text.encode()) > MAX_PAYLOAD:
-            raise FunctionError(
-                "Function.ResponseSizeTooLarge",
-                f"Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes).",
-            )
-        wire = json.loads(text)
-        error = outcome.function_error(wire)
-        if error is not None:
-            raise error
-        return wire
+        wire = marshal(result, self.env)
+        # Read back as the container's answer is read: raw bytes that are not JSON fail alike on both targets.
+        return outcome.decode_answer(200, wire.decode("utf-8", errors="replace"), {}, timeout=self.timeout)
 
     def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
         """A container's log: there is none in-process."""
@@ -185,11 +189,13 @@ def load(settings: Settings, spec: FunctionSpec | ResolvedFunction) -> InProcess
         import_root=settings.source,
         build_args=dict(fn.build_args),
     )
+    task_root = location.folder.resolve()
     return InProcessFunction(
-        env=fn.environment(),
+        env=fn.environment(task_root=str(task_root), handler=location.handler),
         timeout=fn.timeout,
         loader=lambda: import_handler(location, dockerfile=fn.dockerfile, context=fn.context),
         name=location.handler,
+        task_root=task_root,
     )
 
 

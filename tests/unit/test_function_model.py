@@ -82,6 +82,9 @@ def test_the_container_and_inprocess_get_the_same_handler_and_environment(
         # Each execution environment has its own log stream: everything else is the same.
         for env in (container_env, inprocess.env):
             env.pop("AWS_LAMBDA_LOG_STREAM_NAME")
+        # Where the code is and which handler runs: a container's image and emulator say; in-process, the plugin.
+        own = {key: inprocess.env.pop(key) for key in ("LAMBDA_TASK_ROOT", "_HANDLER")}
+        assert own == {"LAMBDA_TASK_ROOT": str(inprocess.task_root), "_HANDLER": "app.handler"}
         assert inprocess.env == container_env
         assert container_env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "768" and container_env["B"] == "2"
         assert container_env["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "9" and inprocess.timeout == plan.timeout == 9
@@ -91,4 +94,5 @@ def test_the_container_and_inprocess_get_the_same_handler_and_environment(
 
 
 def test_an_inprocess_context_without_a_memory_size_has_the_plugins_default() -> None:
-    assert context_for({}, timeout=1).memory_limit_in_mb == Settings(rootdir=Path(".")).memory == 512
+    # A string, as awslambdaric reads it from AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
+    assert context_for({}, timeout=1).memory_limit_in_mb == str(Settings(rootdir=Path(".")).memory) == "512"
