@@ -65,6 +65,18 @@ PYTHON = [b for b in ALL if b.language == "python"]
 CONSOLE = [b for b in ALL if b.language == "console"]
 
 
+@pytest.mark.parametrize("block", [b for b in ALL if b.language == "dockerfile"], ids=lambda b: b.where)
+def test_dockerfile_examples_install_before_they_copy_the_code(block: Block, tmp_path: Path):
+    from pytest_lambda_container.build import stages
+    from pytest_lambda_container.cli import layer_order
+
+    for name in ("app.py", "requirements.txt"):
+        (tmp_path / name).write_text("")
+    dockerfile = stages.parse(block.text)
+    assert not dockerfile.problems, block.where
+    assert layer_order.early_copy(dockerfile, tmp_path) is None, f"{block.where}: COPY app.py before pip install"
+
+
 def test_the_readme_links_to_the_guide_and_both_have_examples():
     assert "](docs/guide.md)" in DOCS[0].read_text()
     assert len(PYTHON) >= 5 and len(CONSOLE) >= 10
