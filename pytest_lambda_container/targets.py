@@ -63,6 +63,7 @@ def transport_for(settings: Settings, function: Function, **kwargs: Any) -> Lamb
         event_format=settings.event_format,
         options=transport_options(settings),
         integration_timeout=settings.integration_timeout,
+        cors=settings.cors,
         **kwargs,
     )
 

@@ -11,11 +11,13 @@ from typing import Any, Literal, TypeVar
 
 from ..container.sandbox import parse_cpus, parse_ephemeral_storage, parse_memory
 from ..errors import ConfigError
+from ..fronts.cors import parse_methods
 from .defaults import DEFAULT_PORT, DEFAULT_TIMEOUT
 from .environment import parse_function_name, parse_region
 from .values import (
     parse_bool,
     parse_concurrency,
+    parse_max_age,
     parse_media_types,
     parse_pairs,
     parse_port,
@@ -206,6 +208,42 @@ OPTIONS: tuple[Option, ...] = (
         _named(parse_timeout),
         "API Gateway's integration timeout in seconds (default: the front's, REST 29, HTTP API 30)",
         "SECONDS",
+    ),
+    Option(
+        "cors_allow_origins",
+        _words,
+        "CORS of an http, http-1.0 or function-url front: the allowed origins, e.g. https://app.example or * "
+        "(comma-separated or repeated; ini: one per line)",
+        "ORIGINS",
+        shape="list",
+    ),
+    Option(
+        "cors_allow_methods",
+        lambda raw, origin, opt: parse_methods(_words(raw, origin, opt), origin.name),
+        "CORS: the allowed methods, e.g. GET,POST or * (comma-separated or repeated)",
+        "METHODS",
+        shape="list",
+    ),
+    Option(
+        "cors_allow_headers",
+        _words,
+        "CORS: the allowed request headers (comma-separated or repeated)",
+        "HEADERS",
+        shape="list",
+    ),
+    Option(
+        "cors_expose_headers",
+        _words,
+        "CORS: the response headers exposed to the page (comma-separated or repeated)",
+        "HEADERS",
+        shape="list",
+    ),
+    Option("cors_max_age", _named(parse_max_age), "CORS: seconds a browser may cache a preflight, 0-86400", "SECONDS"),
+    Option(
+        "cors_allow_credentials",
+        _named(parse_bool),
+        "CORS: allow cookies and other credentials (Access-Control-Allow-Credentials: true)",
+        shape="flag",
     ),
     Option(
         "stage",

@@ -21,6 +21,7 @@ from ..container.sandbox import (
 )
 from ..container.sandbox import of as sandbox_of
 from ..errors import ConfigError
+from ..fronts.cors import Cors
 from .defaults import DEFAULT_PORT, DEFAULT_TIMEOUT
 from .environment import DEFAULT_FUNCTION_NAME, DEFAULT_REGION, parse_function_name, parse_region
 from .options import OPTIONS, Option, Origin
@@ -53,6 +54,12 @@ class Settings:
     binary_media_types: tuple[str, ...] = ()
     integration_timeout: float | None = None
     stage: str | None = None
+    cors_allow_origins: tuple[str, ...] = ()
+    cors_allow_methods: tuple[str, ...] = ()
+    cors_allow_headers: tuple[str, ...] = ()
+    cors_expose_headers: tuple[str, ...] = ()
+    cors_max_age: int | None = None
+    cors_allow_credentials: bool = False
     target: str = "container"
     source: Path | None = None
     url: str | None = None
@@ -79,6 +86,18 @@ class Settings:
     def limits(self) -> Sandbox:
         """Lambda's sandbox of these settings on this host (`enabled` False with --lambda-sandbox off)."""
         return sandbox_of(self.sandbox, self.memory, self.ephemeral_storage, self.cpus)
+
+    @property
+    def cors(self) -> Cors:
+        """The front's CORS configuration (none unless a --lambda-cors-* option gives one)."""
+        return Cors(
+            allow_origins=self.cors_allow_origins,
+            allow_methods=self.cors_allow_methods,
+            allow_headers=self.cors_allow_headers,
+            expose_headers=self.cors_expose_headers,
+            max_age=self.cors_max_age,
+            allow_credentials=self.cors_allow_credentials,
+        )
 
     @property
     def context_path(self) -> Path:
@@ -117,10 +136,12 @@ def _check_values(s: Settings) -> None:
 def _check_target(s: Settings) -> None:
     """What the target needs is given (a URL for `url` and for signing, a function for `function`), and the front
     can have the integration timeout asked for."""
+    from ..fronts.cors import check_front
     from ..fronts.events import get_format
     from ..fronts.integration import integration_cap
 
     integration_cap(get_format(s.event_format), s.integration_timeout)
+    check_front(s.cors, s.event_format)
     if s.target == "url" and not s.url:
         raise ConfigError(
             "the url target needs the endpoint: give --lambda-url URL, ini lambda_url or PYTEST_LAMBDA_URL"

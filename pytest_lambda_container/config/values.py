@@ -79,6 +79,15 @@ def parse_url(value: str, source: str) -> str:
     return url.rstrip("/")
 
 
+def parse_max_age(value: str | int, source: str) -> int:
+    """CORS `maxAge` in whole seconds: a function URL's `Cors.MaxAge` takes 0-86400."""
+    valid = "a whole number of seconds from 0 to 86400"
+    seconds = _number(value, int, source, "max age", valid)
+    if not 0 <= seconds <= 86400:
+        raise ConfigError(f"{source}: max age {seconds} is out of range; give {valid}")
+    return int(seconds)
+
+
 def parse_stage(value: str, source: str) -> str:
     """An API Gateway stage name: "Stage names can only contain alphanumeric characters, hyphens, and underscores.
     Maximum length is 128 characters" (known-issues page); HTTP APIs' `$default` too.

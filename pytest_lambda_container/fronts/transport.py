@@ -10,6 +10,7 @@ from typing import Any, Callable, Protocol
 import httpx
 
 from ..errors import CallerTimeout, IntegrationTimeout, InvocationError, NotOnTarget, PayloadTooLarge, Unreachable
+from .cors import CORS_FRONTS, Cors, check_front, is_preflight
 from .events import EventFormat, EventOptions, HttpRequest, get_format
 from .headers import front_headers, with_front_headers
 from .integration import integration_cap
@@ -75,6 +76,7 @@ class LambdaTransport(httpx.BaseTransport):
         raise_function_errors: bool = True,
         source_ip: str = "127.0.0.1",
         integration_timeout: float | None = None,
+        cors: Cors | None = None,
     ) -> None:
         self.target = target
         self.event_format = get_format(event_format)
@@ -82,6 +84,8 @@ class LambdaTransport(httpx.BaseTransport):
         self.raise_function_errors = raise_function_errors
         self.source_ip = source_ip
         self.integration_timeout = integration_timeout
+        self.cors = cors or Cors()
+        check_front(self.cors, self.event_format.name)  # CORS on a REST or ALB front fails here, with how to fix it
         self.cap(self.event_format)  # a timeout the default front cannot have fails here, not on the first call
         self._takes_timeout = takes_timeout(target.invoke_event)
 
@@ -107,7 +111,12 @@ class LambdaTransport(httpx.BaseTransport):
         return Call(request, http, options, fmt, fmt.build(http, options), raising)
 
     def handle_call(self, call: Call) -> httpx.Response:
-        """Invoke with an event already built; the response (front errors included), with the function's report."""
+        """Invoke with an event already built; the response (front errors included), with the function's report.
+        A CORS preflight to a front configured for CORS is answered by the front, the function not invoked."""
+        if self.cors_of(call) is not None and is_preflight(
+            call.http.method, call.http.header("origin"), call.http.header("access-control-request-method")
+        ):
+            return self.preflight(call)
         try:
             result = self.invoke(call)
         except InvocationError as exc:
@@ -138,6 +147,29 @@ class LambdaTransport(httpx.BaseTransport):
                 payload=exc.payload,
             ) from None
 
+    def cors_of(self, call: Call) -> Cors | None:
+        """The CORS configuration the call's front applies, if it has one (HTTP API, function URL)."""
+        return self.cors if self.cors.configured and call.fmt.name in CORS_FRONTS else None
+
+    def headers_of(self, call: Call, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """An answer's headers as the front sends them: its CORS configuration's, then its own request ids."""
+        cors = self.cors_of(call)
+        if cors is not None:
+            headers = cors.answer_headers(headers, call.http.header("origin"))
+        return with_front_headers(headers, front_headers(call.fmt.name, call.event))
+
+    def preflight(self, call: Call) -> httpx.Response:
+        """The front's own answer to a CORS preflight: 204, the configured headers for an allowed origin."""
+        cors = self.cors_of(call)
+        assert cors is not None
+        headers = cors.preflight_headers(call.http.header("origin"))
+        return httpx.Response(
+            204,
+            headers=with_front_headers(headers, front_headers(call.fmt.name, call.event)),
+            request=call.request,
+            extensions={"lambda_preflight": True},
+        )
+
     def response(self, call: Call, result: Any) -> httpx.Response:
         """The front's HTTP response to the function's `result`."""
         try:
@@ -149,7 +181,7 @@ class LambdaTransport(httpx.BaseTransport):
             extensions["reason_phrase"] = decoded.reason.encode("latin-1", errors="replace")
         return httpx.Response(
             decoded.status_code,
-            headers=with_front_headers(decoded.headers, front_headers(call.fmt.name, call.event)),
+            headers=self.headers_of(call, decoded.headers),
             # Every front drops a HEAD response's body, whatever the function returned.
             content=b"" if call.request.method == "HEAD" else decoded.body,
             request=call.request,
@@ -163,7 +195,7 @@ class LambdaTransport(httpx.BaseTransport):
             raise exc
         return httpx.Response(
             answer.status_code,
-            headers=with_front_headers(answer.headers, front_headers(call.fmt.name, call.event)),
+            headers=self.headers_of(call, answer.headers),
             content=answer.body,
             request=call.request,
             extensions={"lambda_event": call.event, "lambda_error": exc},

@@ -348,3 +348,131 @@ def test_raise_function_errors_travels_over_real_http_as_a_no_op() -> None:
     with pytest.raises(NotOnTarget):
         invoke("GET", "/x", request_context={"a": 1})
     assert seen == ["https://api.example/x"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# CORS as the front's configuration
+
+CORS_DOC = "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html"
+
+
+def cors_client(handler: Any, fmt: str = "http", **cors: Any) -> httpx.Client:
+    from pytest_lambda_container.fronts.cors import Cors
+
+    return client(handler, fmt, cors=Cors(**cors), raise_function_errors=False)
+
+
+def counting() -> tuple[list[Any], Any]:
+    calls: list[Any] = []
+
+    def handler(event: Any, context: Any) -> Any:
+        calls.append(event)
+        return {"statusCode": 200, "headers": {"Access-Control-Allow-Origin": "https://evil.example"}, "body": "ok"}
+
+    return calls, handler
+
+
+PREFLIGHT = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+
+
+@pytest.mark.parametrize("fmt", ["http", "http-1.0", "function-url"])
+def test_cors_preflight_is_answered_by_the_front(fmt: str) -> None:
+    """http-api-cors.html: "API Gateway automatically sends a response to preflight OPTIONS requests, even if there
+    isn't an OPTIONS route"; a preflight is OPTIONS with Origin and Access-Control-Request-Method. Function URLs
+    take the same fields (Lambda API `Cors`). The function is not invoked."""
+    calls, handler = counting()
+    http = cors_client(
+        handler,
+        fmt,
+        allow_origins=("https://app.example",),
+        allow_methods=("GET", "POST"),
+        allow_headers=("content-type", "authorization"),
+        max_age=300,
+        allow_credentials=True,
+    )
+    response = http.options("/items", headers=PREFLIGHT)
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "https://app.example"
+    assert response.headers["access-control-allow-methods"] == "GET,POST"
+    assert response.headers["access-control-allow-headers"] == "content-type,authorization"
+    assert response.headers["access-control-max-age"] == "300"
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert calls == []
+    # An OPTIONS without Access-Control-Request-Method is no preflight: it reaches the function.
+    assert http.options("/items", headers={"Origin": "https://app.example"}).status_code == 200
+    assert len(calls) == 1
+
+
+def test_cors_preflight_from_another_origin_gets_no_cors_headers() -> None:
+    """ "To return CORS headers, your request must contain an origin header" that the configuration allows."""
+    calls, handler = counting()
+    response = cors_client(handler, allow_origins=("https://app.example",)).options(
+        "/", headers={**PREFLIGHT, "Origin": "https://other.example"}
+    )
+    assert response.status_code == 204
+    assert not [name for name in response.headers if name.startswith("access-control-")]
+    assert calls == []
+
+
+def test_cors_headers_replace_the_functions() -> None:
+    """http-api-cors.html: "API Gateway adds the configured CORS headers to the response from an integration" and
+    "ignores CORS headers returned from your backend integration": the function's Allow-Origin is gone whatever the
+    Origin, the configured ones are on the answer to an allowed origin, a `*` configuration answers `*`."""
+    _, handler = counting()
+    http = cors_client(handler, allow_origins=("https://app.example",), expose_headers=("x-total",))
+    allowed = http.get("/", headers={"Origin": "https://app.example"})
+    assert allowed.headers.get_list("access-control-allow-origin") == ["https://app.example"]
+    assert allowed.headers["access-control-expose-headers"] == "x-total"
+    other = http.get("/", headers={"Origin": "https://other.example"})
+    assert "access-control-allow-origin" not in other.headers
+    bare = http.get("/")
+    assert "access-control-allow-origin" not in bare.headers
+    star = cors_client(handler, allow_origins=("*",)).get("/", headers={"Origin": "https://any.example"})
+    assert star.headers.get_list("access-control-allow-origin") == ["*"]
+
+
+def test_cors_headers_on_the_fronts_own_error_answers() -> None:
+    """A failed call's 500 is the front's answer, and carries the configured headers too (the front adds them to
+    what it sends; users report them on HTTP API's own error answers, e.g. aws-sam-cli#9087)."""
+    response = cors_client(failing, allow_origins=("*",)).get("/", headers={"Origin": "https://a.example"})
+    assert (response.status_code, response.headers["access-control-allow-origin"]) == (500, "*")
+
+
+@pytest.mark.parametrize("fmt", ["rest", "alb", "alb-multi"])
+def test_cors_on_a_front_without_cors_configuration_is_a_usage_error(fmt: str, tmp_path: Any) -> None:
+    """REST APIs and ALBs have no CORS configuration for a Lambda proxy: the function answers CORS (or a REST API's
+    mock OPTIONS method), so the options are refused with what to do instead, not silently ignored."""
+    from pytest_lambda_container.config.settings import Settings
+    from pytest_lambda_container.errors import ConfigError
+    from pytest_lambda_container.fronts.cors import Cors
+
+    with pytest.raises(ConfigError, match=f"the {fmt} front has no such configuration.*--lambda-event-format http"):
+        Settings(rootdir=tmp_path, event_format=fmt, cors_allow_origins=("*",))
+    with pytest.raises(ConfigError, match="drop the CORS options"):
+        LambdaTransport(InProcessFunction(lambda e, c: OK), event_format=fmt, cors=Cors(max_age=5))
+    Settings(rootdir=tmp_path, event_format=fmt)  # no CORS options: fine
+
+
+def test_cors_options_parse_as_aws_takes_them(tmp_path: Any) -> None:
+    """Comma-separated or repeated lists (AWS's CorsConfiguration arrays), methods upper-cased (or `*`), maxAge
+    0-86400 (function URL `Cors.MaxAge`), a credentials switch."""
+    from pytest_lambda_container.config.options import OPTIONS, Origin
+    from pytest_lambda_container.errors import ConfigError
+
+    by_name = {o.name: o for o in OPTIONS}
+    origin = Origin("option --lambda-cors-x", tmp_path)
+
+    def parse(name: str, raw: Any) -> Any:
+        return by_name[name].parse(raw, origin, by_name[name])
+
+    assert parse("cors_allow_origins", ["https://a.example,https://b.example", "*"]) == (
+        "https://a.example",
+        "https://b.example",
+        "*",
+    )
+    assert parse("cors_allow_methods", ["get,post", "*"]) == ("GET", "POST", "*")
+    assert parse("cors_max_age", "300") == 300
+    assert parse("cors_allow_credentials", "true") is True
+    for name, bad in (("cors_allow_methods", ["FETCH"]), ("cors_max_age", "86401"), ("cors_max_age", "1.5")):
+        with pytest.raises(ConfigError, match="--lambda-cors-x"):
+            parse(name, bad)
