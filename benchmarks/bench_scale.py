@@ -6,6 +6,9 @@
   reuse  a one-test pytest run with `--lambda-reuse` finding its container warm vs a fresh run (start + init)
   xdist  the example suite with `-n 2` vs serially (images built beforehand)
   start  `pytest --co` of one trivial test with the plugin vs `-p no:lambda_container` (pytest's own start)
+  init   a container's start and first call: the runtime's own init once (with a CPU burst) vs the start-up check's
+         import and the emulator's lazy init in the call (the plugin before issue 17)
+  onetest  a whole `pytest` run of one test vs `docker run -d` + curl until it answers + `docker rm -f`, by hand
 
 Each row is its own function, so another row (`one test vs by hand`, `init once vs twice`) is one more function.
 Runs this checkout's package (subprocesses get it on PYTHONPATH); containers on loopback only; all removed at the end.
@@ -15,7 +18,9 @@ Nothing here is timed inside a test.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -166,7 +171,78 @@ def start(image: str, repeat: int) -> None:
     row("start", "plugin", with_plugin, "no plugin", without)
 
 
-ROWS: dict[str, Callable[[str, int], None]] = {"pool": pool, "reuse": reuse, "xdist": xdist, "start": start}
+def init(image: str, repeat: int) -> None:
+    """A container's start and first call: the runtime's own init once, before the call, with a CPU burst (now) vs
+    the start-up check's import and then the emulator's lazy init in the call, at the sandbox's share (before)."""
+    from pytest_lambda_container.container import startup
+    from pytest_lambda_container.container.function import LambdaContainer
+
+    event = get_format("rest").build(HttpRequest("GET", "/test1"), EventOptions())
+    with LambdaSession(settings(image)) as session:
+        plan, engine = session.container().plan, session.engine()  # the session's own plan, sandbox and all
+
+        def once() -> None:
+            fn = LambdaContainer.start(engine, plan, port=0)
+            try:
+                assert fn.invoke_event(event)["statusCode"] == 200
+            finally:
+                fn.remove()
+
+        def twice() -> None:
+            fn = LambdaContainer.start(engine, plan, port=0, check_startup=False)
+            try:
+                assert fn._current is not None and plan.startup_check is not None
+                assert startup.run(fn._current, plan.startup_check, plan.image.ref, limit=60, log=print) is None
+                assert fn.invoke_event(event)["statusCode"] == 200
+            finally:
+                fn.remove()
+
+        now, before = [], []
+        for _ in range(repeat):
+            now.append(timed(once))
+            before.append(timed(twice))
+    row("init", "init once ", now, "init twice", before)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def onetest(image: str, repeat: int) -> None:
+    """A whole `pytest` run of one test vs the same by hand: `docker run -d`, curl until it answers, `docker rm -f`
+    (the issue's comparison; the plugin's run has the sandbox on, by default)."""
+    from pytest_lambda_container.container.emulator import locate
+
+    rie = locate("x86_64")
+    event = json.dumps(get_format("rest").build(HttpRequest("GET", "/test1"), EventOptions()))
+    by_hand = (
+        'name=bench-by-hand-$$; docker run -d --name "$name" -p "127.0.0.1:$1:8080" -v "$2:/rie:ro" --entrypoint /rie '
+        '"$3" /usr/local/bin/python -m awslambdaric app.handler >/dev/null && '
+        'until curl -sf -d "$4" "http://127.0.0.1:$1/2015-03-31/functions/function/invocations" | grep -q statusCode; '
+        'do sleep 0.05; done; docker rm -f "$name" >/dev/null'
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "pytest.ini").write_text("[pytest]\n")
+        (folder / "test_one.py").write_text(ONE_TEST)
+        plugin, hand = [], []
+        for _ in range(repeat):
+            plugin.append(timed(lambda: pytest_run(folder, f"--lambda-image={image}", "--lambda-port=0")))
+            argv = ["sh", "-c", by_hand, "sh", str(free_port()), str(rie), image, event]
+            hand.append(timed(lambda: subprocess.run(argv, check=True)))  # noqa: B023
+    row("onetest", "pytest, one test", plugin, "by hand", hand)
+
+
+ROWS: dict[str, Callable[[str, int], None]] = {
+    "pool": pool,
+    "reuse": reuse,
+    "xdist": xdist,
+    "start": start,
+    "init": init,
+    "onetest": onetest,
+}
 
 
 def main() -> None:
