@@ -86,12 +86,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
     if isinstance(target, ContainerTarget) and StartWhileCollecting.wanted(config):
         config.pluginmanager.register(StartWhileCollecting(target, MARKER), "lambda_container.early")
-    if (
-        settings.target == "container"
-        and config.pluginmanager.hasplugin("xdist")
-        and not hasattr(config, "workerinput")
-    ):
-        config.pluginmanager.register(BuildBeforeWorkers(), "lambda_container.xdist")
+    if settings.target == "container" and config.pluginmanager.hasplugin("xdist"):
+        from . import parallel
+
+        if hasattr(config, "workerinput"):
+            config.pluginmanager.register(parallel.Worker(), "lambda_container.xdist_worker")
+        else:
+            config.pluginmanager.register(BuildBeforeWorkers(), "lambda_container.xdist")
+            config.pluginmanager.register(parallel.Controller(config), "lambda_container.xdist_scheduling")
 
 
 class BuildBeforeWorkers:

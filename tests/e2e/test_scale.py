@@ -168,3 +168,48 @@ def test_a_second_reuse_run_starts_no_container_and_its_first_call_is_warm(
     assert cleaned.returncode == 0, cleaned.stderr
     assert "removed reused container" in cleaned.stdout
     assert list_ours(docker_client, **{LABEL_REUSE_PROJECT: str(pytester.path)}) == []
+
+
+TWO_FUNCTIONS_CONFTEST = """
+import pytest
+
+def pytest_generate_tests(metafunc):
+    if "lambda_container" in metafunc.fixturenames:
+        metafunc.parametrize("lambda_container", ["app.handler", "app.raw_handler"], indirect=True, scope="session")
+
+@pytest.fixture(scope="session")
+def lambda_container(request, lambda_container_factory):
+    return lambda_container_factory(handler=request.param)
+"""
+TWO_FUNCTIONS_TESTS = """
+import json, os
+
+def record(request, lambda_container):
+    with open(os.environ["XDIST_OUT"], "a") as out:
+        handler = request.node.callspec.params["lambda_container"]
+        session = request.getfixturevalue("lambda_session").id
+        out.write(json.dumps([handler, os.environ["PYTEST_XDIST_WORKER"], lambda_container.id, session]) + "\\n")
+""" + "".join(f"\ndef test_{i}(request, lambda_container):\n    record(request, lambda_container)\n" for i in range(4))
+
+
+def test_xdist_runs_each_functions_tests_on_one_worker_in_parallel_and_leaves_nothing(
+    pytester, lambda_image, docker_client, monkeypatch
+):
+    pytest.importorskip("xdist")
+    out = pytester.path / "runs.jsonl"
+    monkeypatch.setenv("XDIST_OUT", str(out))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the processes run this checkout's package, not an installed one
+    pytester.makeconftest(TWO_FUNCTIONS_CONFTEST)
+    pytester.makepyfile(TWO_FUNCTIONS_TESTS)
+    result = pytester.runpytest_subprocess(
+        "-n", "2", f"--lambda-image={lambda_image.id}", "--lambda-port=0", "-p", "no:cacheprovider", "-p", "no:randomly"
+    )
+    result.assert_outcomes(passed=8)
+    runs = [json.loads(line) for line in out.read_text().splitlines()]
+    where = {handler: {(worker, cid) for h, worker, cid, _ in runs if h == handler} for handler, *_ in runs}
+    # Each function's tests on one worker, in one container: started once in the run, not once per worker...
+    assert all(len(places) == 1 for places in where.values()), where
+    # ... and the two functions on the two workers, which started their containers side by side.
+    assert len({worker for places in where.values() for worker, _ in places}) == 2
+    # Each worker removed what it started (the engine is shared: other runs' containers are not this one's).
+    assert [c for session in {s for *_, s in runs} for c in list_ours(docker_client, **{LABEL_SESSION: session})] == []

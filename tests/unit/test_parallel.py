@@ -1,0 +1,66 @@
+"""pytest-xdist scheduling by function (`parallel.py`): the tests of one `lambda_container` parameter are one unit of
+work, every other test its own; a `--dist` the user chose is left alone."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+pytest.importorskip("xdist")
+
+from pytest_lambda_container import parallel
+
+
+@pytest.fixture
+def uid(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel.tempfile, "gettempdir", lambda: str(tmp_path))
+    return "run123"
+
+
+def scheduler(uid: str) -> parallel.FunctionScheduling:
+    self = parallel.FunctionScheduling.__new__(parallel.FunctionScheduling)
+    self.testrunuid, self._groups = uid, None
+    return self
+
+
+def test_a_functions_tests_are_one_unit_and_the_others_their_own(uid):
+    group = "lambda_container=Dockerfile"
+    groups = {"t.py::a[Dockerfile]": group, "t.py::b[Dockerfile]": group}
+    path = parallel.groups_file(uid, "gw0")
+    path.write_text(json.dumps(groups))
+    sched = scheduler(uid)
+    assert sched._split_scope("t.py::a[Dockerfile]") == sched._split_scope("t.py::b[Dockerfile]")
+    assert sched._split_scope("t.py::c") == "t.py::c"
+    assert not path.exists()  # read once, then removed: nothing left in the temporary folder
+
+
+def test_without_the_workers_word_every_test_is_its_own_unit(uid):
+    assert scheduler(uid)._split_scope("t.py::a[Dockerfile]") == "t.py::a[Dockerfile]"
+
+
+def config_with(args: list[str], addopts: list[str] | str = "", dist: str = "load") -> SimpleNamespace:
+    return SimpleNamespace(
+        invocation_params=SimpleNamespace(args=args),
+        getini=lambda name: addopts,
+        getoption=lambda name, default=None: {"dist": dist, "testrunuid": "x"}.get(name, default),
+        option=SimpleNamespace(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "addopts", "env", "chosen"),
+    [
+        (["-n", "2"], "", "", False),
+        (["-n", "2", "--dist", "load"], "", "", True),
+        (["-n", "2", "--dist=loadfile"], "", "", True),
+        (["-n", "2"], ["-p pytester --dist load"], "", True),
+        (["-n", "2"], "", "--dist=each", True),
+    ],
+)
+def test_a_dist_the_user_chose_is_theirs(monkeypatch, args, addopts, env, chosen):
+    monkeypatch.setenv("PYTEST_ADDOPTS", env)
+    config = config_with(args, addopts)
+    assert parallel.dist_chosen(config) is chosen  # type: ignore[arg-type]
+    assert parallel.Controller(config).active is not chosen  # type: ignore[arg-type]
