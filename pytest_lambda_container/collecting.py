@@ -26,6 +26,14 @@ def reaches_function(item: pytest.Item, marker: str) -> bool:
     return bool(REACHING & set(getattr(item, "fixturenames", ())))
 
 
+def scheduled_by_function(item: pytest.Item) -> bool:
+    """Whether xdist's controller decides which worker runs `item` by the function it reaches (`parallel.py`): a test
+    parametrized over `lambda_container`, which this worker may never run, so starting its function here would be a
+    cold start for nothing; the worker that runs it starts it at its first test."""
+    grouped = getattr(item.config, "workerinput", {}).get("lambda_container_groups")
+    return bool(grouped) and "lambda_container" in getattr(getattr(item, "callspec", None), "params", {})
+
+
 class StartWhileCollecting:
     """pytest hooks: start the configured function at the first test that reaches it, drop it if none is left."""
 
@@ -40,7 +48,7 @@ class StartWhileCollecting:
 
     @pytest.hookimpl
     def pytest_itemcollected(self, item: pytest.Item) -> None:
-        if self.target.early is None and reaches_function(item, self.marker):
+        if self.target.early is None and reaches_function(item, self.marker) and not scheduled_by_function(item):
             self.target.start_early()
 
     @pytest.hookimpl(trylast=True)
