@@ -3,7 +3,7 @@
     LambdaContainerError
     ├── ConfigError              a bad option, ini value or fixture argument
     ├── NotOnTarget              the test asks for what the target cannot do (a container's logs in-process, raw
-    │                            events over HTTP); the pytest plugin skips such a test with the message as reason
+    │                            events over HTTP); under pytest, pytest's own skip instead (`not_on_target`)
     ├── EngineUnavailable        no Docker engine answers at DOCKER_HOST / the socket, or it stopped answering
     ├── EngineRefused            the engine answered a request with an error (docker's APIError): status_code
     ├── BuildFailed              the Dockerfile did not build (carries the log tail)
@@ -34,6 +34,7 @@ WSGI transport re-raises app exceptions); pass `raise_function_errors=False` to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -57,6 +58,30 @@ class NotOnTarget(LambdaContainerError):
         super().__init__(message)
         #: The target the run uses (container, inprocess, url, function).
         self.target = target
+
+
+#: What `not_on_target` makes instead of `NotOnTarget` while the pytest plugin runs (skipping.py): a subclass of
+#: pytest's skip exception, which derives from BaseException so that a test's `except Exception` (or
+#: `pytest.raises(Exception)`) cannot swallow a skip. Set by the plugin, so that this module needs no pytest.
+SkipFactory = Callable[[str, str], BaseException]
+_under_pytest: SkipFactory | None = None
+
+
+def not_on_target(message: str, *, target: str = "") -> BaseException:
+    """The error for what `target` cannot do: `NotOnTarget` in plain Python; under pytest, pytest's skip (with the
+    same message, and `.target`)."""
+    if _under_pytest is not None:
+        return _under_pytest(message, target)
+    return NotOnTarget(message, target=target)
+
+
+def raise_under_pytest(
+    factory: Callable[[str, str], BaseException] | None,
+) -> Callable[[str, str], BaseException] | None:
+    """Make `not_on_target` use `factory` (None: `NotOnTarget` again); the factory it used before."""
+    global _under_pytest
+    before, _under_pytest = _under_pytest, factory
+    return before
 
 
 class EngineUnavailable(LambdaContainerError):

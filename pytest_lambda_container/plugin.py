@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import skipping
 from .collecting import StartWhileCollecting
 from .config.function import FunctionSpec
 from .config.options import OPTIONS, TARGETS
@@ -56,6 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    skipping.install(config)
     try:
         settings = resolve(
             Path(str(config.rootpath)),
@@ -128,6 +130,7 @@ def lambda_settings_of(config: pytest.Config) -> Settings:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    skipping.uninstall(config)
     # The target fixture's finalizer normally did this; this covers internal errors that skip teardown.
     target = config.stash.get(TARGET, None)
     if target is not None:

@@ -16,6 +16,7 @@ import pytest
 from .container.metrics import mark_emulator_figures
 from .container.sandbox import cause_in
 from .errors import BuildFailed, HandlerImportError, LambdaContainerError, NotOnTarget, Unreachable
+from .skipping import NotOnTargetSkip
 
 if TYPE_CHECKING:  # not at run time: importing the plugin must not import the HTTP stack or docker (issue 17)
     import httpx
@@ -143,9 +144,10 @@ class Reports:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
         error = error_of(call)
-        if isinstance(error, NotOnTarget):
+        raised = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(error, NotOnTarget) or isinstance(raised, NotOnTargetSkip):
             outcome = yield
-            skipped(outcome.get_result(), item, str(error))
+            skipped(outcome.get_result(), item, str(error or raised))
             return
         if error is not None and call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
             self._tell_once(item, call, error)

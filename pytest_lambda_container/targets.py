@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .config.defaults import DEPLOYED_MARGIN
 from .config.function import FunctionSpec, ResolvedFunction
 from .config.settings import Settings
-from .errors import NotOnTarget
+from .errors import not_on_target
 from .fronts.events import EventOptions
 
 if TYPE_CHECKING:
@@ -78,12 +78,12 @@ class Endpoint:
         return f"Endpoint({self.url!r})"
 
     def invoke_event(self, event: Any) -> Any:
-        raise NotOnTarget(
+        raise not_on_target(
             "invoke_event sends a raw event, which an HTTP endpoint does not take; the target is url", target="url"
         )
 
     def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
-        raise NotOnTarget("logs() needs a container; the target is url", target="url")
+        raise not_on_target("logs() needs a container; the target is url", target="url")
 
 
 class Target:
@@ -103,7 +103,7 @@ class Target:
 
     def session(self) -> LambdaSession:
         """The container target's `LambdaSession` (engine, images, containers); other targets have none."""
-        raise NotOnTarget(f"this needs Docker (the plugin's session); the target is {self.name}", target=self.name)
+        raise not_on_target(f"this needs Docker (the plugin's session); the target is {self.name}", target=self.name)
 
     @property
     def opened_session(self) -> LambdaSession | None:
@@ -220,7 +220,7 @@ class DeployedTarget(Target):
         spec = spec or FunctionSpec()
         if spec.resolve(self.settings) != FunctionSpec().resolve(self.settings):
             asked = ", ".join(f"{k}={v!r}" for k, v in vars(spec).items() if v not in (None, ()))
-            raise NotOnTarget(
+            raise not_on_target(
                 f"the {self.name} target reaches the one deployed function; this asks for another ({asked}): "
                 "test it on the container or inprocess target, or give it its own run",
                 target=self.name,

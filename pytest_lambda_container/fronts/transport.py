@@ -9,7 +9,7 @@ from typing import Any, Callable, Protocol
 
 import httpx
 
-from ..errors import CallerTimeout, IntegrationTimeout, InvocationError, NotOnTarget, PayloadTooLarge, Unreachable
+from ..errors import CallerTimeout, IntegrationTimeout, InvocationError, PayloadTooLarge, Unreachable, not_on_target
 from .cors import CORS_FRONTS, Cors, check_front, is_preflight
 from .events import EventFormat, EventOptions, HttpRequest, get_format
 from .headers import front_headers, with_front_headers
@@ -214,7 +214,7 @@ class HttpOnlyTransport(httpx.BaseTransport):
         settings = {k: v for k, v in (request.extensions.get(EXTENSION) or {}).items() if k != RAISE}
         if settings:
             names = ", ".join(f"{name}=" for name in settings)
-            raise NotOnTarget(
+            raise not_on_target(
                 f"this request sets {names} of the event, which cannot travel over HTTP to a deployed endpoint; "
                 "it runs on the container, inprocess and function targets",
                 target="url",

@@ -26,7 +26,7 @@ from ..config.defaults import DEFAULT_TIMEOUT
 from ..config.function import FunctionSpec, ResolvedFunction
 from ..container import outcome
 from ..container.protocol import encode_event
-from ..errors import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, NotOnTarget
+from ..errors import FunctionError, FunctionTimeout, HandlerImportError, InvocationError, not_on_target
 from . import context as lambda_context
 from . import workdir
 from .context import FUNCTION_ENV, LambdaContext, context_for
@@ -166,11 +166,11 @@ class InProcessFunction:
 
     def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
         """A container's log: there is none in-process."""
-        raise NotOnTarget("logs() needs a container; the target is inprocess", target="inprocess")
+        raise not_on_target("logs() needs a container; the target is inprocess", target="inprocess")
 
     def ensure_running(self) -> None:
         """Restarts are a container's."""
-        raise NotOnTarget("restarting needs a container; the target is inprocess", target="inprocess")
+        raise not_on_target("restarting needs a container; the target is inprocess", target="inprocess")
 
     def close(self) -> None:
         """Let the worker thread go (a call still running finishes on its own); later calls are refused."""

@@ -54,6 +54,15 @@ def _leaves_the_process_as_it_found_it() -> Iterator[None]:
 
 
 @pytest.fixture
+def plain_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a target cannot do raised as plain Python raises it, `NotOnTarget` (under the plugin, which runs this
+    suite, it is pytest's skip: a test expecting NotOnTarget would be skipped rather than fail)."""
+    from pytest_lambda_container import errors
+
+    monkeypatch.setattr(errors, "_under_pytest", None)
+
+
+@pytest.fixture
 def example_app() -> ModuleType:
     """example_app/app.py, loaded afresh for this test under a name of its own: no `sys.path` entry, no `app` module
     left in `sys.modules` for a later in-process import of another `app.py` to find."""

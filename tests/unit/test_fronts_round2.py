@@ -330,6 +330,7 @@ def test_raise_function_errors_per_call() -> None:
         answering("GET", "/", raise_function_errors=True)
 
 
+@pytest.mark.usefixtures("plain_python")
 def test_raise_function_errors_travels_over_real_http_as_a_no_op() -> None:
     """On the url target, real HTTP always gives the front's answer: `raise_function_errors=` is no event setting,
     so it is not refused as one (`request_context=` is)."""

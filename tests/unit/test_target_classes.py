@@ -41,12 +41,14 @@ def test_each_target_has_its_class_name_and_header(fields, kind):
     assert target.opened_session is None
 
 
+@pytest.mark.usefixtures("plain_python")
 def test_only_the_container_target_has_a_session():
     target = make_target(Settings(rootdir=Path("."), target="url", url=URL), no_session)
     with pytest.raises(NotOnTarget, match=r"needs Docker.*the target is url"):
         target.session()
 
 
+@pytest.mark.usefixtures("plain_python")
 def test_the_url_target_reaches_the_one_deployed_function_however_it_is_asked_for(tmp_path: Path):
     target = make_target(Settings(rootdir=tmp_path, target="url", url=URL, timeout=5), no_session)
     endpoint = target.function()

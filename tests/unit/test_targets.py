@@ -86,6 +86,46 @@ def test_the_url_target_reaches_the_endpoint_over_http_and_skips_what_it_cannot_
     )
 
 
+BROAD_EXCEPTS = """
+import pytest
+
+def test_raises_exception(lambda_container):
+    with pytest.raises(Exception):
+        lambda_container.invoke_event({"a": 1})
+
+def test_except_exception(lambda_container):
+    try:
+        lambda_container.logs()
+    except Exception:
+        pytest.fail("the skip was swallowed")
+
+def test_as_plain_python(lambda_container):
+    from pytest_lambda_container import LambdaContainerError, NotOnTarget, errors
+
+    errors.raise_under_pytest(None)
+    try:
+        with pytest.raises(NotOnTarget) as info:
+            lambda_container.invoke_event({"a": 1})
+    finally:
+        errors.raise_under_pytest(__import__("pytest_lambda_container.skipping").skipping.NotOnTargetSkip)
+    assert isinstance(info.value, LambdaContainerError) and info.value.target == "url"
+"""
+
+
+def test_what_the_target_cannot_do_escapes_except_exception_as_pytests_skip(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, endpoint: str
+) -> None:
+    """pytest's skip derives from BaseException so that `except Exception` cannot swallow it (pytest's outcomes.py);
+    NotOnTarget under pytest is one; in plain Python it stays a LambdaContainerError."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nowhere/docker.sock")
+    pytester.makepyfile(BROAD_EXCEPTS)
+    result = pytester.runpytest("-rs", "--lambda-target", "url", "--lambda-url", endpoint, "-p", "no:randomly")
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines(
+        ["*:3: invoke_event sends a raw event*the target is url", "*:7: logs() needs a container*"]
+    )
+
+
 def test_the_url_comes_from_the_environment_too(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, endpoint: str
 ) -> None:
