@@ -11,6 +11,7 @@ import math
 import re
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 
 from ..errors import ConfigError
 
@@ -100,3 +101,20 @@ def parse_region(value: str, source: str) -> str:
     if not _REGION.match(region):
         raise ConfigError(f"{source}: {region!r} is not an AWS region; give one like us-east-1 or eu-west-1")
     return region
+
+
+def read_env_file(path: Path, source: str) -> dict[str, str]:
+    """The `KEY=VALUE` lines of a .env file, by python-dotenv's rules (quotes, `export`, comments, multi-line values),
+    as AWS SAM CLI reads one for a function's environment (aws-sam-cli PR 8746). `${VAR}` is left as written: the
+    function never sees the tester's environment. A missing file or a key without a value is a `ConfigError`."""
+    from dotenv import dotenv_values
+
+    if not path.is_file():
+        raise ConfigError(f"{source}: no such file {path}; give the path of a file of KEY=VALUE lines")
+    values = dotenv_values(path, interpolate=False)
+    bare = sorted(key for key, value in values.items() if value is None)
+    if bare:
+        raise ConfigError(
+            f"{source}: {path} names {', '.join(bare)} without a value; write KEY=VALUE (KEY= for an empty value)"
+        )
+    return {key: value for key, value in values.items() if value is not None}

@@ -13,7 +13,7 @@ from ..container.sandbox import parse_cpus, parse_ephemeral_storage, parse_memor
 from ..errors import ConfigError
 from ..fronts.cors import parse_methods
 from .defaults import DEFAULT_PORT, DEFAULT_TIMEOUT
-from .environment import parse_function_name, parse_region
+from .environment import parse_function_name, parse_region, read_env_file
 from .values import (
     parse_bool,
     parse_concurrency,
@@ -95,6 +95,10 @@ def _path(raw: Any, origin: Origin, opt: Option) -> Path:
     return (origin.base / str(raw).strip()).resolve()
 
 
+def _env_file(raw: Any, origin: Origin, opt: Option) -> dict[str, str]:
+    return read_env_file(_path(raw, origin, opt), origin.name)
+
+
 def _choice(raw: Any, origin: Origin, opt: Option) -> str:
     value = str(raw).strip()
     if value not in opt.choices:
@@ -162,6 +166,13 @@ OPTIONS: tuple[Option, ...] = (
         "environment variable K=V for the function (repeatable; ini: one per line)",
         "K=V",
         shape="pairs",
+    ),
+    Option(
+        "env_file",
+        _env_file,
+        "file of KEY=VALUE lines for the function's environment (python-dotenv's rules); --lambda-env and ini "
+        "lambda_env go over it",
+        "PATH",
     ),
     Option("handler", _text, "override the image's CMD with this handler, e.g. app.handler", "NAME"),
     Option(

@@ -180,6 +180,9 @@ def resolve(
         if raw is None or raw == "" or raw == [] or raw is False:
             continue
         values[opt.name] = opt.parse(raw, origin, opt)
+    if "env_file" in values:
+        # The file under the options: --lambda-env (or else ini lambda_env) over it, key by key.
+        values["env"] = {**values.pop("env_file"), **values.get("env", {})}
     if "build_arg" in values:
         values["build_args"] = values.pop("build_arg")
     if values.get("target") == "function" and "function" not in values and emulator_base(values.get("endpoint_url")):

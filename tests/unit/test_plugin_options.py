@@ -184,3 +184,40 @@ def test_no_test_sees_the_cookies_of_another(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_an_env_file_is_under_ini_lambda_env_which_is_under_the_flag(pytester: pytest.Pytester) -> None:
+    """`--lambda-env-file` (ini lambda_env_file): KEY=VALUE lines by python-dotenv's rules, as AWS SAM CLI reads a .env
+    for a function (aws-sam-cli PR 8746); --lambda-env over ini lambda_env over the file, key by key."""
+    (pytester.path / "fn.env").write_text(
+        '# the function\nexport A=from-file\nB="quoted value"\nC=${HOME}\nD=from-file\nE=\n'
+    )
+    pytester.makeini("[pytest]\nlambda_env_file = fn.env\nlambda_env =\n    B=from-ini\n    D=from-ini\n")
+    pytester.makepyfile(SHOW_SETTINGS)
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*ENV {'A': 'from-file', 'B': 'from-ini', 'C': '${HOME}', 'D': 'from-ini', 'E': ''} *"]
+    )
+    result = pytester.runpytest("-s", "--lambda-env", "D=cli")
+    result.stdout.fnmatch_lines(["*ENV {'A': 'from-file', 'B': 'quoted value', 'C': '${HOME}', 'D': 'cli', 'E': ''} *"])
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "expected"),
+    [
+        (["--lambda-env-file", "missing.env"], "", "option --lambda-env-file: no such file */missing.env*"),
+        ([], "lambda_env_file = missing.env", "ini key lambda_env_file: no such file */missing.env*"),
+        (["--lambda-env-file", "bare.env"], "", "option --lambda-env-file: */bare.env names BARE without a value*"),
+    ],
+    ids=["cli", "ini", "bare-key"],
+)
+def test_a_missing_env_file_is_a_usage_error_naming_the_option(
+    pytester: pytest.Pytester, args: list[str], ini: str, expected: str
+) -> None:
+    (pytester.path / "bare.env").write_text("A=1\nBARE\n")
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: pytest-lambda-container: " + expected])
