@@ -126,7 +126,10 @@ class Target:
         """An `httpx.Client` whose requests reach `function` (this target's) the way this target does."""
         import httpx
 
-        return httpx.Client(base_url="http://lambda", transport=transport_for(self.settings, function))
+        # At the front's own HTTPS address and stage, as on AWS: Secure cookies come back, and a request for
+        # another host or outside the stage is answered as the front would.
+        transport = transport_for(self.settings, function, bound=True)
+        return httpx.Client(base_url=transport.base_url, transport=transport)
 
     def close(self) -> None:
         """End what the target started: containers removed (or kept, with `keep`), in-process functions closed."""

@@ -14,13 +14,30 @@ from .cors import CORS_FRONTS, Cors, check_front, is_preflight
 from .events import EventFormat, EventOptions, HttpRequest, get_format
 from .headers import front_headers, with_front_headers
 from .integration import integration_cap
-from .responses import error_result
 
-HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
-#: The key of `httpx.Request.extensions` that carries per-request event settings.
-EXTENSION = "lambda"
-#: The per-request setting (in EXTENSION) that asks for the front's answer instead of an exception, or the reverse.
-RAISE = "raise_function_errors"
+# Re-exported: their documented place was this module.
+from .invoke import (
+    EXTENSION,
+    HTTP_METHODS,
+    RAISE,
+    InvokeFunction,
+    check_invoke_arguments,
+    make_invoke,
+)
+from .responses import HttpResult, error_result
+from .site import outside_answer, site_of, within
+
+__all__ = [
+    "EXTENSION",
+    "HTTP_METHODS",
+    "RAISE",
+    "AsyncLambdaTransport",
+    "HttpOnlyTransport",
+    "InvokeFunction",
+    "LambdaTransport",
+    "check_invoke_arguments",
+    "make_invoke",
+]
 
 
 class Invoker(Protocol):
@@ -43,6 +60,8 @@ class Call:
     event: dict[str, Any]
     #: Whether a failed invocation raises (True) or becomes the front's answer; per call, or the transport's.
     raise_function_errors: bool = True
+    #: The request is for a path outside the front's stage: the front answers, the function is not invoked.
+    outside: bool = False
 
 
 def takes_timeout(invoke: Callable[..., Any]) -> bool:
@@ -77,6 +96,7 @@ class LambdaTransport(httpx.BaseTransport):
         source_ip: str = "127.0.0.1",
         integration_timeout: float | None = None,
         cors: Cors | None = None,
+        bound: bool = False,
     ) -> None:
         self.target = target
         self.event_format = get_format(event_format)
@@ -85,9 +105,17 @@ class LambdaTransport(httpx.BaseTransport):
         self.source_ip = source_ip
         self.integration_timeout = integration_timeout
         self.cors = cors or Cors()
+        #: With `bound`, the front's own address (`site.site_of`): requests for another host fail to connect, those
+        #: outside its stage get the front's answer, as on AWS; `base_url` is what a client should use.
+        self.site = httpx.URL(site_of(self.event_format, self.options)) if bound else None
         check_front(self.cors, self.event_format.name)  # CORS on a REST or ALB front fails here, with how to fix it
         self.cap(self.event_format)  # a timeout the default front cannot have fails here, not on the first call
         self._takes_timeout = takes_timeout(target.invoke_event)
+
+    @property
+    def base_url(self) -> str:
+        """Where a client reaches the front: its HTTPS address and stage when `bound`, else any host."""
+        return str(self.site) if self.site is not None else "https://lambda"
 
     def cap(self, fmt: EventFormat) -> float | None:
         """How long `fmt` waits for the function (None: the function's own timeout); `ConfigError` past its limit."""
@@ -107,12 +135,22 @@ class LambdaTransport(httpx.BaseTransport):
             options = dataclasses.replace(options, **settings)
         request.read()
         http = HttpRequest.from_httpx(request, source_ip=self.source_ip)
+        outside = False
+        if self.site is not None:
+            relative = within(self.site, request)
+            outside = relative is None
+            raw_path, _, raw_query = (relative or "/").partition("?")
+            http = dataclasses.replace(http, raw_path=raw_path, raw_query=raw_query)
         raising = self.raise_function_errors if raising is None else bool(raising)
-        return Call(request, http, options, fmt, fmt.build(http, options), raising)
+        return Call(request, http, options, fmt, fmt.build(http, options), raising, outside)
 
     def handle_call(self, call: Call) -> httpx.Response:
         """Invoke with an event already built; the response (front errors included), with the function's report.
-        A CORS preflight to a front configured for CORS is answered by the front, the function not invoked."""
+        A CORS preflight to a front configured for CORS is answered by the front, the function not invoked; so is a
+        request outside the front's stage."""
+        outside = outside_answer(call.fmt.name) if call.outside else None
+        if outside is not None:
+            return self.front_answer(call, outside, {"lambda_outside_stage": True})
         if self.cors_of(call) is not None and is_preflight(
             call.http.method, call.http.header("origin"), call.http.header("access-control-request-method")
         ):
@@ -163,11 +201,20 @@ class LambdaTransport(httpx.BaseTransport):
         cors = self.cors_of(call)
         assert cors is not None
         headers = cors.preflight_headers(call.http.header("origin"))
+        return self.front_answer(call, HttpResult(204, headers), {"lambda_preflight": True}, cors=False)
+
+    def front_answer(
+        self, call: Call, answer: HttpResult, extensions: dict[str, Any], *, cors: bool = True
+    ) -> httpx.Response:
+        """An answer the front gives itself, with its own headers (and its CORS headers unless `cors` is off)."""
+        own = front_headers(call.fmt.name, call.event)
+        headers = self.headers_of(call, answer.headers) if cors else with_front_headers(answer.headers, own)
         return httpx.Response(
-            204,
-            headers=with_front_headers(headers, front_headers(call.fmt.name, call.event)),
+            answer.status_code,
+            headers=headers,
+            content=b"" if call.request.method == "HEAD" else answer.body,
             request=call.request,
-            extensions={"lambda_preflight": True},
+            extensions=extensions,
         )
 
     def response(self, call: Call, result: Any) -> httpx.Response:
@@ -193,13 +240,7 @@ class LambdaTransport(httpx.BaseTransport):
         answer = None if call.raise_function_errors else error_result(call.fmt.name, exc)
         if answer is None:
             raise exc
-        return httpx.Response(
-            answer.status_code,
-            headers=self.headers_of(call, answer.headers),
-            content=answer.body,
-            request=call.request,
-            extensions={"lambda_event": call.event, "lambda_error": exc},
-        )
+        return self.front_answer(call, answer, {"lambda_event": call.event, "lambda_error": exc})
 
 
 class HttpOnlyTransport(httpx.BaseTransport):
@@ -257,54 +298,3 @@ def with_report(response: httpx.Response, target: Invoker) -> httpx.Response:
     if report is not None:
         response.extensions["lambda_report"] = report
     return response
-
-
-def check_invoke_arguments(method: str, path: str, json_body: Any, body: Any) -> str:
-    """Validate `invoke`'s arguments; the upper-cased method, or a `ValueError` that says what is wrong."""
-    if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
-        raise ValueError(f"{method!r} is not an HTTP method; use one of {', '.join(sorted(HTTP_METHODS))}")
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise ValueError(f"path {path!r} must start with '/', e.g. '/items/1'")
-    if json_body is not None and body is not None:
-        raise ValueError("give either json= or body=, not both")
-    return method.upper()
-
-
-InvokeFunction = Callable[..., httpx.Response]
-
-
-def make_invoke(client: httpx.Client) -> InvokeFunction:
-    """The `invoke(method, path, query=None, *, headers=None, json=None, body=None, ...)` helper over `client`."""
-
-    def invoke(
-        method: str,
-        path: str,
-        query: Mapping[str, str | list[str]] | None = None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        json: Any = None,
-        body: str | bytes | None = None,
-        event_format: str | None = None,
-        raise_function_errors: bool | None = None,
-        **event_options: Any,
-    ) -> httpx.Response:
-        """Send one HTTP-style request through the function; an `httpx.Response`, or the function's error
-        (`raise_function_errors=False`: the front's answer to it, e.g. a 502, instead)."""
-        verb = check_invoke_arguments(method, path, json, body)
-        settings: dict[str, Any] = dict(event_options)
-        if event_format is not None:
-            settings["event_format"] = get_format(event_format).name
-        if raise_function_errors is not None:
-            settings[RAISE] = bool(raise_function_errors)
-        EventOptions.coerce(event_options)  # unknown keyword arguments fail here, with the valid ones listed
-        return client.request(
-            verb,
-            path,
-            params=query,
-            headers=headers,
-            json=json,
-            content=body,
-            extensions={EXTENSION: settings} if settings else None,
-        )
-
-    return invoke

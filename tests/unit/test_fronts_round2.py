@@ -477,3 +477,103 @@ def test_cors_options_parse_as_aws_takes_them(tmp_path: Any) -> None:
     for name, bad in (("cors_allow_methods", ["FETCH"]), ("cors_max_age", "86401"), ("cors_max_age", "1.5")):
         with pytest.raises(ConfigError, match="--lambda-cors-x"):
             parse(name, bad)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# HTTPS at the front's own address and stage
+
+
+def secure_login_app() -> Any:
+    """A Starlette app as Flask's `SESSION_COOKIE_SECURE=True` login behaves: the session cookie is `Secure`."""
+    from mangum import Mangum
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, RedirectResponse
+    from starlette.routing import Route
+
+    async def login(request: Request) -> JSONResponse:
+        response = JSONResponse({"logged_in": True})
+        response.set_cookie("session", "u-1", secure=True, httponly=True, samesite="lax")
+        return response
+
+    async def me(request: Request) -> JSONResponse:
+        authenticated = request.cookies.get("session") == "u-1"
+        return JSONResponse({"authenticated": authenticated}, status_code=200 if authenticated else 401)
+
+    async def away(request: Request) -> RedirectResponse:
+        return RedirectResponse(request.query_params["to"], status_code=302)
+
+    routes = [Route("/login", login, methods=["POST"]), Route("/me", me), Route("/away", away)]
+    return Mangum(Starlette(routes=routes), lifespan="off")
+
+
+def target_client(handler: Any, tmp_path: Any, **settings: Any) -> httpx.Client:
+    from pytest_lambda_container.config.settings import Settings
+    from pytest_lambda_container.targets import InProcessTarget
+
+    target = InProcessTarget(Settings(rootdir=tmp_path, target="inprocess", **settings))
+    return target.client(InProcessFunction(handler))
+
+
+def test_secure_cookies_round_trip(tmp_path: Any) -> None:
+    """API Gateway and function URLs speak HTTPS, so a browser (or httpx) sends a `Secure` session cookie back; over
+    `http://` httpx keeps it to itself, and the app answers `401 {"authenticated": false}` after a good login."""
+    for fmt in ("rest", "http", "function-url"):
+        with target_client(secure_login_app(), tmp_path, event_format=fmt) as http:
+            assert http.base_url.scheme == "https"
+            assert http.post("/login").json() == {"logged_in": True}
+            assert (http.get("/me").status_code, http.get("/me").json()) == (200, {"authenticated": True}), fmt
+    plain = httpx.Client(transport=LambdaTransport(InProcessFunction(secure_login_app())), base_url="http://lambda")
+    plain.post("/login")
+    assert plain.get("/me").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("settings", "base"),
+    [
+        ({}, "https://1234567890.execute-api.us-east-1.amazonaws.com/test"),
+        ({"stage": "dev"}, "https://1234567890.execute-api.us-east-1.amazonaws.com/dev"),
+        ({"event_format": "http"}, "https://1234567890.execute-api.us-east-1.amazonaws.com"),
+        ({"event_format": "http-1.0", "stage": "dev"}, "https://1234567890.execute-api.us-east-1.amazonaws.com/dev"),
+        (
+            {"event_format": "function-url", "region": "eu-west-1"},
+            f"https://{'abcdefghijklmnopqrstuvwxyz0123456'}.lambda-url.eu-west-1.on.aws",
+        ),
+        ({"event_format": "alb"}, "http://lambda-alb-123578498.us-east-1.elb.amazonaws.com"),
+    ],
+)
+def test_the_client_speaks_to_the_fronts_own_address(settings: dict[str, Any], base: str, tmp_path: Any) -> None:
+    """REST: `https://{api_id}.execute-api.{region}.amazonaws.com/{stage}`; HTTP API's `$default` stage adds no
+    path; function URLs `https://{url_id}.lambda-url.{region}.on.aws`; the ALB's events are an HTTP listener's."""
+    with target_client(lambda e, c: OK, tmp_path, **settings) as http:
+        assert str(http.base_url).rstrip("/") == base
+        assert http.get("/x").status_code == 200
+
+
+def test_a_request_for_another_host_reaches_no_function(tmp_path: Any) -> None:
+    """On AWS another host is another server: the function is not invoked, the client cannot connect."""
+    calls, handler = counting()
+    with target_client(handler, tmp_path) as http, pytest.raises(httpx.ConnectError, match="not this API's address"):
+        http.get("https://example.com/x")
+    assert calls == []
+
+
+def test_a_redirect_outside_the_stage_gets_the_fronts_answer(tmp_path: Any) -> None:
+    """A REST API on stage `dev` lives under `/dev`: an app's redirect to `/login` leaves it, and API Gateway
+    answers 403 "Missing Authentication Token" (MissingAuthenticationTokenException: "Missing or incorrect stage",
+    https://repost.aws/knowledge-center/api-gateway-troubleshoot-403-forbidden); a redirect within the stage, and an
+    absolute URL of the API's own host, reach the function. HTTP APIs answer 404 (README: not confirmed)."""
+    with target_client(secure_login_app(), tmp_path, stage="dev") as http:
+        out = http.get("/away", params={"to": "/login"}, follow_redirects=True)
+        assert (out.status_code, out.json()) == (403, {"message": "Missing Authentication Token"})
+        assert out.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+        assert out.url.path == "/login"
+        assert "lambda_event" not in out.extensions
+        inside = http.get("/away", params={"to": "/dev/me"}, follow_redirects=True)
+        assert (inside.status_code, inside.extensions["lambda_event"]["path"]) == (401, "/me")
+        absolute = http.get("https://1234567890.execute-api.us-east-1.amazonaws.com/dev/me")
+        assert absolute.status_code == 401
+    with target_client(lambda e, c: OK, tmp_path, event_format="http", stage="dev") as http:
+        out = http.get("https://1234567890.execute-api.us-east-1.amazonaws.com/other")
+        assert (out.status_code, out.json()) == (404, {"message": "Not Found"})
+        assert out.headers["apigw-requestid"]
