@@ -201,7 +201,7 @@ def _given_image(engine: Engine | None, ref: str, report: Callable[[Check], None
     try:
         info = images.inspect(engine, ref)
     except LambdaContainerError as exc:
-        report(Check("image", "MISSING", f"{ref}: {exc}"))
+        report(Check("image", "MISSING", str(exc)))
         return Project(None, None, arch)
     kind = "AWS base image: its entrypoint starts the emulator" if info.runs_emulator else "custom image"
     report(Check("image kind", "ok", f"{ref} ({info.id[:19]}, linux/{info.architecture}): {kind}"))

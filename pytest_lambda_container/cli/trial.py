@@ -40,7 +40,13 @@ def trial(settings: Settings, say: Callable[[str], None]) -> tuple[list[Check], 
             return [Check("image", "MISSING", "\n".join([str(exc), *(f"  | {line}" for line in tail)]))], None
         except LambdaContainerError as exc:
             return [Check("image", "MISSING", str(exc))], None
-        took = f"built now in {time.monotonic() - started:.0f} s" if info.built else "up to date, nothing to build"
+        took = (
+            "given with --lambda-image, as it is"
+            if settings.image
+            else f"built now in {time.monotonic() - started:.0f} s"
+            if info.built
+            else "up to date, nothing to build"
+        )
         checks = [Check("image", "ok", f"{info.ref} ({took})")]
         try:
             container = session.container()

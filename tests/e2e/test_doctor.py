@@ -4,6 +4,7 @@ the function started once, so that broken images (tests/images) fail here as the
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -32,7 +33,9 @@ def doctor(*argv: str, cwd: Path = ROOT) -> tuple[int, dict[str, str]]:
 def doctor_process(*argv: str, cwd: Path = ROOT) -> tuple[int, dict[str, str], int]:
     """`doctor`, and the pid of the process that ran it."""
     cmd = [sys.executable, "-m", "pytest_lambda_container", "doctor", *argv]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    # This checkout's package, from any folder (an editable install of another checkout would win there).
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=env)
     out, _ = proc.communicate(timeout=600)  # it may build the image
     return proc.returncode, {line.split(":")[0]: line for line in out.splitlines()}, proc.pid
 
@@ -203,3 +206,14 @@ def test_code_copied_before_the_install_is_a_warning_with_the_last_builds_time(l
     # Without building, the time is the last build's, read from the image it left.
     _, again = doctor(*argv, *base, "--no-build")
     assert re.search(r"the last build took \d+ s on it", again["layer order"]), again
+
+
+def test_an_image_given_is_tried_as_it_is(lambda_image, tmp_path):
+    status, lines = doctor("--lambda-image", lambda_image.ref, "--port", "0", cwd=tmp_path)
+    assert status == 0, lines
+    assert "dockerfile" not in lines  # an image given: no Dockerfile is read
+    assert lines["image"] == f"image: ok, {lambda_image.ref} (given with --lambda-image, as it is)"
+    assert lines["handler"] == "handler: ok, app.handler: tried in the image, its module imports and has it"
+    status, lines = doctor("--lambda-image", "pytest-lambda-container-doctor/absent:1", "--port", "0", cwd=tmp_path)
+    assert status == 1
+    assert lines["image"].startswith("image: MISSING: image 'pytest-lambda-container-doctor/absent:1' does not exist")
