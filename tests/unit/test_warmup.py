@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import threading
 
+import httpx
+
 from pytest_lambda_container.build.image import ImageInfo
 from pytest_lambda_container.build.image_config import ImageConfig
 from pytest_lambda_container.config.defaults import INIT_LIMIT
 from pytest_lambda_container.container import launch, metrics, warmup
 from pytest_lambda_container.container.protocol import hide_invocation
+from pytest_lambda_container.container.sandbox import Sandbox
 from pytest_lambda_container.container.warmup import Outcome, verdict
 
 from .test_metrics import WARM, Measured
@@ -109,3 +112,59 @@ def test_a_reused_container_keeps_the_budget_it_was_started_with():
     adopted = plan.as_started(["PATH=/bin", "AWS_LAMBDA_FUNCTION_TIMEOUT=11"])
     assert adopted.emulator_timeout == 11 and adopted.timeout == 1
     assert plan.as_started(["PATH=/bin"]) is plan
+
+
+class FakeContainer:
+    """What the warm-up asks of a container: CPU updates, the runtime killed, its log."""
+
+    name = "plc-fake"
+
+    def __init__(self) -> None:
+        self.cpus: list[float] = []
+        self.killed = threading.Event()
+
+    def update_cpus(self, vcpus: float) -> bool:
+        self.cpus.append(vcpus)
+        return True
+
+    def kill_runtime(self) -> bool:
+        self.killed.set()
+        return True
+
+    def logs(self, *, tail=None, since=None) -> str:
+        return LOG
+
+
+class SlowInit:
+    """An emulator whose runtime inits until it is killed (or, at most, `seconds`)."""
+
+    def __init__(self, container: FakeContainer, seconds: float) -> None:
+        self.container, self.seconds = container, seconds
+
+    def post(self, path, *, content, timeout):
+        assert content == warmup.WARM_UP_EVENT
+        self.container.killed.wait(self.seconds)
+        return httpx.Response(200, text=UNMARSHAL)
+
+
+def test_an_init_past_lambdas_limit_is_killed_and_left_to_the_first_call(monkeypatch):
+    """Lambda: an init over 10 s is retried at the first invocation under the function's timeout
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html); here 10 s are 0.05 s."""
+    monkeypatch.setattr(warmup, "INIT_LIMIT", 0.05)
+    sandbox = Sandbox(memory=512, host_cpus=2)
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=30, sandbox=sandbox)
+    current, said = FakeContainer(), []
+    found = warmup.warm_up(current, SlowInit(current, 5.0), plan, said.append)
+    assert found.outcome is Outcome.OVER_LIMIT and current.killed.is_set() and found.init_ms is None
+    assert "as on Lambda, the first call inits it again under the function's timeout" in said[0]
+    # The burst, then Lambda's share again for the calls.
+    assert current.cpus == [sandbox.burst_vcpus, sandbox.vcpus]
+
+
+def test_an_init_within_the_limit_is_the_first_calls_and_runs_with_the_burst():
+    sandbox = Sandbox(memory=512, host_cpus=2)
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=30, sandbox=sandbox)
+    current = FakeContainer()
+    found = warmup.warm_up(current, SlowInit(current, 0.0), plan, print)
+    assert found.outcome is Outcome.READY and found.init_ms == 1509.107 and not current.killed.is_set()
+    assert current.cpus == [2.0, 512 / 1769]
