@@ -65,6 +65,10 @@ def pytest_configure(config: pytest.Config) -> None:
             ini=lambda opt: opt.ini_value(config.getini),
             invocation_dir=Path(str(config.invocation_params.dir)),
         )
+        if settings.coverage and settings.target == "container" and not hasattr(config, "workerinput"):
+            from .container.measure import tests_coverage
+
+            tests_coverage()  # a worker's own coverage starts later; its session checks then
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-lambda-container: {exc}") from None
     config.stash[SETTINGS] = settings

@@ -315,6 +315,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("keep", _named(parse_bool), "keep the container after the session, and print how to reach it", shape="flag"),
     Option(
+        "coverage",
+        _named(parse_bool),
+        "measure the function's coverage inside the container, merged into pytest-cov's --cov report",
+        shape="flag",
+    ),
+    Option(
         "skip_no_docker",
         _named(parse_bool),
         "skip tests that need a container when no Docker engine answers",

@@ -70,12 +70,19 @@ class Settings:
     reuse: bool = False
     keep: bool = False
     skip_no_docker: bool = False
+    coverage: bool = False
+    debug_port: int | None = None
 
     def __post_init__(self) -> None:
         # Valid by construction, however made (resolve(), a test, a user's script): whoever holds Settings can
         # trust them, and nothing downstream checks again.
         _check_values(self)
         _check_target(self)
+        if self.coverage and self.reuse:
+            raise ConfigError(
+                "--lambda-coverage measures fresh containers, and --lambda-reuse keeps them from run to run (with the "
+                "last run's lines): give one or the other"
+            )
 
     @property
     def dockerfile_path(self) -> Path:

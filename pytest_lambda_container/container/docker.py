@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from pathlib import PurePosixPath
 from typing import Any, cast
 
 import httpx
@@ -55,6 +58,7 @@ class DockerContainer:
         self.init_ms: float | None = None
         #: Its address on the tests container's network, where the tests reach it there (engine/reach.py).
         self.address = ""
+        self.harvested_already = False
 
     @property
     def url(self) -> str:
@@ -212,8 +216,34 @@ class DockerContainer:
         """The container's peak memory use since it started, in bytes (None where the engine does not tell)."""
         return cgroup.read_peak(self)
 
+    def harvest(self) -> None:
+        """Read the plan's harvest folder (coverage data, on a tmpfs) out of the container into its place on this
+        machine, with an exec'd `tar`: `docker cp` cannot read a tmpfs. Best effort, and once."""
+        spec = self.plan.harvest
+        if spec is None or self.harvested_already or not self.port:  # never served: nothing to read
+            return
+        self.harvested_already = True
+        try:
+            with self.engine.errors(f"reading {spec.folder} out of container {self.name}"):
+                result = self.container.exec_run(["tar", "-C", spec.folder, "-cf", "-", "."], demux=True)
+        except LambdaContainerError as exc:
+            self.log(f"could not read {spec.folder} out of container {self.name} ({exc}); what it held is lost")
+            return
+        out, err = cast("tuple[bytes | None, bytes | None]", result.output or (None, None))  # demux: both streams
+        if result.exit_code != 0 or not out:
+            said = (err or b"").decode("utf-8", "replace").strip()
+            self.log(f"could not read {spec.folder} out of container {self.name} (tar: {said or result.exit_code})")
+            return
+        spec.into.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+            for member in tar.getmembers():
+                data = tar.extractfile(member) if member.isfile() else None
+                if data is not None:  # flat files only: their names, never a path out of `into`
+                    (spec.into / f"{self.name}-{PurePosixPath(member.name).name}").write_bytes(data.read())
+
     def remove(self) -> None:
         """Stop and remove the container (idempotent). What cannot be removed is named, with how to remove it."""
+        self.harvest()
         hygiene.unregister(self)
         try:
             with self.engine.errors(f"the removal of container {self.name}"):
@@ -230,6 +260,7 @@ class DockerContainer:
 
     def release(self) -> None:
         """Let go of the container without removing it (it is kept for debugging)."""
+        self.harvest()
         hygiene.unregister(self)
 
     def _leftover(self, exc: LambdaContainerError) -> None:

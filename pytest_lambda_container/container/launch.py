@@ -19,6 +19,7 @@ from ..config.environment import environment as lambda_environment
 from ..config.environment import function_environment
 from ..engine.reach import LOCAL, Reach
 from ..errors import ContainerError
+from .inside import Harvest, Inside
 from .protocol import RIE_DIR, RIE_MOUNT
 from .sandbox import Sandbox
 from .startup import StartupCheck, check_for
@@ -51,6 +52,12 @@ class LaunchPlan:
     sandbox: Sandbox | None = None
     #: How the tests reach the container (engine/reach.py): the port published where, or the network it joins.
     reach: Reach = LOCAL
+    #: More tmpfs mounts (path → options) on top of the sandbox's /tmp.
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
+    #: A folder to read out of the container before it is removed (coverage data).
+    harvest: Harvest | None = None
+    #: More container ports (e.g. "5678/tcp") published on 127.0.0.1, each on the host port given.
+    published: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def emulator_timeout(self) -> float:
@@ -71,6 +78,18 @@ class LaunchPlan:
         started = dict(item.split("=", 1) for item in env if item.startswith(f"{TIMEOUT_VARIABLE}="))
         return dataclasses.replace(self, environment={**self.environment, **started}) if started else self
 
+    def with_inside(self, inside: Inside, volumes: Mapping[str, str], *, harvest: Harvest | None) -> LaunchPlan:
+        """This plan with `inside` started in the container: its bundles' `volumes` (volume → mount), its variables
+        (PYTHONPATH prepended to the function's, else the image's), its tmpfs, its data read out at the end."""
+        base = {**self.image.config.env, **self.environment}
+        return dataclasses.replace(
+            self,
+            environment={**self.environment, **inside.environment(base)},
+            mounts={**self.mounts, **volumes},
+            tmpfs={**self.tmpfs, **inside.tmpfs},
+            harvest=harvest,
+        )
+
     def create_options(self, *, name: str, port: int) -> dict[str, Any]:
         """Keyword arguments of the docker SDK's `containers.create`, published on `port` (0: any) where the reach
         says (127.0.0.1 unless the tests run elsewhere), or on the tests container's network and published nowhere."""
@@ -86,8 +105,15 @@ class LaunchPlan:
         if self.reach.publish_on is not None:
             # No wider than the tests need: loopback when they run on the engine's host (engine/reach.py).
             options["ports"] = {CONTAINER_PORT: (self.reach.publish_on, port or None)}
+        if self.published:
+            # Loopback only, always (a debugger's port grants code execution).
+            options.setdefault("ports", {}).update(
+                {inside: ("127.0.0.1", host) for inside, host in self.published.items()}
+            )
         if self.reach.network is not None:
             options["network"] = self.reach.network
+        if self.tmpfs:
+            options["tmpfs"] = {**options.get("tmpfs", {}), **self.tmpfs}
         if self.entrypoint is not None:
             options["entrypoint"] = list(self.entrypoint)
         if self.mounts:

@@ -30,6 +30,7 @@ from ..errors import BuildFailed, ConfigError, LambdaContainerError
 from . import delivery, launch, reuse
 from . import emulator as rie
 from .function import LambdaContainer
+from .instruments import Instruments
 from .pool import FunctionPool
 from .protocol import function_target_command
 
@@ -61,6 +62,8 @@ class LambdaSession:
         #: With `reuse`: this run's hold on the slot of each container it took or left for the next run.
         self._claims: dict[int, reuse.Claim] = {}
         self.builds = 0
+        #: Coverage and a debugger in the containers, when asked for.
+        self.instruments = Instruments.of(settings, self.log)
 
     def __enter__(self) -> LambdaSession:
         return self
@@ -177,6 +180,8 @@ class LambdaSession:
                 sandbox=self.settings.limits,
                 reach=engine.reach,
             )
+            if self.instruments is not None:
+                plan = self.instruments.apply(plan, info, fn, engine)
             # The first container gets the configured port; the others any free one.
             port = self.settings.port if not self._containers else 0
             container = self._start(engine, plan, fn, port=port, member=0)
@@ -238,6 +243,8 @@ class LambdaSession:
                 else:
                     self._end(function)
             self._containers.clear()
+            if self.instruments is not None:
+                self.instruments.close()
             if self._engine is not None and not self.settings.keep:
                 self._engine.close()
                 self._engine = None
