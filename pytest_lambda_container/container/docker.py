@@ -220,7 +220,7 @@ class DockerContainer:
         """Read the plan's harvest folder (coverage data, on a tmpfs) out of the container into its place on this
         machine, with an exec'd `tar`: `docker cp` cannot read a tmpfs. Best effort, and once."""
         spec = self.plan.harvest
-        if spec is None or self.harvested_already or not self.port:  # never served: nothing to read
+        if spec is None or self.harvested_already or not (self.port or self.address):  # never started: nothing
             return
         self.harvested_already = True
         try:
