@@ -577,3 +577,12 @@ def test_a_redirect_outside_the_stage_gets_the_fronts_answer(tmp_path: Any) -> N
         out = http.get("https://1234567890.execute-api.us-east-1.amazonaws.com/other")
         assert (out.status_code, out.json()) == (404, {"message": "Not Found"})
         assert out.headers["apigw-requestid"]
+
+
+def test_cors_on_rest_is_a_usage_error_of_the_run(pytester: pytest.Pytester) -> None:
+    """The plugin refuses `--lambda-cors-*` with the default REST front at start, naming what to do instead; README
+    says where CORS is answered on REST and ALB."""
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest("--lambda-cors-allow-origins", "https://app.example", "--lambda-target", "inprocess")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*the rest front has no such configuration*--lambda-event-format http*"])
