@@ -122,7 +122,9 @@ class LambdaContainer(ServingContainer):
         self._http.base_url = httpx.URL(self._current.url)
         self._oom.close()
         # A new container, a new cgroup: its count starts at 0.
-        self._oom = memwatch.OomWatch.of(self._current.id, self.name, self.plan.sandbox, self.log)
+        self._oom = memwatch.OomWatch.of(
+            self._current.id, self.name, self.plan.sandbox, self.log, same_host=self.engine.reach.same_host
+        )
         if self.state is State.REMOVED:  # removed while this one was starting: it goes too
             self._current.remove()
             self._check_open()

@@ -171,7 +171,7 @@ class LambdaSession:
             engine = self.engine()
             plan = launch.plan(
                 info,
-                labels=hygiene.labels(self.id, keep=self.settings.keep),
+                labels=hygiene.labels(self.id, keep=self.settings.keep, parent=engine.reach.parent),
                 emulator_volume=None if info.runs_emulator else self.emulator_volume(info),
                 handler=fn.handler,
                 environment=fn.environment(),

@@ -9,6 +9,7 @@ import socket
 import sys
 import threading
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -29,6 +30,11 @@ LABEL_REUSE = f"{LABEL}.reuse"
 LABEL_REUSE_CONFIG = f"{LABEL}.reuse-config"
 LABEL_REUSE_IMAGE = f"{LABEL}.reuse-image"
 LABEL_REUSE_PROJECT = f"{LABEL}.reuse-project"
+#: The container the tests ran in, when the engine runs it too (engine/reach.py): once it is gone, so is the run.
+LABEL_PARENT = f"{LABEL}.tests-container"
+#: Containers of a run on another machine (no pid to check, no tests container to ask about) count as left behind
+#: once this old: a CI job killed on a remote engine leaves them, and no session there lasts this long.
+ORPHAN_AGE = 12 * 3600.0
 #: On the volumes that deliver files into containers (container/delivery.py), and their fill helpers: which kind.
 LABEL_DELIVERY = f"{LABEL}.delivery"
 
@@ -54,11 +60,14 @@ def new_session_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def labels(session_id: str, *, keep: bool = False) -> dict[str, str]:
-    """Labels that mark a container as ours, and whose (this session, this process, this host)."""
+def labels(session_id: str, *, keep: bool = False, parent: str = "") -> dict[str, str]:
+    """Labels that mark a container as ours, and whose (this session, this process, this host, and the container
+    the tests run in, `parent`, when the engine runs them)."""
     out = {LABEL: "1", LABEL_SESSION: session_id, LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname()}
     if keep:
         out[LABEL_KEEP] = "1"
+    if parent:
+        out[LABEL_PARENT] = parent
     return out
 
 
@@ -90,8 +99,36 @@ def remove_all() -> None:
         container.remove()
 
 
+def is_orphan(
+    found: Mapping[str, str],
+    *,
+    host: str,
+    age: float,
+    pid_alive: Callable[[int], bool],
+    parent_running: Callable[[str], bool],
+) -> bool:
+    """Whether a container of ours (its labels `found`, `age` seconds old) was left behind by a run that is gone.
+
+    The rules, each one the engine or this machine can check: a run on this host is gone when its pytest process
+    is; a run in a container of the same engine, when that container no longer runs (a killed CI job container);
+    any other (a remote machine's, with nothing here to ask) once it is `ORPHAN_AGE` old. Kept and reused
+    containers are never orphans (reused ones of a moved tag are swept apart).
+    """
+    if found.get(LABEL_KEEP) or found.get(LABEL_REUSE):
+        return False
+    if found.get(LABEL_HOST) == host:
+        try:
+            pid = int(found.get(LABEL_PID, ""))
+        except ValueError:
+            return False
+        return pid != os.getpid() and not pid_alive(pid)
+    if found.get(LABEL_PARENT):
+        return not parent_running(found[LABEL_PARENT])
+    return age > ORPHAN_AGE
+
+
 def reap_orphans(engine: Engine) -> list[str]:
-    """Remove our containers whose pytest process on this host is gone (a SIGKILLed run); names removed.
+    """Remove our containers left behind by runs that are gone (`is_orphan`); names removed.
 
     Best effort: an engine that fails here fails again, clearly, at the call that needs it.
     """
@@ -104,15 +141,18 @@ def reap_orphans(engine: Engine) -> list[str]:
         return []
     for container in candidates:
         found = container.labels or {}
-        if found.get(LABEL_REUSE) and _outdated(engine, container):
-            pass  # a reused container of an image since rebuilt: no run will take it again
-        elif found.get(LABEL_HOST) != host or found.get(LABEL_KEEP) or found.get(LABEL_REUSE):
-            continue
-        try:
-            pid = int(found.get(LABEL_PID, ""))
-        except ValueError:
-            continue
-        if not found.get(LABEL_REUSE) and (pid == os.getpid() or _pid_alive(pid)):
+        if found.get(LABEL_DELIVERY):
+            continue  # a volume's fill helper: delivery.py judges those by their own age
+        outdated = bool(found.get(LABEL_REUSE)) and _outdated(engine, container)
+        created = (container.attrs or {}).get("Created")
+        orphan = is_orphan(
+            found,
+            host=host,
+            age=age(created),
+            pid_alive=_pid_alive,
+            parent_running=lambda parent: _running(engine, parent),
+        )
+        if not (outdated or orphan):
             continue
         try:
             with engine.errors(f"the removal of container {container.name}"):
@@ -138,6 +178,19 @@ def _outdated(engine: Engine, container: Any) -> bool:
                 return True
     except LambdaContainerError:
         return False
+
+
+def _running(engine: Engine, container_id: str) -> bool:
+    """Whether the engine runs the container `container_id` (when it cannot tell: yes, so nothing is removed)."""
+    try:
+        with engine.errors("a look at a tests container"):
+            try:
+                found = engine.client.containers.get(container_id)
+            except docker_errors.NotFound:
+                return False
+    except LambdaContainerError:
+        return True
+    return bool(((found.attrs or {}).get("State") or {}).get("Running"))
 
 
 def _pid_alive(pid: int) -> bool:

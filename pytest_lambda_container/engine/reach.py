@@ -68,6 +68,8 @@ class Reach:
     why: str
     #: Whether the tests run on the engine's host itself, seeing its files and processes (the cgroup reads).
     same_host: bool = False
+    #: The id of the container the tests run in, when the engine runs it (the orphan sweep asks about it).
+    parent: str = ""
 
     def describe(self) -> str:
         """Where, then why: for the log line and the header."""
@@ -90,7 +92,7 @@ def decide(engine_address: str, *, override: str | None, tests_container: TestsC
     if tests_container is not None:
         if tests_container.network_mode == "host":
             why = f"the tests run in container {tests_container.name} on the engine host's network"
-            return Reach(LOOPBACK, LOOPBACK, None, why)
+            return Reach(LOOPBACK, LOOPBACK, None, why, parent=tests_container.id)
         # Its network mode first: the network it was started on (docker run --network NAME).
         mode = tests_container.network_mode
         ordered = sorted(tests_container.networks, key=lambda n: (n != mode, n != "bridge", n))
@@ -98,7 +100,7 @@ def decide(engine_address: str, *, override: str | None, tests_container: TestsC
         if joinable:
             network = joinable[0]
             why = f"the tests run in container {tests_container.name} of the same engine, on network {network}"
-            return Reach(None, None, network, why)
+            return Reach(None, None, network, why, parent=tests_container.id)
     scheme, host = _endpoint(engine_address)
     if scheme in ("tcp", "ssh", "http", "https") and host:
         publish = _publish_for(host)

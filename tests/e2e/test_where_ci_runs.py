@@ -19,6 +19,8 @@ import pytest
 from docker_contexts import make_context
 
 from pytest_lambda_container.container import emulator as rie
+from pytest_lambda_container.engine import hygiene
+from pytest_lambda_container.engine.client import connect
 from pytest_lambda_container.engine.hygiene import LABEL_HOST, LABEL_PID
 
 from .conftest import ROOT, list_ours
@@ -66,6 +68,8 @@ def test_the_example_suite_passes_in_a_container_with_the_hosts_socket(docker_cl
     assert " passed" in output and "failed" not in output and "error" not in output.lower(), output
     # Reached on the tests container's network, not on a loopback that is not the container's.
     assert "function reached at its address on network bridge, port 8080 (nothing published)" in output, output
+    # The memory watch, which reads the host's cgroup files and signals host processes, says it is off here.
+    assert "(no cgroup of plc-" in output and "here: the tests do not run on the engine's host)" in output, output
     assert list_ours(docker_client, **{LABEL_HOST: hostname}) == []
 
 
@@ -131,3 +135,26 @@ def test_the_example_suite_passes_against_an_engine_over_tcp(how, tcp_engine, do
     assert run.returncode == 0, output
     assert f"the engine is at {tcp_engine}: its host's address, the port published on loopback only" in output, output
     assert list_ours(docker_client, **{LABEL_PID: str(run.pid), LABEL_HOST: socket.gethostname()}) == []
+
+
+def test_the_sweep_removes_what_a_killed_ci_job_container_left(docker_client):
+    # The job container ran the tests on this engine, and was killed with its session: gone from the engine.
+    job = docker_client.containers.create(BASE, ["true"])
+    job_id = job.id
+    job.remove()
+    labels = {**hygiene.labels("killed-job"), LABEL_HOST: job_id[:12], hygiene.LABEL_PARENT: job_id}
+    left = docker_client.containers.create(BASE, ["true"], labels=labels)
+    # Another job's, still running: left alone.
+    alive = docker_client.containers.run(BASE, ["sleep", "60"], detach=True)
+    busy = docker_client.containers.create(
+        BASE, ["true"], labels={**labels, LABEL_HOST: alive.id[:12], hygiene.LABEL_PARENT: alive.id}
+    )
+    engine = connect()
+    try:
+        removed = hygiene.reap_orphans(engine)
+    finally:
+        engine.close()
+        for c in (alive, busy):
+            c.remove(force=True)
+    assert left.name in removed and busy.name not in removed
+    assert list_ours(docker_client, **{hygiene.LABEL_SESSION: "killed-job"}) == []

@@ -126,3 +126,20 @@ def test_the_out_of_memory_message_says_where_the_function_was_stopped_never_the
     assert error is not None
     assert "went past its 512 MB (stopped at 513 MB; files in /tmp apart)" in error.error_message
     assert "512 MB (stopped at 512" not in error.error_message
+
+
+def test_where_the_tests_are_not_on_the_engines_host_the_watch_is_off_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cgroup that looks like the container's: on the engine's host it is watched; from elsewhere its process ids
+    # would be another pid namespace's, so it is never used there (engine/reach.py's same_host).
+    monkeypatch.setattr(memwatch, "find_cgroup", lambda _id, _root=Path("/"): tmp_path)
+    from pytest_lambda_container.container.sandbox import Sandbox
+
+    said: list[str] = []
+    here = OomWatch.of("abc", "plc-x", Sandbox(memory=256), said.append, same_host=True)
+    assert here.memory is not None and here.memory.available and said == []
+    elsewhere = OomWatch.of("abc", "plc-x", Sandbox(memory=256), said.append, same_host=False)
+    assert elsewhere.memory is not None and not elsewhere.memory.available
+    (line,) = said
+    assert "the tests do not run on the engine's host" in line and "only the container's limit holds" in line
