@@ -92,7 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
     if isinstance(target, ContainerTarget) and StartWhileCollecting.wanted(config):
         config.pluginmanager.register(StartWhileCollecting(target, MARKER), "lambda_container.early")
-    if settings.target == "container" and config.pluginmanager.hasplugin("xdist"):
+    distributed = hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
+    if settings.target == "container" and config.pluginmanager.hasplugin("xdist") and distributed:
         from . import parallel
 
         if hasattr(config, "workerinput"):

@@ -10,17 +10,18 @@ import pytest
 
 pytest.importorskip("xdist")
 
-from pytest_lambda_container import parallel
+from pytest_lambda_container import parallel, scheduling
 
 
 @pytest.fixture
 def uid(tmp_path, monkeypatch):
     monkeypatch.setattr(parallel.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(scheduling.tempfile, "gettempdir", lambda: str(tmp_path))
     return "run123"
 
 
-def scheduler(uid: str) -> parallel.FunctionScheduling:
-    self = parallel.FunctionScheduling.__new__(parallel.FunctionScheduling)
+def scheduler(uid: str) -> scheduling.FunctionScheduling:
+    self = scheduling.FunctionScheduling.__new__(scheduling.FunctionScheduling)
     self.testrunuid, self._groups = uid, None
     return self
 
