@@ -36,6 +36,7 @@ __all__ = [
     "build",
     "check_build_inputs",
     "content_tag",
+    "current_tag",
     "exists",
     "inspect",
     "redact_build_args",
@@ -128,12 +129,16 @@ class BaseImage:
     onbuild: bool = False
 
 
-def _base_image(engine: Engine, ref: str, platform: str | None, report: ProgressCallback) -> BaseImage:
+def _base_image(
+    engine: Engine, ref: str, platform: str | None, report: ProgressCallback, *, pull: bool = True
+) -> BaseImage:
     with engine.errors(f"an inspection of image {ref}"):
         try:
             attrs: dict[str, Any] = engine.client.images.get(ref).attrs
         except ImageNotFound:
             attrs = {}
+    if not attrs and not pull:
+        return BaseImage(ref, ref)
     if not attrs:
         # Pulled now, as the build would: tagged by the name of a base it does not have yet, the image would get
         # another tag (the base's id) on the next run, and be built again.
@@ -146,6 +151,33 @@ def _base_image(engine: Engine, ref: str, platform: str | None, report: Progress
     config = attrs.get("Config") or {}
     return BaseImage(
         ref, str(attrs.get("Id") or ref), str(attrs.get("Architecture") or ""), bool(config.get("OnBuild"))
+    )
+
+
+def _unheard(_event: BuildProgress) -> None:
+    pass
+
+
+def _tag(
+    dockerfile: Path, context: Path, build_args: Mapping[str, str], platform: str | None, bases: Sequence[BaseImage]
+) -> str:
+    return content_tag(
+        dockerfile, context, build_args, platform, tuple(b.id for b in bases), onbuild=any(b.onbuild for b in bases)
+    )
+
+
+def current_tag(
+    engine: Engine, dockerfile: Path, context: Path, build_args: Mapping[str, str], platform: str | None
+) -> str:
+    """The tag a build of these inputs gets now, from the base images the engine has (nothing pulled): the image of
+    this content, whichever checkout's path built it (its build labels name that path)."""
+    reading = dockerfiles.read(dockerfile.read_text(errors="replace"), build_args)
+    return _tag(
+        dockerfile,
+        context,
+        build_args,
+        platform,
+        [_base_image(engine, r, platform, _unheard, pull=False) for r in reading.base_images],
     )
 
 
@@ -180,7 +212,7 @@ def build(
         raise builder.buildkit_needed(dockerfile, needs_buildkit)
     bases = [_base_image(engine, ref, platform, report) for ref in reading.base_images]
     onbuild = any(base.onbuild for base in bases)
-    tag = content_tag(dockerfile, context, build_args, platform, tuple(b.id for b in bases), onbuild=onbuild)
+    tag = _tag(dockerfile, context, build_args, platform, bases)
     request = builder.BuildRequest(
         dockerfile=dockerfile,
         context=context,

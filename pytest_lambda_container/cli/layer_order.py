@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..build.image import ImageInfo
+from ..build.image import ImageInfo, current_tag, exists
 from ..build.installs import installs
 from ..build.prune import LABEL_BUILD, build_labels
 from ..build.stages import Stages
@@ -78,7 +78,12 @@ def line(engine: Engine | None, settings: Settings, df: Stages, built: ImageInfo
 
 
 def _last_build(engine: Engine, settings: Settings) -> str | None:
-    """The newest image built of the settings' Dockerfile, context, build args and platform, if any is left."""
+    """The image of the Dockerfile's content as it is now, else the newest built of the settings' Dockerfile,
+    context, build args and platform, if any is left. The content's first: an image of the same content built from
+    another checkout (another path in its labels) is the one a run here would use, not build again."""
+    tag = current_tag(engine, settings.dockerfile_path, settings.context_path, settings.build_args, settings.platform)
+    if exists(engine, tag):
+        return tag
     labels = build_labels(settings.dockerfile_path, settings.context_path, settings.build_args, settings.platform)
     with engine.errors("a listing of the images built before"):
         found = engine.client.images.list(filters={"label": f"{LABEL_BUILD}={labels[LABEL_BUILD]}"})
