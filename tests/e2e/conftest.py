@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from pytest_lambda_container.engine.hygiene import LABEL, LABEL_PID, LABEL_SESSION
+from pytest_lambda_container.engine.hygiene import LABEL, LABEL_HOST, LABEL_PID, LABEL_SESSION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,14 +36,37 @@ def containers_of_pid(docker_client):
     return lambda pid: list_ours(docker_client, **{LABEL_PID: str(pid)})
 
 
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @pytest.fixture
 def foreign_containers(docker_client, lambda_session):
-    """Our containers that do not belong to this (outer) test session, e.g. those of pytester runs."""
+    """Our containers that this test's own runs left: those of pytester runs, in this process or in processes of
+    their own (`runpytest_subprocess`, xdist workers), that ended.
 
-    def list_them() -> list:
-        return [c for c in list_ours(docker_client) if c.labels.get(LABEL_SESSION) != lambda_session.id]
+    Other runs on the same engine (another checkout's suite, at the same time) are not counted: a container that
+    was there before the test, or whose pytest process is another live one, is not this test's."""
+    before = {c.id for c in list_ours(docker_client)}
+    me = str(os.getpid())
 
-    return list_them
+    def this_tests(container) -> bool:
+        labels = container.labels
+        if container.id in before or labels.get(LABEL_SESSION) == lambda_session.id:
+            return False
+        if labels.get(LABEL_HOST) != socket.gethostname():
+            return False
+        pid = labels.get(LABEL_PID, "")
+        # In this process: a pytester run's. In another, ended: a subprocess run's, whose processes are gone.
+        return pid == me or not _alive(pid)
+
+    return lambda: [c for c in list_ours(docker_client) if this_tests(c)]
 
 
 def _spawn_pytest(folder: Path, body: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
