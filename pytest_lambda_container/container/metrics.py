@@ -67,7 +67,10 @@ def parse(log: str, *, peak_bytes: int | None = None) -> Report | None:
     fields = {m.group("name").strip(): float(m.group("value")) for m in _FIELD.finditer(last.group("fields"))}
     # What precedes another call's REPORT line is that call's (its INIT and RTDONE lines), not this one's.
     before = log[max((m.end() for m in reports if m.start() < last.start()), default=0) : last.start()]
-    init, invoke = list(_INIT.finditer(before)), list(_INVOKE.finditer(before))
+    # The runtime's lines of the call before (its RTDONE) may come after this call's START (stdout and stderr
+    # interleave): only those after this call's own INVOKE START are its own (one stream, in order).
+    own = re.search(rf"INVOKE START\(requestId: {re.escape(last.group('id'))}\)", before)
+    init, invoke = list(_INIT.finditer(before)), list(_INVOKE.finditer(before, own.end() if own else 0))
     return Report(
         request_id=last.group("id"),
         duration_ms=float(invoke[-1].group("ms")) if invoke else fields.get("Duration", 0.0),

@@ -54,6 +54,25 @@ def test_the_calls_own_report_by_its_request_id_when_the_call_before_reports_lat
     assert parse(cold_start) is None
 
 
+def test_a_call_that_timed_out_is_not_given_the_call_befores_duration():
+    # Captured under load: the call before's INVOKE RTDONE (stderr) came after this call's START (stdout); this
+    # call timed out, so it has no RTDONE of its own, and its duration is the REPORT's (the whole limit).
+    log = (
+        "START RequestId: 9996e820-62cd-45d7-b452-2ea7bc0e5172 Version: $LATEST\n"
+        "07 Dec 2026 16:51:11,287 [INFO] (rapid) INVOKE RTDONE(status: success, produced bytes: 0, duration: "
+        "195.642000ms)\n"
+        "07 Dec 2026 16:51:11,306 [INFO] (rapid) INVOKE START(requestId: 9996e820-62cd-45d7-b452-2ea7bc0e5172)\n"
+        "07 Dec 2026 16:51:14,307 [WARNING] (rapid) Reset initiated: Timeout\n"
+        "END RequestId: 9996e820-62cd-45d7-b452-2ea7bc0e5172\n"
+        "REPORT RequestId: 9996e820-62cd-45d7-b452-2ea7bc0e5172\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\t"
+        "Memory Size: 512 MB\tMax Memory Used: 512 MB\n"
+    )
+    report = parse(log)
+    assert report is not None and report.duration_ms == 3000.0
+    ran = log.replace("Reset initiated: Timeout", "INVOKE RTDONE(status: success, produced bytes: 0, duration: 7.5ms)")
+    assert parse(ran).duration_ms == 7.5  # its own RTDONE, after its INVOKE START
+
+
 class Measured:
     def __init__(self, log: str) -> None:
         self.log, self.reads = log, 0
