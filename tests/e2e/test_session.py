@@ -197,11 +197,13 @@ def test_a_killed_sessions_containers_are_reaped_by_the_next(
     left = containers_of_pid(proc.pid)
     assert len(left) == 1  # SIGKILL leaves debris behind...
     pytester.makepyfile(HELLO_TEST)
+    # Where other runs share the engine (several checkouts' suites at once), the next session to start may be one
+    # of theirs: then the debris is gone before this one starts, and this one has nothing to say.
+    reaped_elsewhere = containers_of_pid(proc.pid) == []
     result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(
-        [f"*removed container {left[0].name}, left behind by a pytest run that no longer exists*"]
-    )
+    said = f"removed container {left[0].name}, left behind by a pytest run that no longer exists"
+    assert reaped_elsewhere or said in result.stdout.str(), result.stdout.str()
     # ...which the next session removes, and nothing else of ours: this session's container lives on.
     assert containers_of_pid(proc.pid) == []
     assert lambda_container.exit_code() is None
