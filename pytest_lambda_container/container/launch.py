@@ -99,9 +99,13 @@ class LaunchPlan:
             "command": list(self.command),
             "environment": dict(self.environment),
             "labels": dict(self.labels),
-            **(self.sandbox.create_options() if self.sandbox else {}),
             **self.engine_options,
+            **(self.sandbox.create_options() if self.sandbox else {}),
         }
+        # Lambda's limits over what an engine needs by default (Podman's ulimits within the host's): one per name.
+        ulimits = {_ulimit_name(u): u for u in [*self.engine_options.get("ulimits", []), *options.get("ulimits", [])]}
+        if ulimits:
+            options["ulimits"] = list(ulimits.values())
         if self.reach.publish_on is not None:
             # No wider than the tests need: loopback when they run on the engine's host (engine/reach.py).
             options["ports"] = {CONTAINER_PORT: (self.reach.publish_on, port or None)}
@@ -119,6 +123,11 @@ class LaunchPlan:
         if self.mounts:
             options["volumes"] = {volume: {"bind": inside, "mode": "ro"} for volume, inside in self.mounts.items()}
         return options
+
+
+def _ulimit_name(ulimit: Mapping[str, Any]) -> str:
+    # The docker SDK's Ulimit says Name; a plain dict of its keyword arguments, name.
+    return str(ulimit.get("Name", ulimit.get("name")))
 
 
 def plan(

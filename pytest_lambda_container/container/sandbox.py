@@ -27,6 +27,15 @@ MB_PER_VCPU = 1769
 BURST_VCPUS = 2.0
 #: The CFS period of the CPU quota, in microseconds (the kernel's and Docker's default); the quota's floor is 1 ms.
 CPU_PERIOD = 100_000
+#: Lambda's "File descriptors: 1,024" and "Execution processes/threads: 1,024" per execution environment
+#: (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+OPEN_FILES = 1024
+PROCESSES = 1024
+#: The emulator (PID 1, aws-lambda-rie, a Go program) shares the container's pids cgroup with the function: 7
+#: threads idle here (Docker 20.10, measured with /proc/1/task), and Go's runtime starts more while goroutines block
+#: in system calls. This much room on top of the function's 1,024, so that the function gets its whole share and the
+#: emulator still answers when the function has used it up.
+EMULATOR_TASKS = 64
 #: The uid:gid AWS's base images run functions as (sbx_user1051); never 0, never the image's USER.
 USER = "993:990"
 
@@ -90,6 +99,11 @@ class Sandbox:
             # (`burst_vcpus`) is set back to this share for the invocations (`warmup`).
             **self.cpu_update(self.vcpus),
             "user": USER,
+            # A soft and hard open-file limit for every process, as `ulimit -n` shows on Lambda.
+            "ulimits": [{"name": "nofile", "soft": OPEN_FILES, "hard": OPEN_FILES}],
+            # Processes and threads by the container's pids cgroup, not an nproc ulimit: nproc counts every process
+            # of the uid on the host, so containers of the same user (a pool, a parallel run) would share 1,024.
+            "pids_limit": PROCESSES + EMULATOR_TASKS,
         }
 
     @property
@@ -110,7 +124,8 @@ class Sandbox:
             return "sandbox off (--lambda-sandbox off): root, writable filesystem, the host's memory and CPU"
         return (
             f"sandbox on: memory {self.memory} MB ({self.swap}), /tmp {self.ephemeral_storage} MB, "
-            f"{self.vcpus:.2f} vCPU, user {USER}, read-only filesystem"
+            f"{self.vcpus:.2f} vCPU, user {USER}, read-only filesystem, {OPEN_FILES:,} open files, "
+            f"{PROCESSES:,} processes/threads"
         )
 
 

@@ -87,7 +87,8 @@ class Engine:
         if not self.is_podman:
             return {}
         # Podman raises nofile/nproc above the host's hard limits unless told, and runc then refuses to start
-        # the container ("error setting rlimit"): ask for limits the host can grant.
+        # the container ("error setting rlimit"): ask for limits the host can grant. Under the sandbox, Lambda's
+        # own limits go over these (container/sandbox.py: nofile 1,024, and a pids limit rather than nproc).
         nofile = min(16384, _hard_limit(resource.RLIMIT_NOFILE))
         nproc = min(4096, _hard_limit(resource.RLIMIT_NPROC))
         return {

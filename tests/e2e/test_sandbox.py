@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_lambda_container import FunctionError, LambdaSession, PayloadTooLarge, Settings
+from pytest_lambda_container.container import sandbox
 from pytest_lambda_container.errors import FunctionOutOfMemory
 
 pytestmark = pytest.mark.docker
@@ -198,3 +199,17 @@ def test_a_500_whose_log_shows_the_sandbox_at_work_says_so_under_the_failure(pyt
     after = text.split("_ test_fine_after _", 1)[1]
     assert "likely cause" not in after
     assert not re.search(r"\S\[(INFO|ERROR)\]\t\d{4}-", text), text
+
+
+def test_open_files_and_threads_stop_at_lambdas_1024(fn):
+    """Lambda: 1,024 file descriptors and 1,024 processes/threads
+    (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): a runaway loop fails there, not at the
+    engine's defaults. Threads by the container's pids limit, which leaves the emulator its own room."""
+    limits = fn.invoke_event({"action": "limits"})
+    assert limits["nofile"] == [1024, 1024]
+    assert 1000 <= limits["files"] < 1024  # the runtime's own descriptors are open already
+    assert 1000 <= limits["threads"] <= 1024 + sandbox.EMULATOR_TASKS
+    host = fn.container.attrs["HostConfig"]
+    assert host["PidsLimit"] == 1024 + sandbox.EMULATOR_TASKS
+    assert [(u["Name"], u["Soft"], u["Hard"]) for u in host["Ulimits"]] == [("nofile", 1024, 1024)]
+    assert fn.invoke_event({}), "the function answers after its threads are gone"

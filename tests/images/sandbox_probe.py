@@ -2,6 +2,8 @@
 allocates memory."""
 
 import os
+import resource
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,6 +37,8 @@ def handler(event, context):
         return "x" * event["bytes"]
     if action == "kill_self":
         os.kill(os.getpid(), 9)
+    if action == "limits":
+        return {"nofile": resource.getrlimit(resource.RLIMIT_NOFILE), "files": _files(), "threads": _threads()}
     if action == "clean_tmp":
         for name in os.listdir("/tmp"):
             os.remove(os.path.join("/tmp", name))
@@ -46,3 +50,32 @@ def handler(event, context):
         "memory_limit_in_mb": int(context.memory_limit_in_mb),
         "function_name": context.function_name,
     }
+
+
+def _files():
+    """How many more files the function can open before EMFILE."""
+    opened = []
+    try:
+        while True:
+            opened.append(open(os.devnull))
+    except OSError:
+        return len(opened)
+    finally:
+        for f in opened:
+            f.close()
+
+
+def _threads():
+    """How many threads the function can start before the system refuses one."""
+    release, started = threading.Event(), []
+    try:
+        while True:
+            thread = threading.Thread(target=release.wait, daemon=True)
+            thread.start()
+            started.append(thread)
+    except RuntimeError:
+        return len(started)
+    finally:
+        release.set()
+        for thread in started:
+            thread.join()

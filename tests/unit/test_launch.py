@@ -7,13 +7,15 @@ import sys
 from typing import Any
 
 import pytest
+from docker.types import Ulimit
 
 from pytest_lambda_container import ContainerError, HandlerImportError
 from pytest_lambda_container.build.image import ImageInfo
 from pytest_lambda_container.build.image_config import ImageConfig
 from pytest_lambda_container.config.environment import environment as lambda_environment
-from pytest_lambda_container.container import launch, startup
+from pytest_lambda_container.container import launch, sandbox, startup
 from pytest_lambda_container.container.launch import RIE_MOUNT, emulator_command
+from pytest_lambda_container.container.sandbox import Sandbox
 from pytest_lambda_container.engine import hygiene
 from pytest_lambda_container.errors import RuntimeUnavailable
 
@@ -116,8 +118,27 @@ def test_lambdas_variables_by_default():
 
 
 def test_engine_options_are_passed_on():
-    plan = launch.plan(AWS, labels={}, engine_options={"ulimits": ["nofile"]})
-    assert plan.create_options(name="n", port=0)["ulimits"] == ["nofile"]
+    nproc = Ulimit(name="nproc", soft=4096, hard=4096)
+    plan = launch.plan(AWS, labels={}, engine_options={"ulimits": [nproc], "x": 1})
+    assert plan.create_options(name="n", port=0)["ulimits"] == [nproc]
+
+
+def test_lambdas_open_file_and_process_limits_go_over_the_engines():
+    """Lambda: 1,024 file descriptors and 1,024 processes/threads
+    (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); the processes by a per-container pids
+    limit with room for the emulator's own threads, never an nproc ulimit (per user, across containers)."""
+    podman = [Ulimit(name="nofile", soft=16384, hard=16384), Ulimit(name="nproc", soft=4096, hard=4096)]
+    plan = launch.plan(AWS, labels={}, sandbox=Sandbox(), engine_options={"ulimits": podman})
+    options = plan.create_options(name="n", port=0)
+    limits = {
+        u.get("Name", u.get("name")): (u.get("Soft", u.get("soft")), u.get("Hard", u.get("hard")))
+        for u in options["ulimits"]
+    }
+    assert limits == {"nofile": (1024, 1024), "nproc": (4096, 4096)}
+    assert options["pids_limit"] == 1024 + sandbox.EMULATOR_TASKS
+    assert "nofile" not in str(
+        launch.plan(AWS, labels={}, sandbox=Sandbox(enabled=False)).create_options(name="n", port=0)
+    )
 
 
 def test_the_startup_check_runs_the_runtimes_python_where_the_runtime_would():
