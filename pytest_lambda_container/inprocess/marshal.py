@@ -8,10 +8,10 @@ awslambdaric's `lambda_runtime_marshaller.py` (4.2.2, read from its wheel): `byt
 besides: a namedtuple is an object, a tuple an array, a set is not serialisable. A failure is `Runtime.MarshalError`,
 "Unable to marshal response: ...".
 
-The response cap is the emulator's and Lambda's: more than `MAX_RESPONSE` bytes is `Function.ResponseSizeTooLarge`,
-worded as aws-lambda-runtime-interface-emulator's `ErrorResponseTooLarge` (internal/lambda/interop/model.go:
-`MaxPayloadSize = 6*1024*1024 + 100`, "Response payload size (%d bytes) exceeded maximum allowed payload size (%d
-bytes)."), the number Lambda's own error names (6291556).
+The response cap is the emulator's and Lambda's: more than `MAX_RESPONSE` bytes is `Function.ResponseSizeTooLarge`
+(aws-lambda-runtime-interface-emulator internal/lambda/interop/model.go: `MaxPayloadSize = 6*1024*1024 + 100`), in the
+words of the emulator the plugin runs (aws-sam-cli's build, measured: "Response payload size exceeded maximum allowed
+payload size (6291556 bytes).") and of Lambda's own error; the emulator's newest source adds the size after "size".
 """
 
 from __future__ import annotations
@@ -59,6 +59,6 @@ def marshal(result: Any, env: Mapping[str, str]) -> bytes:
     if len(wire) > MAX_RESPONSE:
         raise FunctionError(
             "Function.ResponseSizeTooLarge",
-            f"Response payload size ({len(wire)} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE} bytes).",
+            f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes).",
         )
     return wire

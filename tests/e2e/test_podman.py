@@ -13,6 +13,8 @@ import pytest
 
 pytestmark = pytest.mark.docker
 
+IMAGES = Path(__file__).resolve().parents[1] / "images"
+
 ENGINE_GOES_AWAY = """
 import pathlib, time
 
@@ -47,16 +49,23 @@ def podman(tmp_path_factory, lambda_image, docker_client):
         return service
 
     state = {"service": start()}
-    # The images move across as Docker would ship them: `docker save | podman load`.
-    load = subprocess.Popen(["podman", "load"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert load.stdin is not None
-    for chunk in docker_client.images.get(lambda_image.id).save():
-        load.stdin.write(chunk)
-    load.stdin.close()
-    assert load.wait(timeout=120) == 0, load.stdout.read() if load.stdout else ""
+
+    def load_image(image_id: str) -> None:
+        # The images move across as Docker would ship them: `docker save | podman load`.
+        loading = subprocess.Popen(
+            ["podman", "load"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        assert loading.stdin is not None
+        for chunk in docker_client.images.get(image_id).save():
+            loading.stdin.write(chunk)
+        loading.stdin.close()
+        assert loading.wait(timeout=120) == 0, loading.stdout.read() if loading.stdout else ""
+
+    load_image(lambda_image.id)
 
     class Podman:
         host = f"unix://{socket}"
+        load = staticmethod(load_image)
 
         def stop(self) -> None:
             state["service"].send_signal(signal.SIGTERM)
@@ -110,3 +119,31 @@ def test_engine_stopped_mid_session_fails_fast_and_clearly(inner_pytest, tmp_pat
     assert f"the Docker engine at {podman.host} stopped answering" in out
     assert "could not remove container plc-" in out and "docker rm -f plc-" in out
     assert "Traceback" not in out.split("short test summary")[0].split("_ test_engine_goes_away _")[0]
+
+
+def test_lambdas_open_file_and_thread_limits_hold_on_podman(pytester, podman, docker_client, lambda_image, monkeypatch):
+    """Lambda's 1,024 open files and 1,024 processes/threads
+    (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html) on Podman too: its own nofile default
+    (16,384 here) gives way to Lambda's, and the threads stop at the container's pids limit."""
+    probe, _ = docker_client.images.build(
+        path=str(IMAGES),
+        dockerfile="Dockerfile.custom-sandbox",
+        buildargs={"BASE": lambda_image.id},
+        network_mode="host",
+    )
+    podman.load(probe.id)
+    monkeypatch.setenv("DOCKER_HOST", podman.host)
+    pytester.makepyfile(
+        """
+        from pytest_lambda_container.container import sandbox
+
+        def test_limits(lambda_container):
+            assert lambda_container.engine.is_podman
+            limits = lambda_container.invoke_event({"action": "limits"})
+            assert limits["nofile"] == [1024, 1024] and 1000 <= limits["files"] < 1024
+            assert 1000 <= limits["threads"] <= 1024 + sandbox.EMULATOR_TASKS
+            assert lambda_container.container.attrs["HostConfig"]["PidsLimit"] == 1024 + sandbox.EMULATOR_TASKS
+        """
+    )
+    result = pytester.runpytest("--lambda-image", probe.id, "--lambda-port", "0", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
