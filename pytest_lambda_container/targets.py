@@ -77,7 +77,7 @@ class Endpoint:
     def __repr__(self) -> str:
         return f"Endpoint({self.url!r})"
 
-    def invoke_event(self, event: Any) -> Any:
+    def invoke_event(self, event: Any, **caller: Any) -> Any:
         raise not_on_target(
             "invoke_event sends a raw event, which an HTTP endpoint does not take; the target is url", target="url"
         )

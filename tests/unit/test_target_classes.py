@@ -74,3 +74,10 @@ def test_the_inprocess_target_makes_one_function_per_resolved_function(tmp_path:
         assert first.invoke_event({"a": 1}) == {"seen": {"a": 1}}
     finally:
         target.close()
+
+
+@pytest.mark.usefixtures("plain_python")
+def test_the_url_target_refuses_a_raw_event_whatever_the_caller_sends():
+    endpoint = make_target(Settings(rootdir=Path("."), target="url", url=URL), no_session).function()
+    with pytest.raises(NotOnTarget, match="raw event"):
+        endpoint.invoke_event({}, tenant_id="blue")
