@@ -251,7 +251,7 @@ def lambda_client(
     pytestconfig: pytest.Config, lambda_target: Target, lambda_container: Any
 ) -> Generator[httpx.Client, None, None]:
     """An `httpx.Client` that reaches the function the way the run's target does: each request an API Gateway event
-    (or, on `url`, real HTTP to the deployed endpoint).
+    (or, on `url`, real HTTP to the deployed endpoint), at the front's own HTTPS address and stage.
 
     Shared by the session, but every test starts with an empty cookie jar: no test sees another's cookies.
     """
