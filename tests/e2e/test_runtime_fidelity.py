@@ -9,6 +9,8 @@ import pytest
 
 from pytest_lambda_container import FunctionError, Settings
 from pytest_lambda_container.config.function import FunctionSpec
+from pytest_lambda_container.container.protocol import INVOKE_PATH
+from pytest_lambda_container.deployed.invoke_api import DeployedFunction
 from pytest_lambda_container.inprocess.function import load
 from pytest_lambda_container.inprocess.marshal import MAX_RESPONSE
 
@@ -74,3 +76,15 @@ def test_the_response_cap_is_the_emulators_on_both(both):
         errors.append((info.value.error_type, info.value.error_message))
     assert errors[0] == errors[1]
     assert errors[0][0] == "Function.ResponseSizeTooLarge" and "(6291556 bytes)" in errors[0][1]
+
+
+def test_the_function_target_sends_them_through_the_invoke_api(both):
+    """Lambda's Invoke API carries TenantId (header X-Amz-Tenant-Id) and ClientContext (base64 JSON), which the
+    emulator hands the runtime as it does the container target's."""
+    container, _ = both
+    # At the emulator's invoke URL the function target needs no name nor credentials.
+    url = container.url + INVOKE_PATH
+    settings = Settings(rootdir=ROOT, target="function", function="function", endpoint_url=url, timeout=30)
+    deployed = DeployedFunction.from_settings(settings)
+    result = deployed.invoke_event({}, tenant_id="green", client_context={"custom": {"via": "invoke"}})
+    assert (result["tenant_id"], result["client_context"]) == ("green", {"via": "invoke"})
