@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,10 @@ _LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "0:0:0:0:0:0:0:1"}
 #: A container id in /proc/self/mountinfo (Docker: /var/lib/docker/containers/ID/hostname; Podman:
 #: .../overlay-containers/ID/userdata/hostname) or /proc/self/cgroup (v1: /docker/ID; v2 systemd: docker-ID.scope).
 _CONTAINER_ID = re.compile(r"(?:containers/|docker[/-]|libpod[/-])([0-9a-f]{64})")
+#: The files an engine mounts into each of its containers: a mountinfo line mounting one of them names this
+#: process's own container. (Only these: an engine's host lists every container's shm mount, under
+#: /var/lib/docker/containers/ID/mounts/shm, in its own mountinfo.)
+_OWN_MOUNTS = ("/etc/hostname", "/etc/hosts", "/etc/resolv.conf")
 
 
 @dataclass(frozen=True)
@@ -135,11 +138,14 @@ def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def container_ids(texts: Iterable[str], hostname: str) -> list[str]:
-    """Ids this process's container may have: those in /proc/self/mountinfo and /proc/self/cgroup (`texts`), then
-    the host name (Docker's default host name is the id's first 12 digits)."""
+def container_ids(mountinfo: str, cgroup: str, hostname: str) -> list[str]:
+    """Ids this process's container may have: from /proc/self/mountinfo (the source of its /etc/hostname, hosts,
+    resolv.conf), /proc/self/cgroup, then the host name (Docker's default host name is the id's first 12 digits)."""
+    own = [
+        line.split()[3] for line in mountinfo.splitlines() if len(line.split()) > 4 and line.split()[4] in _OWN_MOUNTS
+    ]
     found: list[str] = []
-    for text in texts:
+    for text in ("\n".join(own), cgroup):
         for match in _CONTAINER_ID.finditer(text):
             if match.group(1) not in found:
                 found.append(match.group(1))
@@ -152,17 +158,13 @@ def tests_container(client: Any) -> TestsContainer | None:
     """The container this process runs in, if the engine `client` (a docker SDK client) runs it; else None.
 
     Files alone do not tell (this process may run in a container of another engine, or in a VM with /.dockerenv):
-    a candidate id counts only when the engine has a running container of that id.
+    a candidate id counts only when the engine runs a container of that id whose host name is this process's.
     """
     from .client import ENGINE_ERRORS  # the docker SDK, only where an engine is asked
 
-    texts = []
-    for name in ("/proc/self/mountinfo", "/proc/self/cgroup"):
-        try:
-            texts.append(Path(name).read_text(errors="replace"))
-        except OSError:
-            pass
-    for candidate in container_ids(texts, socket.gethostname()):
+    mountinfo, cgroup = (_read(name) for name in ("/proc/self/mountinfo", "/proc/self/cgroup"))
+    hostname = socket.gethostname()
+    for candidate in container_ids(mountinfo, cgroup, hostname):
         try:
             found = client.containers.get(candidate)
         except ENGINE_ERRORS:  # not found, or not ours to read: not this process's container
@@ -170,10 +172,19 @@ def tests_container(client: Any) -> TestsContainer | None:
         attrs = found.attrs or {}
         if not str(attrs.get("Id", "")).startswith(candidate) or not (attrs.get("State") or {}).get("Running"):
             continue
+        if (attrs.get("Config") or {}).get("Hostname") not in (None, hostname):
+            continue  # another container: this one's host name would be its
         networks = tuple(((attrs.get("NetworkSettings") or {}).get("Networks") or {}).keys())
         mode = str((attrs.get("HostConfig") or {}).get("NetworkMode") or "default")
         return TestsContainer(str(attrs["Id"]), str(attrs.get("Name", "")).lstrip("/"), networks, mode)
     return None
+
+
+def _read(name: str) -> str:
+    try:
+        return Path(name).read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def override() -> str | None:

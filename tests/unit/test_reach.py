@@ -72,10 +72,16 @@ def test_urls_bracket_ipv6_hosts():
 def test_this_processs_container_id_is_read_from_mountinfo_cgroup_or_hostname():
     mountinfo = f"228 211 254:0 /var/lib/docker/containers/{ID}/resolv.conf /etc/resolv.conf rw - ext4 /dev/vda rw\n"
     cgroup = f"9:name=systemd:/docker/{ID}\n"
-    assert container_ids([mountinfo, cgroup], "7b9a5672dbf1") == [ID]
+    assert container_ids(mountinfo, cgroup, "7b9a5672dbf1") == [ID]
     podman = f"1 2 0:1 /overlay-containers/{ID[::-1]}/userdata/hostname /etc/hostname rw\n"
-    assert container_ids([podman], "x") == [ID[::-1]]
-    assert container_ids(["0::/user.slice/docker-" + ID + ".scope\n"], "x") == [ID]
+    assert container_ids(podman, "", "x") == [ID[::-1]]
+    assert container_ids("", "0::/user.slice/docker-" + ID + ".scope\n", "x") == [ID]
     # No id anywhere: only a hostname that looks like one is tried; the engine has the last word.
-    assert container_ids(["9:name=systemd:/\n"], "vm") == []
-    assert container_ids([""], "0123456789ab") == ["0123456789ab"]
+    assert container_ids("", "9:name=systemd:/\n", "vm") == []
+    assert container_ids("", "", "0123456789ab") == ["0123456789ab"]
+
+
+def test_an_engines_host_is_not_taken_for_one_of_its_containers():
+    # The engine's host lists each container's shm mount in its own mountinfo: those ids are not this process's.
+    shm = f"300 29 0:52 / /var/lib/docker/containers/{ID}/mounts/shm rw,nosuid - tmpfs shm rw,size=65536k\n"
+    assert container_ids(shm, "0::/user.slice/user-0.slice/session-1.scope\n", "build-host") == []
