@@ -69,6 +69,11 @@ def pytest_configure(config: pytest.Config) -> None:
             from .container.measure import tests_coverage
 
             tests_coverage()  # a worker's own coverage starts later; its session checks then
+        if settings.debug_port and settings.target == "container" and _under_xdist(config):
+            raise ConfigError(
+                "--lambda-debug-port attaches a debugger to one container of one process, and pytest-xdist runs "
+                "several: debug without -n"
+            )
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-lambda-container: {exc}") from None
     config.stash[SETTINGS] = settings
@@ -101,6 +106,11 @@ def pytest_configure(config: pytest.Config) -> None:
         else:
             config.pluginmanager.register(BuildBeforeWorkers(), "lambda_container.xdist")
             config.pluginmanager.register(parallel.Controller(config), "lambda_container.xdist_scheduling")
+
+
+def _under_xdist(config: pytest.Config) -> bool:
+    """Whether pytest-xdist runs this session's tests in workers (this one is one, or their controller)."""
+    return hasattr(config, "workerinput") or bool(getattr(config.option, "numprocesses", None))
 
 
 class BuildBeforeWorkers:

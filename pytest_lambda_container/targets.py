@@ -64,6 +64,7 @@ def transport_for(settings: Settings, function: Function, **kwargs: Any) -> Lamb
         options=transport_options(settings),
         integration_timeout=settings.integration_timeout,
         cors=settings.cors,
+        debugging=bool(settings.debug_port) and settings.target == "container",
         **kwargs,
     )
 

@@ -17,6 +17,7 @@ from .environment import parse_function_name, parse_region, read_env_file
 from .values import (
     parse_bool,
     parse_concurrency,
+    parse_debug_port,
     parse_max_age,
     parse_media_types,
     parse_pairs,
@@ -319,6 +320,12 @@ OPTIONS: tuple[Option, ...] = (
         _named(parse_bool),
         "measure the function's coverage inside the container, merged into pytest-cov's --cov report",
         shape="flag",
+    ),
+    Option(
+        "debug_port",
+        _named(parse_debug_port),
+        "run the function under debugpy, listening on 127.0.0.1:N; the first call waits for a debugger to attach",
+        "N",
     ),
     Option(
         "skip_no_docker",

@@ -78,6 +78,11 @@ class Settings:
         # trust them, and nothing downstream checks again.
         _check_values(self)
         _check_target(self)
+        if self.debug_port and self.concurrency > 1:
+            raise ConfigError(
+                "--lambda-debug-port attaches a debugger to one container, and --lambda-concurrency above 1 starts "
+                "several: debug with --lambda-concurrency 1"
+            )
         if self.coverage and self.reuse:
             raise ConfigError(
                 "--lambda-coverage measures fresh containers, and --lambda-reuse keeps them from run to run (with the "

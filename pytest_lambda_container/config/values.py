@@ -46,6 +46,14 @@ def parse_port(value: str | int, source: str) -> int:
     return port
 
 
+def parse_debug_port(value: str | int, source: str) -> int:
+    """The host port a debugger attaches to, 1-65535 (an editor's launch.json names it: never "any free port")."""
+    port = parse_port(value, source)
+    if port == 0:
+        raise ConfigError(f"{source}: give the port your editor attaches to, 1-65535 (e.g. 5678), not 0")
+    return port
+
+
 def parse_timeout(value: str | float, source: str) -> float:
     """A positive number of seconds."""
     timeout = float(_number(value, float, source, "timeout", "a number of seconds"))

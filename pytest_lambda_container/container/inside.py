@@ -24,6 +24,8 @@ MOUNT = "/opt/pytest-lambda-container"
 #: The tmpfs the coverage data is written to, and its size (a data file per process: kilobytes each).
 DATA_DIR = "/var/pytest-lambda-coverage"
 DATA_TMPFS = "size=32m,mode=1777"
+#: debugpy's port inside the container (its documented default), published on the host port the user gives.
+DEBUG_PORT = 5678
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,7 @@ class LambdaTransport(httpx.BaseTransport):
         integration_timeout: float | None = None,
         cors: Cors | None = None,
         bound: bool = False,
+        debugging: bool = False,
     ) -> None:
         self.target = target
         self.event_format = get_format(event_format)
@@ -105,6 +106,8 @@ class LambdaTransport(httpx.BaseTransport):
         self.source_ip = source_ip
         self.integration_timeout = integration_timeout
         self.cors = cors or Cors()
+        #: A debugger is attached to the function (--lambda-debug-port): the front waits as long as it takes.
+        self.debugging = debugging
         #: With `bound`, the front's own address (`site.site_of`): requests for another host fail to connect, those
         #: outside its stage get the front's answer, as on AWS; `base_url` is what a client should use.
         self.site = httpx.URL(site_of(self.event_format, self.options)) if bound else None
@@ -169,7 +172,7 @@ class LambdaTransport(httpx.BaseTransport):
                 f"the request body is {len(call.http.body):,} bytes; the {call.fmt.name} front passes at most "
                 f"{limit:,} bytes to a Lambda function, and answers 413 to larger ones"
             )
-        cap = self.cap(call.fmt)
+        cap = None if self.debugging else self.cap(call.fmt)
         own = getattr(self.target, "timeout", None)
         if cap is None or not self._takes_timeout or (own is not None and own <= cap):
             # The function's own timeout comes first: a function error (502), as on AWS.

@@ -3,25 +3,37 @@ hook that saves after every call (pure logic; tests/e2e/test_inside.py runs it f
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import coverage
+import httpx
 import pytest
 from coverage import CoverageData
 
 from pytest_lambda_container.build.image import ImageInfo
 from pytest_lambda_container.build.image_config import ImageConfig
 from pytest_lambda_container.config.settings import Settings
+from pytest_lambda_container.config.values import parse_debug_port
 from pytest_lambda_container.container import inside_boot, launch
 from pytest_lambda_container.container.inside import DATA_DIR, MOUNT, Harvest, Inside, package_bundle
+from pytest_lambda_container.container.instruments import DEBUG_TIMEOUT, Instruments
 from pytest_lambda_container.container.measure import Collector, PathMap
 from pytest_lambda_container.container.sandbox import Sandbox
 from pytest_lambda_container.errors import ConfigError
+from pytest_lambda_container.fronts.transport import LambdaTransport
 
 CUSTOM = ImageInfo(
     "sha256:c",
     "fn:c",
-    ImageConfig(entrypoint=("python", "-m", "awslambdaric"), cmd=("app.handler",), env={"PYTHONPATH": "/deps"}),
+    ImageConfig(
+        entrypoint=("python", "-m", "awslambdaric"),
+        cmd=("app.handler",),
+        env={"PYTHONPATH": "/deps"},
+        workdir="/function",
+    ),
 )
 
 
@@ -112,3 +124,81 @@ def test_the_hook_saves_after_every_call_even_one_that_raises(monkeypatch: pytes
         call("boom", None)
     assert saves == ["saved", "saved"]
     assert call.__name__ == "handler"
+
+
+# -- the debugger ---------------------------------------------------------------------------------------------------
+
+
+def test_the_debugger_is_refused_with_concurrency_and_port_0(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="debug with --lambda-concurrency 1"):
+        Settings(rootdir=tmp_path, debug_port=5678, concurrency=2)
+    with pytest.raises(ConfigError, match="the port your editor attaches to"):
+        parse_debug_port("0", "option --lambda-debug-port")
+    assert parse_debug_port("5678", "option --lambda-debug-port") == 5678
+
+
+def test_the_debugger_s_port_is_published_on_loopback_only() -> None:
+    plan = dataclasses.replace(launch.plan(CUSTOM, labels={}, emulator_volume="rie"), published={"5678/tcp": 45678})
+    ports = plan.create_options(name="n", port=0)["ports"]
+    assert ports["5678/tcp"] == ("127.0.0.1", 45678)
+
+
+def test_the_debugger_is_refused_on_an_engine_elsewhere(tmp_path: Path) -> None:
+    instruments = Instruments(Settings(rootdir=tmp_path, debug_port=5678), log=lambda line: None)
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume="rie")
+    engine = SimpleNamespace(reach=SimpleNamespace(same_host=False), address="tcp://build-box:2376")
+    fn = SimpleNamespace(dockerfile=tmp_path / "Dockerfile", context=tmp_path, handler=None, build_args=())
+    with pytest.raises(ConfigError, match="is not on this machine: debug against a local engine"):
+        instruments._debug(plan, CUSTOM, fn, engine, 5678)  # type: ignore[arg-type]
+
+
+def test_with_the_debugger_the_timeouts_are_lifted(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("def handler(event, context): return event\n")
+    (tmp_path / "Dockerfile").write_text(
+        'FROM python:3.11-slim\nWORKDIR /function\nCOPY app.py ./\nCMD ["app.handler"]\n'
+    )
+    lines: list[str] = []
+    instruments = Instruments(Settings(rootdir=tmp_path, debug_port=5678), log=lines.append)
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume="rie", timeout=3)
+    engine = SimpleNamespace(reach=SimpleNamespace(same_host=True), address="unix:///var/run/docker.sock")
+    fn = SimpleNamespace(dockerfile=tmp_path / "Dockerfile", context=tmp_path, handler=None, build_args=())
+    debugged = instruments._debug(plan, CUSTOM, fn, engine, 45678)  # type: ignore[arg-type]
+    assert debugged.timeout == DEBUG_TIMEOUT and debugged.emulator_timeout == DEBUG_TIMEOUT
+    assert debugged.published == {"5678/tcp": 45678}
+    assert lines[0].startswith(f"debugger: attach to 127.0.0.1:45678 (debugpy, path mapping /function -> {tmp_path})")
+
+
+def test_the_front_waits_for_a_function_being_debugged() -> None:
+    asked: list[object] = []
+
+    class Function:
+        timeout = DEBUG_TIMEOUT
+
+        def invoke_event(self, event: object, timeout: float | None = None) -> object:
+            asked.append(timeout)
+            return {"statusCode": 200, "body": "ok"}
+
+    for debugging in (False, True):
+        with httpx.Client(transport=LambdaTransport(Function(), debugging=debugging), base_url="https://lambda") as c:
+            assert c.get("/").text == "ok"
+    assert asked == [29.0, None]  # REST's integration timeout, then none
+
+
+def test_the_first_call_waits_a_bounded_time_for_a_debugger(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "debugpy", SimpleNamespace(is_client_connected=lambda: False))
+    monkeypatch.setenv(inside_boot.DEBUG_PORT, "5678")
+    monkeypatch.setenv(inside_boot.DEBUG_WAIT, "0.2")
+    monkeypatch.setattr(inside_boot, "_waited", False)
+    inside_boot._wait_for_debugger()
+    assert "no debugger attached within 0.2s; the call runs without one" in capsys.readouterr().err
+    inside_boot._wait_for_debugger()  # once only
+    assert capsys.readouterr().err == ""
+
+
+def test_the_debugger_is_refused_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest("--lambda-debug-port=5678", "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--lambda-debug-port attaches a debugger to one container*debug without -n*"])
