@@ -95,7 +95,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _terminal_log(config)  # its hooks keep pytest's progress whole from the first test on
     target = config.stash[TARGET] = make_target(settings, open_session)
     config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
-    if isinstance(target, ContainerTarget) and StartWhileCollecting.wanted(config):
+    # Not with a debugger: the port goes to the first function started, which must be one a test calls.
+    if isinstance(target, ContainerTarget) and StartWhileCollecting.wanted(config) and not settings.debug_port:
         config.pluginmanager.register(StartWhileCollecting(target, MARKER), "lambda_container.early")
     distributed = hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
     if settings.target == "container" and config.pluginmanager.hasplugin("xdist") and distributed:

@@ -141,8 +141,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.parametrize(
+    ("selected", "remote_root"), [("not aws", "/function"), ("aws", "/var/task")], ids=["custom", "aws-base"]
+)
 def test_an_editor_attaches_to_the_function_in_its_container_and_the_test_then_passes(
-    tmp_path, containers_of_pid
+    selected, remote_root, containers_of_pid
 ) -> None:
     port = free_port()
     proc = subprocess.Popen(
@@ -157,7 +160,7 @@ def test_an_editor_attaches_to_the_function_in_its_container_and_the_test_then_p
             "--lambda-port=0",
             f"--lambda-debug-port={port}",
             "-k",
-            "test_hello and not aws",
+            f"test_hello and {selected}",
             "example_app/tests",
         ],
         cwd=ROOT,
@@ -170,7 +173,7 @@ def test_an_editor_attaches_to_the_function_in_its_container_and_the_test_then_p
         app.read_text().splitlines().index('    return {"message": "test"}') + 1
     )  # GET /test1, which test_hello calls
     try:
-        client = attach(port, ROOT / "example_app", "/function", (app, line))
+        client = attach(port, ROOT / "example_app", remote_root, (app, line))
         # The call stops at the breakpoint, in the user's own file (the path mapping works), and goes on when told.
         stopped = client.wait_for("event", "stopped")["body"]
         assert stopped["reason"] == "breakpoint"
@@ -183,7 +186,10 @@ def test_an_editor_attaches_to_the_function_in_its_container_and_the_test_then_p
     finally:
         proc.kill()
     assert proc.returncode == 0, output
-    assert f"debugger: attach to 127.0.0.1:{port} (debugpy, path mapping /function -> {ROOT / 'example_app'})" in output
+    assert (
+        f"debugger: attach to 127.0.0.1:{port} (debugpy, path mapping {remote_root} -> {ROOT / 'example_app'})"
+        in output
+    )
     assert "1 passed" in output, output
     assert containers_of_pid(proc.pid) == []
 
