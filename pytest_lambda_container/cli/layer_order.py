@@ -92,11 +92,11 @@ def _last_build(engine: Engine, settings: Settings) -> str | None:
 
 
 def check(found: EarlyCopy | None, install_seconds: float | None = None) -> Check | None:
-    """The doctor's line for `found` (None when the order is right), with the install's time in the last build."""
+    """The doctor's line for `found` (None when the order is right), with the time the install took when it last ran."""
     if found is None:
         return None
     shown = ", ".join(found.code[:3]) + (f" and {len(found.code) - 3} more" if len(found.code) > 3 else "")
-    cost = f" (the last build took {install_seconds:.0f} s on it)" if install_seconds is not None else ""
+    cost = f" (it took {install_seconds:.0f} s when it last ran)" if install_seconds is not None else ""
     return Check(
         "layer order",
         "WARNING",

@@ -71,7 +71,7 @@ def test_the_warning_names_the_lines_the_cost_and_the_fix(tmp_path):
     line = layer_order.check(found, 14.0)
     assert line is not None and line.status == "WARNING"
     assert line.line.startswith("layer order: WARNING: line 2 copies app.py before line 3 installs the dependencies")
-    assert "(the last build took 14 s on it)" in line.line
+    assert "(it took 14 s when it last ran)" in line.line
     assert "copy only the requirements file first, install, then COPY the code" in line.line
     assert "the last build" not in layer_order.check(found).line  # type: ignore[union-attr]
     assert layer_order.check(None) is None
