@@ -421,3 +421,13 @@ def test_the_doctors_trial_keeps_nothing_running_and_leaves_the_port_free(monkey
     assert (used.port, used.keep, used.reuse, used.concurrency) == (0, False, False, 1)
     assert used.memory == 1024  # the rest is the run's
     assert seen[-1] is None  # closed
+
+
+def test_the_event_takes_the_stage_and_payload_1_0(capsys, tmp_path, monkeypatch):
+    """`event` takes `--lambda-stage` and ini `lambda_stage` (issue 20), and the `http-1.0` format."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\nlambda_stage = dev\n")
+    monkeypatch.chdir(tmp_path)
+    rest = event_of(capsys, "GET", "/x")
+    assert (rest["requestContext"]["stage"], rest["requestContext"]["path"]) == ("dev", "/dev/x")
+    v1 = event_of(capsys, "GET", "/x", "--format", "http-1.0", "--lambda-stage", "prod")
+    assert (v1["version"], v1["path"], v1["requestContext"]["stage"]) == ("1.0", "/prod/x", "prod")

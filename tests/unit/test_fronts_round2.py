@@ -586,3 +586,13 @@ def test_cors_on_rest_is_a_usage_error_of_the_run(pytester: pytest.Pytester) -> 
     result = pytester.runpytest("--lambda-cors-allow-origins", "https://app.example", "--lambda-target", "inprocess")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*the rest front has no such configuration*--lambda-event-format http*"])
+
+
+def test_the_report_header_names_the_stage_and_cors(tmp_path: Any) -> None:
+    """The header says which front the run speaks as: its format, stage and CORS origins."""
+    from pytest_lambda_container.config.settings import Settings
+    from pytest_lambda_container.targets import front_of
+
+    assert front_of(Settings(rootdir=tmp_path)) == "rest"
+    settings = Settings(rootdir=tmp_path, event_format="http", stage="dev", cors_allow_origins=("https://a.example",))
+    assert front_of(settings) == "http (stage dev) (CORS https://a.example)"
