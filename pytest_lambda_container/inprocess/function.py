@@ -98,6 +98,7 @@ class InProcessFunction:
     def _enter(self) -> None:
         # The worker thread's context: the function's variables, for its import and every call.
         FUNCTION_ENV.set(self.env if self.env else None)
+        workdir.enter_function()
 
     def invoke_event(
         self,

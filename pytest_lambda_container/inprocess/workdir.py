@@ -6,7 +6,8 @@ function code", https://docs.aws.amazon.com/lambda/latest/dg/configuration-envva
 function runs in a thread of its own: the test's thread, which waits for the call anyway, moves into the task root for
 the import and each call and moves back when the answer is in, so the tests between calls see their own. Calls of
 different in-process functions from several threads at once take turns here, since two task roots cannot both be the
-process's. A call the caller stopped waiting for (`timeout=`) runs on in the tests' directory.
+process's; a handler that calls another in-process function keeps its own task root for it (its caller holds the
+turn). A call the caller stopped waiting for (`timeout=`) runs on in the tests' directory.
 """
 
 from __future__ import annotations
@@ -15,15 +16,23 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 _LOCK = threading.RLock()
+#: True in a function's own thread (`enter_function`): the process already works in a task root there.
+_INSIDE: ContextVar[bool] = ContextVar("lambda_function_inside", default=False)
+
+
+def enter_function() -> None:
+    """Mark the calling thread's context as a function's (its worker thread's, before its import and calls)."""
+    _INSIDE.set(True)
 
 
 @contextlib.contextmanager
 def task_root(folder: Path | None) -> Iterator[None]:
     """Within the block the process works in `folder` (nothing changes when None); after it, where it was before."""
-    if folder is None:
+    if folder is None or _INSIDE.get():
         yield
         return
     with _LOCK:

@@ -151,3 +151,15 @@ def test_the_handler_imports_and_runs_in_its_task_root_and_the_tests_keep_theirs
     root = str(src.resolve())
     assert result == {"import": root, "call": root, "data": "found", "root": root, "handler": "app.handler"}
     assert "LAMBDA_TASK_ROOT" not in os.environ
+
+
+def test_a_handler_calling_another_in_process_function_does_not_wait_for_itself(tmp_path: Path) -> None:
+    """The working directory is taken in turns by callers; a handler's own call of another function is inside its
+    caller's turn (else it would wait for the turn its caller holds until its timeout)."""
+    inner = InProcessFunction(lambda event, context: os.getcwd(), task_root=tmp_path, timeout=2)
+    outer = InProcessFunction(lambda event, context: inner.invoke_event({}), task_root=tmp_path.parent, timeout=2)
+    try:
+        assert outer.invoke_event({}) == str(tmp_path.parent)
+    finally:
+        outer.close()
+        inner.close()
