@@ -24,6 +24,7 @@ from pytest_lambda_container.container.measure import Collector, PathMap
 from pytest_lambda_container.container.sandbox import Sandbox
 from pytest_lambda_container.errors import ConfigError
 from pytest_lambda_container.fronts.transport import LambdaTransport
+from pytest_lambda_container.targets import transport_for
 
 CUSTOM = ImageInfo(
     "sha256:c",
@@ -202,3 +203,10 @@ def test_the_debugger_is_refused_under_xdist(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--lambda-debug-port=5678", "-n", "2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--lambda-debug-port attaches a debugger to one container*debug without -n*"])
+
+
+def test_neither_changes_anything_when_not_asked_for(tmp_path: Path) -> None:
+    settings = Settings(rootdir=tmp_path)
+    assert Instruments.of(settings, log=lambda line: None) is None  # the session's plans stay as they are
+    assert transport_for(settings, SimpleNamespace(invoke_event=lambda event: event)).debugging is False  # type: ignore[arg-type]
+    assert Instruments.of(Settings(rootdir=tmp_path, coverage=True), log=lambda line: None) is not None
