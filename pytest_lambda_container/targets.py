@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .config.defaults import DEPLOYED_MARGIN
 from .config.function import FunctionSpec, ResolvedFunction
 from .config.settings import Settings
+from .engine import reach
 from .errors import not_on_target
 from .fronts.events import EventOptions
 
@@ -172,6 +173,7 @@ class ContainerTarget(Target):
             f"lambda-container: target container, {what}, port {s.port or 'any'}, events {front_of(s)}, "
             f"timeout {s.timeout:g}s{scale}",
             f"lambda-container: {s.limits.header()}",
+            reach.header(),
         ]
 
     def session(self) -> LambdaSession:

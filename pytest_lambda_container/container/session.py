@@ -90,7 +90,8 @@ class LambdaSession:
                 except LambdaContainerError as exc:
                     self._engine_error = exc
                     raise
-                self.log(self._engine.reach.describe())
+                if not self._engine.reach.same_host:  # on the engine's host, the header said it all
+                    self.log(self._engine.reach.describe())
                 for name in hygiene.reap_orphans(self._engine):
                     self.log(f"removed container {name}, left behind by a pytest run that no longer exists")
             return self._engine

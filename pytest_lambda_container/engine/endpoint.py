@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import docker
-from docker.context import ContextAPI
-from docker.errors import DockerException
-from docker.tls import TLSConfig
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EngineUnavailable
+
+if TYPE_CHECKING:  # the docker SDK loads only where a context is read or a client made: the header reads this too
+    import docker
+    from docker.tls import TLSConfig
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
@@ -55,6 +54,8 @@ def resolve(environ: Mapping[str, str] | None = None) -> Endpoint:
         origin = "the docker CLI's current context"
     if not name or name == "default":
         return Endpoint(DEFAULT_SOCKET, "the default socket; DOCKER_HOST is not set")
+    from docker.context import ContextAPI
+
     try:
         context = ContextAPI.get_context(name)
     except Exception as exc:
@@ -76,6 +77,8 @@ def _current_context() -> str | None:
 
 def _tls(context: Any) -> TLSConfig | None:
     """The context's TLS: its client certificate and CA (docker-py's reading), or its CA alone."""
+    from docker.tls import TLSConfig
+
     found = context.TLSConfig
     if found is not None:
         return found  # type: ignore[no-any-return]
@@ -89,6 +92,9 @@ def _tls(context: Any) -> TLSConfig | None:
 
 def client(endpoint: Endpoint, *, timeout: int) -> docker.DockerClient:
     """A docker SDK client of `endpoint`; `EngineUnavailable` when its address cannot even be used."""
+    import docker
+    from docker.errors import DockerException
+
     try:
         if endpoint.origin == "from DOCKER_HOST":
             # from_env reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH with it, as the CLI does.

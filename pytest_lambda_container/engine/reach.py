@@ -190,3 +190,22 @@ def _read(name: str) -> str:
 def override() -> str | None:
     """PYTEST_LAMBDA_CONTAINER_HOST, if set."""
     return os.environ.get(HOST_VARIABLE) or None
+
+
+def header() -> str:
+    """The report header's line: the engine, where it came from, and where the function will be reached. Read
+    before the engine is asked anything (the header is written first): a container the tests may run in is
+    confirmed, or not, by the engine at its first use, when the exact address is said."""
+    from ..errors import EngineUnavailable
+    from .endpoint import resolve
+
+    try:
+        found = resolve()
+    except EngineUnavailable as exc:
+        return f"lambda-container: engine: {exc}"
+    engine = f"lambda-container: engine {found.address} ({found.origin})"
+    first = decide(found.address, override=override(), tests_container=None)
+    maybe_in_container = container_ids(_read("/proc/self/mountinfo"), _read("/proc/self/cgroup"), socket.gethostname())
+    if first.same_host and maybe_in_container:
+        return f"{engine}; function reached on this container's network if the engine runs it, else at 127.0.0.1"
+    return f"{engine}; {first.describe()}"

@@ -85,3 +85,16 @@ def test_an_engines_host_is_not_taken_for_one_of_its_containers():
     # The engine's host lists each container's shm mount in its own mountinfo: those ids are not this process's.
     shm = f"300 29 0:52 / /var/lib/docker/containers/{ID}/mounts/shm rw,nosuid - tmpfs shm rw,size=65536k\n"
     assert container_ids(shm, "0::/user.slice/user-0.slice/session-1.scope\n", "build-host") == []
+
+
+def test_the_header_names_the_engine_where_it_came_from_and_the_address(monkeypatch: pytest.MonkeyPatch):
+    from pytest_lambda_container.engine import reach
+
+    monkeypatch.setenv("DOCKER_HOST", "tcp://docker:2376")
+    monkeypatch.delenv("PYTEST_LAMBDA_CONTAINER_HOST", raising=False)
+    line = reach.header()
+    assert line.startswith("lambda-container: engine tcp://docker:2376 (from DOCKER_HOST); function reached at docker")
+    monkeypatch.setenv("PYTEST_LAMBDA_CONTAINER_HOST", "10.1.2.3")
+    assert (
+        "function reached at 10.1.2.3 (published on 0.0.0.0): PYTEST_LAMBDA_CONTAINER_HOST=10.1.2.3" in reach.header()
+    )
