@@ -130,8 +130,10 @@ def decode_v1(
     """Payload format 1.0 as a REST API's proxy integration reads it: only its five keys; `headers` and
     `multiValueHeaders` merged with every value kept (an identical pair once); a base64 body decoded only when the
     response is `binary` (the request's first Accept value matched the API's binaryMediaTypes), else passed on as
-    the base64 text it is. With `number_body`, a number `body` is its text, as a REST API gives it: AWS's serverless
-    SAM farm demo returns `"body": totalSAMs` (aws-samples), and SAM CLI was changed to accept it (aws-sam-cli#1124).
+    the base64 text it is. With `number_body`, a number `body` is its text, as a REST API gives it: the serverless
+    SAM farm demo API returns `"body": totalSAMs` (aws-sam-cli#38), and SAM CLI, whose 502 differed from API
+    Gateway's answer, was changed to accept it (aws-sam-cli#1124, #1263). Integers are what those show; a float is
+    taken the same way (README: not confirmed).
     Without `strict_keys` (an HTTP API's payload 1.0), keys past the five are ignored.
     https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html"""
     result = _result_object(result, front)

@@ -40,8 +40,9 @@ def failing(event: Any, context: Any) -> Any:
 
 @pytest.mark.parametrize(("body", "text"), [(42, b"42"), (1.5, b"1.5"), (0, b"0")])
 def test_rest_number_body_is_its_text(body: Any, text: bytes) -> None:
-    """AWS's serverless SAM farm demo (aws-samples) returns `"body": totalSAMs`, a number, through a REST API; SAM CLI
-    was changed to accept it (aws-sam-cli#1124). A boolean or list body stays a 502."""
+    """The serverless SAM farm demo API returns `"body": totalSAMs`, a number, through a REST API (aws-sam-cli#38);
+    SAM CLI was changed to accept it as API Gateway does (aws-sam-cli#1124, #1263). A boolean or list body stays a
+    502."""
     assert returning({"statusCode": 200, "body": body}).get("/").content == text
     for bad in (True, [1]):
         response = returning({"statusCode": 200, "body": bad}, raise_function_errors=False).get("/")
