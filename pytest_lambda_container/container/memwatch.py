@@ -196,10 +196,21 @@ class OomWatch:
         return True
 
 
+def _engine_address() -> str:
+    """The engine's address as the docker CLI finds it (a context's too); "" where it cannot be told."""
+    from ..engine.endpoint import resolve
+    from ..errors import EngineUnavailable
+
+    try:
+        return resolve().address
+    except EngineUnavailable:
+        return ""
+
+
 def swap_note(host_root: Path = Path("/"), docker_host: str | None = None) -> str:
     """How swap stands for the sandbox's containers, for the report header: none (the limit equals the memory), or
     not limited where the host has swap and its kernel does not account it (cgroup v1 without memsw)."""
-    host = os.environ.get("DOCKER_HOST", "") if docker_host is None else docker_host
+    host = _engine_address() if docker_host is None else docker_host
     if host and not host.startswith("unix://"):
         return "no swap where the engine's kernel accounts it"
     try:
