@@ -123,5 +123,7 @@ def test_a_container_whose_emulator_never_answers_fails_quickly_with_its_log(lam
         plan = launch.plan(info, labels=hygiene.labels(lambda_session.id))
         LambdaContainer.start(lambda_session.engine(), plan, port=0, ready_timeout=3)
     assert time.monotonic() - started < 15
-    leftovers = docker_client.containers.list(all=True, filters={"ancestor": info.id})
+    # This session's: another run on the same engine may be starting its own container of the image just now.
+    mine = f"{hygiene.LABEL_SESSION}={lambda_session.id}"
+    leftovers = docker_client.containers.list(all=True, filters={"ancestor": info.id, "label": mine})
     assert leftovers == []
