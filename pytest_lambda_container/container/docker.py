@@ -6,7 +6,7 @@ import io
 import tarfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any, cast
 
@@ -18,10 +18,9 @@ from ..engine import hygiene, reach
 from ..engine.client import Engine
 from ..engine.hygiene import LABEL_SESSION
 from ..errors import ContainerExited, ContainerNotReady, EngineRefused, LambdaContainerError
-from . import cgroup, memwatch
+from .controls import RunningControls
 from .launch import CONTAINER_PORT, LaunchPlan
 from .protocol import hide_invocation, split_log_lines
-from .sandbox import Sandbox
 
 Log = Callable[[str], None]
 #: Lines of a container's log that errors about it carry.
@@ -41,7 +40,7 @@ def network_address(container: Container, network: str | None) -> str:
     return str((found or {}).get("IPAddress") or "")
 
 
-class DockerContainer:
+class DockerContainer(RunningControls):
     """A started container, registered for removal from the moment it exists. Use `DockerContainer.run`."""
 
     def __init__(self, engine: Engine, plan: LaunchPlan, container: Container, *, log: Log = hygiene.warn) -> None:
@@ -177,44 +176,10 @@ class DockerContainer:
         text = split_log_lines(raw)
         return hide_invocation(text, self.hidden_request) if self.hidden_request else text
 
-    def exec(self, argv: tuple[str, ...], *, workdir: str, environment: Mapping[str, str]) -> tuple[int, str]:
-        """Run `argv` in the container; its exit code and output (both streams, the first line's indent kept)."""
-        with self.engine.errors(f"a command in container {self.name}"):
-            code, output = self.container.exec_run(list(argv), workdir=workdir, environment=dict(environment))
-        return int(code or 0), cast(bytes, output or b"").decode("utf-8", "replace").rstrip()
-
     def take_init_ms(self) -> float | None:
         """The warm-up's init duration, once: the first call's report carries it, no later one."""
         init_ms, self.init_ms = self.init_ms, None
         return init_ms
-
-    def update_cpus(self, vcpus: float) -> bool:
-        """Give the running container `vcpus` of CPU (a quota: Docker cannot change nano_cpus); False if refused."""
-        cpu = Sandbox.cpu_update(vcpus)
-        try:
-            with self.engine.errors(f"a CPU update of container {self.name}"):
-                self.container.update(cpu_period=cpu["cpu_period"], cpu_quota=cpu["cpu_quota"])
-        except LambdaContainerError:
-            return False
-        return True
-
-    def kill_runtime(self) -> bool:
-        """Kill the runtime's processes but not the emulator (PID 1), which answers the call in flight and starts a
-        fresh runtime for the next, as Lambda does after a timeout: from the host's cgroup where the engine runs
-        here, else from inside. False if neither could."""
-        found = cgroup.find_cgroup(self.id)
-        if found is not None and memwatch.kill_runtime(found):
-            return True
-        try:
-            # kill(-1) signals every process the caller may, but PID 1 and itself.
-            code, _ = self.exec(("sh", "-c", "kill -9 -1"), workdir="/", environment={})
-        except LambdaContainerError:
-            return False
-        return code == 0
-
-    def peak_memory(self) -> int | None:
-        """The container's peak memory use since it started, in bytes (None where the engine does not tell)."""
-        return cgroup.read_peak(self)
 
     def harvest(self) -> None:
         """Read the plan's harvest folder (coverage data, on a tmpfs) out of the container into its place on this

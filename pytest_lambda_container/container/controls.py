@@ -1,0 +1,57 @@
+"""What a test run does to a running container besides invoking it: run a command in it, change its CPU, kill its
+runtime after a timeout, read its peak memory. A mixin of `DockerContainer` (docker.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import cast
+
+from docker.models.containers import Container
+
+from ..engine.client import Engine
+from ..errors import LambdaContainerError
+from . import cgroup, memwatch
+from .sandbox import Sandbox
+
+
+class RunningControls:
+    """The commands, resource updates and reads of a running container, through the engine."""
+
+    engine: Engine
+    container: Container
+    id: str
+    name: str
+
+    def exec(self, argv: tuple[str, ...], *, workdir: str, environment: Mapping[str, str]) -> tuple[int, str]:
+        """Run `argv` in the container; its exit code and output (both streams, the first line's indent kept)."""
+        with self.engine.errors(f"a command in container {self.name}"):
+            code, output = self.container.exec_run(list(argv), workdir=workdir, environment=dict(environment))
+        return int(code or 0), cast(bytes, output or b"").decode("utf-8", "replace").rstrip()
+
+    def update_cpus(self, vcpus: float) -> bool:
+        """Give the running container `vcpus` of CPU (a quota: Docker cannot change nano_cpus); False if refused."""
+        cpu = Sandbox.cpu_update(vcpus)
+        try:
+            with self.engine.errors(f"a CPU update of container {self.name}"):
+                self.container.update(cpu_period=cpu["cpu_period"], cpu_quota=cpu["cpu_quota"])
+        except LambdaContainerError:
+            return False
+        return True
+
+    def kill_runtime(self) -> bool:
+        """Kill the runtime's processes but not the emulator (PID 1), which answers the call in flight and starts a
+        fresh runtime for the next, as Lambda does after a timeout: from the host's cgroup where the engine runs
+        here, else from inside. False if neither could."""
+        found = cgroup.find_cgroup(self.id)
+        if found is not None and memwatch.kill_runtime(found):
+            return True
+        try:
+            # kill(-1) signals every process the caller may, but PID 1 and itself.
+            code, _ = self.exec(("sh", "-c", "kill -9 -1"), workdir="/", environment={})
+        except LambdaContainerError:
+            return False
+        return code == 0
+
+    def peak_memory(self) -> int | None:
+        """The container's peak memory use since it started, in bytes (None where the engine does not tell)."""
+        return cgroup.read_peak(self)
