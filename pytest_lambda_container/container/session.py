@@ -10,29 +10,27 @@ Usable without pytest::
 from __future__ import annotations
 
 import itertools
-import platform as host_platform
 import threading
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..build import image as images
-from ..build import platforms
-from ..build.image import BuildProgress, ImageInfo, check_build_inputs
+from ..build.image import ImageInfo
 from ..cli.event import curl_command
 from ..config.function import FunctionSpec, ResolvedFunction
 from ..config.settings import Settings
 from ..engine import hygiene
 from ..engine.client import Engine, connect
-from ..errors import BuildFailed, ConfigError, LambdaContainerError
+from ..errors import LambdaContainerError
 from . import delivery, launch, reuse
 from . import emulator as rie
 from .function import LambdaContainer
 from .instruments import Instruments
 from .pool import FunctionPool
 from .protocol import function_target_command
+from .session_images import SessionImages
+from .session_images import check_architecture as check_architecture
 
 Log = Callable[[str], None]
 
@@ -54,14 +52,11 @@ class LambdaSession:
         self.warn: Log = warn or (lambda line: warnings.warn(f"pytest-lambda-container: {line}", stacklevel=3))
         self._engine: Engine | None = None
         self._engine_error: LambdaContainerError | None = None
-        self._images: dict[tuple[object, ...], ImageInfo] = {}
-        # A build that failed fails the same way again within a session: it is not retried for every test.
-        self._failed: dict[tuple[object, ...], LambdaContainerError] = {}
         self._containers: dict[ResolvedFunction, LambdaContainer | FunctionPool] = {}
         self._lock = threading.RLock()
         #: With `reuse`: this run's hold on the slot of each container it took or left for the next run.
         self._claims: dict[int, reuse.Claim] = {}
-        self.builds = 0
+        self._images = SessionImages(settings, self.engine, self._lock, self.log, self.warn, stream_build_output)
         #: Coverage and a debugger in the containers, when asked for.
         self.instruments = Instruments.of(settings, self.log)
 
@@ -96,9 +91,6 @@ class LambdaSession:
                     self.log(f"removed container {name}, left behind by a pytest run that no longer exists")
             return self._engine
 
-    def _progress(self, event: BuildProgress) -> None:
-        self.log(f"build step {event.step}/{event.total}: {event.text}" if event.step is not None else event.text)
-
     def image(self, spec: FunctionSpec | ResolvedFunction | None = None) -> ImageInfo:
         """The image of `spec` (default: the configured one), built at most once per session.
 
@@ -106,56 +98,12 @@ class LambdaSession:
         other build is another function's and is built, but never silently: `warn` names `--lambda-image`.
         """
         spec = spec or FunctionSpec()
-        fn = spec.resolve(self.settings) if isinstance(spec, FunctionSpec) else spec
-        build_args = dict(fn.build_args)
-        key = (fn.image,) if fn.image else (fn.dockerfile, fn.context, fn.build_args)
-        with self._lock:
-            if key in self._failed:
-                raise self._failed[key].with_traceback(None)
-            if key not in self._images:
-                try:
-                    self._images[key] = self._find_or_build(fn.image, fn.dockerfile, fn.context, build_args)
-                except (BuildFailed, ConfigError) as exc:
-                    self._failed[key] = exc
-                    raise
-            return self._images[key]
+        return self._images.of(spec.resolve(self.settings) if isinstance(spec, FunctionSpec) else spec)
 
-    def _find_or_build(self, ref: str | None, dockerfile: Path, context: Path, build_args: dict[str, str]) -> ImageInfo:
-        s = self.settings
-        if not ref:
-            # Before touching Docker: a missing Dockerfile is the user's first mistake, not the engine.
-            check_build_inputs(dockerfile, context)
-            if s.image:
-                self._announce_build_despite_image(dockerfile)
-        engine = self.engine()
-        if ref:
-            info = images.inspect(engine, ref)
-        else:
-            if build_args:
-                self.log(f"build args: {images.redact_build_args(build_args)}")
-            info = images.build(
-                engine,
-                dockerfile,
-                context,
-                build_args=build_args,
-                network_mode=s.build_network,
-                platform=s.platform,
-                progress=self._progress,
-                stream_output=self.stream_build_output,
-            )
-            self.builds += info.built
-        check_architecture(info, engine)
-        return info
-
-    def _announce_build_despite_image(self, dockerfile: Path) -> None:
-        line = (
-            f"--lambda-image {self.settings.image} is the image under test, but a factory call builds {dockerfile}: "
-            f"not the configured Dockerfile ({self.settings.dockerfile_path}), so it is taken for another function "
-            "and built from the working tree. If it is another build of the function under test, build nothing "
-            "when an image is given (see the README's both-images pattern)."
-        )
-        self.log(line)
-        self.warn(line)
+    @property
+    def builds(self) -> int:
+        """How many images this session built (not found already built)."""
+        return self._images.builds
 
     def container(self, spec: FunctionSpec | None = None, **fields: Any) -> LambdaContainer | FunctionPool:
         """A running container of that function (a `FunctionSpec`, or its fields as keyword arguments), started
@@ -249,20 +197,3 @@ class LambdaSession:
             if self._engine is not None and not self.settings.keep:
                 self._engine.close()
                 self._engine = None
-
-
-def check_architecture(info: ImageInfo, engine: Engine) -> None:
-    """Refuse an image the engine's host cannot run: no emulation (binfmt) for its architecture."""
-    arch = platforms.find(info.architecture)
-    if arch is None or arch.docker == engine.arch:
-        return
-    qemu = f"qemu-{arch.kernel}"
-    binfmt = Path("/proc/sys/fs/binfmt_misc")
-    local = engine.address.startswith("unix://") and host_platform.system() == "Linux"
-    if local and binfmt.is_dir() and not (binfmt / qemu).exists():
-        raise ConfigError(
-            f"image {info.ref} is linux/{arch.docker}, but the engine runs linux/{engine.arch} and this host "
-            f"has no emulation for {arch.docker} ({binfmt / qemu} is missing). Build for this host with "
-            f"--lambda-platform linux/{engine.arch} (ini lambda_platform), or install emulation "
-            "(e.g. `apt-get install qemu-user-static binfmt-support`)."
-        )
