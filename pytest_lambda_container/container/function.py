@@ -1,8 +1,8 @@
-"""The function handle that tests and transports hold: one call at a time, a payload limit, restart on death."""
+"""The function handle that tests and transports hold: one call at a time, a payload limit, restart on death (its
+container's life, launched and replaced in place: lifecycle.py)."""
 
 from __future__ import annotations
 
-import enum
 import threading
 import time
 from collections.abc import Mapping
@@ -16,23 +16,14 @@ from ..engine import hygiene
 from ..engine.client import Engine
 from ..errors import ContainerError, FunctionError, HandlerImportError, InvocationError
 from . import memwatch, metrics, outcome, sandbox, warmup
-from .docker import LOG_TAIL, DockerContainer, Log, ServingContainer
+from .docker import LOG_TAIL, DockerContainer, Log
 from .launch import LaunchPlan
+from .lifecycle import ContainerLife
+from .lifecycle import State as State
 from .protocol import INVOKE_HEADERS, INVOKE_PATH, caller_headers, check_payload, encode_event
 
 
-class State(enum.Enum):
-    """Where a function's container is in its life."""
-
-    STARTING = "starting"
-    READY = "ready"
-    #: It died, or got stuck: the next call starts a fresh one in its place.
-    DEAD = "dead"
-    #: Removed (or released, with --lambda-keep): no more calls.
-    REMOVED = "removed"
-
-
-class LambdaContainer(ServingContainer):
+class LambdaContainer(ContainerLife):
     """A function running under the emulator. `invoke_event` posts one event at a time; `logs()` reads its output.
 
     If the container dies, the call in flight fails with `ContainerExited`, and the next call starts a fresh
@@ -102,7 +93,7 @@ class LambdaContainer(ServingContainer):
         """This thread's last invocation's figures (Lambda's REPORT line, real peak memory), read when first asked."""
         return getattr(self._reports, "last", None)
 
-    # -- life -------------------------------------------------------------------------------------------------
+    # -- life: started or adopted here; revived, removed or released by ContainerLife (lifecycle.py) ----------
 
     @classmethod
     def adopt(cls, engine: Engine, current: DockerContainer, *, log: Log | None = None) -> LambdaContainer:
@@ -111,68 +102,6 @@ class LambdaContainer(ServingContainer):
         self = cls(engine, current.plan, log=log)
         self._serve(current)
         return self
-
-    def _launch(self, port: int) -> DockerContainer:
-        return self._serve(
-            DockerContainer.run(self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log)
-        )
-
-    def _serve(self, current: DockerContainer) -> DockerContainer:
-        self._current = current
-        self._http.base_url = httpx.URL(self._current.url)
-        self._oom.close()
-        # A new container, a new cgroup: its count starts at 0.
-        self._oom = memwatch.OomWatch.of(
-            self._current.id, self.name, self.plan.sandbox, self.log, same_host=self.engine.reach.same_host
-        )
-        if self.state is State.REMOVED:  # removed while this one was starting: it goes too
-            self._current.remove()
-            self._check_open()
-        self.state = State.READY
-        return current
-
-    def _check_open(self) -> None:
-        if self.state is State.REMOVED:
-            raise ContainerError(f"container {self.name} ({self.image.ref}) was removed; start a new one")
-
-    def ensure_running(self) -> None:
-        """Start a fresh container in place of this one if it has died (the object stays valid)."""
-        with self._lock:
-            self._check_open()
-            if self.state is State.DEAD or self.exit_code() is not None:
-                self._revive()
-
-    def _revive(self, plan: LaunchPlan | None = None) -> DockerContainer:
-        """A fresh container in place of the dead one (or of a new `plan`: no restart), on the same port if free."""
-        port = self.port
-        if self._current is not None:
-            self._current.remove()
-        self.restarts, self.plan = self.restarts + (plan is None), plan or self.plan
-        return self._launch(port)
-
-    def check_startup(self) -> None:
-        """Have the runtime init now, off the function's timeout, or check that it can start (`warmup.start_up`)."""
-        if self._current is not None:
-            warmup.start_up(self._current, self._http, self.plan, self.log, self._revive)
-
-    def remove(self) -> None:
-        """Stop and remove the container (idempotent); the object cannot invoke any more.
-
-        Not under the invocation lock: teardown (Ctrl-C, exit) must not wait for a call in flight; a restart
-        racing with it sees the state and removes what it made.
-        """
-        self.state = State.REMOVED
-        self._oom.close()
-        if self._current is not None:
-            self._current.remove()
-        self._http.close()
-
-    def release(self) -> None:
-        """Let go of the container without removing it (it was kept for debugging)."""
-        self.state = State.REMOVED
-        if self._current is not None:
-            self._current.release()
-        self._http.close()
 
     # -- invoking ---------------------------------------------------------------------------------------------
 
@@ -269,16 +198,6 @@ class LambdaContainer(ServingContainer):
             memory=limits.memory if limits else None,
             explain=sandbox.explain if limits else None,
         )
-
-    def _raise_if_exited(self, what: str, *, within: float = 0.0) -> None:
-        try:
-            if self._current is not None:
-                self._current.raise_if_exited(what, within=within)
-        except ContainerError as exc:
-            self.state = State.DEAD
-            # Often raised while an httpx or decoding error is handled: that one says less than this, and its
-            # frames would bury the user's line.
-            raise exc from None
 
     def _with_logs(self, error: InvocationError | ContainerError) -> InvocationError | ContainerError:
         error.logs = self.logs(tail=LOG_TAIL)

@@ -1,0 +1,112 @@
+"""A function's container over its life: launched, checked at start-up, replaced in place when it dies, removed or
+released at the end. The base of `LambdaContainer` (function.py), which adds the calls."""
+
+from __future__ import annotations
+
+import enum
+import threading
+
+import httpx
+
+from ..engine.client import Engine
+from ..errors import ContainerError
+from . import memwatch, warmup
+from .docker import DockerContainer, Log, ServingContainer
+from .launch import LaunchPlan
+
+
+class State(enum.Enum):
+    """Where a function's container is in its life."""
+
+    STARTING = "starting"
+    READY = "ready"
+    #: It died, or got stuck: the next call starts a fresh one in its place.
+    DEAD = "dead"
+    #: Removed (or released, with --lambda-keep): no more calls.
+    REMOVED = "removed"
+
+
+class ContainerLife(ServingContainer):
+    """The container serving a function, replaced under the one object when it dies: what is built on it stays valid."""
+
+    engine: Engine
+    plan: LaunchPlan
+    ready_timeout: float
+    log: Log
+    state: State
+    restarts: int
+    _oom: memwatch.OomWatch
+    _http: httpx.Client
+    _lock: threading.RLock
+
+    def _launch(self, port: int) -> DockerContainer:
+        return self._serve(
+            DockerContainer.run(self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log)
+        )
+
+    def _serve(self, current: DockerContainer) -> DockerContainer:
+        self._current = current
+        self._http.base_url = httpx.URL(self._current.url)
+        self._oom.close()
+        # A new container, a new cgroup: its count starts at 0.
+        self._oom = memwatch.OomWatch.of(
+            self._current.id, self.name, self.plan.sandbox, self.log, same_host=self.engine.reach.same_host
+        )
+        if self.state is State.REMOVED:  # removed while this one was starting: it goes too
+            self._current.remove()
+            self._check_open()
+        self.state = State.READY
+        return current
+
+    def _check_open(self) -> None:
+        if self.state is State.REMOVED:
+            raise ContainerError(f"container {self.name} ({self.plan.image.ref}) was removed; start a new one")
+
+    def ensure_running(self) -> None:
+        """Start a fresh container in place of this one if it has died (the object stays valid)."""
+        with self._lock:
+            self._check_open()
+            if self.state is State.DEAD or self.exit_code() is not None:
+                self._revive()
+
+    def _revive(self, plan: LaunchPlan | None = None) -> DockerContainer:
+        """A fresh container in place of the dead one (or of a new `plan`: no restart), on the same port if free."""
+        port = self.port
+        if self._current is not None:
+            self._current.remove()
+        self.restarts, self.plan = self.restarts + (plan is None), plan or self.plan
+        return self._launch(port)
+
+    def check_startup(self) -> None:
+        """Have the runtime init now, off the function's timeout, or check that it can start (`warmup.start_up`)."""
+        if self._current is not None:
+            warmup.start_up(self._current, self._http, self.plan, self.log, self._revive)
+
+    def remove(self) -> None:
+        """Stop and remove the container (idempotent); the object cannot invoke any more.
+
+        Not under the invocation lock: teardown (Ctrl-C, exit) must not wait for a call in flight; a restart
+        racing with it sees the state and removes what it made.
+        """
+        self.state = State.REMOVED
+        self._oom.close()
+        if self._current is not None:
+            self._current.remove()
+        self._http.close()
+
+    def release(self) -> None:
+        """Let go of the container without removing it (it was kept for debugging)."""
+        self.state = State.REMOVED
+        if self._current is not None:
+            self._current.release()
+        self._http.close()
+
+    def _raise_if_exited(self, what: str, *, within: float = 0.0) -> None:
+        try:
+            if self._current is not None:
+                self._current.raise_if_exited(what, within=within)
+        except ContainerError as exc:
+            self.state = State.DEAD
+            # Often raised while an httpx or decoding error is handled: that one says less than this, and its
+            # frames would bury the user's line.
+            raise exc from None
