@@ -10,6 +10,8 @@ theirs in parallel. A `--dist` the user chose is left alone.
 Only the workers collect, so they tell the controller which test is whose: one small file per worker, next to the
 run's temporary files, named by xdist's test run id. (`--dist loadgroup` would carry it in the node ids, but under
 pytest 9.2 xdist's renaming of them does not take.)
+
+Before the workers start, the controller builds the function's image once (`BuildBeforeWorkers`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,16 @@ import os
 import shlex
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from .errors import EngineUnavailable, LambdaContainerError
+
+if TYPE_CHECKING:
+    from .config.settings import Settings
 
 PARAMETER = "lambda_container"
 #: The worker input that tells a worker to tell the controller its tests' functions.
@@ -79,3 +87,33 @@ class Worker:
         partial = target.with_suffix(".tmp")
         partial.write_text(json.dumps(groups))
         partial.replace(target)  # whole or not at all, for the controller
+
+
+class BuildBeforeWorkers:
+    """With pytest-xdist, the controller builds the function's image once, before the workers start, with its
+    progress on the terminal (a worker's own output is never shown); the workers then find it built. Workers
+    that still meet (another process's build, say) wait on the build lock instead of building twice.
+
+    The controller cannot tell which tests need the image, so it builds whenever a Dockerfile is configured;
+    `-p no:lambda_container.xdist` turns this off (the workers then build, once, behind the lock)."""
+
+    def __init__(self, settings: Settings, log_of: Callable[[pytest.Config], Callable[[str], None]]) -> None:
+        self.settings = settings
+        self.log_of = log_of
+
+    @pytest.hookimpl
+    def pytest_xdist_setupnodes(self, config: pytest.Config, specs: Any) -> None:
+        settings = self.settings
+        if settings.image is not None or not settings.dockerfile_path.is_file():
+            return
+        from .container.session import LambdaSession
+
+        log = self.log_of(config)
+        with LambdaSession(settings, log=log, warn=log, stream_build_output=config.option.verbose > 0) as session:
+            try:
+                session.image()
+            except EngineUnavailable:
+                pass  # a run that needs no container needs no engine either; one that does says so, once
+            except LambdaContainerError as exc:
+                # Not fatal here: the tests that need the image report it, once, with the whole story.
+                log(f"the image did not build before the workers started ({type(exc).__name__}); the tests say why")

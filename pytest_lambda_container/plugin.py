@@ -105,39 +105,15 @@ def pytest_configure(config: pytest.Config) -> None:
         if hasattr(config, "workerinput"):
             config.pluginmanager.register(parallel.Worker(), "lambda_container.xdist_worker")
         else:
-            config.pluginmanager.register(BuildBeforeWorkers(), "lambda_container.xdist")
+            config.pluginmanager.register(
+                parallel.BuildBeforeWorkers(settings, _terminal_log), "lambda_container.xdist"
+            )
             config.pluginmanager.register(parallel.Controller(config), "lambda_container.xdist_scheduling")
 
 
 def _under_xdist(config: pytest.Config) -> bool:
     """Whether pytest-xdist runs this session's tests in workers (this one is one, or their controller)."""
     return hasattr(config, "workerinput") or bool(getattr(config.option, "numprocesses", None))
-
-
-class BuildBeforeWorkers:
-    """With pytest-xdist, the controller builds the function's image once, before the workers start, with its
-    progress on the terminal (a worker's own output is never shown); the workers then find it built. Workers
-    that still meet (another process's build, say) wait on the build lock instead of building twice.
-
-    The controller cannot tell which tests need the image, so it builds whenever a Dockerfile is configured;
-    `-p no:lambda_container.xdist` turns this off (the workers then build, once, behind the lock)."""
-
-    @pytest.hookimpl
-    def pytest_xdist_setupnodes(self, config: pytest.Config, specs: Any) -> None:
-        settings = config.stash[SETTINGS]
-        if settings.image is not None or not settings.dockerfile_path.is_file():
-            return
-        from .container.session import LambdaSession
-
-        log = _terminal_log(config)
-        with LambdaSession(settings, log=log, warn=log, stream_build_output=config.option.verbose > 0) as session:
-            try:
-                session.image()
-            except EngineUnavailable:
-                pass  # a run that needs no container needs no engine either; one that does says so, once
-            except LambdaContainerError as exc:
-                # Not fatal here: the tests that need the image report it, once, with the whole story.
-                log(f"the image did not build before the workers started ({type(exc).__name__}); the tests say why")
 
 
 def lambda_settings_of(config: pytest.Config) -> Settings:
