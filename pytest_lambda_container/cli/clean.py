@@ -29,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.project is not None:
             wanted = [f"{LABEL_REUSE_PROJECT}={args.project.resolve()}"]
-            found = engine.client.containers.list(all=True, filters={"label": [LABEL, *wanted]})
+            found = engine.client.containers.list(all=True, ignore_removed=True, filters={"label": [LABEL, *wanted]})
         else:
             found = [
                 c
-                for c in engine.client.containers.list(all=True, filters={"label": LABEL})
+                for c in engine.client.containers.list(all=True, ignore_removed=True, filters={"label": LABEL})
                 if (c.labels or {}).get(LABEL_REUSE) or (c.labels or {}).get(LABEL_KEEP)
             ]
         for container in found:

@@ -253,7 +253,7 @@ def _port(engine: Engine | None, port: int) -> Check:
     if engine is not None:
         try:
             with engine.errors(f"a listing of containers publishing port {port}"):
-                holders = engine.client.containers.list(filters={"publish": str(port)})
+                holders = engine.client.containers.list(ignore_removed=True, filters={"publish": str(port)})
         except LambdaContainerError:
             pass
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

@@ -175,7 +175,7 @@ def remove_volumes(engine: Engine, *, kind: str | None = None, dry_run: bool = F
         "label": [LABEL, f"{LABEL_DELIVERY}={kind}" if kind else LABEL_DELIVERY]
     }
     with engine.errors("the listing of our volumes"):
-        helpers = engine.client.containers.list(all=True, filters=wanted)
+        helpers = engine.client.containers.list(all=True, ignore_removed=True, filters=wanted)
         volumes = engine.client.volumes.list(filters=wanted)
     for helper in helpers:
         if not dry_run:

@@ -101,7 +101,9 @@ def claim(slot: str) -> Claim | None:
 def find(engine: Engine, slot: str) -> list[Container]:
     """The containers in `slot` (normally one), stopped ones too."""
     with engine.errors("the listing of reused containers"):
-        return list(engine.client.containers.list(all=True, filters={"label": f"{LABEL_REUSE}={slot}"}))
+        return list(
+            engine.client.containers.list(all=True, ignore_removed=True, filters={"label": f"{LABEL_REUSE}={slot}"})
+        )
 
 
 def running_with(engine: Engine, slot: str, config: str, log: Log) -> Container | None:

@@ -136,7 +136,7 @@ def reap_orphans(engine: Engine) -> list[str]:
     removed = []
     try:
         with engine.errors("the listing of our containers"):
-            candidates = engine.client.containers.list(all=True, filters={"label": LABEL})
+            candidates = engine.client.containers.list(all=True, ignore_removed=True, filters={"label": LABEL})
     except LambdaContainerError:
         return []
     for container in candidates:

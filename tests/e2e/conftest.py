@@ -27,7 +27,7 @@ def docker_client():
 def list_ours(client, **labels: str) -> list:
     """Containers labelled as ours (optionally with more label values), stopped ones included."""
     filters = [LABEL] + [f"{k}={v}" for k, v in labels.items()]
-    return client.containers.list(all=True, filters={"label": filters})
+    return client.containers.list(all=True, ignore_removed=True, filters={"label": filters})
 
 
 @pytest.fixture

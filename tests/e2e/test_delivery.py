@@ -40,7 +40,7 @@ def run_in(docker_client, volume: str, mount: str, *argv: str) -> bytes:
 def fill_helpers(docker_client, bundle: Bundle) -> list:
     return [
         c
-        for c in docker_client.containers.list(all=True, filters={"label": LABEL_DELIVERY})
+        for c in docker_client.containers.list(all=True, ignore_removed=True, filters={"label": LABEL_DELIVERY})
         if c.name.startswith(bundle.volume)
     ]
 

@@ -123,7 +123,10 @@ def test_a_cmd_only_image_on_plain_python_is_missing_the_runtime(tmp_path, docke
     events = docker_client.events(since=started, until=until, decode=True, filters={"label": f"{LABEL_PID}={pid}"})
     actions = [e["Action"] for e in events if e.get("Type") == "container"]
     assert actions[0] == "create" and actions[-1] == "destroy", actions
-    assert docker_client.containers.list(all=True, filters={"label": [LABEL, f"{LABEL_PID}={pid}"]}) == []
+    assert (
+        docker_client.containers.list(all=True, ignore_removed=True, filters={"label": [LABEL, f"{LABEL_PID}={pid}"]})
+        == []
+    )
     # The base image's config is read: it has no ENTRYPOINT, so this is a verdict, not a warning.
     assert lines["runtime start"].startswith("runtime start: MISSING: no ENTRYPOINT starts the runtime client")
     assert 'use ENTRYPOINT ["python", "-m", "awslambdaric"] and CMD ["app.handler"]' in lines["runtime start"]
@@ -148,7 +151,10 @@ def test_a_port_held_by_a_container_names_it(lambda_container):
 
 
 def no_container_left(docker_client, pid: int) -> None:
-    assert docker_client.containers.list(all=True, filters={"label": [LABEL, f"{LABEL_PID}={pid}"]}) == []
+    assert (
+        docker_client.containers.list(all=True, ignore_removed=True, filters={"label": [LABEL, f"{LABEL_PID}={pid}"]})
+        == []
+    )
 
 
 def test_a_mistyped_handler_on_an_aws_base_image_fails_in_the_image(docker_client):

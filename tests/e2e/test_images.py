@@ -125,5 +125,7 @@ def test_a_container_whose_emulator_never_answers_fails_quickly_with_its_log(lam
     assert time.monotonic() - started < 15
     # This session's: another run on the same engine may be starting its own container of the image just now.
     mine = f"{hygiene.LABEL_SESSION}={lambda_session.id}"
-    leftovers = docker_client.containers.list(all=True, filters={"ancestor": info.id, "label": mine})
+    leftovers = docker_client.containers.list(
+        all=True, ignore_removed=True, filters={"ancestor": info.id, "label": mine}
+    )
     assert leftovers == []

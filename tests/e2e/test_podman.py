@@ -77,7 +77,9 @@ def podman(tmp_path_factory, lambda_image, docker_client):
 
     yield Podman()
     client = docker.DockerClient(base_url=Podman.host)
-    for container in client.containers.list(all=True, filters={"label": "pytest-lambda-container"}):
+    for container in client.containers.list(
+        all=True, ignore_removed=True, filters={"label": "pytest-lambda-container"}
+    ):
         container.remove(force=True)
     client.close()
     Podman().stop()
@@ -95,7 +97,7 @@ def test_podman_serves_the_plugin(pytester, podman, lambda_image, monkeypatch):
     result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
     result.assert_outcomes(passed=1)
     client = docker.DockerClient(base_url=podman.host)
-    assert client.containers.list(all=True, filters={"label": "pytest-lambda-container"}) == []
+    assert client.containers.list(all=True, ignore_removed=True, filters={"label": "pytest-lambda-container"}) == []
     client.close()
 
 

@@ -65,7 +65,9 @@ def test_a_handler_that_cannot_load_fails_at_start(
     assert message in info.value.error_message
     assert info.value.container.startswith("plc-") and info.value.logs is not None
     # Nothing is left in the engine for it, running or stopped.
-    ours = docker_client.containers.list(all=True, filters={"label": f"{LABEL_SESSION}={lambda_session.id}"})
+    ours = docker_client.containers.list(
+        all=True, ignore_removed=True, filters={"label": f"{LABEL_SESSION}={lambda_session.id}"}
+    )
     assert ours, "the session's own containers are found by this filter"
     assert [c.name for c in ours if handler in (c.attrs["Config"]["Cmd"] or [])] == []
 
