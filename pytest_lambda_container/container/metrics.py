@@ -17,6 +17,7 @@ _START = re.compile(r"^START RequestId: (?P<id>\S+)", re.MULTILINE)
 _REPORT = re.compile(r"^REPORT RequestId: (?P<id>\S+)(?P<fields>.*)$", re.MULTILINE)
 _FIELD = re.compile(r"(?P<name>[A-Za-z ]+): (?P<value>[\d.]+) (?:ms|MB)")
 _INIT = re.compile(r"INIT REPORT\(durationMs: (?P<ms>[\d.]+)\)")
+_INVOKE_START = re.compile(r"INVOKE START\(requestId: [^)]*\)")
 _INVOKE = re.compile(r"INVOKE RTDONE\(status: [^,]*, produced bytes: \d+, duration: (?P<ms>[\d.]+)ms\)")
 
 
@@ -65,20 +66,37 @@ def parse(log: str, *, peak_bytes: int | None = None) -> Report | None:
     if last is None:
         return None
     fields = {m.group("name").strip(): float(m.group("value")) for m in _FIELD.finditer(last.group("fields"))}
-    # What precedes another call's REPORT line is that call's (its INIT and RTDONE lines), not this one's.
-    before = log[max((m.end() for m in reports if m.start() < last.start()), default=0) : last.start()]
-    # The runtime's lines of the call before (its RTDONE) may come after this call's START (stdout and stderr
-    # interleave): only those after this call's own INVOKE START are its own (one stream, in order).
-    own = re.search(rf"INVOKE START\(requestId: {re.escape(last.group('id'))}\)", before)
-    init, invoke = list(_INIT.finditer(before)), list(_INVOKE.finditer(before, own.end() if own else 0))
+    init, invoke = _rapid_lines(log, last.group("id"), reports, last.start())
     return Report(
         request_id=last.group("id"),
-        duration_ms=float(invoke[-1].group("ms")) if invoke else fields.get("Duration", 0.0),
+        duration_ms=float(invoke.group("ms")) if invoke else fields.get("Duration", 0.0),
         billed_duration_ms=fields.get("Billed Duration", 0.0),
         memory_size_mb=int(fields.get("Memory Size", 0)),
-        init_duration_ms=float(init[-1].group("ms")) if init else None,
+        init_duration_ms=float(init.group("ms")) if init else None,
         max_memory_used_mb=None if peak_bytes is None else round(peak_bytes / 2**20, 1),
     )
+
+
+def _rapid_lines(
+    log: str, request_id: str, reports: list[re.Match[str]], report_at: int
+) -> tuple[re.Match[str] | None, re.Match[str] | None]:
+    """The INIT REPORT and INVOKE RTDONE lines of the call `request_id`, whose REPORT line is at `report_at`.
+
+    The emulator's own lines (START, END, REPORT: stdout) and rapid's (stderr) interleave, but rapid's are one stream,
+    in order: a call's init is the INIT REPORT between the call before's INVOKE START and its own (a re-init after a
+    reset runs inside the call, and may be written after its REPORT line), its RTDONE the one after its own INVOKE
+    START and before the next call's.
+    """
+    own = re.search(rf"INVOKE START\(requestId: {re.escape(request_id)}\)", log)
+    if own is None:  # no rapid line of its own: what precedes its REPORT line and no other call's REPORT
+        before = log[max((m.end() for m in reports if m.start() < report_at), default=0) : report_at]
+        init, invoke = list(_INIT.finditer(before)), list(_INVOKE.finditer(before))
+        return (init[-1] if init else None), (invoke[-1] if invoke else None)
+    starts = list(_INVOKE_START.finditer(log))
+    since = max((m.end() for m in starts if m.end() <= own.start()), default=0)
+    until = min((m.start() for m in starts if m.start() >= own.end()), default=len(log))
+    init = list(_INIT.finditer(log, since, own.start()))
+    return (init[-1] if init else None), _INVOKE.search(log, own.end(), until)
 
 
 def init_duration(log: str) -> float | None:

@@ -15,6 +15,7 @@ import pytest
 from pytest_lambda_container.engine.hygiene import LABEL, LABEL_HOST, LABEL_PID, LABEL_SESSION
 
 ROOT = Path(__file__).resolve().parents[2]
+IMAGES = ROOT / "tests" / "images"
 
 
 @pytest.fixture(scope="session")
@@ -126,3 +127,15 @@ def run_example_suite(*args: str, env: dict[str, str]) -> subprocess.CompletedPr
         text=True,
         timeout=600,
     )
+
+
+@pytest.fixture(scope="module", params=["custom", "aws"])
+def coldstart(request, lambda_container_factory, lambda_image):
+    """`start(**fields)`: the cold-start probe on a custom image (FROM the example app's) or an AWS base image."""
+
+    def start(**fields):
+        if request.param == "custom":
+            fields["build_args"] = {"BASE": lambda_image.id}
+        return lambda_container_factory(dockerfile=IMAGES / f"Dockerfile.{request.param}-coldstart", **fields)
+
+    return start

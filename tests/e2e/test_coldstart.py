@@ -22,18 +22,6 @@ pytestmark = pytest.mark.docker
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 
 
-@pytest.fixture(scope="module", params=["custom", "aws"])
-def coldstart(request, lambda_container_factory, lambda_image):
-    """`start(**fields)`: the cold-start probe on a custom image (FROM the example app's) or an AWS base image."""
-
-    def start(**fields):
-        if request.param == "custom":
-            fields["build_args"] = {"BASE": lambda_image.id}
-        return lambda_container_factory(dockerfile=IMAGES / f"Dockerfile.{request.param}-coldstart", **fields)
-
-    return start
-
-
 def test_the_handlers_module_is_imported_once_per_container_before_the_first_call(coldstart):
     fn = coldstart()
     assert fn.invoke_event({})["imports"] == 1

@@ -1,5 +1,5 @@
 """A handler whose module tells how often it was imported and with what CPU (env INIT_SLEEP: a slow import,
-INIT_FAIL: an import that raises)."""
+INIT_FAIL: an import that raises). Its event may ask it to sleep, to exit (a crash) or to allocate memory."""
 
 import os
 import sys
@@ -26,6 +26,9 @@ if os.environ.get("INIT_FAIL"):
 
 
 def handler(event, context):
+    if "exit" in event:
+        os._exit(int(event["exit"]))
+    block = bytearray(int(event.get("alloc_mb", 0)) * 1024 * 1024)
     time.sleep(float(event.get("sleep", 0)))
     with open("/tmp/imports") as f:
         imports = len(f.read().split())
@@ -34,4 +37,5 @@ def handler(event, context):
         "init_quota": INIT_QUOTA,
         "call_quota": cpu_quota(),
         "remaining_ms": context.get_remaining_time_in_millis(),
+        "allocated_mb": len(block) // (1024 * 1024),
     }

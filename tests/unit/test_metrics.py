@@ -73,6 +73,35 @@ def test_a_call_that_timed_out_is_not_given_the_call_befores_duration():
     assert parse(ran).duration_ms == 7.5  # its own RTDONE, after its INVOKE START
 
 
+def test_a_reinit_inside_the_call_is_its_init_though_written_after_its_report_line():
+    # Captured (aws-lambda-rie, custom image): the call after a timeout inits again inside it; rapid's INIT REPORT and
+    # RTDONE (stderr) come after the emulator's REPORT line (stdout).
+    log = (
+        "07 Dec 2026 18:32:38,279 [INFO] (rapid) INIT START(type: on-demand, phase: invoke)\n"
+        "START RequestId: 628b2b23-8e49-4a53-8ac0-0b459ebe036c Version: $LATEST\n"
+        "coldstart: module imported\n"
+        "END RequestId: 628b2b23-8e49-4a53-8ac0-0b459ebe036c\n"
+        "REPORT RequestId: 628b2b23-8e49-4a53-8ac0-0b459ebe036c\tDuration: 603.36 ms\tBilled Duration: 604 ms\t"
+        "Memory Size: 512 MB\tMax Memory Used: 512 MB\t\n"
+        "07 Dec 2026 18:32:38,877 [INFO] (rapid) INIT RTDONE(status: success)\n"
+        "07 Dec 2026 18:32:38,877 [INFO] (rapid) INIT REPORT(durationMs: 597.928000)\n"
+        "07 Dec 2026 18:32:38,877 [INFO] (rapid) INVOKE START(requestId: 628b2b23-8e49-4a53-8ac0-0b459ebe036c)\n"
+        "07 Dec 2026 18:32:38,882 [INFO] (rapid) "
+        "INVOKE RTDONE(status: success, produced bytes: 0, duration: 4.724000ms)\n"
+    )
+    report = parse(log)
+    assert report is not None and (report.init_duration_ms, report.duration_ms) == (597.928, 4.724)
+    # The next call's lines, read later in the same log, are not this call's; nor is this init the next call's.
+    after = log + WARM.replace(
+        "END RequestId",
+        "07 Dec 2026 18:32:39,000 [INFO] (rapid) INVOKE START(requestId: 72a51fe3-4e4b-41d2-b0a9-0e868ec91d99)\n"
+        "END RequestId",
+    )
+    assert (parse(after).init_duration_ms, parse(after).duration_ms) == (597.928, 4.724)
+    warm = parse(after[after.index("START RequestId: 72a5") :])
+    assert warm is not None and warm.init_duration_ms is None and warm.duration_ms == 585.629
+
+
 class Measured:
     def __init__(self, log: str) -> None:
         self.log, self.reads = log, 0
