@@ -116,3 +116,25 @@ def test_clean_removes_volumes_no_container_uses(bundle, docker_client):
     finally:
         engine.close()
     assert docker_client.volumes.list(filters={"name": bundle.volume}) == []
+
+
+def test_a_delivered_volume_is_found_complete_without_a_helper(bundle, docker_client, monkeypatch):
+    engine = connect()
+    try:
+        delivery.deliver(engine, bundle, helper_image=BASE)
+        fills: list[str] = []
+        real_fill = delivery._fill_once
+        monkeypatch.setattr(delivery, "_fill_once", lambda *a: fills.append(a[1].volume) or real_fill(*a))
+        assert delivery.deliver(engine, bundle, helper_image=BASE) == bundle.volume
+        assert fills == []  # the marker volume vouched for it: no helper, no look inside
+        # The volume removed behind the marker's back and made again, empty: the marker does not vouch for that one
+        # (told apart by its creation time, which the engine states to the second: made again until it differs).
+        vouched = delivery.created_at(docker_client.volumes.get(bundle.volume).attrs)
+        while delivery.created_at(docker_client.volumes.get(bundle.volume).attrs) == vouched:
+            docker_client.volumes.get(bundle.volume).remove()
+            docker_client.volumes.create(bundle.volume)
+        assert delivery.deliver(engine, bundle, helper_image=BASE) == bundle.volume
+        assert fills == [bundle.volume]
+    finally:
+        engine.close()
+    assert run_in(docker_client, bundle.volume, bundle.mount, f"{bundle.mount}/bin/hello") == b"hello from the volume\n"
