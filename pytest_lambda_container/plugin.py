@@ -83,6 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
     def open_session() -> LambdaSession:
+        from .engine import sdk
+
+        sdk.load()  # before anything imports docker: without its SSH transport where no ssh:// engine can be meant
         from .container.session import LambdaSession
 
         return LambdaSession(

@@ -113,16 +113,18 @@ class DockerContainer(RunningControls):
     def wait_ready(self, timeout: float) -> None:
         """Return once the emulator answers HTTP; raise if the container exits or never answers."""
         deadline = time.monotonic() + timeout
-        # Never through a proxy: a user's HTTP_PROXY must not catch calls to the container.
-        with httpx.Client(base_url=self.url, trust_env=False, timeout=1.0) as probe:
+        # Never through a proxy: a user's HTTP_PROXY must not catch calls to the container. Plain HTTP: no CA bundle
+        # to load (`verify=False` spares it, ~0.08 s of every start; nothing here speaks TLS).
+        with httpx.Client(base_url=self.url, trust_env=False, verify=False, timeout=1.0) as probe:
             while True:
-                self.raise_if_exited("exited before the emulator answered")
                 try:
                     # Any HTTP answer means the emulator listens; docker's port proxy alone only resets the connection.
                     probe.get("/")
                     return
                 except httpx.TransportError:
                     pass
+                # Asked of the engine only while the emulator does not answer: a round trip less when it does.
+                self.raise_if_exited("exited before the emulator answered")
                 if time.monotonic() > deadline:
                     raise ContainerNotReady(
                         f"container {self.name} ({self.plan.image.ref}) runs, but the emulator did not answer on "

@@ -17,7 +17,6 @@ from types import TracebackType
 from typing import Any
 
 from ..build.image import ImageInfo
-from ..cli.event import curl_command
 from ..config.function import FunctionSpec, ResolvedFunction
 from ..config.settings import Settings
 from ..engine import hygiene
@@ -51,6 +50,7 @@ class LambdaSession:
         self.log: Log = log or (lambda _line: None)
         self.warn: Log = warn or (lambda line: warnings.warn(f"pytest-lambda-container: {line}", stacklevel=3))
         self._engine: Engine | None = None
+        self._sweeping: threading.Thread | None = None
         self._engine_error: LambdaContainerError | None = None
         self._containers: dict[ResolvedFunction, LambdaContainer | FunctionPool] = {}
         self._lock = threading.RLock()
@@ -87,9 +87,21 @@ class LambdaSession:
                     raise
                 if not self._engine.reach.same_host:  # on the engine's host, the header said it all
                     self.log(self._engine.reach.describe())
-                for name in hygiene.reap_orphans(self._engine):
-                    self.log(f"removed container {name}, left behind by a pytest run that no longer exists")
+                if self.settings.reuse:  # before any container is adopted: the sweep removes outdated ones
+                    self._sweep(self._engine)
+                else:
+                    # Off the first container's critical path (issue 17: a look at every container of ours on the
+                    # engine, ~0.1 s); `close` waits for it, so a session still ends with the sweep done.
+                    self._sweeping = threading.Thread(
+                        target=self._sweep, args=(self._engine,), name="lambda-container-sweep", daemon=True
+                    )
+                    self._sweeping.start()
             return self._engine
+
+    def _sweep(self, engine: Engine) -> None:
+        """Remove what killed runs left behind (`hygiene.reap_orphans`), saying so."""
+        for name in hygiene.reap_orphans(engine):
+            self.log(f"removed container {name}, left behind by a pytest run that no longer exists")
 
     def image(self, spec: FunctionSpec | ResolvedFunction | None = None) -> ImageInfo:
         """The image of `spec` (default: the configured one), built at most once per session.
@@ -178,6 +190,9 @@ class LambdaSession:
         """Remove every container started (or, with `keep`, leave them running and say how to reach them)."""
         with self._lock:
             if self.settings.keep:
+                # Imported here: the event command brings the HTTP fronts, which a container's start does not need.
+                from ..cli.event import curl_command
+
                 for container in self.containers:
                     hint = curl_command(container.url, event_format=self.settings.event_format)
                     self.log(
@@ -194,6 +209,9 @@ class LambdaSession:
             self._containers.clear()
             if self.instruments is not None:
                 self.instruments.close()
+            if self._sweeping is not None:
+                self._sweeping.join()
+                self._sweeping = None
             if self._engine is not None and not self.settings.keep:
                 self._engine.close()
                 self._engine = None

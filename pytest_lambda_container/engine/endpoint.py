@@ -95,6 +95,10 @@ def client(endpoint: Endpoint, *, timeout: int) -> docker.DockerClient:
     import docker
     from docker.errors import DockerException
 
+    if endpoint.address.startswith("ssh://"):
+        from .sdk import with_ssh
+
+        with_ssh()  # an SDK loaded without its SSH transport (engine/sdk.py) gets it now
     try:
         if endpoint.origin == "from DOCKER_HOST":
             # from_env reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH with it, as the CLI does.

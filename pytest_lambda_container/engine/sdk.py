@@ -1,0 +1,68 @@
+"""The docker SDK, imported without its SSH transport unless the engine may be reached over SSH.
+
+Where paramiko is installed (it comes with many tools), `import docker` imports it for the SDK's own SSH transport
+(docker/transport/sshconn.py), and paramiko imports `invoke` when that is installed too: ~0.2 s of every run that
+starts a container, on its critical path (issue 17), for an engine that is almost always a local socket. The SDK
+imports that transport in a `try: ... except ImportError`, so with its module marked absent for the moment of the
+import the SDK loads whole but for SSH (paramiko stays importable by anyone). An ssh:// engine, named or possibly
+named (a docker context), gets the transport: at the import, or added to an SDK loaded without it (`with_ssh`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+SSH_TRANSPORT = "docker.transport.sshconn"
+_LOCK = threading.Lock()
+
+
+def may_use_ssh(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the engine the docker CLI would use may be an ssh:// one (engine/endpoint.py finds which): DOCKER_HOST
+    says; a context (DOCKER_CONTEXT, or the CLI config's `currentContext`) may, so it counts as yes."""
+    env = os.environ if environ is None else environ
+    if env.get("DOCKER_HOST"):
+        return env["DOCKER_HOST"].startswith("ssh://")
+    if env.get("DOCKER_CONTEXT", "default") != "default":
+        return True
+    config = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
+    try:
+        current = json.loads(config.read_text()).get("currentContext")
+    except (OSError, ValueError, AttributeError):
+        return False  # no config, or one the CLI cannot read either: the default context
+    return current not in (None, "", "default")
+
+
+def load(environ: Mapping[str, str] | None = None) -> None:
+    """Import the docker SDK, without its SSH transport unless `may_use_ssh` (idempotent, thread-safe)."""
+    with _LOCK:
+        if "docker" in sys.modules:
+            return
+        if may_use_ssh(environ):
+            import docker
+
+            return
+        sys.modules[SSH_TRANSPORT] = None  # type: ignore[assignment]  # import machinery: "absent"
+        try:
+            import docker  # noqa: F401
+        finally:
+            if sys.modules.get(SSH_TRANSPORT, 0) is None:
+                del sys.modules[SSH_TRANSPORT]
+
+
+def with_ssh() -> None:
+    """Make sure the loaded SDK has its SSH transport (an ssh:// engine after all)."""
+    import docker.api.client
+    import docker.transport
+
+    if hasattr(docker.transport, "SSHHTTPAdapter"):
+        return
+    from docker.transport.sshconn import SSHHTTPAdapter
+
+    # Where the SDK looks it up: the client's module reads the name it imported in its own try/except.
+    docker.transport.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[misc]
+    docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[attr-defined]
