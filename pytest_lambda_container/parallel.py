@@ -5,7 +5,8 @@ functions (`lambda_container` over several Dockerfiles, README's both-images pat
 function's container: twice the cold starts of a serial run, on the same cores. Here the controller schedules the
 tests of one `lambda_container` parameter as one unit (a scope, as `--dist loadscope` schedules a module), and every
 other test one by one, as `load` does; each function's container then starts on one worker, and the workers start
-theirs in parallel. A `--dist` the user chose is left alone.
+theirs in parallel. Tests marked `xdist_group` (xdist's own mark, which plain `load` ignores) are one unit per group,
+as `--dist loadgroup` would have them. A `--dist` the user chose is left alone.
 
 Only the workers collect, so they tell the controller which test is whose: one small file per worker, next to the
 run's temporary files, named by xdist's test run id. (`--dist loadgroup` would carry it in the node ids, but under
@@ -70,6 +71,17 @@ class Controller:
         return FunctionScheduling(config, log)
 
 
+def unit_of(item: pytest.Item) -> str | None:
+    """The unit of work that `item` is scheduled in, or None for a unit of its own: its `xdist_group` marks' group
+    (xdist's mark: tests that must share a worker, as `--dist loadgroup` honours it), else its function (its
+    `lambda_container` parameter)."""
+    names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+    if names:
+        return "xdist_group=" + "_".join(sorted(names))
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return f"{PARAMETER}={params[PARAMETER]}" if PARAMETER in params else None
+
+
 class Worker:
     """A worker's side: which collected test is which function's, written for the controller."""
 
@@ -78,11 +90,7 @@ class Worker:
         workerinput: dict[str, Any] = getattr(config, "workerinput", {})
         if not workerinput.get(GROUPING):
             return
-        groups = {}
-        for item in items:
-            params = getattr(getattr(item, "callspec", None), "params", {})
-            if PARAMETER in params:
-                groups[item.nodeid] = f"{PARAMETER}={params[PARAMETER]}"
+        groups = {item.nodeid: unit for item in items if (unit := unit_of(item)) is not None}
         target = groups_file(workerinput["testrunuid"], workerinput["workerid"])
         partial = target.with_suffix(".tmp")
         partial.write_text(json.dumps(groups))

@@ -122,8 +122,20 @@ def _memory(container) -> int:
     return int(container.container.stats(stream=False)["memory_stats"]["usage"])
 
 
+#: Sequential calls of the soak, and the container memory growth each may add before the soak calls it a leak.
+SOAK_CALLS = 400
+LEAK_PER_CALL = 15 * 1024
+
+
 @pytest.mark.slow
-def test_soak_2000_sequential_invocations(invoke, lambda_container):
+def test_soak_400_sequential_invocations(invoke, lambda_container):
+    """No error, no file descriptor and no container memory kept per call, over 400 calls after a warm-up.
+
+    400, not the 2,000 this test once made: a descriptor kept per call shows after three calls; the container's
+    memory, measured here over 2,000 calls, moved by under 1 MB either way (the runtime's own churn), so a bound of
+    15 KB a call (6 MB over 400 calls, the 30 MB over 2,000 this test had) is met by a healthy function and not by
+    one that leaks that much per call. A fifth of the calls proves the same, in a fifth of the time."""
+
     def one(i: int) -> None:
         kind = i % 4
         if kind == 0:
@@ -140,7 +152,7 @@ def test_soak_2000_sequential_invocations(invoke, lambda_container):
         one(i)
     fds, memory = _open_fds(), _memory(lambda_container)
     errors: list[BaseException] = []
-    for i in range(2000):
+    for i in range(SOAK_CALLS):
         try:
             one(i)
         except Exception as exc:  # collected: the assertion below shows them all
@@ -148,7 +160,7 @@ def test_soak_2000_sequential_invocations(invoke, lambda_container):
     assert errors == []
     assert _open_fds() <= fds + 2, "file descriptors grow with invocations"
     grown = _memory(lambda_container) - memory
-    assert grown < 30 * 1024 * 1024, f"container memory grew by {grown / 1e6:.1f} MB over 2,000 invocations"
+    assert grown < SOAK_CALLS * LEAK_PER_CALL, f"container memory grew by {grown / 1e6:.1f} MB over {SOAK_CALLS} calls"
     assert lambda_container.exit_code() is None
 
 

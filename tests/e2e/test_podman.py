@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import docker
 import pytest
 
-pytestmark = pytest.mark.docker
+from pytest_lambda_container.engine.hygiene import LABEL, LABEL_PID
+
+# One worker under xdist: the module's Podman service is one per process, and its tests stop and restart it.
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("podman")]
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 
@@ -65,6 +70,8 @@ def podman(tmp_path_factory, lambda_image, docker_client):
 
     class Podman:
         host = f"unix://{socket}"
+        #: The pids of the pytest runs that used it: this process's (pytester's in-process runs) and spawned ones.
+        runs: ClassVar[set[str]] = {str(os.getpid())}
         load = staticmethod(load_image)
 
         def stop(self) -> None:
@@ -76,11 +83,11 @@ def podman(tmp_path_factory, lambda_image, docker_client):
             state["service"] = start()
 
     yield Podman()
+    # Podman's containers are one store for every process of this user: another run's are not this module's.
     client = docker.DockerClient(base_url=Podman.host)
-    for container in client.containers.list(
-        all=True, ignore_removed=True, filters={"label": "pytest-lambda-container"}
-    ):
-        container.remove(force=True)
+    for container in client.containers.list(all=True, ignore_removed=True, filters={"label": LABEL}):
+        if container.labels.get(LABEL_PID) in Podman.runs:
+            container.remove(force=True)
     client.close()
     Podman().stop()
 
@@ -97,7 +104,7 @@ def test_podman_serves_the_plugin(pytester, podman, lambda_image, monkeypatch):
     result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
     result.assert_outcomes(passed=1)
     client = docker.DockerClient(base_url=podman.host)
-    assert client.containers.list(all=True, ignore_removed=True, filters={"label": "pytest-lambda-container"}) == []
+    assert client.containers.list(all=True, ignore_removed=True, filters={"label": f"{LABEL_PID}={os.getpid()}"}) == []
     client.close()
 
 
@@ -109,7 +116,12 @@ def test_engine_stopped_mid_session_fails_fast_and_clearly(inner_pytest, tmp_pat
         inner_pytest.wait_for(tmp_path / "started", proc)
         # The engine stops, and takes its containers with it (as dockerd does without live-restore).
         podman.stop()
-        subprocess.run(["podman", "kill", "--all"], capture_output=True, timeout=60)
+        podman.runs.add(str(proc.pid))
+        # Its own containers only: Podman's store is shared by every run of this user on the machine.
+        ours = subprocess.run(
+            ["podman", "ps", "-q", "--filter", f"label={LABEL_PID}={proc.pid}"], capture_output=True, text=True
+        ).stdout.split()
+        subprocess.run(["podman", "kill", *ours], capture_output=True, timeout=60)
         stopped = time.monotonic()
         (tmp_path / "engine-stopped").write_text("yes")
         out = proc.communicate(timeout=60)[0]

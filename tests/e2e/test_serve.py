@@ -22,7 +22,8 @@ from pytest_lambda_container.engine.hygiene import LABEL_PID
 
 from .conftest import list_ours, run_example_suite
 
-pytestmark = pytest.mark.docker
+# One worker under xdist: the tests share one `serve` process (a module fixture would start one per worker).
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("serve")]
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")

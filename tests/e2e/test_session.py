@@ -188,7 +188,7 @@ def test_an_interrupted_session_removes_its_container(inner_pytest, tmp_path, la
 
 
 def test_a_killed_sessions_containers_are_reaped_by_the_next(
-    inner_pytest, tmp_path, lambda_image, containers_of_pid, pytester, lambda_container
+    inner_pytest, tmp_path, lambda_image, containers_of_pid, pytester, lambda_container, monkeypatch
 ):
     proc = inner_pytest.spawn(tmp_path, SLOW_TEST, f"--lambda-image={lambda_image.id}")
     try:
@@ -199,15 +199,24 @@ def test_a_killed_sessions_containers_are_reaped_by_the_next(
     left = containers_of_pid(proc.pid)
     assert len(left) == 1  # SIGKILL leaves debris behind...
     pytester.makepyfile(HELLO_TEST)
-    # Where other runs share the engine (several checkouts' suites at once), the next session to start may be one
-    # of theirs: then the debris is gone before this one starts, and this one has nothing to say.
-    reaped_elsewhere = containers_of_pid(proc.pid) == []
+    # What the next session's sweep removed, as it returned it (the in-process run calls it in this process).
+    swept: list[str] = []
+    reap = hygiene.reap_orphans
+
+    def watched(engine):
+        removed = reap(engine)
+        swept.extend(removed)
+        return removed
+
+    monkeypatch.setattr(hygiene, "reap_orphans", watched)
     result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
     result.assert_outcomes(passed=1)
+    # ...which the next session removes and says so. Where other runs share the engine (an xdist worker, another
+    # checkout's suite, a CI job), the next session to sweep may be one of theirs: then this one has nothing to say.
     said = f"removed container {left[0].name}, left behind by a pytest run that no longer exists"
-    assert reaped_elsewhere or said in result.stdout.str(), result.stdout.str()
-    # ...which the next session removes, and nothing else of ours: this session's container lives on.
+    assert (left[0].name in swept) == (said in result.stdout.str()), result.stdout.str()
     assert containers_of_pid(proc.pid) == []
+    # Nothing else of ours: this session's container lives on.
     assert lambda_container.exit_code() is None
 
 

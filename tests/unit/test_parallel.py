@@ -65,3 +65,37 @@ def test_a_dist_the_user_chose_is_theirs(monkeypatch, args, addopts, env, chosen
     config = config_with(args, addopts)
     assert parallel.dist_chosen(config) is chosen  # type: ignore[arg-type]
     assert parallel.Controller(config).active is not chosen  # type: ignore[arg-type]
+
+
+def test_a_tests_unit_is_its_xdist_group_then_its_function(pytester):
+    items = pytester.getitems(
+        """
+        import pytest
+
+        @pytest.fixture
+        def lambda_container(request):
+            return request.param
+
+        @pytest.mark.parametrize("lambda_container", ["Dockerfile"], indirect=True)
+        def test_of_a_function(lambda_container):
+            pass
+
+        @pytest.mark.xdist_group("engine")
+        @pytest.mark.parametrize("lambda_container", ["Dockerfile"], indirect=True)
+        def test_grouped_too(lambda_container):
+            pass
+
+        @pytest.mark.xdist_group(name="engine")
+        def test_grouped():
+            pass
+
+        def test_alone():
+            pass
+        """
+    )
+    assert [parallel.unit_of(item) for item in items] == [
+        "lambda_container=Dockerfile",
+        "xdist_group=engine",
+        "xdist_group=engine",
+        None,
+    ]
