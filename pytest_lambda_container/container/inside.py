@@ -10,14 +10,20 @@ read out before the container is removed (`LaunchPlan.harvest`: an exec'd `tar`,
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from . import inside_boot
+from . import delivery, inside_boot
 from .delivery import Bundle
+
+if TYPE_CHECKING:
+    from ..engine.client import Engine
+    from .launch import LaunchPlan
 
 #: Where the delivered files are mounted, each bundle in a folder of its own.
 MOUNT = "/opt/pytest-lambda-container"
@@ -45,6 +51,8 @@ class Inside:
     branch: bool = False
     debug_port: int | None = None
     debug_wait: float = 0.0
+    #: How much earlier than the emulator's the function's deadline is, in ms (`with_function_deadline`).
+    deadline_shift_ms: int = 0
 
     def bundles(self) -> list[Bundle]:
         """The files to deliver: the start-up hook, and the packages it starts."""
@@ -65,6 +73,8 @@ class Inside:
         if self.debug_port:
             env[inside_boot.DEBUG_PORT] = str(self.debug_port)
             env[inside_boot.DEBUG_WAIT] = f"{self.debug_wait:g}"
+        if self.deadline_shift_ms > 0:
+            env[inside_boot.DEADLINE_SHIFT] = str(self.deadline_shift_ms)
         return env
 
     @property
@@ -85,3 +95,25 @@ def package_bundle(name: str) -> Bundle:
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     }
     return Bundle.of(name, f"{MOUNT}/{name}", files)
+
+
+def with_function_deadline(plan: LaunchPlan, engine: Engine) -> LaunchPlan:
+    """`plan`, whose emulator budget is longer than the function's timeout (room for the init: `warmup`), with the
+    handler's deadline kept at the function's timeout.
+
+    aws-lambda-rie tells the runtime a deadline of the call's start plus its budget (`AWS_LAMBDA_FUNCTION_TIMEOUT`,
+    read once at its first init; internal/lambda/rapidcore/server.go `Invoke`: `invoke.DeadlineNs = Monotime() +
+    FunctionTimeout`, set before any re-init), and no request header changes it. So the deadline is moved back in
+    the runtime (`inside_boot`), by the budget minus the timeout: the start-up hook is delivered as for coverage, and
+    PYTHONPATH names it (the function sees that). Lambda's deadline is the invocation's start plus the timeout, a
+    re-init at the invocation included (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+    """
+    shift = round((plan.emulator_timeout - plan.timeout) * 1000)
+    if shift <= 0:
+        return plan
+    inside = Inside(deadline_shift_ms=shift)
+    boot = inside.bundles()[0]
+    if boot.mount in plan.mounts.values():  # coverage or a debugger has it there already: only the variable
+        return dataclasses.replace(plan, environment={**plan.environment, inside_boot.DEADLINE_SHIFT: str(shift)})
+    volume = delivery.deliver(engine, boot, helper_image=plan.image.id)
+    return plan.with_inside(inside, {volume: boot.mount}, harvest=plan.harvest)

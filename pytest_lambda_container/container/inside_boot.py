@@ -3,6 +3,10 @@ every Python process there runs it at start-up, whatever the image: it measures 
 for a debugger, each when the plugin asks by environment variable. It runs on the image's Python, not the tests':
 standard library only, and syntax that Python 3.8 reads.
 
+Where the emulator's budget is longer than the function's timeout (room for an init, `warmup`), the deadline the
+runtime tells the handler is moved back by the difference (env PYTEST_LAMBDA_DEADLINE_SHIFT_MS), so that
+`context.get_remaining_time_in_millis()` counts from the function's timeout, as on Lambda.
+
 Coverage is saved after every invocation (the emulator SIGKILLs the runtime on a timeout or a reset, and the memory
 watch kills it too: nothing would be saved at exit), by wrapping the handler the runtime interface client
 (awslambdaric, in AWS base images and custom ones alike) gets from `bootstrap._get_handler`.
@@ -28,6 +32,8 @@ COVERAGE_BRANCH = "PYTEST_LAMBDA_COVERAGE_BRANCH"
 #: The debugger's port inside the container, and how long the first call waits for it to attach.
 DEBUG_PORT = "PYTEST_LAMBDA_DEBUG_PORT"
 DEBUG_WAIT = "PYTEST_LAMBDA_DEBUG_WAIT"
+#: How much earlier than the emulator's deadline the function's is, in ms (the emulator's budget minus the timeout).
+DEADLINE_SHIFT = "PYTEST_LAMBDA_DEADLINE_SHIFT_MS"
 RUNTIME_MODULE = "awslambdaric.bootstrap"
 
 _coverage: Any = None
@@ -99,6 +105,16 @@ def _wait_for_debugger() -> None:
         time.sleep(0.1)
 
 
+def _keep_function_deadline(context: Any) -> None:
+    """The emulator's deadline (the call's start plus its budget: aws-lambda-rie sets `Lambda-Runtime-Deadline-Ms` as
+    the call begins, before any re-init) moved back to the call's start plus the function's timeout. awslambdaric's
+    `LambdaContext` counts the remaining time from `_epoch_deadline_time_in_ms`."""
+    shift = int(os.environ.get(DEADLINE_SHIFT) or 0)
+    deadline = getattr(context, "_epoch_deadline_time_in_ms", None)
+    if shift > 0 and isinstance(deadline, (int, float)):
+        context._epoch_deadline_time_in_ms = deadline - shift
+
+
 def _measured(get_handler: Callable[[str], Any]) -> Callable[[str], Any]:
     @functools.wraps(get_handler)
     def wrapped(name: str) -> Any:
@@ -106,6 +122,7 @@ def _measured(get_handler: Callable[[str], Any]) -> Callable[[str], Any]:
 
         @functools.wraps(handler)
         def call(event: Any, context: Any) -> Any:
+            _keep_function_deadline(context)
             _wait_for_debugger()
             try:
                 return handler(event, context)
@@ -164,7 +181,7 @@ def _image_sitecustomize() -> None:
             return
 
 
-if os.environ.get(COVERAGE_DIR) or os.environ.get(DEBUG_PORT):
+if os.environ.get(COVERAGE_DIR) or os.environ.get(DEBUG_PORT) or os.environ.get(DEADLINE_SHIFT):
     _start_coverage()
     sys.meta_path.insert(0, _RuntimeFinder())
 _image_sitecustomize()

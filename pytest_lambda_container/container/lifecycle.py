@@ -4,13 +4,14 @@ released at the end. The base of `LambdaContainer` (function.py), which adds the
 from __future__ import annotations
 
 import enum
+import functools
 import threading
 
 import httpx
 
 from ..engine.client import Engine
 from ..errors import ContainerError
-from . import memwatch, warmup
+from . import inside, memwatch, warmup
 from .docker import DockerContainer, Log, ServingContainer
 from .launch import LaunchPlan
 
@@ -80,7 +81,8 @@ class ContainerLife(ServingContainer):
     def check_startup(self) -> None:
         """Have the runtime init now, off the function's timeout, or check that it can start (`warmup.start_up`)."""
         if self._current is not None:
-            warmup.start_up(self._current, self._http, self.plan, self.log, self._revive)
+            room = functools.partial(inside.with_function_deadline, engine=self.engine)
+            warmup.start_up(self._current, self._http, self.plan, self.log, self._revive, room)
 
     def remove(self) -> None:
         """Stop and remove the container (idempotent); the object cannot invoke any more.

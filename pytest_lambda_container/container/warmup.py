@@ -15,8 +15,9 @@ own lines are hidden from the container's log, and its INIT REPORT goes to the f
 Where the function's timeout is shorter than the init, the emulator would end the init at it: the container is then
 started again with room for the init (`LaunchPlan.with_init_room`), and the plugin ends each call at the function's
 timeout itself (`Deadline`), killing the runtime as Lambda does; the emulator then inits again in the next call,
-under the function's timeout, as Lambda re-inits after a timeout. The function's `get_remaining_time_in_millis()`
-then counts from the emulator's budget, not the function's timeout (the emulator tells the runtime its deadline).
+under the function's timeout, as Lambda re-inits after a timeout. The emulator tells the runtime a deadline of the
+call's start plus its own budget, so the runtime moves it back to the function's timeout
+(`inside.with_function_deadline`): `get_remaining_time_in_millis()` counts from the function's timeout, as on Lambda.
 """
 
 from __future__ import annotations
@@ -199,9 +200,12 @@ def start_up(
     plan: LaunchPlan,
     log: Log,
     relaunch: Callable[[LaunchPlan], DockerContainer],
+    room: Callable[[LaunchPlan], LaunchPlan] = lambda plan: plan,
 ) -> float | None:
     """Have the runtime init where it takes a warm-up: again in a new container of `relaunch` with room for the init
-    where the emulator ended it at a shorter function timeout. The init's duration (None: it runs in the first call).
+    where the emulator ended it at a shorter function timeout (the plan made by `room` from the plan with more budget:
+    the function's deadline kept, `inside.with_function_deadline`). The init's duration (None: it runs in the first
+    call).
 
     An init that failed, a runtime that could not run, or one that takes no warm-up is checked without invoking
     (`startup`): `RuntimeUnavailable`, or `HandlerImportError` in the runtime's words with the user's frames (the
@@ -212,7 +216,7 @@ def start_up(
     if applies(plan, current):
         found = warm_up(current, http, plan, log)
         if found.outcome is Outcome.TIMED_OUT:
-            plan = plan.with_init_room(INIT_LIMIT)
+            plan = room(plan.with_init_room(INIT_LIMIT))
             current = relaunch(plan)
             found = warm_up(current, http, plan, log)
         if found.outcome in (Outcome.READY, Outcome.OVER_LIMIT):

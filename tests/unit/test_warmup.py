@@ -4,15 +4,17 @@ the deadline the plugin keeps; pure, checked without Docker. The answers and log
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
+import types
 
 import httpx
 
 from pytest_lambda_container.build.image import ImageInfo
 from pytest_lambda_container.build.image_config import ImageConfig
 from pytest_lambda_container.config.defaults import INIT_LIMIT
-from pytest_lambda_container.container import launch, metrics, warmup
+from pytest_lambda_container.container import inside, inside_boot, launch, metrics, warmup
 from pytest_lambda_container.container.protocol import hide_invocation
 from pytest_lambda_container.container.sandbox import Sandbox
 from pytest_lambda_container.container.warmup import Outcome, verdict
@@ -168,3 +170,33 @@ def test_an_init_within_the_limit_is_the_first_calls_and_runs_with_the_burst():
     found = warmup.warm_up(current, SlowInit(current, 0.0), plan, print)
     assert found.outcome is Outcome.READY and found.init_ms == 1509.107 and not current.killed.is_set()
     assert current.cpus == [2.0, 512 / 1769]
+
+
+def test_with_room_for_the_init_the_handler_keeps_the_functions_deadline(monkeypatch):
+    """aws-lambda-rie tells the runtime the call's start plus its own budget (rapidcore/server.go `Invoke`); Lambda's
+    deadline is the call's start plus the function's timeout: the runtime moves it back by the difference."""
+    delivered = []
+    monkeypatch.setattr(
+        inside.delivery, "deliver", lambda engine, bundle, helper_image: delivered.append(bundle) or "v"
+    )
+    whole = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=2)
+    assert inside.with_function_deadline(whole, engine=None) is whole  # the emulator keeps the function's own
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=1.5)
+    roomy = inside.with_function_deadline(plan.with_init_room(INIT_LIMIT), engine=None)
+    assert roomy.environment[inside_boot.DEADLINE_SHIFT] == "9500" and roomy.emulator_timeout == 11
+    assert (
+        roomy.environment["PYTHONPATH"].startswith(f"{inside.MOUNT}/boot") and roomy.mounts["v"] == delivered[0].mount
+    )
+    # Coverage's hook already there: only the variable.
+    unshifted = {k: v for k, v in roomy.environment.items() if k != inside_boot.DEADLINE_SHIFT}
+    again = inside.with_function_deadline(dataclasses.replace(roomy, environment=unshifted), engine=None)
+    assert len(delivered) == 1 and again.environment[inside_boot.DEADLINE_SHIFT] == "9500"
+
+
+def test_the_runtimes_hook_moves_the_handlers_deadline_back(monkeypatch):
+    context = types.SimpleNamespace(_epoch_deadline_time_in_ms=100_000)
+    call = inside_boot._measured(lambda name: lambda event, context: context._epoch_deadline_time_in_ms)("app.handler")
+    assert call({}, context) == 100_000
+    monkeypatch.setenv(inside_boot.DEADLINE_SHIFT, "9500")
+    assert call({}, types.SimpleNamespace(_epoch_deadline_time_in_ms=100_000)) == 90_500
+    assert inside_boot._keep_function_deadline(object()) is None  # a context without the runtime's field: left alone
