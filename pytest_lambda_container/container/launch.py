@@ -65,6 +65,12 @@ class LaunchPlan:
         keeps the function's timeout itself (`with_init_room`)."""
         return float(self.environment.get(TIMEOUT_VARIABLE) or math.ceil(self.timeout))
 
+    @property
+    def has_init_room(self) -> bool:
+        """Whether the emulator's budget is past the function's timeout (in the emulator's whole seconds) to fit the
+        init (`with_init_room`): the plugin then keeps the timeout, and the handler's deadline, itself."""
+        return self.emulator_timeout > max(1, math.ceil(self.timeout))
+
     def with_init_room(self, init_limit: float) -> LaunchPlan:
         """This plan with an emulator budget that fits an init of up to `init_limit` seconds where the function's
         timeout is shorter: the emulator counts the init against it, Lambda does not (`warmup`). The plugin then

@@ -4,7 +4,6 @@ released at the end. The base of `LambdaContainer` (function.py), which adds the
 from __future__ import annotations
 
 import enum
-import functools
 import threading
 
 import httpx
@@ -76,13 +75,14 @@ class ContainerLife(ServingContainer):
         if self._current is not None:
             self._current.remove()
         self.restarts, self.plan = self.restarts + (plan is None), plan or self.plan
+        if self.plan.has_init_room:  # given room by the warm-up, or adopted with it (--lambda-reuse)
+            self.plan = inside.with_function_deadline(self.plan, self.engine)
         return self._launch(port)
 
     def check_startup(self) -> None:
         """Have the runtime init now, off the function's timeout, or check that it can start (`warmup.start_up`)."""
         if self._current is not None:
-            room = functools.partial(inside.with_function_deadline, engine=self.engine)
-            warmup.start_up(self._current, self._http, self.plan, self.log, self._revive, room)
+            warmup.start_up(self._current, self._http, self.plan, self.log, self._revive)
 
     def remove(self) -> None:
         """Stop and remove the container (idempotent); the object cannot invoke any more.

@@ -200,12 +200,10 @@ def start_up(
     plan: LaunchPlan,
     log: Log,
     relaunch: Callable[[LaunchPlan], DockerContainer],
-    room: Callable[[LaunchPlan], LaunchPlan] = lambda plan: plan,
 ) -> float | None:
     """Have the runtime init where it takes a warm-up: again in a new container of `relaunch` with room for the init
-    where the emulator ended it at a shorter function timeout (the plan made by `room` from the plan with more budget:
-    the function's deadline kept, `inside.with_function_deadline`). The init's duration (None: it runs in the first
-    call).
+    where the emulator ended it at a shorter function timeout (`relaunch` keeps the function's deadline there:
+    `inside.with_function_deadline`). The init's duration (None: it runs in the first call).
 
     An init that failed, a runtime that could not run, or one that takes no warm-up is checked without invoking
     (`startup`): `RuntimeUnavailable`, or `HandlerImportError` in the runtime's words with the user's frames (the
@@ -216,7 +214,7 @@ def start_up(
     if applies(plan, current):
         found = warm_up(current, http, plan, log)
         if found.outcome is Outcome.TIMED_OUT:
-            plan = room(plan.with_init_room(INIT_LIMIT))
+            plan = plan.with_init_room(INIT_LIMIT)
             current = relaunch(plan)
             found = warm_up(current, http, plan, log)
         if found.outcome in (Outcome.READY, Outcome.OVER_LIMIT):

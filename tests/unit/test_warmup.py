@@ -91,8 +91,15 @@ def test_the_emulator_gets_room_for_the_init_only_where_the_timeout_is_shorter()
     assert plan.emulator_timeout == 2 and plan.environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "2"
     roomy = plan.with_init_room(INIT_LIMIT)
     assert roomy.emulator_timeout == 11 and roomy.timeout == 1.5
+    assert roomy.has_init_room and not plan.has_init_room  # 2 s are 1.5 s in the emulator's whole seconds
     long = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=30)
-    assert long.with_init_room(INIT_LIMIT).emulator_timeout == 30
+    assert long.with_init_room(INIT_LIMIT).emulator_timeout == 30 and not long.with_init_room(INIT_LIMIT).has_init_room
+    # A container an earlier run gave room (--lambda-reuse) has it too: its successor keeps the function's deadline.
+    assert (
+        launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=1)
+        .as_started(["AWS_LAMBDA_FUNCTION_TIMEOUT=11"])
+        .has_init_room
+    )
 
 
 def test_the_plugin_keeps_the_deadline_only_where_the_emulators_is_longer():
