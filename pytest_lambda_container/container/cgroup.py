@@ -16,6 +16,9 @@ from typing import Protocol
 
 from ..errors import LambdaContainerError
 
+# The one reading of memory.stat, in the watcher that runs inside containers too.
+from .watcher import anon_bytes as anon_bytes
+
 #: Where a container's memory cgroup is, as the host sees it (relative to its root; `{id}` is the container's full
 #: id; `*` stands for a user's uid). cgroup v1 puts it under the memory controller's own hierarchy, v2 in the
 #: unified one. The one table for every reader.
@@ -44,8 +47,6 @@ INSIDE_DIRS = ("/sys/fs/cgroup/memory", "/sys/fs/cgroup")
 
 #: cgroup v1's memory.oom_control and v2's memory.events both have this line (v1 since Linux 4.13).
 _OOM_KILL = re.compile(r"^oom_kill (\d+)$", re.MULTILINE)
-#: Anonymous memory in memory.stat: v1's hierarchical total, v1's own, v2's.
-_ANON_KEYS = ("total_rss", "rss", "anon")
 
 
 class Execs(Protocol):
@@ -83,15 +84,6 @@ def oom_kills(text: str) -> int | None:
 def peak_bytes(text: str) -> int | None:
     """The number in a memory.max_usage_in_bytes (v1) or memory.peak (v2) text (the first line that is one)."""
     return next((int(line) for line in text.split() if line.isdigit()), None)
-
-
-def anon_bytes(stat: str) -> int | None:
-    """The anonymous memory in a memory.stat text (v1 or v2), in bytes; None if it has none."""
-    values = dict(line.split(" ", 1) for line in stat.splitlines() if " " in line)
-    for key in _ANON_KEYS:
-        if key in values and values[key].strip().isdigit():
-            return int(values[key])
-    return None
 
 
 def read_oom_kills(container: Execs, host_root: Path = Path("/")) -> int | None:

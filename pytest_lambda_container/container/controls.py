@@ -4,7 +4,7 @@ runtime after a timeout, read its peak memory. A mixin of `DockerContainer` (doc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from docker.models.containers import Container
 
@@ -12,6 +12,12 @@ from ..engine.client import Engine
 from ..errors import LambdaContainerError
 from . import cgroup, memwatch
 from .sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from .launch import LaunchPlan
+
+#: How an exec says its program is not there or cannot run (POSIX shells' and the engines' 127 and 126).
+_NO_PROGRAM = (126, 127)
 
 
 class RunningControls:
@@ -21,6 +27,7 @@ class RunningControls:
     container: Container
     id: str
     name: str
+    plan: LaunchPlan
 
     def exec(self, argv: tuple[str, ...], *, workdir: str, environment: Mapping[str, str]) -> tuple[int, str]:
         """Run `argv` in the container; its exit code and output (both streams, the first line's indent kept)."""
@@ -41,7 +48,18 @@ class RunningControls:
     def kill_runtime(self) -> bool:
         """Kill the runtime's processes but not the emulator (PID 1), which answers the call in flight and starts a
         fresh runtime for the next, as Lambda does after a timeout: from the host's cgroup where the engine runs
-        here, else from inside. False if neither could."""
+        here, else from inside. False if neither could.
+
+        With the memory watch inside the container, its watcher kills them, sparing itself: a kill of every
+        process, from the host or by `kill -9 -1`, would end it too."""
+        watch = self.plan.memwatch
+        if watch is not None:
+            try:
+                code, _ = self.exec(watch.kill_argv(), workdir="/", environment={})
+            except LambdaContainerError:
+                return False
+            if code not in _NO_PROGRAM:
+                return code == 0
         found = cgroup.find_cgroup(self.id)
         if found is not None and memwatch.kill_runtime(found):
             return True

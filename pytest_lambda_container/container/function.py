@@ -171,7 +171,7 @@ class LambdaContainer(ContainerLife):
                 # function never saw the event, so it goes again once the reset has had a moment.
                 time.sleep(RESET_PAUSE)
                 response = self.invoke_raw(payload, timeout=timeout, headers=headers)
-            over = self._oom.over_memory()
+            over = self._oom.over_memory(response.text)
             if over is not None:  # killed for memory, or (where it could not be) past it all the same
                 raise over from None
             try:

@@ -10,7 +10,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..build.image import ImageInfo
 from ..build.image_config import RUNTIME_START
@@ -23,6 +23,9 @@ from .inside import Harvest, Inside
 from .protocol import RIE_DIR, RIE_MOUNT
 from .sandbox import Sandbox
 from .startup import StartupCheck, check_for
+
+if TYPE_CHECKING:
+    from .watch_inside import InsideWatch
 
 __all__ = ["CONTAINER_PORT", "RIE_DIR", "RIE_MOUNT", "TIMEOUT_VARIABLE", "LaunchPlan", "emulator_command", "plan"]
 
@@ -58,6 +61,8 @@ class LaunchPlan:
     harvest: Harvest | None = None
     #: More container ports (e.g. "5678/tcp") published on 127.0.0.1, each on the host port given.
     published: Mapping[str, int] = field(default_factory=dict)
+    #: The memory watch, where it runs inside the container (watch_inside.py); None: on the host, or none.
+    memwatch: InsideWatch | None = None
 
     @property
     def emulator_timeout(self) -> float:
@@ -94,6 +99,12 @@ class LaunchPlan:
             mounts={**self.mounts, **volumes},
             tmpfs={**self.tmpfs, **inside.tmpfs},
             harvest=harvest,
+        )
+
+    def with_memwatch(self, watch: InsideWatch, volume: str, mount: str, tmpfs: Mapping[str, str]) -> LaunchPlan:
+        """This plan with the memory watch inside its container: its watcher's `volume` at `mount`, its `tmpfs`."""
+        return dataclasses.replace(
+            self, memwatch=watch, mounts={**self.mounts, volume: mount}, tmpfs={**self.tmpfs, **tmpfs}
         )
 
     def create_options(self, *, name: str, port: int) -> dict[str, Any]:

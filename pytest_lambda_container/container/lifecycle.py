@@ -50,7 +50,7 @@ class ContainerLife(ServingContainer):
         self._oom.close()
         # A new container, a new cgroup: its count starts at 0.
         self._oom = memwatch.OomWatch.of(
-            self._current.id, self.name, self.plan.sandbox, self.log, same_host=self.engine.reach.same_host
+            self._current, self.name, self._current.plan, self.log, same_host=self.engine.reach.same_host
         )
         if self.state is State.REMOVED:  # removed while this one was starting: it goes too
             self._current.remove()

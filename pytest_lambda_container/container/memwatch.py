@@ -11,10 +11,10 @@ Lambda's would be, and the call fails as `Runtime.OutOfMemory`; the emulator sta
 It needs the container's cgroup to be readable, and its processes signalable, from here (a local engine, run as
 root or as the engine's user); where they are not, only the container's limit (memory + /tmp) holds, and
 `MemoryWatch.available` says so. Where the tests do not run on the engine's host (in a container, against
-`docker:dind` or a remote engine: engine/reach.py), the watch is off, said once per container: the host's process ids
-in cgroup.procs mean other processes in another pid namespace, and sampling through the engine (an exec every 10 ms)
-would cost the function the CPU it is measured on. The OOM-kill count and the peak are still read, inside the
-container (cgroup.py).
+`docker:dind` or a remote engine: engine/reach.py), the host's process ids in cgroup.procs mean other processes in
+another pid namespace, and sampling through the engine (an exec every 10 ms) would cost the function the CPU it is
+measured on: the watch runs inside the container instead (watch_inside.py), and `OomWatch` judges a call the same
+way. The OOM-kill count and the peak are read inside the container there (cgroup.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from . import outcome
 from .cgroup import Execs, anon_bytes, find_cgroup, read_oom_kills
 
 if TYPE_CHECKING:
-    from .sandbox import Sandbox
+    from .launch import LaunchPlan
+    from .watch_inside import InsideMemoryWatch
 
 #: How often the function's memory is read during an invocation: a few tens of microseconds each time.
 INTERVAL = 0.01
@@ -100,6 +101,9 @@ class MemoryWatch:
             self._active.clear()
             self._check()  # what the last interval did not see
 
+    def settle(self, answer: str) -> None:
+        """Nothing to read after a call: the sampling thread saw it."""
+
     def close(self) -> None:
         """Stop the sampling thread."""
         self._closed = True
@@ -142,38 +146,55 @@ def kill_runtime(cgroup_dir: Path) -> bool:
 
 
 class OomWatch:
-    """One container's out-of-memory judge: the function's own memory watched during each call (`MemoryWatch`, when
-    given), and the OOM-kill count as last seen (a kill that raised it was the kernel's, for memory + /tmp)."""
+    """One container's out-of-memory judge: the function's own memory watched during each call (`MemoryWatch` from
+    the host, `InsideMemoryWatch` in the container; when given), and the OOM-kill count as last seen (a kill that
+    raised it was the kernel's, for memory + /tmp)."""
 
-    def __init__(self, memory: MemoryWatch | None = None) -> None:
+    def __init__(self, memory: MemoryWatch | InsideMemoryWatch | None = None) -> None:
         self.seen = 0
         self.memory = memory
 
     @classmethod
     def of(
-        cls, container_id: str, name: str, limits: Sandbox | None, log: Callable[[str], None], *, same_host: bool = True
+        cls, container: Execs, name: str, plan: LaunchPlan, log: Callable[[str], None], *, same_host: bool = True
     ) -> OomWatch:
-        """The judge of a new container: with the sandbox on, its function's own memory watched where it can be
-        (`same_host`: the tests run on the engine's host, whose cgroup files and processes they see)."""
+        """The judge of a new container: with the sandbox on, its function's own memory watched where it can be:
+        inside it where the plan says (its watcher started now), else from this host (`same_host`: the tests run on
+        the engine's host, whose cgroup files and processes they see)."""
+        limits = plan.sandbox
         if limits is None or not limits.enabled:
             return cls()
-        watch = MemoryWatch.of(container_id, limits.memory) if same_host else MemoryWatch(None, limits.memory)
-        where = "on this host" if same_host else "here: the tests do not run on the engine's host"
-        if not watch.available:
-            log(
-                f"the function's own memory cannot be read from here (no cgroup of {name} {where}): only the "
-                f"container's limit holds, its {limits.memory} MB of memory and /tmp's {limits.ephemeral_storage} MB "
-                "together"
-            )
-        return cls(watch)
+        if plan.memwatch is not None:
+            from .watch_inside import InsideMemoryWatch  # the docker SDK's delivery: only where a container runs
+
+            inside = InsideMemoryWatch.start(container, plan.memwatch)
+            if isinstance(inside, InsideMemoryWatch):
+                return cls(inside)
+            why = f"the watch could not start in {name}: {inside}"
+        elif same_host:
+            watch = MemoryWatch.of(container.id, limits.memory)
+            if watch.available:
+                return cls(watch)
+            why = f"no cgroup of {name} on this host"
+        else:
+            why = f"{plan.image.ref} has no Python named in its command to run the watch in {name}"
+        log(
+            f"the function's own memory cannot be watched ({why}): only the container's limit holds, its "
+            f"{limits.memory} MB of memory and /tmp's {limits.ephemeral_storage} MB together"
+        )
+        return cls(MemoryWatch(None, limits.memory))
 
     def watching(self) -> contextlib.AbstractContextManager[None]:
         """Watch the function's own memory for the length of one call."""
         return self.memory.watching() if self.memory is not None else contextlib.nullcontext()
 
-    def over_memory(self) -> FunctionOutOfMemory | None:
-        """Lambda's out-of-memory error if the last call used more than the function's memory (/tmp apart)."""
-        if self.memory is None or self.memory.tripped is None:
+    def over_memory(self, answer: str = "") -> FunctionOutOfMemory | None:
+        """Lambda's out-of-memory error if the last call used more than the function's memory (/tmp apart); `answer`,
+        the emulator's, tells a watch inside the container whether there is anything to read."""
+        if self.memory is None:
+            return None
+        self.memory.settle(answer)
+        if self.memory.tripped is None:
             return None
         # The watch kills at its first sample past the limit: what it saw is where the function was stopped, not
         # what it would have used. Rounded up, so that a figure a few KB past the limit never reads as the limit.

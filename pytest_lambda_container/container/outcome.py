@@ -169,6 +169,17 @@ def was_killed(error: FunctionError) -> bool:
     return error.error_type == "Runtime.ExitError" and "signal: killed" in error.error_message
 
 
+def killed_answer(text: str) -> bool:
+    """Whether the emulator's answer to a call says the runtime was killed (`was_killed`)."""
+    if "signal: killed" not in text:  # the usual answer is decided by a substring test
+        return False
+    try:
+        error = function_error(json.loads(text))
+    except ValueError:
+        return False
+    return error is not None and was_killed(error)
+
+
 def as_lambda_reports_it(
     error: FunctionError,
     *,

@@ -22,7 +22,7 @@ from ..config.settings import Settings
 from ..engine import hygiene
 from ..engine.client import Engine, connect
 from ..errors import LambdaContainerError
-from . import delivery, launch, reuse
+from . import delivery, launch, reuse, watch_inside
 from . import emulator as rie
 from .function import LambdaContainer
 from .instruments import Instruments
@@ -143,6 +143,7 @@ class LambdaSession:
             )
             if self.instruments is not None:
                 plan = self.instruments.apply(plan, info, fn, engine)
+            plan = watch_inside.apply(plan, engine)
             # The first container gets the configured port; the others any free one.
             port = self.settings.port if not self._containers else 0
             container = self._start(engine, plan, fn, port=port, member=0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_lambda_container import FunctionError, LambdaSession, PayloadTooLarge, Settings
-from pytest_lambda_container.container import sandbox
+from pytest_lambda_container.container import sandbox, watch_inside
 from pytest_lambda_container.errors import FunctionOutOfMemory
 
 pytestmark = pytest.mark.docker
@@ -130,6 +130,33 @@ def test_another_kill_is_not_out_of_memory(fn):
 def test_tmp_does_not_take_the_functions_memory(fn, tmp, heap):
     # As on Lambda: /tmp and the heap each have their own size (512 MB each here), whatever the other holds.
     assert fn.invoke_event({"action": "tmp_and_heap", "tmp": tmp, "heap": heap}) == {"tmp": tmp, "heap": heap}
+
+
+@pytest.mark.parametrize("kind", ["custom", "aws"])
+def test_the_watch_inside_the_container_holds_lambdas_memory_with_tmp_apart(kind, lambda_image, monkeypatch):
+    # Where the host's cgroup files are out of reach (the tests in a container, a remote engine), the watch runs in
+    # the function's container; PYTEST_LAMBDA_CONTAINER_MEMWATCH=inside puts it there on this host too.
+    monkeypatch.setenv(watch_inside.FORCE_VARIABLE, "inside")
+    said: list[str] = []
+    with LambdaSession(Settings(rootdir=ROOT, build_network="host", port=0), log=said.append) as session:
+        if kind == "custom":
+            fields = {"dockerfile": IMAGES / "Dockerfile.custom-sandbox", "build_args": {"BASE": lambda_image.id}}
+        else:
+            fields = {"dockerfile": IMAGES / "Dockerfile.aws-sandbox"}
+        fn = session.container(**fields)
+        assert fn.plan.memwatch is not None and not [line for line in said if "cannot be watched" in line], said
+        for _ in range(2):  # the watcher outlives the emulator's reset after its kill
+            with pytest.raises(FunctionOutOfMemory) as info:
+                fn.invoke_event({"action": "alloc", "mb": 700})
+            assert info.value.error_type == "Runtime.OutOfMemory"
+            assert "went past its 512 MB (stopped at 5" in str(info.value) and "--lambda-memory" in str(info.value)
+            assert fn.invoke_event({"action": "alloc", "mb": 100}) == {"allocated": 100}
+        # /tmp apart: 450 MB there and 450 MB of heap fit, as on Lambda.
+        assert fn.invoke_event({"action": "tmp_and_heap", "tmp": 450, "heap": 450}) == {"tmp": 450, "heap": 450}
+        # Another kill is not the watch's.
+        with pytest.raises(FunctionError) as killed:
+            fn.invoke_event({"action": "kill_self"})
+        assert not isinstance(killed.value, FunctionOutOfMemory)
 
 
 def test_lambdas_payload_limits_both_ways_under_the_sandbox(fn):

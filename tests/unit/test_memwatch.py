@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -128,18 +129,26 @@ def test_the_out_of_memory_message_says_where_the_function_was_stopped_never_the
     assert "512 MB (stopped at 512" not in error.error_message
 
 
-def test_where_the_tests_are_not_on_the_engines_host_the_watch_is_off_and_says_why(
+def test_on_the_engines_host_the_hosts_watch_runs_and_elsewhere_without_a_python_it_is_off_and_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A cgroup that looks like the container's: on the engine's host it is watched; from elsewhere its process ids
-    # would be another pid namespace's, so it is never used there (engine/reach.py's same_host).
+    # would be another pid namespace's, so it is never used there (engine/reach.py's same_host): the watch runs in
+    # the container (watch_inside.py), unless its image has no Python to run it.
     monkeypatch.setattr(memwatch, "find_cgroup", lambda _id, _root=Path("/"): tmp_path)
+    from pytest_lambda_container.build.image import ImageInfo
+    from pytest_lambda_container.build.image_config import ImageConfig
+    from pytest_lambda_container.container import launch
     from pytest_lambda_container.container.sandbox import Sandbox
+    from pytest_lambda_container.engine import hygiene
 
+    node = ImageInfo("sha256:n", "fn:node", ImageConfig(entrypoint=("/usr/bin/node",), cmd=("index.js",)))
+    plan = launch.plan(node, labels=hygiene.labels("s1"), emulator_volume="v", sandbox=Sandbox(memory=256))
+    container = SimpleNamespace(id="abc", name="plc-x")
     said: list[str] = []
-    here = OomWatch.of("abc", "plc-x", Sandbox(memory=256), said.append, same_host=True)
+    here = OomWatch.of(container, "plc-x", plan, said.append, same_host=True)  # type: ignore[arg-type]
     assert here.memory is not None and here.memory.available and said == []
-    elsewhere = OomWatch.of("abc", "plc-x", Sandbox(memory=256), said.append, same_host=False)
+    elsewhere = OomWatch.of(container, "plc-x", plan, said.append, same_host=False)  # type: ignore[arg-type]
     assert elsewhere.memory is not None and not elsewhere.memory.available
     (line,) = said
-    assert "the tests do not run on the engine's host" in line and "only the container's limit holds" in line
+    assert "fn:node has no Python" in line and "only the container's limit holds" in line
