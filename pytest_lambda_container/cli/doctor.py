@@ -24,7 +24,7 @@ from ..container import emulator as rie
 from ..container import emulator_wheel as rie_wheel
 from ..engine.client import Engine, connect
 from ..engine.hygiene import LABEL
-from ..errors import ConfigError, EngineRefused, LambdaContainerError
+from ..errors import ConfigError, EngineRefused, EngineUnavailable, LambdaContainerError
 from . import base_probe, layer_order, project_check
 from .project_check import Check
 from .settings_args import add_options, container_options, settings_of
@@ -115,8 +115,8 @@ def doctor(settings: Settings, emit: Callable[[str], None] | None = None, *, try
 def _engine(report: Callable[[Check], None]) -> Engine | None:
     try:
         engine = connect()
-    except LambdaContainerError as exc:
-        report(Check("engine", "MISSING", f"{exc} {NO_ENGINE}"))
+    except LambdaContainerError as exc:  # an engine refusing this client's TLS is there: no install advice
+        report(Check("engine", "MISSING", f"{exc} {NO_ENGINE}" if isinstance(exc, EngineUnavailable) else str(exc)))
         return None
     try:
         with engine.errors("a version query"):

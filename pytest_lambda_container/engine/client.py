@@ -109,25 +109,32 @@ def _hard_limit(which: int) -> int:
 
 def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
     """Connect to the engine the docker CLI would use (DOCKER_HOST, DOCKER_CONTEXT, the CLI's current context, the
-    default socket: engine/endpoint.py), or raise `EngineUnavailable` within `timeout`."""
+    default socket: engine/endpoint.py), or raise `EngineUnavailable` within `timeout` (`ConfigError` when its
+    endpoint cannot be used as set: a malformed address, TLS material missing or refused)."""
     found = endpoint.resolve()
     address, origin = found.address, found.origin
-    client = None
+    # An address that cannot even be used (a malformed DOCKER_HOST, TLS files missing) raises here: nothing was asked
+    # of an engine.
+    probe = endpoint.client(found, timeout=int(max(1, timeout)))
     try:
-        # An address that cannot even be used (a malformed DOCKER_HOST) raises here: nothing was asked of an engine.
-        client = endpoint.client(found, timeout=int(max(1, timeout)))
-        # The version's answer is the ping: a round trip less on every run's critical path (issue 17).
+        # The version's answer is the ping, and the only request of the connection: the clients are made at a given
+        # API version, so they ask nothing themselves (issue 17: round trips on every run's critical path).
         with engine_errors(address, "a ping"):
-            version = client.version()
+            version = probe.version()
     except (EngineUnavailable, EngineRefused) as exc:
-        if client is not None:
-            client.close()
+        trouble = endpoint.tls_trouble(found, probe)
+        if trouble is not None:
+            raise trouble from None
         raise EngineUnavailable(
             f"no Docker engine answers at {address} ({origin}): {exc.reason}. "
             "Start the engine (e.g. `sudo systemctl start docker`, or `dockerd &`), or point DOCKER_HOST (or "
             "DOCKER_CONTEXT) at a running one (Podman: `podman system service --time=0 unix:///PATH` and "
             "DOCKER_HOST=unix:///PATH)."
         ) from None
+    finally:
+        probe.close()
+    # At the engine's own API version, as the SDK's "auto" would pick it.
+    client = endpoint.client(found, timeout=int(max(1, timeout)), version=str(version.get("ApiVersion") or ""))
     client.api.timeout = int(STREAM_TIMEOUT)
     components = " ".join(c.get("Name", "") for c in version.get("Components") or [])
     arch = platforms.docker_arch(version.get("Arch") or "amd64")

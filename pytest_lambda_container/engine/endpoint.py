@@ -4,18 +4,19 @@ socket (https://docs.docker.com/engine/manage-resources/contexts/).
 
 docker-py's `from_env` reads DOCKER_HOST only; its `ContextAPI` reads a context's metadata
 (contexts/meta/<sha256 of the name>/meta.json) and TLS material (contexts/tls/<sha256>/docker/{ca,cert,key}.pem),
-so it does the reading here. An ssh:// endpoint runs the `ssh` client, as the CLI does (your ~/.ssh/config applies,
-and paramiko is not needed).
+so it does the reading here. An ssh:// endpoint runs the `ssh` client, as the CLI does (your ~/.ssh/config applies);
+the docker SDK still imports paramiko for any ssh:// address, hence the `ssh` extra.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EngineUnavailable
+from ..errors import ConfigError, EngineUnavailable
 
 if TYPE_CHECKING:  # the docker SDK loads only where a context is read or a client made: the header reads this too
     import docker
@@ -40,6 +41,14 @@ class Endpoint:
         if self.context is not None:
             return {"DOCKER_CONTEXT": self.context}
         return {"DOCKER_HOST": self.address} if self.origin == "from DOCKER_HOST" else {}
+
+    def tls_material(self) -> tuple[str, str]:
+        """Where this endpoint's TLS files are, and how they are set: for the message that says which to fix."""
+        if self.context is not None:
+            how = f"docker context update {self.context} --docker host={self.address},ca=CA,cert=CERT,key=KEY"
+            return f"docker context {self.context}", f"`{how}` sets its files"
+        folder = os.environ.get("DOCKER_CERT_PATH") or os.path.join("~", ".docker")
+        return f"DOCKER_CERT_PATH ({folder})", "its ca.pem, cert.pem, key.pem; DOCKER_TLS_VERIFY=1 checks the engine"
 
 
 def resolve(environ: Mapping[str, str] | None = None) -> Endpoint:
@@ -90,24 +99,47 @@ def _tls(context: Any) -> TLSConfig | None:
     return None
 
 
-def client(endpoint: Endpoint, *, timeout: int) -> docker.DockerClient:
-    """A docker SDK client of `endpoint`; `EngineUnavailable` when its address cannot even be used."""
+def client(endpoint: Endpoint, *, timeout: int, version: str | None = None) -> docker.DockerClient:
+    """A docker SDK client of `endpoint` at API `version` (None: the oldest the SDK speaks, to ask the engine its
+    own); `ConfigError` when its address or TLS material cannot even be used. It asks the engine nothing: the SDK's
+    own version query would run before the engine's CA is kept (tls.keep_engine_ca)."""
     import docker
+    from docker.constants import MINIMUM_DOCKER_API_VERSION
     from docker.errors import DockerException
 
-    if endpoint.address.startswith("ssh://"):
+    ssh = endpoint.address.startswith("ssh://")
+    if ssh:
+        if importlib.util.find_spec("paramiko") is None:
+            raise ConfigError(
+                f"the engine {endpoint.address} ({endpoint.origin}) is reached over ssh, and the docker SDK needs "
+                "paramiko for that (it imports it even to run your ssh client): pip install "
+                "'pytest-lambda-container[ssh]' (or paramiko)"
+            )
         from .sdk import with_ssh
 
         with_ssh()  # an SDK loaded without its SSH transport (engine/sdk.py) gets it now
+    options: dict[str, Any] = {"version": version or MINIMUM_DOCKER_API_VERSION, "use_ssh_client": ssh}
     try:
         if endpoint.origin == "from DOCKER_HOST":
             # from_env reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH with it, as the CLI does.
-            return docker.from_env(timeout=timeout, use_ssh_client=endpoint.address.startswith("ssh://"))
-        return docker.DockerClient(
-            base_url=endpoint.address,
-            tls=endpoint.tls or False,
-            timeout=timeout,
-            use_ssh_client=endpoint.address.startswith("ssh://"),
-        )
+            made = docker.from_env(timeout=timeout, **options)
+        else:
+            made = docker.DockerClient(base_url=endpoint.address, tls=endpoint.tls or False, timeout=timeout, **options)
     except DockerException as exc:
-        raise EngineUnavailable(f"{endpoint.address} ({endpoint.origin}): {exc}", reason=str(exc)[:300]) from None
+        raise ConfigError(f"the engine {endpoint.address} ({endpoint.origin}) cannot be used: {exc}") from None
+    from .tls import keep_engine_ca  # ssl: only where a client is made (the header reads this module too)
+
+    keep_engine_ca(made.api)
+    return made
+
+
+def tls_trouble(endpoint: Endpoint, made: docker.DockerClient) -> ConfigError | None:
+    """After `made` (a client of `endpoint`) got no answer: the TLS misfit that explains it, as one error saying
+    which file to fix; None when TLS is not the trouble."""
+    from .tls import diagnose
+
+    where, how = endpoint.tls_material()
+    found = diagnose(made.api, where)
+    if found is None:
+        return None
+    return ConfigError(f"the Docker engine at {endpoint.address} ({endpoint.origin}) {found} ({how})")

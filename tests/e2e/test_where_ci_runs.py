@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import selectors
 import socket
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from docker_contexts import make_context
+from remote_engines import SOCKET, EngineProxy
 
 from pytest_lambda_container.container import emulator as rie
 from pytest_lambda_container.engine import hygiene
@@ -27,7 +25,6 @@ from .conftest import ROOT, list_ours
 
 pytestmark = pytest.mark.docker
 
-SOCKET = "/var/run/docker.sock"
 BASE = "python:3.11-slim"
 
 
@@ -88,51 +85,10 @@ def test_lambdas_memory_with_tmp_apart_holds_in_a_container_with_the_hosts_socke
     assert list_ours(docker_client, **{LABEL_HOST: hostname}) == []
 
 
-class UnixProxy:
-    """A TCP listener on 127.0.0.1 that forwards every connection to the engine's unix socket: an engine reached
-    over tcp, with no second dockerd."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def __enter__(self) -> UnixProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self.server.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._pump, args=(client,), daemon=True).start()
-
-    def _pump(self, client: socket.socket) -> None:
-        upstream = socket.socket(socket.AF_UNIX)
-        with contextlib.closing(client), contextlib.closing(upstream):
-            upstream.connect(SOCKET)
-            selector = selectors.DefaultSelector()
-            selector.register(client, selectors.EVENT_READ, upstream)
-            selector.register(upstream, selectors.EVENT_READ, client)
-            while True:
-                for key, _ in selector.select():
-                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
-                    if not data:
-                        return
-                    key.data.sendall(data)
-
-
 @pytest.fixture
 def tcp_engine() -> Iterator[str]:
-    with UnixProxy() as proxy:
-        yield f"tcp://127.0.0.1:{proxy.port}"
+    with EngineProxy() as proxy:
+        yield proxy.address
 
 
 @pytest.mark.parametrize("how", ["DOCKER_HOST", "current context"])

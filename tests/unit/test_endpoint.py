@@ -4,13 +4,17 @@ current context, then the default socket (https://docs.docker.com/engine/manage-
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
 from docker_contexts import make_context
 
+from pytest_lambda_container.build import builder
+from pytest_lambda_container.build.progress import BuildOutput
 from pytest_lambda_container.engine import endpoint
-from pytest_lambda_container.errors import EngineUnavailable
+from pytest_lambda_container.errors import ConfigError, EngineUnavailable
 
 
 @pytest.fixture
@@ -72,3 +76,98 @@ def test_a_missing_context_is_one_clear_error(config, monkeypatch):
         EngineUnavailable, match=r"docker context 'nope' \(DOCKER_CONTEXT\) does not exist.*docker context ls"
     ):
         endpoint.resolve()
+
+
+@pytest.fixture
+def cert_path(tmp_path: Path) -> Path:
+    """A DOCKER_CERT_PATH: the files need only exist until a connection is made."""
+    folder = tmp_path / "certs"
+    folder.mkdir()
+    for pem in ("ca.pem", "cert.pem", "key.pem"):
+        (folder / pem).write_text("-----BEGIN CERTIFICATE-----\n")
+    return folder
+
+
+@pytest.mark.parametrize("how", ["context", "DOCKER_HOST"])
+def test_the_engines_ca_wins_over_requests_ca_bundle(how, config, cert_path, monkeypatch):
+    # requests lets REQUESTS_CA_BUNDLE override a session's own CA (requests issue 3829): the engine's would be lost.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/some-system-bundle.pem")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/some-system-bundle.pem")
+    if how == "context":
+        make_context(config, "tls", "tcp://10.0.0.5:2376", tls=("ca.pem", "cert.pem", "key.pem"))
+        monkeypatch.setenv("DOCKER_CONTEXT", "tls")
+    else:
+        monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
+        monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+        monkeypatch.setenv("DOCKER_CERT_PATH", str(cert_path))
+    # A version given: the client asks the engine nothing (there is none at 10.0.0.5).
+    made = endpoint.client(endpoint.resolve(), timeout=1, version="1.41")
+    settings = made.api.merge_environment_settings("https://10.0.0.5:2376/v1.41/_ping", {}, False, None, None)
+    assert settings["verify"].endswith("ca.pem") and made.api.cert[0].endswith("cert.pem")
+    # An explicit per-request verify still wins, as requests has it.
+    assert made.api.merge_environment_settings("https://x/", {}, False, False, None)["verify"] is False
+
+
+def test_a_plain_tcp_engine_keeps_requests_own_settings(config, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2375")
+    made = endpoint.client(endpoint.resolve(), timeout=1, version="1.41")
+    assert made.api.merge_environment_settings.__func__ is type(made.api).merge_environment_settings
+
+
+def test_tls_files_missing_are_one_clear_error(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+    monkeypatch.setenv("DOCKER_CERT_PATH", str(tmp_path / "no-such-folder"))
+    with pytest.raises(ConfigError, match=r"tcp://10.0.0.5:2376 \(from DOCKER_HOST\) cannot be used: .*certificate"):
+        endpoint.client(endpoint.resolve(), timeout=1)
+
+
+def test_an_ssh_engine_without_paramiko_says_what_to_install(config, monkeypatch):
+    # The docker SDK imports paramiko for every ssh:// address, even to run the ssh client.
+    monkeypatch.setitem(sys.modules, "paramiko", None)  # as if not installed: find_spec answers None
+    monkeypatch.setenv("DOCKER_HOST", "ssh://ci@build-host")
+    with pytest.raises(ConfigError, match=r"ssh://ci@build-host \(from DOCKER_HOST\).*pytest-lambda-container\[ssh\]"):
+        endpoint.client(endpoint.resolve(), timeout=1)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"DOCKER_HOST": "tcp://10.0.0.5:2376", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": "{certs}"},
+        {"DOCKER_HOST": "ssh://ci@build-host:2222"},
+        {"DOCKER_CONTEXT": "tls"},
+        {"current context": "tls"},
+        {"current context": "tls", "DOCKER_CONTEXT": "over-ssh"},
+    ],
+    ids=["DOCKER_HOST with TLS", "DOCKER_HOST ssh", "DOCKER_CONTEXT", "current context", "DOCKER_CONTEXT wins"],
+)
+def test_docker_buildx_is_run_against_the_same_endpoint(how, config, cert_path, tmp_path, monkeypatch):
+    """The BuildKit path runs the user's `docker buildx build`: the CLI it starts, with the environment it gets,
+    finds the engine (and its TLS material) the plugin uses. A stand-in `docker` records that environment."""
+    make_context(config, "tls", "tcp://10.0.0.5:2376", tls=("ca.pem", "cert.pem", "key.pem"))
+    make_context(config, "over-ssh", "ssh://ci@build-host")
+    for name, value in how.items():
+        if name == "current context":
+            (config / "config.json").write_text(json.dumps({"currentContext": value}))
+        else:
+            monkeypatch.setenv(name, value.format(certs=cert_path))
+    plugin = endpoint.resolve()
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    seen = tmp_path / "environment.json"
+    stand_in = bin_folder / "docker"
+    record = f"import json, os\nopen({str(seen)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
+    stand_in.write_text(f"#!{sys.executable}\n{record}")
+    stand_in.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_folder}{os.pathsep}{os.environ['PATH']}")
+    request = builder.BuildRequest(
+        dockerfile=tmp_path / "Dockerfile", context=tmp_path, tag="t", engine_environment=plugin.cli_environment()
+    )
+    result = builder.build_with_buildx(request, BuildOutput(lambda _event: None, builder.buildkit_step))
+    assert result.error is None
+    cli = endpoint.resolve(json.loads(seen.read_text()))
+    assert (cli.address, cli.context) == (plugin.address, plugin.context)
+    if not plugin.address.startswith("ssh://"):  # TLS: the same files (DOCKER_TLS_VERIFY and DOCKER_CERT_PATH too)
+        ours, theirs = (endpoint.client(e, timeout=1, version="1.41").api for e in (plugin, cli))
+        assert (theirs.base_url, theirs.cert, theirs.verify) == (ours.base_url, ours.cert, ours.verify)
+        assert ours.base_url.startswith("https://") and ours.cert and str(ours.verify).endswith("ca.pem")
