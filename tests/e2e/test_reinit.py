@@ -48,12 +48,13 @@ def test_an_init_past_the_limit_passes_where_the_timeout_covers_its_retry(coldst
 
 
 def test_an_init_past_the_limit_times_out_where_the_timeout_does_not_cover_its_retry(coldstart, init_limit):
+    """The emulator, given room for the init (its budget, 2 s, past the 1 s timeout), is ended at 1 s by the plugin."""
     init_limit(1.0)
-    fn = coldstart(env={"INIT_SLEEP": "3", "CASE": "retry-too-long"}, timeout=2)
-    with pytest.raises(FunctionTimeout, match=r"Task timed out after 2\.00 seconds"):
+    fn = coldstart(env={"INIT_SLEEP": "2", "CASE": "retry-too-long"}, timeout=1)
+    with pytest.raises(FunctionTimeout, match=r"Task timed out after 1\.00 seconds"):
         fn.invoke_event({})
     # Retried again at the next call, under the same timeout: it never fits.
-    with pytest.raises(FunctionTimeout, match=r"Task timed out after 2\.00 seconds"):
+    with pytest.raises(FunctionTimeout, match=r"Task timed out after 1\.00 seconds"):
         fn.invoke_event({})
 
 
