@@ -58,6 +58,8 @@ class DockerContainer(RunningControls):
         #: Its address on the tests container's network, where the tests reach it there (engine/reach.py).
         self.address = ""
         self.harvested_already = False
+        #: The CPU it was created with, when not Lambda's share (the init's burst: `warmup.start_vcpus`).
+        self.vcpus_at_start: float | None = None
 
     @property
     def url(self) -> str:
@@ -69,25 +71,31 @@ class DockerContainer(RunningControls):
         self.address = network_address(self.container, self.plan.reach.network)
 
     @classmethod
-    def run(cls, engine: Engine, plan: LaunchPlan, *, port: int, ready_timeout: float, log: Log) -> DockerContainer:
+    def run(
+        cls, engine: Engine, plan: LaunchPlan, *, port: int, ready_timeout: float, log: Log, vcpus: float | None = None
+    ) -> DockerContainer:
         """Start a container of `plan` on `port` (0, or if it is taken: any free port) where its reach publishes it,
-        ready to invoke."""
+        ready to invoke; with `vcpus` of CPU under the sandbox (default: Lambda's share), `vcpus_at_start`."""
         try:
-            return cls._run(engine, plan, port, ready_timeout, log)
+            return cls._run(engine, plan, port, ready_timeout, log, vcpus)
         except EngineRefused as exc:
             if not (port and ("already allocated" in exc.reason or "address already in use" in exc.reason)):
                 raise
-        started = cls._run(engine, plan, 0, ready_timeout, log)
+        started = cls._run(engine, plan, 0, ready_timeout, log, vcpus)
         busy = f"port {port} on {plan.reach.publish_on} is busy"
         log(f"{busy}; the emulator is on port {started.port} instead ({started.url})")
         return started
 
     @classmethod
-    def _run(cls, engine: Engine, plan: LaunchPlan, port: int, ready_timeout: float, log: Log) -> DockerContainer:
+    def _run(
+        cls, engine: Engine, plan: LaunchPlan, port: int, ready_timeout: float, log: Log, vcpus: float | None
+    ) -> DockerContainer:
         name = f"plc-{plan.labels.get(LABEL_SESSION, 'x')}-{uuid.uuid4().hex[:6]}"
+        options = plan.create_options(name=name, port=port, vcpus=vcpus)
         with engine.errors(f"the creation of a container of {plan.image.ref}"):
-            created = engine.client.containers.create(plan.image.id, **plan.create_options(name=name, port=port))
+            created = engine.client.containers.create(plan.image.id, **options)
         self = cls(engine, plan, created, log=log)
+        self.vcpus_at_start = vcpus
         hygiene.register(self)  # before it starts: whatever happens next, it is removed
         try:
             with engine.errors(f"the start of container {self.name}"):

@@ -68,7 +68,8 @@ class LambdaContainer(ContainerLife):
         answers, and check that the runtime can start and the handler loads (`check_startup`)."""
         self = cls(engine, plan, ready_timeout=ready_timeout, log=log)
         try:
-            self._launch(port)
+            # With the init's burst from the start where the warm-up surely follows: one engine call less before it.
+            self._launch(port, vcpus=warmup.start_vcpus(plan) if check_startup else None)
             if check_startup:
                 self.check_startup()
         except BaseException:

@@ -107,9 +107,10 @@ class LaunchPlan:
             self, memwatch=watch, mounts={**self.mounts, volume: mount}, tmpfs={**self.tmpfs, **tmpfs}
         )
 
-    def create_options(self, *, name: str, port: int) -> dict[str, Any]:
+    def create_options(self, *, name: str, port: int, vcpus: float | None = None) -> dict[str, Any]:
         """Keyword arguments of the docker SDK's `containers.create`, published on `port` (0: any) where the reach
-        says (127.0.0.1 unless the tests run elsewhere), or on the tests container's network and published nowhere."""
+        says (127.0.0.1 unless the tests run elsewhere), or on the tests container's network and published nowhere;
+        under the sandbox, with `vcpus` of CPU to start with (default: Lambda's share)."""
         options: dict[str, Any] = {
             "name": name,
             "detach": True,
@@ -117,7 +118,7 @@ class LaunchPlan:
             "environment": dict(self.environment),
             "labels": dict(self.labels),
             **self.engine_options,
-            **(self.sandbox.create_options() if self.sandbox else {}),
+            **(self.sandbox.create_options(vcpus) if self.sandbox else {}),
         }
         # Lambda's limits over what an engine needs by default (Podman's ulimits within the host's): one per name.
         ulimits = {_ulimit_name(u): u for u in [*self.engine_options.get("ulimits", []), *options.get("ulimits", [])]}

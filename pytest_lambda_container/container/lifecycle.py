@@ -39,10 +39,11 @@ class ContainerLife(ServingContainer):
     _http: httpx.Client
     _lock: threading.RLock
 
-    def _launch(self, port: int) -> DockerContainer:
-        return self._serve(
-            DockerContainer.run(self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log)
+    def _launch(self, port: int, *, vcpus: float | None = None) -> DockerContainer:
+        started = DockerContainer.run(
+            self.engine, self.plan, port=port, ready_timeout=self.ready_timeout, log=self.log, vcpus=vcpus
         )
+        return self._serve(started)
 
     def _serve(self, current: DockerContainer) -> DockerContainer:
         self._current = current

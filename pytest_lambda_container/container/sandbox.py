@@ -83,8 +83,9 @@ class Sandbox:
         share = self.cpus if self.cpus is not None else self.memory / MB_PER_VCPU
         return min(share, float(self.host_cpus))
 
-    def create_options(self) -> dict[str, Any]:
-        """The docker SDK's `containers.create` keyword arguments of these limits (none when disabled)."""
+    def create_options(self, vcpus: float | None = None) -> dict[str, Any]:
+        """The docker SDK's `containers.create` keyword arguments of these limits (none when disabled); `vcpus`: the
+        CPU to start with, when not the share (the init's burst, `warmup.start_vcpus`)."""
         if not self.enabled:
             return {}
         limit = f"{self.memory + self.ephemeral_storage}m"
@@ -97,7 +98,7 @@ class Sandbox:
             "memswap_limit": limit,
             # A quota rather than nano_cpus, which Docker cannot change on a running container: the init's burst
             # (`burst_vcpus`) is set back to this share for the invocations (`warmup`).
-            **self.cpu_update(self.vcpus),
+            **self.cpu_update(vcpus or self.vcpus),
             "user": USER,
             # A soft and hard open-file limit for every process, as `ulimit -n` shows on Lambda.
             "ulimits": [{"name": "nofile", "soft": OPEN_FILES, "hard": OPEN_FILES}],

@@ -92,6 +92,24 @@ def verdict(status: int, text: str) -> Verdict:
     return Verdict(Outcome.INIT_FAILED, request_id=request_id, error=error, answer=text)
 
 
+def surely_applies(plan: LaunchPlan) -> bool:
+    """Whether the plan alone says that the warm-up applies (`applies`): awslambdaric in a custom image."""
+    check = plan.startup_check
+    return (
+        check is not None
+        and bool(check.handler)
+        and not plan.image.runs_emulator
+        and python_module_at(check.command, "awslambdaric") is not None
+    )
+
+
+def start_vcpus(plan: LaunchPlan) -> float | None:
+    """The CPU a container of `plan` is created with when its warm-up surely follows: the init's burst, so that the
+    warm-up need not raise it first (issue 17: an engine call less before the init). None: Lambda's share."""
+    limits = plan.sandbox if plan.sandbox is not None and plan.sandbox.enabled else None
+    return limits.burst_vcpus if limits is not None and surely_applies(plan) else None
+
+
 def applies(plan: LaunchPlan, current: DockerContainer) -> bool:
     """Whether the runtime is one that rejects a non-JSON event without calling the handler: awslambdaric, in a
     custom image or as the Python runtime of an AWS base image (another language's may hand raw bytes to it)."""
@@ -99,7 +117,7 @@ def applies(plan: LaunchPlan, current: DockerContainer) -> bool:
     if check is None or not check.handler:
         return False
     if not plan.image.runs_emulator:
-        return python_module_at(check.command, "awslambdaric") is not None
+        return surely_applies(plan)
     try:
         code, _ = current.exec(("/var/lang/bin/python3", "-S", "-c", ""), workdir="/", environment={})
     except LambdaContainerError:
@@ -148,7 +166,8 @@ def warm_up(current: DockerContainer, http: httpx.Client, plan: LaunchPlan, log:
     import httpx  # as `http` has it (see timed_out_answer)
 
     limits = plan.sandbox if plan.sandbox is not None and plan.sandbox.enabled else None
-    burst = limits is not None and current.update_cpus(limits.burst_vcpus)
+    started_with_it = limits is not None and current.vcpus_at_start == limits.burst_vcpus
+    burst = limits is not None and (started_with_it or current.update_cpus(limits.burst_vcpus))
     since = time.time()
     try:
         with Deadline(INIT_LIMIT, current.kill_runtime) as limit:

@@ -66,3 +66,13 @@ def test_an_ssh_engine_loads_the_sdk_whole():
     assert (
         run(LOAD + "import docker.transport as t; print(hasattr(t, 'SSHHTTPAdapter'))", DOCKER_HOST="ssh://x") == "True"
     )
+
+
+def test_the_collector_is_frozen_at_exit_once_the_sdk_is_loaded():
+    # Registered before the load, this handler runs after the plugin's (atexit runs the last registered first).
+    code = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "print('frozen before:', gc.get_freeze_count() > 0)\n" + LOAD
+    )
+    assert run(code, DOCKER_HOST="unix:///nowhere").splitlines() == ["frozen before: False", "frozen at exit: True"]

@@ -128,9 +128,10 @@ class FakeContainer:
 
     name = "plc-fake"
 
-    def __init__(self) -> None:
+    def __init__(self, vcpus_at_start: float | None = None) -> None:
         self.cpus: list[float] = []
         self.killed = threading.Event()
+        self.vcpus_at_start = vcpus_at_start
 
     def update_cpus(self, vcpus: float) -> bool:
         self.cpus.append(vcpus)
@@ -207,3 +208,17 @@ def test_the_runtimes_hook_moves_the_handlers_deadline_back(monkeypatch):
     monkeypatch.setenv(inside_boot.DEADLINE_SHIFT, "9500")
     assert call({}, types.SimpleNamespace(_epoch_deadline_time_in_ms=100_000)) == 90_500
     assert inside_boot._keep_function_deadline(object()) is None  # a context without the runtime's field: left alone
+
+
+def test_a_container_whose_warm_up_surely_follows_is_created_with_the_burst_and_only_set_back():
+    sandbox = Sandbox(memory=512, host_cpus=2)
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=30, sandbox=sandbox)
+    assert warmup.start_vcpus(plan) == sandbox.burst_vcpus
+    assert plan.create_options(name="n", port=0, vcpus=warmup.start_vcpus(plan))["cpu_quota"] == 200_000
+    current = FakeContainer(vcpus_at_start=sandbox.burst_vcpus)
+    assert warmup.warm_up(current, SlowInit(current, 0.0), plan, print).outcome is Outcome.READY
+    assert current.cpus == [sandbox.vcpus]  # no raise first: it started with the burst
+    # No sandbox, or an image whose runtime the plan alone cannot tell (an AWS base image's): Lambda's share.
+    assert warmup.start_vcpus(launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=30)) is None
+    aws = ImageInfo("sha256:a", "fn:a", ImageConfig(entrypoint=("/lambda-entrypoint.sh",), cmd=("app.handler",)))
+    assert warmup.start_vcpus(launch.plan(aws, labels={}, timeout=30, sandbox=sandbox)) is None
