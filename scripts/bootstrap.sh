@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Make a machine ready for pytest-lambda-container's end-to-end tests with no container registry
 # at hand: everything comes from Debian's packages and the index pip is set up with.
-# Usage: scripts/bootstrap.sh [all|engine|images|podman|stop-engine]
+# Usage: scripts/bootstrap.sh [all|engine|images|podman|ssh|stop-engine]
 #   engine       make a Docker engine answer: the one reachable (DOCKER_HOST is honoured), else a
 #                dockerd started here
 #   images       stand-ins for python:3.11-slim and public.ecr.aws/lambda/python:3.11 unless those
 #                tags hold real images: debootstrap makes the rootfs, scripts/standins.py the rest
 #                (the project must be installed in $PYTHON)
 #   podman       install podman (a second engine for the e2e tests) if missing
+#   ssh          install sshd (openssh-server, not started: the e2e tests run one of their own on loopback, to
+#                reach the engine over ssh://) if missing
 #   stop-engine  stop dockerd, but only if `engine` started it
 #   all          engine, then images (the default)
 # Each step is idempotent. Environment: BOOTSTRAP_LOG_DIR, BOOTSTRAP_STATE_FILE (pid of the dockerd
@@ -173,12 +175,20 @@ cmd_podman() {
     log "podman $(podman --version | awk '{print $3}') ready in $((SECONDS - t0))s"
 }
 
+# sshd for the e2e test of an ssh:// engine, which starts its own on 127.0.0.1 (installed, never started here).
+cmd_ssh() {
+    local t0=$SECONDS
+    [ -x /usr/sbin/sshd ] || command -v sshd >/dev/null || apt_install openssh-server
+    log "sshd ready in $((SECONDS - t0))s"
+}
+
 case "${1:-all}" in
     engine) cmd_engine ;;
     images) cmd_images ;;
     stop-engine) cmd_stop_engine ;;
     podman) cmd_podman ;;
+    ssh) cmd_ssh ;;
     all) cmd_engine; cmd_images; log "all done in ${SECONDS}s" ;;
     -h | --help | help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-    *) die "unknown step '$1' (expected all, engine, images, podman or stop-engine)" ;;
+    *) die "unknown step '$1' (expected all, engine, images, podman, ssh or stop-engine)" ;;
 esac

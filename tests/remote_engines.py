@@ -190,6 +190,17 @@ PRIVSEP = "/run/sshd"
 SSHD = shutil.which("sshd") or next((p for p in ("/usr/sbin/sshd", "/sbin/sshd") if os.path.exists(p)), None)
 
 
+def sshd_missing() -> str | None:
+    """Why a throwaway sshd cannot run here, or None."""
+    if SSHD is None:
+        return "sshd is not installed (apt-get install openssh-server; scripts/bootstrap.sh ssh)"
+    if shutil.which("docker") is None:
+        return "the docker CLI is not installed: an ssh:// engine runs `docker system dial-stdio` on its host"
+    if not os.path.isdir(PRIVSEP) and os.geteuid() != 0:
+        return f"sshd needs {PRIVSEP}, which only root can make here"
+    return None
+
+
 class Sshd:
     """A throwaway sshd on 127.0.0.1 with a host key and a client key of its own, letting only that key in as this
     user; and an `ssh` on PATH that uses its own config (OpenSSH reads ~/.ssh of the passwd entry, not $HOME).
@@ -227,22 +238,25 @@ class Sshd:
         wrapper = self.bin / "ssh"
         wrapper.write_text(f'#!/bin/sh\nexec {shutil.which("ssh")} -F {client} "$@"\n')
         wrapper.chmod(0o755)
-        # -D: in the foreground, a child of the test, ended by it; -e: its log on stderr.
-        self._process = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
+        # -D: in the foreground, a child of the test, ended by it; -E: its log in a file, one line per login.
+        self.log = self.folder / "sshd.log"
+        self._process = subprocess.Popen([SSHD, "-D", "-E", str(self.log), "-f", str(config)], stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not _listening(self.port):
             if self._process.poll() is not None or time.monotonic() > deadline:
                 self._process.kill()
-                raise RuntimeError(f"sshd did not start: {self._process.communicate()[1]}")
+                raise RuntimeError(f"sshd did not start: {self.log.read_text() if self.log.exists() else ''}")
             time.sleep(0.05)
         return self
+
+    def logins(self) -> int:
+        """How many ssh connections were let in: one per ssh process the client started."""
+        return self.log.read_text().count("Accepted publickey for ")
 
     def __exit__(self, *exc: object) -> None:
         self._process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self._process.communicate(timeout=10)
+            self._process.wait(timeout=10)
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()

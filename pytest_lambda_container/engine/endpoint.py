@@ -4,8 +4,8 @@ socket (https://docs.docker.com/engine/manage-resources/contexts/).
 
 docker-py's `from_env` reads DOCKER_HOST only; its `ContextAPI` reads a context's metadata
 (contexts/meta/<sha256 of the name>/meta.json) and TLS material (contexts/tls/<sha256>/docker/{ca,cert,key}.pem),
-so it does the reading here. An ssh:// endpoint runs the `ssh` client, as the CLI does (your ~/.ssh/config applies);
-the docker SDK still imports paramiko for any ssh:// address, hence the `ssh` extra.
+so it does the reading here. An ssh:// endpoint runs the `ssh` client, as the CLI does (your ~/.ssh/config applies),
+its connections kept (engine/ssh.py); the docker SDK still imports paramiko for any ssh:// address: the `ssh` extra.
 """
 
 from __future__ import annotations
@@ -130,6 +130,10 @@ def client(endpoint: Endpoint, *, timeout: int, version: str | None = None) -> d
     from .tls import keep_engine_ca  # ssl: only where a client is made (the header reads this module too)
 
     keep_engine_ca(made.api)
+    if ssh:
+        from .ssh import keep_connections
+
+        keep_connections(made.api, endpoint.address)
     return made
 
 

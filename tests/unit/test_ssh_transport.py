@@ -1,0 +1,52 @@
+"""ssh:// engines through the ssh client with connections kept (engine/ssh.py); tests/e2e/test_remote_engines.py
+counts the logins of a real session (74 with the docker SDK's transport, 4 kept)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("paramiko")  # the docker SDK's ssh module imports it
+
+from pytest_lambda_container.engine import ssh
+
+
+def test_every_request_path_shares_one_pool():
+    # The SDK keyed pools by each request's URL: a new ssh process for every new path.
+    adapter = ssh.KeptSSHAdapter("ssh://ci@build-host:2222", timeout=5)
+    first = adapter.get_connection("http+docker://ssh/v1.41/containers/json")
+    assert adapter.get_connection("http+docker://ssh/v1.41/images/x/json") is first
+    adapter.close()
+
+
+@pytest.fixture
+def ended() -> Iterator[ssh._KeptSocket]:
+    """A kept connection whose ssh process has ended (the engine closed it)."""
+    sock = ssh._KeptSocket("ci@build-host:2222")
+    sock.proc = subprocess.Popen([sys.executable, "-c", ""], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    sock.proc.wait()
+    yield sock
+    sock.proc.stdout.close()
+    with contextlib.suppress(OSError):  # what close wrote, flushed into the ended process
+        sock.proc.stdin.close()
+    socket.socket.close(sock)
+
+
+def test_a_connection_whose_ssh_ended_looks_dropped_and_closes_quietly(ended):
+    import select
+
+    # urllib3 polls fileno() before reusing a connection: the ended process's pipe is readable (end of file).
+    assert ended.fileno() == ended.proc.stdout.fileno()
+    assert select.select([ended], [], [], 0)[0] == [ended]
+    ended.close()  # the SDK's close writes to ssh's stdin: a broken pipe, not an error here
+
+
+def test_a_responses_file_leaves_the_pipe_open(ended):
+    stdout = ended.makefile("rb")
+    stdout.close()  # as http.client closes each response's file
+    assert not ended.proc.stdout.closed and stdout.read() == b""
