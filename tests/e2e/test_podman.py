@@ -161,3 +161,38 @@ def test_lambdas_open_file_and_thread_limits_hold_on_podman(pytester, podman, do
     )
     result = pytester.runpytest("--lambda-image", probe.id, "--lambda-port", "0", "-p", "no:randomly")
     result.assert_outcomes(passed=1)
+
+
+def test_the_watch_inside_the_container_holds_lambdas_memory_on_podman(
+    pytester, podman, docker_client, lambda_image, monkeypatch
+):
+    """The memory watch inside the function's container (where the host's cgroup is out of reach; forced here) on
+    Podman: past --lambda-memory is Runtime.OutOfMemory, again after the emulator's reset, and /tmp does not count."""
+    probe, _ = docker_client.images.build(
+        path=str(IMAGES),
+        dockerfile="Dockerfile.custom-sandbox",
+        buildargs={"BASE": lambda_image.id},
+        network_mode="host",
+    )
+    podman.load(probe.id)
+    monkeypatch.setenv("DOCKER_HOST", podman.host)
+    monkeypatch.setenv("PYTEST_LAMBDA_CONTAINER_MEMWATCH", "inside")
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_lambda_container.errors import FunctionOutOfMemory
+
+        def test_memory(lambda_container):
+            assert lambda_container.engine.is_podman and lambda_container.plan.memwatch is not None
+            for _ in range(2):
+                with pytest.raises(FunctionOutOfMemory) as info:
+                    lambda_container.invoke_event({"action": "alloc", "mb": 700})
+                assert "went past its 512 MB (stopped at 5" in str(info.value)
+                assert lambda_container.invoke_event({"action": "alloc", "mb": 100}) == {"allocated": 100}
+            event = {"action": "tmp_and_heap", "tmp": 450, "heap": 450}
+            assert lambda_container.invoke_event(event) == {"tmp": 450, "heap": 450}
+        """
+    )
+    result = pytester.runpytest("--lambda-image", probe.id, "--lambda-port", "0", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    assert "cannot be watched" not in result.stdout.str()
