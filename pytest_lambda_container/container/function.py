@@ -121,9 +121,10 @@ class LambdaContainer(ContainerLife):
                 self._revive()
             self.invocations += 1
             if self._current is not None:  # nothing is read now: the hot path stays a POST
-                if self._latest is not None:
-                    self._latest.supersede()
-                report = metrics.LazyReport(self._current, time.time(), init_duration_ms=self._current.take_init_ms())
+                previous = self._latest.supersede() if self._latest is not None else None
+                report = metrics.LazyReport(
+                    self._current, time.time(), init_duration_ms=self._current.take_init_ms(), previous_since=previous
+                )
                 self._latest = self._reports.last = report
             try:
                 with self._oom.watching(), warmup.call_deadline(self.plan, self._current) as deadline:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ _START = re.compile(r"^START RequestId: (?P<id>\S+)", re.MULTILINE)
 _REPORT = re.compile(r"^REPORT RequestId: (?P<id>\S+)(?P<fields>.*)$", re.MULTILINE)
 _FIELD = re.compile(r"(?P<name>[A-Za-z ]+): (?P<value>[\d.]+) (?:ms|MB)")
 _INIT = re.compile(r"INIT REPORT\(durationMs: (?P<ms>[\d.]+)\)")
+_INIT_START = re.compile(r"INIT START\(")
 _INVOKE_START = re.compile(r"INVOKE START\(requestId: [^)]*\)")
 _INVOKE = re.compile(r"INVOKE RTDONE\(status: [^,]*, produced bytes: \d+, duration: (?P<ms>[\d.]+)ms\)")
 
@@ -50,14 +52,15 @@ class Report:
     max_memory_used_mb: float | None = None
 
 
-def parse(log: str, *, peak_bytes: int | None = None) -> Report | None:
+def parse(log: str, *, peak_bytes: int | None = None, skip: Collection[str] = ()) -> Report | None:
     """The report of the invocation `log` begins with (the container's output since that call began), or None.
 
-    Followed by its request id: the call's own START line is the first in `log`, its REPORT the one with that id. The
-    call before may write its END and REPORT lines after this one began (the emulator writes them after it answers,
-    and a pool's next call on the container does not wait), so the first REPORT in `log` can be that call's.
+    Followed by its request id: the call's own START line is the first in `log` (but those of `skip`), its REPORT the
+    one with that id. The call before may write its END and REPORT lines after this one began (the emulator writes
+    them after it answers, and a pool's next call on the container does not wait), so the first REPORT in `log` can
+    be that call's.
     """
-    start = _START.search(log)
+    start = next((m for m in _START.finditer(log) if m.group("id") not in skip), None)
     reports = list(_REPORT.finditer(log))
     if start is None:
         last = reports[0] if reports else None
@@ -99,6 +102,18 @@ def _rapid_lines(
     return (init[-1] if init else None), _INVOKE.search(log, own.end(), until)
 
 
+def first_request(log: str) -> str | None:
+    """The request id of the first START line in `log`."""
+    found = _START.search(log)
+    return found.group("id") if found else None
+
+
+def init_pending(log: str) -> bool:
+    """Whether an init in `log` has not reported yet: rapid writes a re-init's INIT REPORT (stderr) after the
+    call's REPORT line (stdout) at times."""
+    return len(_INIT_START.findall(log)) > len(_INIT.findall(log))
+
+
 def init_duration(log: str) -> float | None:
     """The duration of the last init in `log` (the emulator's INIT REPORT line), in ms; None if it has none."""
     found = list(_INIT.finditer(log))
@@ -120,18 +135,30 @@ REPORT_WAIT = 2.0
 class LazyReport:
     """The `Report` of one invocation, read from the container the first time an attribute is asked for."""
 
-    def __init__(self, function: MeasuredFunction, since: float, *, init_duration_ms: float | None = None) -> None:
+    def __init__(
+        self,
+        function: MeasuredFunction,
+        since: float,
+        *,
+        init_duration_ms: float | None = None,
+        previous_since: float | None = None,
+    ) -> None:
         self._function = function
         self._since = since
+        #: When the call before began: its START line may be read after this call began (a crashed call has no
+        #: REPORT line to tell it by, and the engine stamps each line as it reads it), so it is told by its id.
+        self._previous_since = previous_since
         #: The init that ran before this call, apart from it (`warmup`): the first call's report carries it.
         self._init_ms = init_duration_ms
         self._report: Report | None = None
         self._read = False
         self._superseded = False
 
-    def supersede(self) -> None:
-        """Another call began: the container's peak from now on is not this call's (cheap: only a flag)."""
+    def supersede(self) -> float:
+        """Another call began: the container's peak from now on is not this call's (cheap: only a flag). When this
+        call began (the next call's report tells this call's lines by it)."""
         self._superseded = True
+        return self._since
 
     def resolve(self) -> Report | None:
         """The report (None if the emulator wrote none: the container died, say)."""
@@ -139,15 +166,28 @@ class LazyReport:
             peak = None if self._superseded else self._function.peak_memory()
             # The emulator writes its REPORT line just after it answers: read at once, it may not be there yet.
             deadline = time.monotonic() + REPORT_WAIT
+            skip: set[str] | None = None
             while True:
-                self._report = parse(self._function.logs(since=self._since), peak_bytes=peak)
-                if self._report is not None or time.monotonic() > deadline:
+                log = self._function.logs(since=self._since)
+                self._report = parse(log, peak_bytes=peak, skip=skip or ())
+                if self._report is None and skip is None:
+                    skip = self._previous_call(log)
+                    continue
+                # A re-init's INIT REPORT may come just after the REPORT line: waited for as that line is.
+                if (self._report is not None and not init_pending(log)) or time.monotonic() > deadline:
                     break
                 time.sleep(0.01)
             if self._report is not None and self._report.init_duration_ms is None and self._init_ms is not None:
                 self._report = dataclasses.replace(self._report, init_duration_ms=self._init_ms)
             self._read = True
         return self._report
+
+    def _previous_call(self, log: str) -> set[str]:
+        """The call before's request id, where `log` (since this call began) begins with its START line."""
+        if self._previous_since is None:
+            return set()
+        before = first_request(self._function.logs(since=self._previous_since))
+        return {before} if before is not None and before == first_request(log) else set()
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

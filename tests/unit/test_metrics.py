@@ -102,6 +102,57 @@ def test_a_reinit_inside_the_call_is_its_init_though_written_after_its_report_li
     assert warm is not None and warm.init_duration_ms is None and warm.duration_ms == 585.629
 
 
+# Captured under load: the call before crashed (the emulator writes no REPORT for it), and its START line was read,
+# and stamped, after this call began.
+CRASHED_BEFORE = (
+    "START RequestId: c71319d9-129c-4235-96bb-7fa0cff74ace Version: $LATEST\n"
+    "START RequestId: 7fd32d42-5828-4359-aabb-7c35558090cc Version: $LATEST\n"
+    "07 Dec 2026 19:07:30,148 [INFO] (rapid) INVOKE START(requestId: c71319d9-129c-4235-96bb-7fa0cff74ace)\n"
+    "07 Dec 2026 19:07:30,152 [WARNING] (rapid) Reset initiated: ReleaseFail\n"
+    "07 Dec 2026 19:07:30,164 [INFO] (rapid) INIT START(type: on-demand, phase: invoke)\n"
+    "07 Dec 2026 19:07:31,099 [INFO] (rapid) INIT REPORT(durationMs: 935.039000)\n"
+    "07 Dec 2026 19:07:31,099 [INFO] (rapid) INVOKE START(requestId: 7fd32d42-5828-4359-aabb-7c35558090cc)\n"
+    "07 Dec 2026 19:07:31,101 [INFO] (rapid) INVOKE RTDONE(status: success, produced bytes: 0, duration: 1.84ms)\n"
+    "END RequestId: 7fd32d42-5828-4359-aabb-7c35558090cc\n"
+    "REPORT RequestId: 7fd32d42-5828-4359-aabb-7c35558090cc\tDuration: 937.62 ms\tBilled Duration: 938 ms\t"
+    "Memory Size: 512 MB\tMax Memory Used: 512 MB\n"
+)
+
+
+class Since:
+    """A container whose log since a time is given per time, each read a step further (lines arriving late)."""
+
+    def __init__(self, logs: dict[float, list[str]]) -> None:
+        self.logs_at = logs
+
+    def logs(self, *, tail=None, since=None):
+        steps = self.logs_at[since]
+        return steps.pop(0) if len(steps) > 1 else steps[0]
+
+    def peak_memory(self):
+        return None
+
+
+def test_the_call_befores_late_start_line_is_told_by_its_id():
+    assert parse(CRASHED_BEFORE) is None  # its first START is the crashed call's, which has no REPORT
+    report = parse(CRASHED_BEFORE, skip={"c71319d9-129c-4235-96bb-7fa0cff74ace"})
+    assert report is not None and report.init_duration_ms == 935.039 and report.duration_ms == 1.84
+    crashed = CRASHED_BEFORE[: CRASHED_BEFORE.index("START RequestId: 7fd3")]
+    lazy = LazyReport(Since({2.0: [CRASHED_BEFORE], 1.0: [crashed + CRASHED_BEFORE]}), 2.0, previous_since=1.0)
+    assert lazy.request_id == "7fd32d42-5828-4359-aabb-7c35558090cc" and lazy.init_duration_ms == 935.039
+    # Its own first line is its own: the call before is not skipped, and the report waits for this call's REPORT.
+    alone = CRASHED_BEFORE[CRASHED_BEFORE.index("START RequestId: 7fd3") :]
+    assert LazyReport(Since({2.0: [alone], 1.0: [crashed + alone]}), 2.0, previous_since=1.0).duration_ms == 1.84
+
+
+def test_a_reinits_report_line_written_after_the_calls_is_waited_for():
+    whole = CRASHED_BEFORE[CRASHED_BEFORE.index("START RequestId: 7fd3") :]
+    init_at = whole.index("07 Dec 2026 19:07:31,099 [INFO] (rapid) INIT REPORT")
+    early = whole[:init_at] + whole[whole.index("END RequestId") :]  # the REPORT line first, rapid's lines to come
+    assert parse(early).init_duration_ms is None
+    assert LazyReport(Since({2.0: [early, early, whole]}), 2.0).init_duration_ms == 935.039
+
+
 class Measured:
     def __init__(self, log: str) -> None:
         self.log, self.reads = log, 0
