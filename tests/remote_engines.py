@@ -187,6 +187,8 @@ def _usage(*, cert_sign: bool) -> x509.KeyUsage:
 
 
 PRIVSEP = "/run/sshd"
+#: A host name only the ssh config the tests write knows, as users name their build hosts in ~/.ssh/config.
+ALIAS = "engine-host"
 SSHD = shutil.which("sshd") or next((p for p in ("/usr/sbin/sshd", "/sbin/sshd") if os.path.exists(p)), None)
 
 
@@ -231,7 +233,8 @@ class Sshd:
         )
         client = self.folder / "ssh_config"
         client.write_text(
-            f"Host 127.0.0.1\n  IdentityFile {keys / 'client'}\n  IdentitiesOnly yes\n  BatchMode yes\n"
+            f"Host 127.0.0.1 {ALIAS}\n  HostName 127.0.0.1\n  IdentityFile {keys / 'client'}\n  IdentitiesOnly yes\n"
+            "  BatchMode yes\n"
             f"  UserKnownHostsFile {keys / 'known_hosts'}\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n"
         )
         self.bin.mkdir()
@@ -264,6 +267,11 @@ class Sshd:
     @property
     def address(self) -> str:
         return f"ssh://{self.user}@127.0.0.1:{self.port}"
+
+    @property
+    def alias_address(self) -> str:
+        """The same engine through a host name only the ssh config knows (`Host ALIAS` / `HostName 127.0.0.1`)."""
+        return f"ssh://{self.user}@{ALIAS}:{self.port}"
 
 
 def _whoami() -> str:

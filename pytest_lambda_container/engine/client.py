@@ -138,7 +138,9 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
     client.api.timeout = int(STREAM_TIMEOUT)
     components = " ".join(c.get("Name", "") for c in version.get("Components") or [])
     arch = platforms.docker_arch(version.get("Arch") or "amd64")
-    how = reach.decide(address, override=reach.override(), tests_container=reach.tests_container(client))
+    how = reach.decide(
+        endpoint.reach_address(found), override=reach.override(), tests_container=reach.tests_container(client)
+    )
     podman = "podman" in components.lower()
     return Engine(client=client, address=address, is_podman=podman, arch=arch, reach=how, endpoint=found)
 

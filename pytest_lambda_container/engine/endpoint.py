@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ..errors import ConfigError, EngineUnavailable
 
@@ -76,6 +78,26 @@ def resolve(environ: Mapping[str, str] | None = None) -> Endpoint:
         )
     host = context.Host or DEFAULT_SOCKET
     return Endpoint(host, f"docker context {name} ({origin})", context=name, tls=_tls(context))
+
+
+def reach_address(endpoint: Endpoint) -> str:
+    """The endpoint's address with the host ssh really connects to, for where the tests reach the function
+    (engine/reach.py): an ssh:// host is often an alias of the ssh config (`Host buildbox` / `HostName 10.0.0.7`)
+    that only ssh resolves; `ssh -G` says what it resolves to, reading the config and connecting nowhere."""
+    parts = urlsplit(endpoint.address)
+    if parts.scheme != "ssh" or not parts.hostname:
+        return endpoint.address
+    command = ["ssh", "-G", *(["-p", str(parts.port)] if parts.port else []), "--", parts.hostname]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):  # no ssh client: the SDK's connection says so
+        return endpoint.address
+    found = next((line.split(" ", 1)[1] for line in done.stdout.splitlines() if line.startswith("hostname ")), "")
+    if not found or found == parts.hostname:
+        return endpoint.address
+    host = f"[{found}]" if ":" in found else found
+    user = f"{parts.username}@" if parts.username else ""
+    return f"ssh://{user}{host}" + (f":{parts.port}" if parts.port else "")
 
 
 def _current_context() -> str | None:

@@ -11,7 +11,8 @@ in a container of the same engine (the host's      the function's address on the
 socket mounted: devcontainers, Jenkins, `act`)     the function joins that network, nothing is published
 elsewhere (`tcp://`, `ssh://`, a Docker context:   the engine host's name from the endpoint and the published port,
 `docker:dind`, a remote engine)                    published on all the engine host's interfaces (loopback only
-                                                   when the endpoint is a loopback address)
+                                                   when the endpoint is a loopback address); an ssh://
+                                                   host as ssh resolves it (endpoint.reach_address)
 anywhere, with PYTEST_LAMBDA_CONTAINER_HOST=H      H and the published port
 =================================================  ============================================================
 
@@ -197,14 +198,14 @@ def header() -> str:
     before the engine is asked anything (the header is written first): a container the tests may run in is
     confirmed, or not, by the engine at its first use, when the exact address is said."""
     from ..errors import EngineUnavailable
-    from .endpoint import resolve
+    from .endpoint import reach_address, resolve
 
     try:
         found = resolve()
     except EngineUnavailable as exc:
         return f"lambda-container: engine: {exc}"
     engine = f"lambda-container: engine {found.address} ({found.origin})"
-    first = decide(found.address, override=override(), tests_container=None)
+    first = decide(reach_address(found), override=override(), tests_container=None)
     maybe_in_container = container_ids(_read("/proc/self/mountinfo"), _read("/proc/self/cgroup"), socket.gethostname())
     if first.same_host and maybe_in_container:
         return f"{engine}; function reached on this container's network if the engine runs it, else at 127.0.0.1"

@@ -119,9 +119,11 @@ def test_an_engine_over_ssh(suite, monkeypatch, pytester, tmp_path, foreign_cont
     with Sshd(tmp_path / "sshd") as sshd:
         # The ssh client the docker SDK runs, with the test's known_hosts and key, as ~/.ssh/config would give it.
         monkeypatch.setenv("PATH", f"{sshd.bin}{os.pathsep}{os.environ['PATH']}")
-        monkeypatch.setenv("DOCKER_HOST", sshd.address)
+        # A host name of the ssh config's: the function is reached at the address ssh resolves it to.
+        monkeypatch.setenv("DOCKER_HOST", sshd.alias_address)
         result = pytester.runpytest("--lambda-port", "0")
         logins = sshd.logins()
+    assert f"engine {sshd.alias_address} (from DOCKER_HOST)" in result.stdout.str()
     reached_on_loopback(result, sshd.address)
     # Connections kept, as the docker CLI keeps them (the SDK's ssh-client transport started one ssh per request:
     # 74 here, 4 kept): the connect's probe, then a few pooled ones for the session's threads.

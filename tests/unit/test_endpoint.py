@@ -171,3 +171,28 @@ def test_docker_buildx_is_run_against_the_same_endpoint(how, config, cert_path, 
         ours, theirs = (endpoint.client(e, timeout=1, version="1.41").api for e in (plugin, cli))
         assert (theirs.base_url, theirs.cert, theirs.verify) == (ours.base_url, ours.cert, ours.verify)
         assert ours.base_url.startswith("https://") and ours.cert and str(ours.verify).endswith("ca.pem")
+
+
+@pytest.mark.parametrize(
+    "address, resolved, expected",
+    [
+        ("ssh://ci@buildbox:2222", "10.0.0.7", "ssh://ci@10.0.0.7:2222"),
+        ("ssh://buildbox", "fd00::7", "ssh://[fd00::7]"),
+        ("ssh://ci@10.0.0.7", "10.0.0.7", "ssh://ci@10.0.0.7"),
+        ("tcp://docker:2376", "unused", "tcp://docker:2376"),
+    ],
+)
+def test_an_ssh_host_is_reached_where_ssh_resolves_it(address, resolved, expected, tmp_path, monkeypatch):
+    """`Host buildbox` / `HostName 10.0.0.7` in ~/.ssh/config: only ssh knows buildbox (`ssh -G` says what it
+    connects to); a stand-in `ssh` answers as `ssh -G` does."""
+    stand_in = tmp_path / "ssh"
+    stand_in.write_text(f'#!/bin/sh\n[ "$1" = -G ] && printf "user ci\\nhostname {resolved}\\nport 22\\n"\n')
+    stand_in.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert endpoint.reach_address(endpoint.Endpoint(address, "from DOCKER_HOST")) == expected
+
+
+def test_without_an_ssh_client_the_address_is_as_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found = endpoint.Endpoint("ssh://ci@buildbox", "from DOCKER_HOST")
+    assert endpoint.reach_address(found) == "ssh://ci@buildbox"
