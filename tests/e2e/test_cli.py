@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -14,7 +15,8 @@ from pytest_lambda_container import FORMATS, LambdaContainer
 from pytest_lambda_container.cli.event import curl_command
 from pytest_lambda_container.container.protocol import INVOKE_PATH
 
-pytestmark = pytest.mark.docker
+# One worker under xdist: each event is printed once (`event`, cached) and posted to both containers.
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("cli")]
 
 EVENT = [sys.executable, "-m", "pytest_lambda_container", "event"]
 
@@ -27,7 +29,9 @@ def container(request, lambda_container, lambda_container_factory) -> LambdaCont
     return lambda_container_factory(dockerfile="example_app/Dockerfile.aws")
 
 
+@functools.cache
 def event(*argv: str) -> str:
+    """The command's output for `argv`: run once, posted to each container (it does not depend on the container)."""
     return subprocess.run([*EVENT, *argv], capture_output=True, text=True, check=True).stdout
 
 
@@ -57,8 +61,13 @@ def test_the_keep_hint_is_a_line_that_works(container):
     result = json.loads(subprocess.run(line, shell=True, capture_output=True, text=True, check=True).stdout)
     # The app has no `/` route: its own 404, i.e. Mangum took the event, routed it, and the app answered.
     assert result["statusCode"] == 404 and json.loads(result["body"]) == {"detail": "Not Found"}
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_keep_hints_line_works_in_every_format(lambda_container):
+    # On one container: each format's event reaching both kinds of image is the httpx test's, above.
     for fmt in FORMATS:
-        line = curl_command(container.url, "POST", "/test3?message=hoge", fmt)
+        line = curl_command(lambda_container.url, "POST", "/test3?message=hoge", fmt)
         line = line.replace("python -m", f"{sys.executable} -m", 1)
         result = json.loads(subprocess.run(line, shell=True, capture_output=True, text=True, check=True).stdout)
         assert json.loads(result["body"]) == {"message": "hoge"}, fmt
