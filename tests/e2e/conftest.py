@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import docker
 import pytest
 
-from pytest_lambda_container.engine.hygiene import LABEL, LABEL_HOST, LABEL_PID, LABEL_SESSION
+from pytest_lambda_container.engine.hygiene import LABEL, LABEL_PID
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "tests" / "images"
@@ -37,37 +37,18 @@ def containers_of_pid(docker_client):
     return lambda pid: list_ours(docker_client, **{LABEL_PID: str(pid)})
 
 
-def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @pytest.fixture
-def foreign_containers(docker_client, lambda_session):
-    """Our containers that this test's own runs left: those of pytester runs, in this process or in processes of
-    their own (`runpytest_subprocess`, xdist workers), that ended.
+def foreign_containers(docker_client, monkeypatch):
+    """Our containers that this test's own pytest runs left: pytester's, in this process or in processes of their
+    own (`runpytest_subprocess`, its xdist workers).
 
-    Other runs on the same engine (another checkout's suite, at the same time) are not counted: a container that
-    was there before the test, or whose pytest process is another live one, is not this test's."""
-    before = {c.id for c in list_ours(docker_client)}
-    me = str(os.getpid())
-
-    def this_tests(container) -> bool:
-        labels = container.labels
-        if container.id in before or labels.get(LABEL_SESSION) == lambda_session.id:
-            return False
-        if labels.get(LABEL_HOST) != socket.gethostname():
-            return False
-        pid = labels.get(LABEL_PID, "")
-        # In this process: a pytester run's. In another, ended: a subprocess run's, whose processes are gone.
-        return pid == me or not _alive(pid)
-
-    return lambda: [c for c in list_ours(docker_client) if this_tests(c)]
+    Each run this test starts carries a mark of the test's own in its function's environment (`--lambda-env`,
+    through PYTEST_ADDOPTS, which in-process and subprocess runs read alike): the containers of other runs on the
+    same engine at the same time (other tests' under xdist, a killed session's awaiting the sweep, another
+    checkout's suite, another CI job) are not this test's, whatever their pid."""
+    mark = f"PLC_E2E_RUN={uuid.uuid4().hex}"
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"{os.environ.get('PYTEST_ADDOPTS', '')} --lambda-env={mark}".strip())
+    return lambda: [c for c in list_ours(docker_client) if mark in ((c.attrs.get("Config") or {}).get("Env") or [])]
 
 
 def _spawn_pytest(folder: Path, body: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

@@ -93,9 +93,11 @@ def test_without_the_check_the_first_invoke_reports_the_import_error(lambda_sess
 
 
 def test_session_ends_with_no_container_left(pytester, lambda_image, docker_client, foreign_containers):
-    pytester.makepyfile(HELLO_TEST)
+    # The run's container carries the test's mark (or `foreign_containers` would find nothing, whatever was left).
+    marked = "assert any(e.startswith('PLC_E2E_RUN=') for e in lambda_container.container.attrs['Config']['Env'])"
+    pytester.makepyfile(HELLO_TEST + f"\n\ndef test_marked(lambda_container):\n    {marked}\n")
     result = pytester.runpytest("--lambda-image", lambda_image.id, "--lambda-port", "0")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     assert foreign_containers() == []
 
 
