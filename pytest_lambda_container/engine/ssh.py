@@ -12,6 +12,7 @@ file leaves the pipe open, and the pipe tells whether ssh is gone.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 from typing import Any
 
 from docker.transport import sshconn
@@ -50,6 +51,12 @@ class _KeptSocket(SSHSocket):  # type: ignore[misc]
         # connection: urllib3 found it dropped, and closes it), that write is a broken pipe, and nothing to do.
         with contextlib.suppress(OSError):
             super().close()
+        if self.proc is not None:  # reaped, its pipes closed: no zombie or unclosed file left for the collector
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
 
 class _KeptConnection(SSHConnection):  # type: ignore[misc]

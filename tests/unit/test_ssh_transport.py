@@ -44,6 +44,7 @@ def test_a_connection_whose_ssh_ended_looks_dropped_and_closes_quietly(ended):
     assert ended.fileno() == ended.proc.stdout.fileno()
     assert select.select([ended], [], [], 0)[0] == [ended]
     ended.close()  # the SDK's close writes to ssh's stdin: a broken pipe, not an error here
+    assert ended.proc.stdout.closed and ended.proc.returncode == 0
 
 
 def test_a_responses_file_leaves_the_pipe_open(ended):
