@@ -83,7 +83,14 @@ class ContainerLife(ServingContainer):
     def check_startup(self) -> None:
         """Have the runtime init now, off the function's timeout, or check that it can start (`warmup.start_up`)."""
         if self._current is not None:
-            warmup.start_up(self._current, self._http, self.plan, self.log, self._revive)
+            warmup.start_up(
+                self._current,
+                self._http,
+                self.plan,
+                self.log,
+                self._revive,
+                lambda answer: self._oom.over_memory(answer),
+            )
 
     def remove(self) -> None:
         """Stop and remove the container (idempotent); the object cannot invoke any more.

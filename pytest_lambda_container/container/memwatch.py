@@ -188,7 +188,7 @@ class OomWatch:
         """Watch the function's own memory for the length of one call."""
         return self.memory.watching() if self.memory is not None else contextlib.nullcontext()
 
-    def over_memory(self, answer: str = "") -> FunctionOutOfMemory | None:
+    def over_memory(self, answer: str) -> FunctionOutOfMemory | None:
         """Lambda's out-of-memory error if the last call used more than the function's memory (/tmp apart); `answer`,
         the emulator's, tells a watch inside the container whether there is anything to read."""
         if self.memory is None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from ..build.image_config import python_module_at
 from ..config.defaults import EMULATOR_MARGIN, INIT_LIMIT, LOOPBACK_CONNECT
-from ..errors import FunctionError, HandlerImportError, InvocationError, LambdaContainerError
+from ..errors import FunctionError, FunctionOutOfMemory, HandlerImportError, InvocationError, LambdaContainerError
 from . import metrics, startup
 from .docker import LOG_TAIL, DockerContainer, Log
 from .launch import LaunchPlan
@@ -43,6 +43,8 @@ from .protocol import INVOKE_PATH
 if TYPE_CHECKING:
     import httpx
 
+#: The container's out-of-memory judge of an answer (`memwatch.OomWatch.over_memory`).
+OverMemory = Callable[[str], "FunctionOutOfMemory | None"]
 #: Not JSON: no runtime that unmarshals its events can call a handler with it.
 WARM_UP_EVENT = b'{"pytest-lambda-container": "warm-up; not JSON, so the runtime calls no handler"'
 UNMARSHAL_ERROR = "Runtime.UnmarshalError"
@@ -62,6 +64,8 @@ class Outcome(enum.Enum):
     RUNTIME_FAILED = "runtime failed"
     #: Past `INIT_LIMIT`: killed; the first call inits again under the function's timeout, as on Lambda.
     OVER_LIMIT = "over the init limit"
+    #: Past the function's memory: killed by the memory watch; the first call inits again, as on Lambda.
+    OUT_OF_MEMORY = "out of memory"
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,11 @@ def timed_out_answer(timeout: float) -> httpx.Response:
     return httpx.Response(200, text=timeout_line(timeout))
 
 
-def warm_up(current: DockerContainer, http: httpx.Client, plan: LaunchPlan, log: Log) -> Verdict:
-    """Have the runtime init, with a CPU burst under the sandbox, for at most `INIT_LIMIT` seconds."""
+def warm_up(
+    current: DockerContainer, http: httpx.Client, plan: LaunchPlan, log: Log, over_memory: OverMemory | None = None
+) -> Verdict:
+    """Have the runtime init, with a CPU burst under the sandbox, for at most `INIT_LIMIT` seconds; `over_memory`
+    (the container's `OomWatch.over_memory`) tells an init that the memory watch stopped."""
     import httpx  # as `http` has it (see timed_out_answer)
 
     limits = plan.sandbox if plan.sandbox is not None and plan.sandbox.enabled else None
@@ -186,6 +193,13 @@ def warm_up(current: DockerContainer, http: httpx.Client, plan: LaunchPlan, log:
         )
         return Verdict(Outcome.OVER_LIMIT)
     found = verdict(response.status_code, response.text)
+    stopped = over_memory(response.text) if over_memory and found.outcome is Outcome.RUNTIME_FAILED else None
+    if stopped is not None:
+        # As the host's watch, which watches calls only, lets such an init through: the calls say it, each.
+        handler = plan.startup_check.handler if plan.startup_check else "the function"
+        said = stopped.error_message.splitlines()[0]
+        log(f"the init of {handler}: {said} The first call inits it again, as on Lambda")
+        return Verdict(Outcome.OUT_OF_MEMORY)
     init_ms = _init_ms(current, since) if found.outcome is Outcome.READY else None
     return Verdict(found.outcome, found.request_id, found.error, found.answer, init_ms)
 
@@ -219,6 +233,7 @@ def start_up(
     plan: LaunchPlan,
     log: Log,
     relaunch: Callable[[LaunchPlan], DockerContainer],
+    over_memory: OverMemory | None = None,
 ) -> float | None:
     """Have the runtime init where it takes a warm-up: again in a new container of `relaunch` with room for the init
     where the emulator ended it at a shorter function timeout (`relaunch` keeps the function's deadline there:
@@ -231,12 +246,12 @@ def start_up(
     """
     found = None
     if applies(plan, current):
-        found = warm_up(current, http, plan, log)
+        found = warm_up(current, http, plan, log, over_memory)
         if found.outcome is Outcome.TIMED_OUT:
             plan = plan.with_init_room(INIT_LIMIT)
             current = relaunch(plan)
-            found = warm_up(current, http, plan, log)
-        if found.outcome in (Outcome.READY, Outcome.OVER_LIMIT):
+            found = warm_up(current, http, plan, log, over_memory)
+        if found.outcome in (Outcome.READY, Outcome.OVER_LIMIT, Outcome.OUT_OF_MEMORY):
             current.hidden_request, current.init_ms = found.request_id, found.init_ms
             return found.init_ms
     check, limit = plan.startup_check, min(plan.timeout, startup.CHECK_LIMIT)

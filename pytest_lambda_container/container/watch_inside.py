@@ -6,8 +6,10 @@ processes. So the watch runs in the container: `watcher.py`, delivered read-only
 and started once the container runs, by an exec, on the image's Python (an AWS base image's /var/lang/bin/python3, or
 the one its command starts the runtime client with) as the sandbox's user; it lives until the container is removed,
 and outlives the emulator's resets. It keeps its record (kills, the figure it stopped at) on a tmpfs of its own, read
-by an exec only when a call's answer says its runtime was killed: an ordinary call costs nothing more. `OomWatch`
-judges a call the same way whichever watch ran.
+by an exec only when a call's answer says its runtime was killed (or is empty: an init killed): an ordinary call
+costs nothing more. `OomWatch` judges a call the same way whichever watch ran. Unlike the host's, it watches the
+warm-up's init too: an init past the memory is said at the start (warmup.py), and each call is then out of memory,
+as with the host's watch.
 
 Its cost to the function, whose container's CPU quota pays for it (the watcher's utime+stime from /proc/PID/stat over
 40-60 s; Docker 20.10, cgroup v1, a 2-core host under a load of 7-13; against the function's 0.29 vCPU at 512 MB):
@@ -142,9 +144,9 @@ class InsideMemoryWatch:
         yield
 
     def settle(self, answer: str) -> None:
-        """Read the watcher's record if `answer` (the emulator's) says the runtime was killed: a kill it counted
-        since the last one told of stopped this call."""
-        if not outcome.killed_answer(answer):
+        """Read the watcher's record if `answer` (the emulator's) says the runtime was killed, or is empty (a runtime
+        killed in its init): a kill it counted since the last one told of stopped this call."""
+        if answer.strip() and not outcome.killed_answer(answer):
             return
         try:
             code, output = self.container.exec(self.spec.read_argv(), workdir="/", environment={})

@@ -159,6 +159,22 @@ def test_the_watch_inside_the_container_holds_lambdas_memory_with_tmp_apart(kind
         assert not isinstance(killed.value, FunctionOutOfMemory)
 
 
+@pytest.mark.parametrize("where", ["host", "inside"])
+def test_an_init_past_the_memory_starts_and_each_call_is_out_of_memory(where, monkeypatch):
+    # Whichever watch runs: the host's watches calls only, the one inside the container stops the warm-up's init
+    # too, and says so; the calls are Runtime.OutOfMemory alike (a kill_self included: the re-init comes first).
+    monkeypatch.setenv(watch_inside.FORCE_VARIABLE, where)
+    said: list[str] = []
+    with LambdaSession(Settings(rootdir=ROOT, build_network="host", port=0), log=said.append) as session:
+        fn = session.container(dockerfile=IMAGES / "Dockerfile.aws-sandbox", env={"INIT_ALLOC_MB": "700"})
+        for event in ({}, {"action": "kill_self"}):
+            with pytest.raises(FunctionOutOfMemory) as info:
+                fn.invoke_event(event)
+            assert "went past its 512 MB (stopped at" in str(info.value)
+    if where == "inside":
+        assert any("the init of sandbox_probe.handler: The function ran out of memory" in line for line in said), said
+
+
 def test_lambdas_payload_limits_both_ways_under_the_sandbox(fn):
     with pytest.raises(PayloadTooLarge):
         fn.invoke_event({"action": "big", "pad": "x" * (7 * 1024 * 1024)})

@@ -6,6 +6,8 @@ import resource
 import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# An init that holds this much memory (MB), when asked.
+HELD = bytearray(int(os.environ.get("INIT_ALLOC_MB", "0")) * 1024 * 1024)
 
 
 def handler(event, context):

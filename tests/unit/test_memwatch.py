@@ -66,17 +66,17 @@ def test_past_the_limit_the_runtime_is_killed_and_the_call_is_out_of_memory(tmp_
     try:
         with oom.watching():
             time.sleep(0.05)
-            assert oom.over_memory() is None and runtime.poll() is None  # 1000 bytes: within
+            assert oom.over_memory("") is None and runtime.poll() is None  # 1000 bytes: within
             (cg / "memory.stat").write_text(f"anon {600 * 2**20}\n")
             runtime.wait(timeout=5)  # killed by the watch
-        error = oom.over_memory()
+        error = oom.over_memory("")
         assert error is not None and error.error_type == "Runtime.OutOfMemory"
         assert "went past its 1 MB (stopped at 600 MB; files in /tmp apart)" in error.error_message
         # The next call starts afresh.
         (cg / "memory.stat").write_text("anon 1000\n")
         with oom.watching():
             pass
-        assert oom.over_memory() is None
+        assert oom.over_memory("") is None
     finally:
         runtime.kill()
         oom.close()
@@ -123,7 +123,7 @@ def test_the_out_of_memory_message_says_where_the_function_was_stopped_never_the
     # item 4: it used to read "it used 512 MB, more than its 512 MB").
     watch = memwatch.MemoryWatch(None, 512)
     watch.tripped = 512 * 2**20 + 4096
-    error = OomWatch(watch).over_memory()
+    error = OomWatch(watch).over_memory("")
     assert error is not None
     assert "went past its 512 MB (stopped at 513 MB; files in /tmp apart)" in error.error_message
     assert "512 MB (stopped at 512" not in error.error_message

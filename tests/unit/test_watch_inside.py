@@ -176,7 +176,7 @@ def test_a_call_the_watcher_stopped_is_out_of_memory_as_the_hosts_watch_says_it(
     # The very words of the host's watch (memwatch.py): one judgement, whichever watch ran.
     host = memwatch.MemoryWatch(None, 512)
     host.tripped = 512 * MB + 4096
-    assert error.error_message == OomWatch(host).over_memory().error_message  # type: ignore[union-attr]
+    assert error.error_message == OomWatch(host).over_memory("").error_message  # type: ignore[union-attr]
     # The next call starts afresh; a kill the watcher did not count (kill_self) is not its.
     with oom.watching():
         pass
@@ -191,6 +191,16 @@ def test_an_ordinary_answer_reads_nothing() -> None:
     assert oom.over_memory('{"ok": true}') is None and oom.over_memory(RAISED) is None
     assert container.reads == 0
     assert outcome.killed_answer(KILLED) and not outcome.killed_answer(RAISED) and not outcome.killed_answer("")
+
+
+def test_an_empty_answer_a_runtime_killed_in_its_init_is_read_too() -> None:
+    container = Container(RUNNING, record=f"1 {515 * MB}")
+    oom, _ = _judge(container)
+    error = oom.over_memory("")  # the warm-up's init, which the emulator answers with nothing
+    assert error is not None and "stopped at 515 MB" in error.error_message and container.reads == 1
+    with oom.watching():  # told once
+        pass
+    assert oom.over_memory("") is None
 
 
 def test_a_container_of_an_earlier_run_counts_only_new_kills() -> None:
