@@ -125,6 +125,9 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> Engine:
         trouble = endpoint.tls_trouble(found, probe)
         if trouble is not None:
             raise trouble from None
+        over_ssh = endpoint.ssh_trouble(found)
+        if over_ssh is not None:
+            raise EngineUnavailable(f"no Docker engine answers at {address} ({origin}): {over_ssh}") from None
         raise EngineUnavailable(
             f"no Docker engine answers at {address} ({origin}): {exc.reason}. "
             "Start the engine (e.g. `sudo systemctl start docker`, or `dockerd &`), or point DOCKER_HOST (or "

@@ -100,6 +100,36 @@ def reach_address(endpoint: Endpoint) -> str:
     return f"ssh://{user}{host}" + (f":{parts.port}" if parts.port else "")
 
 
+def ssh_trouble(endpoint: Endpoint) -> str | None:
+    """After an ssh:// engine did not answer: what ssh, or docker on the engine's host, says when asked the way the
+    SDK asks (`docker system dial-stdio` needs the same login and the same docker CLI), without prompting for
+    anything; None when that works, or for another kind of endpoint."""
+    parts = urlsplit(endpoint.address)
+    if parts.scheme != "ssh" or not parts.hostname:
+        return None
+    login = [*(["-l", parts.username] if parts.username else []), *(["-p", str(parts.port)] if parts.port else [])]
+    command = ["ssh", *login, "-o", "BatchMode=yes", "--", parts.hostname, "docker version --format ok"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"`ssh` cannot be run here ({exc}): the docker SDK reaches ssh:// engines through it"
+    said = " ".join(line.strip() for line in done.stderr.strip().splitlines()[-2:]) or f"exit status {done.returncode}"
+    if done.returncode == 0:
+        return None
+    if done.returncode == 255:  # ssh's own failure: https://man.openbsd.org/ssh#EXIT_STATUS
+        return (
+            f"ssh to {parts.hostname} failed ({said}): `ssh {' '.join([*login, parts.hostname])}` must log in "
+            "without a prompt (a key the host accepts, through ssh-agent or IdentityFile in ~/.ssh/config, and its "
+            "host key in known_hosts)"
+        )
+    if done.returncode == 127:
+        return (
+            f"{parts.hostname} has no `docker` command for that login ({said}): the engine is reached through "
+            "`docker system dial-stdio` there, so the docker CLI must be on that user's PATH"
+        )
+    return f"docker on {parts.hostname} failed ({said})"
+
+
 def _current_context() -> str | None:
     from docker.context.config import get_current_context_name
 

@@ -51,12 +51,13 @@ class _KeptSocket(SSHSocket):  # type: ignore[misc]
         # connection: urllib3 found it dropped, and closes it), that write is a broken pipe, and nothing to do.
         with contextlib.suppress(OSError):
             super().close()
-        if self.proc is not None:  # reaped, its pipes closed: no zombie or unclosed file left for the collector
+        if self.proc is not None:  # reaped: no zombie left for the collector
             with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5)
-            for pipe in (self.proc.stdin, self.proc.stdout):
-                with contextlib.suppress(OSError):
-                    pipe.close()
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            # Its stdout stays open: http.client still flushes the response's file after closing the connection, and
+            # a stream read from another thread sees the end of the file rather than a closed one.
 
 
 class _KeptConnection(SSHConnection):  # type: ignore[misc]

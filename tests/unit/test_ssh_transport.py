@@ -4,6 +4,7 @@ counts the logins of a real session (74 with the docker SDK's transport, 4 kept)
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -44,10 +45,36 @@ def test_a_connection_whose_ssh_ended_looks_dropped_and_closes_quietly(ended):
     assert ended.fileno() == ended.proc.stdout.fileno()
     assert select.select([ended], [], [], 0)[0] == [ended]
     ended.close()  # the SDK's close writes to ssh's stdin: a broken pipe, not an error here
-    assert ended.proc.stdout.closed and ended.proc.returncode == 0
+    assert ended.proc.returncode == 0 and ended.makefile("rb").read() == b""
 
 
 def test_a_responses_file_leaves_the_pipe_open(ended):
     stdout = ended.makefile("rb")
     stdout.close()  # as http.client closes each response's file
     assert not ended.proc.stdout.closed and stdout.read() == b""
+
+
+@pytest.mark.parametrize(
+    "status, says, fix",
+    [
+        (255, "Host key verification failed.", "its host key in known_hosts"),
+        (255, "ci@build-host: Permission denied (publickey).", "a key the host accepts"),
+        (127, "bash: line 1: docker: command not found", "the docker CLI must be on that user's PATH"),
+    ],
+)
+def test_an_ssh_engine_that_does_not_answer_says_what_ssh_said(status, says, fix, tmp_path, monkeypatch):
+    """The SDK's connection ends at once (ssh exits): one EngineUnavailable with ssh's own words and the fix, asked
+    again the way the SDK asks but with BatchMode (no prompt), not an I/O error on a closed pipe."""
+    from pytest_lambda_container.engine.client import connect
+    from pytest_lambda_container.errors import EngineUnavailable
+
+    stand_in = tmp_path / "ssh"
+    stand_in.write_text(f"#!/bin/sh\necho '{says}' >&2\nexit {status}\n")
+    stand_in.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKER_HOST", "ssh://ci@build-host:2222")
+    with pytest.raises(EngineUnavailable) as raised:
+        connect(timeout=5)
+    message = str(raised.value)
+    assert message.startswith("no Docker engine answers at ssh://ci@build-host:2222 (from DOCKER_HOST): ")
+    assert says in message and fix in message and "Start the engine" not in message
