@@ -212,7 +212,10 @@ def free_port() -> int:
 
 def onetest(image: str, repeat: int) -> None:
     """A whole `pytest` run of one test vs the same by hand: `docker run -d`, curl until it answers, `docker rm -f`
-    (the issue's comparison; the plugin's run has the sandbox on, by default)."""
+    (the issue's comparison; the plugin's run has the sandbox on, by default), and pytest's own start (one trivial
+    test, no plugin), the three in turn. Issue 17's bar: the run costs no more than pytest's start plus the by-hand
+    run (`vs start + by hand` <= 1), the goal 1.2x the slower of the two (`vs the slower`). Ratios pair by pair,
+    medians: the machine's speed drifts between rounds, less within one."""
     from pytest_lambda_container.container.emulator import locate
 
     rie = locate("x86_64")
@@ -223,16 +226,26 @@ def onetest(image: str, repeat: int) -> None:
         'until curl -sf -d "$4" "http://127.0.0.1:$1/2015-03-31/functions/function/invocations" | grep -q statusCode; '
         'do sleep 0.05; done; docker rm -f "$name" >/dev/null'
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as bare_tmp:
+        folder, bare = Path(tmp), Path(bare_tmp)
         (folder / "pytest.ini").write_text("[pytest]\n")
         (folder / "test_one.py").write_text(ONE_TEST)
-        plugin, hand = [], []
+        (bare / "pytest.ini").write_text("[pytest]\n")
+        (bare / "test_trivial.py").write_text("def test_trivial():\n    pass\n")
+        plugin, hand, start = [], [], []
         for _ in range(repeat):
             plugin.append(timed(lambda: pytest_run(folder, f"--lambda-image={image}", "--lambda-port=0")))
             argv = ["sh", "-c", by_hand, "sh", str(free_port()), str(rie), image, event]
             hand.append(timed(lambda: subprocess.run(argv, check=True)))  # noqa: B023
+            start.append(timed(lambda: pytest_run(bare, "-p", "no:lambda_container")))
     row("onetest", "pytest, one test", plugin, "by hand", hand)
+    bar = [p / (h + s) for p, h, s in zip(plugin, hand, start)]
+    goal = [p / max(h, s) for p, h, s in zip(plugin, hand, start)]
+    print(
+        f"onetest  pytest's own start {statistics.median(start):6.2f} s;  one test vs start + by hand "
+        f"{statistics.median(bar):5.2f}x (bar: 1),  vs the slower of them {statistics.median(goal):5.2f}x (goal: 1.2)"
+        f"   (pair by pair, medians of {len(bar)})"
+    )
 
 
 ROWS: dict[str, Callable[[str, int], None]] = {

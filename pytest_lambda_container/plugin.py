@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 SETTINGS = pytest.StashKey[Settings]()
 TARGET = pytest.StashKey[Target]()
 MARKER = "lambda_targets"
+#: How many pytest runs of this process are configured (pytester's in-process runs nest in another).
+_CONFIGURED = [0]
 #: The session-scoped clients the plugin made: each test starts with their cookie jars empty.
 CLIENTS = pytest.StashKey[list["httpx.Client"]]()
 
@@ -57,6 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _CONFIGURED[0] += 1
     skipping.install(config)
     try:
         settings = resolve(
@@ -127,9 +130,16 @@ def lambda_settings_of(config: pytest.Config) -> Settings:
 def pytest_unconfigure(config: pytest.Config) -> None:
     skipping.uninstall(config)
     # The target fixture's finalizer normally did this; this covers internal errors that skip teardown.
+    _CONFIGURED[0] -= 1
     target = config.stash.get(TARGET, None)
     if target is not None:
         target.close()
+    if isinstance(target, ContainerTarget) and target.opened_session is not None and _CONFIGURED[0] > 0:
+        from .engine import hygiene
+
+        # A run within another (pytester): its containers are gone when it returns. The outermost run leaves its
+        # removals to finish while the process exits (it waits for them).
+        hygiene.settle()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -190,7 +200,7 @@ def lambda_target(pytestconfig: pytest.Config) -> Generator[Target, None, None]:
         try:
             yield target
         finally:
-            target.close()
+            target.close(wait=False)  # the removals finish while pytest reports; the process waits for them
 
 
 @pytest.fixture(scope="session")

@@ -143,8 +143,9 @@ class Target:
         transport = transport_for(self.settings, function, bound=True)
         return httpx.Client(base_url=transport.base_url, transport=transport)
 
-    def close(self) -> None:
-        """End what the target started: containers removed (or kept, with `keep`), in-process functions closed."""
+    def close(self, *, wait: bool = True) -> None:
+        """End what the target started: containers removed (or kept, with `keep`), in-process functions closed;
+        `wait=False`: the container target's removals may finish in the background (`LambdaSession.close`)."""
         with self._lock:
             for function in self._functions.values():
                 close = getattr(function, "close", None)
@@ -202,10 +203,10 @@ class ContainerTarget(Target):
         # The session keeps one container per resolved function, and revives a stopped one.
         return self.session().container(spec)
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
         with self._lock:
             if self._session is not None:
-                self._session.close()
+                self._session.close(wait=wait)
 
 
 class InProcessTarget(Target):

@@ -187,32 +187,58 @@ class LambdaSession:
         if held is not None:
             held.release()
 
-    def close(self) -> None:
-        """Remove every container started (or, with `keep`, leave them running and say how to reach them)."""
+    def close(self, *, wait: bool = True) -> None:
+        """Remove every container started (or, with `keep`, leave them running and say how to reach them).
+
+        `wait=False`: the session is closed at once (no container listed or served any more), and the removals
+        finish in the background, while pytest reports (issue 17: a removal is ~0.3 s of a one-test run); the
+        process waits for them before it exits, and `hygiene.settle()` earlier (engine/hygiene.py). Kept, reused
+        and measured containers (coverage is read out of them at their removal) are ended here and now.
+        """
+        if not wait and not (self.settings.keep or self.settings.reuse) and self.instruments is None:
+            with self._lock:
+                functions, sweeping, engine = list(self._containers.values()), self._sweeping, self._engine
+                self._containers.clear()
+                self._sweeping = self._engine = None
+            hygiene.finish_later(lambda: self._finish(functions, sweeping, engine))
+            return
         with self._lock:
             if self.settings.keep:
-                # Imported here: the event command brings the HTTP fronts, which a container's start does not need.
-                from ..cli.event import curl_command
-
                 for container in self.containers:
-                    hint = curl_command(container.url, event_format=self.settings.event_format)
-                    self.log(
-                        f"keeping container {container.name} ({container.image.ref}) at {container.url}: invoke it "
-                        f"with `{hint}` (any method and path: `python -m pytest_lambda_container event --help`), "
-                        f"run the tests against it with `{function_target_command(container.url)}`; "
-                        f"remove it with `docker rm -f {container.name}`"
-                    )
-            for function in self._containers.values():
-                if isinstance(function, FunctionPool):
-                    function.end(self._end)
-                else:
-                    self._end(function)
+                    self.log(kept_line(container, self.settings.event_format))
+            functions, sweeping, engine = list(self._containers.values()), self._sweeping, self._engine
             self._containers.clear()
-            if self.instruments is not None:
-                self.instruments.close()
-            if self._sweeping is not None:
-                self._sweeping.join()
-                self._sweeping = None
-            if self._engine is not None and not self.settings.keep:
-                self._engine.close()
+            self._sweeping = None
+            if not self.settings.keep:
                 self._engine = None
+            self._finish(functions, sweeping, engine)
+
+    def _finish(
+        self, functions: list[LambdaContainer | FunctionPool], sweeping: threading.Thread | None, engine: Engine | None
+    ) -> None:
+        """End `functions` (`_end`), read what the instruments measured, wait for the sweep, close the engine."""
+        for function in functions:
+            if isinstance(function, FunctionPool):
+                function.end(self._end)
+            else:
+                self._end(function)
+        if self.instruments is not None:
+            self.instruments.close()
+        if sweeping is not None:
+            sweeping.join()
+        if engine is not None and not self.settings.keep:
+            engine.close()
+
+
+def kept_line(container: LambdaContainer, event_format: str) -> str:
+    """What `--lambda-keep` says of a container it leaves running: how to invoke it, test it, remove it."""
+    # Imported here: the event command brings the HTTP fronts, which a container's start does not need.
+    from ..cli.event import curl_command
+
+    hint = curl_command(container.url, event_format=event_format)
+    return (
+        f"keeping container {container.name} ({container.image.ref}) at {container.url}: invoke it "
+        f"with `{hint}` (any method and path: `python -m pytest_lambda_container event --help`), "
+        f"run the tests against it with `{function_target_command(container.url)}`; "
+        f"remove it with `docker rm -f {container.name}`"
+    )

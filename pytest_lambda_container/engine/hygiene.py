@@ -48,6 +48,9 @@ class Removable(Protocol):
 _LIVE: dict[int, Removable] = {}
 _LIVE_LOCK = threading.Lock()
 _AT_EXIT = False
+#: Teardown work left to finish in the background (`finish_later`), waited for by `settle` (at exit at the latest).
+_PENDING: list[threading.Thread] = []
+_SETTLE_AT_EXIT = False
 
 
 def warn(line: str) -> None:
@@ -91,6 +94,28 @@ def live() -> list[Removable]:
     """Containers this process started and has not removed."""
     with _LIVE_LOCK:
         return list(_LIVE.values())
+
+
+def finish_later(work: Callable[[], None]) -> None:
+    """Run `work` (a session's removals) in the background: this process waits for it at exit (`settle`), so what it
+    removes is removed as surely as if it were waited for now (issue 17: pytest reports meanwhile)."""
+    global _SETTLE_AT_EXIT
+    thread = threading.Thread(target=work, name="lambda-container-teardown", daemon=True)
+    with _LIVE_LOCK:
+        _PENDING.append(thread)
+        if not _SETTLE_AT_EXIT:
+            atexit.register(settle)
+            _SETTLE_AT_EXIT = True
+    thread.start()
+
+
+def settle() -> None:
+    """Wait for the teardown work left to finish in the background (`finish_later`)."""
+    with _LIVE_LOCK:
+        pending = list(_PENDING)
+        _PENDING.clear()
+    for thread in pending:
+        thread.join()
 
 
 def remove_all() -> None:

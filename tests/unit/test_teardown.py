@@ -1,0 +1,52 @@
+"""A session closed without waiting (the plugin's, at the session's end: issue 17) is closed at once, and its
+removals finish in the background, waited for by `hygiene.settle` (at the process's exit at the latest)."""
+
+from __future__ import annotations
+
+import threading
+import types
+from pathlib import Path
+
+from pytest_lambda_container import LambdaSession, Settings
+from pytest_lambda_container.engine import hygiene
+
+
+class SlowToRemove:
+    """A container whose removal takes until `release` is set."""
+
+    def __init__(self, release: threading.Event, removed: list[object]) -> None:
+        self.release, self.removed = release, removed
+
+    def remove(self) -> None:
+        assert self.release.wait(30)
+        self.removed.append(self)
+
+
+def test_a_session_closed_without_waiting_serves_nothing_and_its_removals_finish_by_settle(tmp_path: Path):
+    release, removed = threading.Event(), []
+    session = LambdaSession(Settings(rootdir=tmp_path))
+    slow = SlowToRemove(release, removed)
+    session._containers[object()] = slow  # type: ignore[index]
+    session.close(wait=False)
+    assert session.containers == [] and removed == []  # closed at once; the removal is still under way
+    release.set()
+    hygiene.settle()
+    assert removed == [slow]
+    hygiene.settle()  # nothing left: returns at once
+
+
+def test_a_kept_session_is_ended_in_place(tmp_path: Path):
+    ended: list[object] = []
+
+    class Kept:
+        name, url, image = "plc-x", "http://127.0.0.1:9", types.SimpleNamespace(ref="fn:x")
+
+        def release(self) -> None:
+            ended.append(self)
+
+    said: list[str] = []
+    session = LambdaSession(Settings(rootdir=tmp_path, keep=True), log=said.append)
+    kept = Kept()
+    session._containers[object()] = kept  # type: ignore[index]
+    session.close(wait=False)
+    assert ended == [kept] and "keeping container plc-x" in said[0]
