@@ -26,6 +26,8 @@ def test_the_handlers_module_is_imported_once_per_container_before_the_first_cal
     fn = coldstart()
     assert fn.invoke_event({})["imports"] == 1
     assert fn.invoke_event({})["imports"] == 1
+    # The emulator writes a call's REPORT line after it answers: the report waits for it (stdout is one stream).
+    assert fn.last_report.request_id
     log = fn.logs()
     # The init's own output stays in the log; the warm-up that ran it leaves nothing there.
     assert log.count("coldstart: module imported") == 1
