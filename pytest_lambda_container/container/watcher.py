@@ -72,9 +72,10 @@ def own_anon() -> int:
     return 0
 
 
-def find_cgroup() -> tuple[str, str] | None:
+def find_cgroup(root: str = "/") -> tuple[str, str] | None:
     """(memory.stat, usage file) of the container's own memory cgroup, if they can be read."""
     for folder, usage in CGROUPS:
+        folder = os.path.join(root, folder.lstrip("/"))
         stat, current = os.path.join(folder, "memory.stat"), os.path.join(folder, usage)
         if os.access(stat, os.R_OK) and os.access(current, os.R_OK):
             return stat, current

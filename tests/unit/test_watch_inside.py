@@ -71,6 +71,24 @@ def test_past_the_limit_it_kills_once_until_the_memory_is_back_under() -> None:
     assert judge.sample(700 * MB, lambda: 530 * MB)[0] is True and judge.kills == 2
 
 
+@pytest.mark.parametrize(
+    ("files", "found"),
+    [
+        # cgroup v2 (a cgroup namespace: the container's own at the root); v1 (the memory controller's own mount).
+        (["sys/fs/cgroup/memory.stat", "sys/fs/cgroup/memory.current"], "sys/fs/cgroup/memory.current"),
+        (["sys/fs/cgroup/memory/memory.stat", "sys/fs/cgroup/memory/memory.usage_in_bytes"], "memory.usage_in_bytes"),
+        # v2 without a cgroup namespace: the host's root, which has no usage of its own: nothing to watch.
+        (["sys/fs/cgroup/memory.stat"], None),
+    ],
+)
+def test_the_containers_own_cgroup_is_found_v1_or_v2(tmp_path: Path, files: list[str], found: str | None) -> None:
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("0\n")
+    result = watcher.find_cgroup(str(tmp_path))
+    assert result[1].endswith(found) if result and found else result is found, result
+
+
 def test_the_record_and_the_start_are_read_back() -> None:
     assert watcher.parse_record("2 546230272\n") == (2, 546230272)
     assert watcher.parse_record("") is None and watcher.parse_record("no such file") is None
