@@ -6,12 +6,13 @@ not be reused anyway, since http.client closes each response's file, which is th
 urllib3 polls an unconnected socket to tell whether a kept connection dropped. Measured against a local sshd: 1.2 s
 per request (an ssh handshake and a docker CLI start each), 25 s for a two-test session. The docker CLI keeps its
 connection. Here the same transport keeps its processes, one per pooled connection, as the CLI does: a response's
-file leaves the pipe open, and the pipe tells whether ssh is gone.
+file leaves the pipe open, and the pipe tells whether ssh is gone; and ssh never prompts (BatchMode, no terminal).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 from typing import Any
 
@@ -25,7 +26,9 @@ SSHHTTPAdapter: Any = sshconn.SSHHTTPAdapter
 
 
 class _Stdout:
-    """The ssh process's stdout for one response: closing it (http.client does) leaves the pipe open."""
+    """The ssh process's stdout for one response: closing it (http.client does) leaves the pipe open; once the
+    connection closed the pipe, it reads as the end of the file (http.client still flushes after that close, and a
+    stream may be read from another thread)."""
 
     def __init__(self, pipe: Any) -> None:
         self._pipe = pipe
@@ -33,11 +36,42 @@ class _Stdout:
     def close(self) -> None:
         pass
 
+    def flush(self) -> None:
+        pass
+
+    def read(self, *args: Any) -> bytes:
+        return b"" if self._pipe.closed else bytes(self._pipe.read(*args))
+
+    def read1(self, *args: Any) -> bytes:
+        return b"" if self._pipe.closed else bytes(self._pipe.read1(*args))
+
+    def readline(self, *args: Any) -> bytes:
+        return b"" if self._pipe.closed else bytes(self._pipe.readline(*args))
+
+    def readinto(self, buffer: Any) -> int:
+        return 0 if self._pipe.closed else int(self._pipe.readinto(buffer))
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pipe, name)
 
 
 class _KeptSocket(SSHSocket):  # type: ignore[misc]
+    def connect(self, **_: Any) -> None:
+        # As the SDK's (its command, its environment), but never waiting at a prompt nobody sees (pytest captures
+        # the terminal): BatchMode, and a session of its own, with no terminal to ask on and out of Ctrl-C's reach
+        # (the SDK ignored SIGINT in a preexec_fn, which is unsafe where threads run, as the session's do).
+        command = ["ssh", "-o", "BatchMode=yes"]
+        command += [*(["-l", self.user] if self.user else []), *(["-p", self.port] if self.port else [])]
+        env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "SSL_CERT_FILE")}
+        process: Any = subprocess.Popen(
+            [*command, "--", self.host, "docker system dial-stdio"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.proc = process
+
     def fileno(self) -> int:
         # urllib3 polls this before reusing a pooled connection: the pipe is readable between requests only when
         # ssh exited (end of file), where the SDK's unconnected socket would always look dropped.
@@ -54,10 +88,9 @@ class _KeptSocket(SSHSocket):  # type: ignore[misc]
         if self.proc is not None:  # reaped: no zombie left for the collector
             with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5)
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
-            # Its stdout stays open: http.client still flushes the response's file after closing the connection, and
-            # a stream read from another thread sees the end of the file rather than a closed one.
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
 
 class _KeptConnection(SSHConnection):  # type: ignore[misc]

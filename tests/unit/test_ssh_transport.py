@@ -41,11 +41,14 @@ def ended() -> Iterator[ssh._KeptSocket]:
 def test_a_connection_whose_ssh_ended_looks_dropped_and_closes_quietly(ended):
     import select
 
+    stdout = ended.makefile("rb")  # a response's, still held (http.client flushes it after the connection closed)
     # urllib3 polls fileno() before reusing a connection: the ended process's pipe is readable (end of file).
     assert ended.fileno() == ended.proc.stdout.fileno()
     assert select.select([ended], [], [], 0)[0] == [ended]
     ended.close()  # the SDK's close writes to ssh's stdin: a broken pipe, not an error here
-    assert ended.proc.returncode == 0 and ended.makefile("rb").read() == b""
+    stdout.flush()
+    assert ended.proc.returncode == 0 and ended.proc.stdout.closed
+    assert stdout.read() == stdout.readline() == b"" and stdout.readinto(bytearray(4)) == 0  # the end of the file
 
 
 def test_a_responses_file_leaves_the_pipe_open(ended):
@@ -78,3 +81,21 @@ def test_an_ssh_engine_that_does_not_answer_says_what_ssh_said(status, says, fix
     message = str(raised.value)
     assert message.startswith("no Docker engine answers at ssh://ci@build-host:2222 (from DOCKER_HOST): ")
     assert says in message and fix in message and "Start the engine" not in message
+
+
+def test_ssh_never_waits_at_a_prompt(tmp_path, monkeypatch):
+    """pytest captures the terminal: a host key or passphrase prompt would wait unseen. BatchMode, and a session of
+    its own (no terminal to ask on, out of Ctrl-C's process group)."""
+    seen = tmp_path / "seen"
+    stand_in = tmp_path / "ssh"
+    stand_in.write_text(f'#!/bin/sh\necho "$@" > {seen}\nps -o sid= -p $$ >> {seen}\n')
+    stand_in.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    sock = ssh._KeptSocket("ci@build-host:2222")
+    sock.connect()
+    sock.proc.wait()
+    args, sid = seen.read_text().splitlines()
+    assert args == "-o BatchMode=yes -l ci -p 2222 -- build-host docker system dial-stdio"
+    assert int(sid) == sock.proc.pid != os.getsid(0)
+    sock.close()
+    socket.socket.close(sock)
