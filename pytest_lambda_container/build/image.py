@@ -233,7 +233,10 @@ def build(
                 report(BuildProgress(None, None, warning))
             info = _run(engine, request, report, buildx=bool(needs_buildkit), stream_output=stream_output)
         check_platform(engine, info, platform, dockerfile, bases)
-    prune.prune(engine, request.labels, info.id, report)
+    if info.built:
+        # After a build only, when a newer image appears: a run that finds its image built leaves the older ones as
+        # the build left them (issue 17: the engine's listing of images is ~1 s of such a run where it holds many).
+        prune.prune(engine, request.labels, info.id, report)
     return info
 
 
