@@ -40,3 +40,18 @@ class FunctionScheduling(LoadScopeScheduling):  # type: ignore[misc]
             self._assign_work_unit(node)
         elif not node.shutting_down and not self.workqueue:
             node.shutdown()
+
+    def remove_node(self, node: Any) -> str | None:
+        # xdist's `loadscope` puts a crashed worker's whole workload back in the queue, the test it crashed in as
+        # well: that test then crashes the next worker, and the next (a test that kills its worker kills them all).
+        # `load` reports it, once, and runs it no more; so here, its unit's other tests going to another worker.
+        workload = self.assigned_work.pop(node)
+        pending = [(scope, nodeid) for scope, unit in workload.items() for nodeid, done in unit.items() if not done]
+        if not pending:
+            return None
+        crash_scope, crashitem = pending[0]
+        workload[crash_scope][crashitem] = True
+        self.workqueue.update({scope: unit for scope, unit in workload.items() if not all(unit.values())})
+        for other in self.assigned_work:
+            self._reschedule(other)
+        return str(crashitem)

@@ -99,3 +99,26 @@ def test_a_tests_unit_is_its_xdist_group_then_its_function(pytester):
         "xdist_group=engine",
         None,
     ]
+
+
+class Node:
+    shutting_down = False
+
+
+def test_the_test_a_worker_crashed_in_is_reported_once_and_the_rest_of_its_unit_goes_on(uid):
+    """xdist's `loadscope` puts a crashed worker's whole workload back, the crashing test too, which then crashes the
+    next worker: here it is reported (returned) and not run again; the unit's other tests are scheduled again."""
+    sched = scheduler(uid)
+    crashed, other, idle = Node(), Node(), Node()
+    sched.assigned_work = {
+        crashed: {"unit": {"t.py::a": True, "t.py::b": False, "t.py::c": False}, "done": {"t.py::d": True}},
+        other: {"t.py::e": {"t.py::e": False}},
+    }
+    sched.workqueue = {}
+    sched._reschedule = lambda node: None
+    assert sched.remove_node(crashed) == "t.py::b"
+    assert sched.workqueue == {"unit": {"t.py::a": True, "t.py::b": True, "t.py::c": False}}
+    # A worker ended with nothing pending: no crash.
+    assert sched.remove_node(other) is not None  # its test was pending: the crash is in it
+    sched.assigned_work = {idle: {"t.py::f": {"t.py::f": True}}}
+    assert sched.remove_node(idle) is None
