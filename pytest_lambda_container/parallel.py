@@ -32,10 +32,13 @@ from .errors import EngineUnavailable, LambdaContainerError
 
 if TYPE_CHECKING:
     from .config.settings import Settings
+    from .container.handoff import Starts, Takes
 
 PARAMETER = "lambda_container"
 #: The worker input that tells a worker to tell the controller its tests' functions.
 GROUPING = "lambda_container_groups"
+#: The worker input that names the containers the controller started ahead (`container.handoff`).
+HANDOFF = "lambda_container_handoff"
 
 
 def dist_chosen(config: pytest.Config) -> bool:
@@ -102,16 +105,31 @@ class BuildBeforeWorkers:
     progress on the terminal (a worker's own output is never shown); the workers then find it built. Workers
     that still meet (another process's build, say) wait on the build lock instead of building twice.
 
+    Where it can (`start_ahead_wanted`), it also starts the run's functions while the workers boot, for them to take
+    (`container.handoff`): the workers' cold starts side by side, overlapping their own start, and the image built
+    in the background. Else it builds before the workers start.
+
     The controller cannot tell which tests need the image, so it builds whenever a Dockerfile is configured;
-    `-p no:lambda_container.xdist` turns this off (the workers then build, once, behind the lock)."""
+    `-p no:lambda_container.xdist` turns this off (the workers then build, once, behind the lock, and start their
+    containers themselves)."""
 
     def __init__(self, settings: Settings, log_of: Callable[[pytest.Config], Callable[[str], None]]) -> None:
         self.settings = settings
         self.log_of = log_of
+        self.starts: Starts | None = None
 
     @pytest.hookimpl
     def pytest_xdist_setupnodes(self, config: pytest.Config, specs: Any) -> None:
         settings = self.settings
+        if start_ahead_wanted(config, settings):
+            from .container import handoff
+
+            ahead = handoff.functions_ahead(settings, workers=len(specs) or 1)
+            if ahead:
+                verbose = config.option.verbose > 0
+                self.starts = handoff.Starts(settings, self.log_of(config), stream_build_output=verbose)
+                self.starts.begin(ahead)
+                return
         if settings.image is not None or not settings.dockerfile_path.is_file():
             return
         from .container.session import LambdaSession
@@ -125,3 +143,39 @@ class BuildBeforeWorkers:
             except LambdaContainerError as exc:
                 # Not fatal here: the tests that need the image report it, once, with the whole story.
                 log(f"the image did not build before the workers started ({type(exc).__name__}); the tests say why")
+
+    @pytest.hookimpl
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.starts is not None:
+            node.workerinput[HANDOFF] = {"folder": str(self.starts.folder), "slots": self.starts.slots}
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        if self.starts is not None:
+            self.starts.remove_given_back()
+
+    @pytest.hookimpl
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        starts, self.starts = self.starts, None
+        if starts is not None:
+            starts.remember()
+            starts.close()
+
+
+def start_ahead_wanted(config: pytest.Config, settings: Settings) -> bool:
+    """Whether the controller starts the functions ahead: a run of tests (not `--co`), whose containers are each
+    this run's alone and plain (not reused, kept, nor instrumented: those are each worker's own to make)."""
+    runs_tests = not (config.option.collectonly or getattr(config.option, "setupplan", False))
+    plain = not (settings.reuse or settings.keep or settings.coverage or settings.debug_port)
+    return runs_tests and plain
+
+
+def takes_of(config: pytest.Config) -> Takes | None:
+    """In a worker: the containers the controller started ahead, for this worker's session to take."""
+    workerinput: dict[str, Any] = getattr(config, "workerinput", {})
+    given = workerinput.get(HANDOFF)
+    if not given:
+        return None
+    from .container.handoff import Takes
+
+    return Takes(Path(given["folder"]), given["slots"], str(workerinput["workerid"]))

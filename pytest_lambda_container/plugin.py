@@ -90,12 +90,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
         sdk.load()  # before anything imports docker: without its SSH transport where no ssh:// engine can be meant
         from .container.session import LambdaSession
+        from .parallel import takes_of
 
         return LambdaSession(
             settings,
             log=_terminal_log(config),
             warn=_warn,
             stream_build_output=config.option.verbose > 0,  # get_verbosity() is pytest 8; the floor is 7.4
+            handoff=takes_of(config),  # under xdist, in a worker: the controller's containers to take
         )
 
     _terminal_log(config)  # its hooks keep pytest's progress whole from the first test on

@@ -14,7 +14,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from ..build.image import ImageInfo
 from ..config.function import FunctionSpec, ResolvedFunction
@@ -34,6 +34,16 @@ from .session_images import check_architecture as check_architecture
 Log = Callable[[str], None]
 
 
+class HandOff(Protocol):
+    """Containers started by another process of the run, for this session to take (`container.handoff`)."""
+
+    def take(self, fn: ResolvedFunction, engine: Callable[[], Engine], log: Log) -> LambdaContainer | None: ...
+
+    def used(self, fn: ResolvedFunction) -> None: ...
+
+    def give_back(self, container: LambdaContainer) -> bool: ...
+
+
 class LambdaSession:
     """Builds or finds images and starts containers on demand, each once; `close()` removes what it started.
 
@@ -42,7 +52,13 @@ class LambdaSession:
     """
 
     def __init__(
-        self, settings: Settings, *, log: Log | None = None, warn: Log | None = None, stream_build_output: bool = False
+        self,
+        settings: Settings,
+        *,
+        log: Log | None = None,
+        warn: Log | None = None,
+        stream_build_output: bool = False,
+        handoff: HandOff | None = None,
     ) -> None:
         self.settings = settings
         self.stream_build_output = stream_build_output
@@ -59,6 +75,8 @@ class LambdaSession:
         self._images = SessionImages(settings, self.engine, self._lock, self.log, self.warn, stream_build_output)
         #: Coverage and a debugger in the containers, when asked for.
         self.instruments = Instruments.of(settings, self.log)
+        #: Under xdist, in a worker: the containers the controller started for the workers to take.
+        self.handoff = handoff
 
     def __enter__(self) -> LambdaSession:
         return self
@@ -128,6 +146,26 @@ class LambdaSession:
                 # Revived in place: clients built on it (lambda_client, invoke) stay valid.
                 existing.ensure_running()
                 return existing
+            # Under xdist, one the controller started while this worker booted (parallel.py), if it has.
+            container = self.handoff.take(fn, self.engine, self.log) if self.handoff is not None else None
+            plan = container.plan if container is not None else self.plan(fn)
+            if container is None:
+                # The first container gets the configured port; the others any free one.
+                port = self.settings.port if not self._containers else 0
+                container = self._start(self.engine(), plan, fn, port=port, member=0)
+            function: LambdaContainer | FunctionPool = container
+            if self.settings.concurrency > 1:
+                members, engine = itertools.count(1), self.engine()
+                more = lambda: self._start(engine, plan, fn, port=0, member=next(members))  # noqa: E731
+                function = FunctionPool(container, self.settings.concurrency, more)
+            self._containers[fn] = function
+            if self.handoff is not None:
+                self.handoff.used(fn)
+            return function
+
+    def plan(self, fn: ResolvedFunction) -> launch.LaunchPlan:
+        """How this session starts containers of `fn`: its image found or built, the emulator delivered."""
+        with self._lock:
             info = self.image(fn)
             engine = self.engine()
             plan = launch.plan(
@@ -144,16 +182,7 @@ class LambdaSession:
             if self.instruments is not None:
                 plan = self.instruments.apply(plan, info, fn, engine)
             plan = watch_inside.apply(plan, engine)
-            # The first container gets the configured port; the others any free one.
-            port = self.settings.port if not self._containers else 0
-            container = self._start(engine, plan, fn, port=port, member=0)
-            function: LambdaContainer | FunctionPool = container
-            if self.settings.concurrency > 1:
-                members = itertools.count(1)
-                more = lambda: self._start(engine, plan, fn, port=0, member=next(members))  # noqa: E731
-                function = FunctionPool(container, self.settings.concurrency, more)
-            self._containers[fn] = function
-            return function
+            return plan
 
     def emulator_volume(self, info: ImageInfo) -> str:
         """The volume that holds the emulator for `info`'s architecture, filled once per engine (the image under
@@ -178,7 +207,9 @@ class LambdaSession:
     def _end(self, container: LambdaContainer) -> None:
         """Remove `container`, or let go of it: kept (`keep`), or left for the next run (`reuse`)."""
         held = self._claims.pop(id(container), None)
-        if self.settings.keep or held is not None:
+        if self.handoff is not None and self.handoff.give_back(container):
+            container.release()  # the controller that started it removes it, with the others, at once
+        elif self.settings.keep or held is not None:
             if held is not None and not self.settings.keep:
                 self.log(f"leaving container {container.name} running for the next run (--lambda-reuse)")
             container.release()

@@ -11,7 +11,13 @@ import sys
 import pytest
 
 from pytest_lambda_container.container import reuse
-from pytest_lambda_container.engine.hygiene import LABEL_REUSE, LABEL_REUSE_CONFIG, LABEL_REUSE_PROJECT, LABEL_SESSION
+from pytest_lambda_container.engine.hygiene import (
+    LABEL_PID,
+    LABEL_REUSE,
+    LABEL_REUSE_CONFIG,
+    LABEL_REUSE_PROJECT,
+    LABEL_SESSION,
+)
 
 from .conftest import ROOT, list_ours
 
@@ -171,11 +177,16 @@ def test_a_second_reuse_run_starts_no_container_and_its_first_call_is_warm(
 
 
 TWO_FUNCTIONS_CONFTEST = """
+import time
+
 import pytest
 
 def pytest_generate_tests(metafunc):
     if "lambda_container" in metafunc.fixturenames:
         metafunc.parametrize("lambda_container", ["app.handler", "app.raw_handler"], indirect=True, scope="session")
+
+def pytest_collection(session):
+    session.config.collection_started = time.time()
 
 @pytest.fixture(scope="session")
 def lambda_container(request, lambda_container_factory):
@@ -183,33 +194,69 @@ def lambda_container(request, lambda_container_factory):
 """
 TWO_FUNCTIONS_TESTS = """
 import json, os
+from datetime import datetime
+
+def started_at(container):
+    stamp = container.container.attrs["State"]["StartedAt"]  # nanoseconds, UTC: to microseconds for Python
+    return datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00").timestamp()
 
 def record(request, lambda_container):
     with open(os.environ["XDIST_OUT"], "a") as out:
         handler = request.node.callspec.params["lambda_container"]
         session = request.getfixturevalue("lambda_session").id
-        out.write(json.dumps([handler, os.environ["PYTEST_XDIST_WORKER"], lambda_container.id, session]) + "\\n")
+        out.write(json.dumps({
+            "handler": handler,
+            "worker": os.environ["PYTEST_XDIST_WORKER"],
+            "id": lambda_container.id,
+            "session": session,
+            "controller": os.getppid(),
+            "worker_pid": os.getpid(),
+            "started_by": int(lambda_container.container.labels["pytest-lambda-container.pid"]),
+            "started_before_collection": started_at(lambda_container) < request.config.collection_started,
+        }) + "\\n")
 """ + "".join(f"\ndef test_{i}(request, lambda_container):\n    record(request, lambda_container)\n" for i in range(4))
+
+
+def _leftovers(docker_client, runs):
+    """Our containers of these runs still there: the workers' sessions', and the controller's (started ahead)."""
+    sessions = {r["session"] for r in runs}
+    pids = {r["controller"] for r in runs}
+    return [c for s in sessions for c in list_ours(docker_client, **{LABEL_SESSION: s})] + [
+        c for pid in pids for c in list_ours(docker_client, **{LABEL_PID: str(pid)})
+    ]
 
 
 def test_xdist_runs_each_functions_tests_on_one_worker_in_parallel_and_leaves_nothing(
     pytester, lambda_image, docker_client, monkeypatch
 ):
+    """The tests of one function on one worker, in one container, the two functions side by side; the second run's
+    controller starts both functions' containers while its workers boot (it remembers the first run's), each taken
+    by the worker whose tests need it; nothing left after either run."""
     pytest.importorskip("xdist")
     out = pytester.path / "runs.jsonl"
     monkeypatch.setenv("XDIST_OUT", str(out))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the processes run this checkout's package, not an installed one
     pytester.makeconftest(TWO_FUNCTIONS_CONFTEST)
     pytester.makepyfile(TWO_FUNCTIONS_TESTS)
-    result = pytester.runpytest_subprocess(
-        "-n", "2", f"--lambda-image={lambda_image.id}", "--lambda-port=0", "-p", "no:cacheprovider", "-p", "no:randomly"
-    )
-    result.assert_outcomes(passed=8)
-    runs = [json.loads(line) for line in out.read_text().splitlines()]
-    where = {handler: {(worker, cid) for h, worker, cid, _ in runs if h == handler} for handler, *_ in runs}
-    # Each function's tests on one worker, in one container: started once in the run, not once per worker...
-    assert all(len(places) == 1 for places in where.values()), where
-    # ... and the two functions on the two workers, which started their containers side by side.
-    assert len({worker for places in where.values() for worker, _ in places}) == 2
-    # Each worker removed what it started (the engine is shared: other runs' containers are not this one's).
-    assert [c for session in {s for *_, s in runs} for c in list_ours(docker_client, **{LABEL_SESSION: session})] == []
+    args = ("-n", "2", f"--lambda-image={lambda_image.id}", "--lambda-port=0", "-p", "no:cacheprovider")
+    for run in ("first", "second"):
+        out.write_text("")
+        result = pytester.runpytest_subprocess(*args, "-p", "no:randomly")
+        result.assert_outcomes(passed=8)
+        runs = [json.loads(line) for line in out.read_text().splitlines()]
+        where = {h: {(r["worker"], r["id"]) for r in runs if r["handler"] == h} for h in {r["handler"] for r in runs}}
+        # Each function's tests on one worker, in one container: started once in the run, not once per worker...
+        assert all(len(places) == 1 for places in where.values()), where
+        # ... and the two functions on the two workers.
+        assert len({worker for places in where.values() for worker, _ in places}) == 2
+        if run == "first":
+            # The first time, the controller knew only the configured function (the image's own handler), which no
+            # test used: the workers started theirs, at their first test.
+            assert all(r["started_by"] == r["worker_pid"] and not r["started_before_collection"] for r in runs), runs
+        else:
+            # The second time, it started both while the workers booted: each worker took a container it had not
+            # started, ready before the worker even collected.
+            assert all(r["started_by"] == r["controller"] and r["started_before_collection"] for r in runs), runs
+        # Nothing left: what the workers started, nor what the controller did (the engine is shared: other runs'
+        # containers are not this one's).
+        assert _leftovers(docker_client, runs) == []

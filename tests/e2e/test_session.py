@@ -253,7 +253,7 @@ def test_xdist_workers_each_get_a_container_and_leave_none(pytester, lambda_imag
     )
     result = pytester.runpytest_subprocess("-n", "2", "--lambda-image", lambda_image.id, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)
-    assert foreign_containers() == []
+    assert [(c.name, c.status, c.labels) for c in foreign_containers()] == []
 
 
 def test_x_and_internal_errors_still_remove_the_container(pytester, lambda_image, foreign_containers):

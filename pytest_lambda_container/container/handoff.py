@@ -1,0 +1,297 @@
+"""pytest-xdist: the controller starts the run's functions while its workers boot, and hands each container to the
+worker that needs that function first (issue 17: the cold starts overlap pytest's own start, side by side).
+
+Which functions: those the workers of this project's last xdist run used (as many containers of each as workers used
+it), or, the first time, the configured one. A worker takes a container only if it is of the very function it needs
+(the same `ResolvedFunction`: image or build, handler, environment, timeout); one it needs that the controller did not
+start, or whose start failed, it starts itself, as without xdist (and its test says why, once). What no worker took,
+the controller removes at its end, as it removes any container started under its labels (a killed worker's too).
+
+The controller's run folder (private, removed at its end) holds, for each container (its *slot*):
+  <slot>.ready  a lock the controller holds while it starts the container: a worker that needs it waits on it
+  <slot>.json   what was started: the container's id, its plan, the warm-up's init duration and request id
+  <slot>.claim  a lock the worker that took the container holds until it exits (the kernel's flock): no other worker
+                ever sends it a call (the classic emulator panics on a second concurrent one)
+  used-<worker>.json  the functions that worker used, remembered for the next run's controller
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import hashlib
+import json
+import pickle
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from ..config.function import FunctionSpec, ResolvedFunction
+from ..config.settings import Settings
+from ..engine import hygiene
+from ..engine.client import Engine
+from ..engine.hygiene import LABEL_SESSION
+from ..errors import LambdaContainerError
+from .docker import DockerContainer
+from .emulator import cache_dir
+from .function import LambdaContainer
+from .reuse import remove
+from .session import LambdaSession
+
+Log = Callable[[str], None]
+
+#: How long a worker waits for the controller's start of a container it claimed (a build included) before it starts
+#: its own.
+READY_WAIT = 300.0
+#: At most this many containers started ahead: a run that needs more starts the rest itself.
+MOST = 8
+
+
+def _quiet(_line: str) -> None:
+    """The controller's starts say nothing: a start that fails is the worker's to report, once, with its test."""
+
+
+def slot_of(fn: ResolvedFunction, member: int) -> str:
+    """The name of the `member`-th container of `fn` started ahead, the same in every process of the run."""
+    return hashlib.sha256(repr((fn, member)).encode()).hexdigest()[:20]
+
+
+def to_json(fn: ResolvedFunction) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(fn).items()}
+
+
+def from_json(data: dict[str, Any], settings: Settings) -> ResolvedFunction | None:
+    """The function `data` names as these settings resolve it now; None if they resolve it otherwise (the settings
+    changed since it was remembered: a container of it would serve no test) or `data` is not one."""
+    try:
+        pairs = {name: tuple(tuple(pair) for pair in data[name]) for name in ("env", "build_args")}
+        spec = FunctionSpec(
+            image=data["image"],
+            dockerfile=Path(data["dockerfile"]),
+            context=Path(data["context"]),
+            handler=data["handler"],
+            timeout=data["timeout"],
+            **pairs,
+        )
+        fn = spec.resolve(settings)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return fn if json.loads(json.dumps(to_json(fn))) == data else None
+
+
+def memory_file(settings: Settings) -> Path:
+    """Where the functions of this project's last xdist run are remembered."""
+    project = hashlib.sha256(str(settings.rootdir.resolve()).encode()).hexdigest()[:20]
+    return cache_dir() / "handoff" / f"{project}.json"
+
+
+def remembered(settings: Settings) -> list[ResolvedFunction] | None:
+    """The functions the last run's workers used, a container each per worker that used it; None if unknown."""
+    try:
+        data = json.loads(memory_file(settings).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, list):
+        return None
+    return [fn for fn in (from_json(item, settings) for item in data if isinstance(item, dict)) if fn is not None]
+
+
+def functions_ahead(settings: Settings, *, workers: int) -> list[ResolvedFunction]:
+    """What the controller starts ahead: the functions the last run's workers used (each at most once per worker),
+    or, the first time, the configured function if there is one."""
+    known = remembered(settings)
+    if known is None:
+        configured = settings.image or settings.dockerfile_path.is_file()
+        return [FunctionSpec().resolve(settings)] if configured else []
+    counted: collections.Counter[ResolvedFunction] = collections.Counter(known)
+    return [fn for fn, count in counted.items() for _ in range(min(count, workers))][:MOST]
+
+
+class Starts:
+    """The controller's side: containers started in the background while the workers boot, removed at `close()`."""
+
+    def __init__(self, settings: Settings, log: Log, *, stream_build_output: bool = False) -> None:
+        self.settings = settings
+        self.folder = Path(tempfile.mkdtemp(prefix="pytest-lambda-container-handoff-"))
+        # Its log is the build's progress (the image builds here, once, before any worker needs it); the starts
+        # themselves are quiet.
+        self.session = LambdaSession(settings, log=log, warn=log, stream_build_output=stream_build_output)
+        self._threads: list[threading.Thread] = []
+        #: What was started, by slot.
+        self._started: dict[str, LambdaContainer] = {}
+        #: The removals of containers the workers gave back, under way.
+        self._removals: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        #: The containers' slots, as `begin` named them.
+        self.slots: list[str] = []
+
+    def begin(self, functions: Iterable[ResolvedFunction]) -> None:
+        """Start a container of each of `functions` (repeated: one more each), each in its own thread."""
+        members: collections.Counter[ResolvedFunction] = collections.Counter()
+        slots = self.slots
+        for fn in list(functions)[:MOST]:
+            slot, port = slot_of(fn, members[fn]), self.settings.port if not slots else 0
+            members[fn] += 1
+            ready = FileLock(str(self.folder / f"{slot}.ready"), thread_local=False)
+            ready.acquire()  # here, before any worker exists: one that needs the slot waits for its start
+            thread = threading.Thread(target=self._start, args=(slot, fn, port, ready), name=f"lambda-handoff-{slot}")
+            thread.daemon = True
+            self._threads.append(thread)
+            slots.append(slot)
+        for thread in self._threads:
+            thread.start()
+
+    def _start(self, slot: str, fn: ResolvedFunction, port: int, ready: FileLock) -> None:
+        try:
+            plan = self.session.plan(fn)
+            container = LambdaContainer.start(self.session.engine(), plan, port=port, log=_quiet)
+            with self._lock:
+                self._started[slot] = container
+                if self._closed:  # the run ended while it started
+                    container.remove()
+                    return
+            current = container._current
+            assert current is not None
+            record = {
+                "id": container.id,
+                "plan": base64.b64encode(pickle.dumps(container.plan)).decode(),
+                "init_ms": current.init_ms,
+                "hidden_request": current.hidden_request,
+            }
+            partial = self.folder / f"{slot}.tmp"
+            partial.write_text(json.dumps(record))
+            partial.replace(self.folder / f"{slot}.json")
+        except Exception:
+            pass  # the worker that needs it starts its own, and its test says what went wrong, once
+        finally:
+            ready.release()
+
+    def remember(self) -> None:
+        """Remember the functions this run's workers used, for the next run's controller to start ahead."""
+        used: list[dict[str, Any]] = []
+        for path in sorted(self.folder.glob("used-*.json")):
+            try:
+                used += json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+        if not used:
+            return  # no worker used any (collect-only, or stopped before a test): the last memory stands
+        target = memory_file(self.settings)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{id(self)}.tmp")
+        partial.write_text(json.dumps(used))
+        partial.replace(target)
+
+    def remove_given_back(self) -> None:
+        """Start removing the containers the workers gave back (a worker is done): the others' end need not wait."""
+        with self._lock:
+            for path in self.folder.glob("*.returned"):
+                slot = path.name.removesuffix(".returned")
+                container = self._started.get(slot)
+                if container is not None and slot not in self._removals:
+                    self._removals[slot] = threading.Thread(target=container.remove, name=f"lambda-handoff-rm-{slot}")
+                    self._removals[slot].start()
+
+    def close(self) -> None:
+        """Remove every container started here or under this session's labels (by a worker, since), at once."""
+        with self._lock:
+            self._closed = True
+            started = {slot: c for slot, c in self._started.items() if slot not in self._removals}
+            under_way = list(self._removals.values())
+        removals = [threading.Thread(target=c.remove) for c in started.values()]
+        try:
+            engine = self.session.engine()
+            with engine.errors("the listing of the workers' containers"):
+                found = engine.client.containers.list(
+                    all=True, ignore_removed=True, filters={"label": f"{LABEL_SESSION}={self.session.id}"}
+                )
+            mine = {c.id for c in self._started.values()}
+            removals += [threading.Thread(target=remove, args=(engine, c)) for c in found if c.id not in mine]
+            # And what a worker that went down without ending its session started (killed, crashed, or ended at
+            # Ctrl-C before its teardown): its process is gone now, so its containers count as left behind.
+            removals.append(threading.Thread(target=hygiene.reap_orphans, args=(engine,)))
+        except LambdaContainerError:
+            pass  # the engine is gone: the next run's sweep removes what is left (its labels name this process)
+        for thread in removals:
+            thread.start()
+        for thread in [*removals, *under_way]:
+            thread.join()
+        self.session.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Takes:
+    """A worker's side: the containers the controller started, each taken by the first worker that needs it."""
+
+    def __init__(self, folder: Path, slots: Iterable[str], worker: str) -> None:
+        self.folder = folder
+        self.slots = frozenset(slots)
+        self.worker = worker
+        self._claims: list[FileLock] = []
+        #: The containers this worker took, and their slots.
+        self._taken: dict[int, str] = {}
+        self._used: list[dict[str, Any]] = []
+
+    def take(self, fn: ResolvedFunction, engine: Callable[[], Engine], log: Log) -> LambdaContainer | None:
+        """A container of `fn` the controller started and no other worker took, ready to call; None if there is
+        none (then the session starts its own)."""
+        member = 0
+        while (slot := slot_of(fn, member)) in self.slots:
+            member += 1
+            claim = FileLock(str(self.folder / f"{slot}.claim"), thread_local=False)
+            try:
+                claim.acquire(timeout=0)
+            except Timeout:
+                continue  # another worker's
+            self._claims.append(claim)  # held until this process exits: never another worker's after
+            try:
+                ready = FileLock(str(self.folder / f"{slot}.ready"), thread_local=False)
+                ready.acquire(timeout=READY_WAIT)
+                ready.release()
+                record = json.loads((self.folder / f"{slot}.json").read_text())
+            except (OSError, ValueError, Timeout):
+                return None  # its start failed, or is too slow: this worker's own
+            return self._adopt(slot, engine(), record, log)
+        return None
+
+    def _adopt(self, slot: str, engine: Engine, record: dict[str, Any], log: Log) -> LambdaContainer | None:
+        # Pickled by this run's controller, in its private folder: the plan it started the container with.
+        plan = pickle.loads(base64.b64decode(record["plan"]))
+        try:
+            with engine.errors("the inspection of a container started ahead"):
+                found = engine.client.containers.get(record["id"])
+            current = DockerContainer.adopt(engine, plan, found, ready_timeout=5.0, log=log)
+        except LambdaContainerError:
+            return None
+        current.init_ms, current.hidden_request = record["init_ms"], record["hidden_request"]
+        taken = LambdaContainer.adopt(engine, current, log=log)
+        self._taken[id(taken)] = slot
+        return taken
+
+    def give_back(self, container: LambdaContainer) -> bool:
+        """Give `container` back to the controller if this worker took it (it then lets go of it): the controller
+        removes it once this worker is done, while the others still run, and this worker's end does not wait."""
+        slot = self._taken.pop(id(container), None)
+        if slot is None:
+            return False
+        try:
+            (self.folder / f"{slot}.returned").touch()
+        except OSError:
+            pass  # the controller's folder is gone: it removed it already, or does at its end
+        return True
+
+    def used(self, fn: ResolvedFunction) -> None:
+        """Remember that this worker used `fn` (for the next run's controller to start it ahead)."""
+        self._used.append(to_json(fn))
+        partial = self.folder / f"used-{self.worker}.tmp"
+        try:
+            partial.write_text(json.dumps(self._used))
+            partial.replace(self.folder / f"used-{self.worker}.json")
+        except OSError:
+            pass  # the controller's folder is gone (it ended): nothing to remember for
