@@ -153,6 +153,8 @@ def xdist(image: str, repeat: int) -> None:
     for _ in range(repeat):
         serial.append(timed(example_suite))
         parallel.append(timed(lambda: example_suite("-n", "2")))
+    for i, (p, s) in enumerate(zip(parallel, serial, strict=True), 1):
+        print(f"xdist    pair {i}: -n 2 {p:6.2f} s   serial {s:6.2f} s   ratio {p / s:5.2f}x")
     row("xdist", "-n 2  ", parallel, "serial", serial)
 
 
