@@ -127,7 +127,9 @@ def deliver(engine: Engine, bundle: Bundle, *, helper_image: str) -> str:
                     f"running, remove its helper with `docker rm -f {_helper_name(bundle)}`"
                 )
             time.sleep(0.2)
-        _vouch_for(engine, bundle, created_at(volume.attrs))
+        # Read after the fill: Docker's local driver states the volume folder's last change as its CreatedAt, which
+        # the fill moves (a create's own answer, a second earlier, would vouch for no volume).
+        _vouch_for(engine, bundle, created_at(engine.client.volumes.get(volume.name).attrs))
     return bundle.volume
 
 

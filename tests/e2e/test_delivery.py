@@ -22,9 +22,10 @@ BASE = "python:3.11-slim"
 
 @pytest.fixture
 def bundle(docker_client):
-    """A bundle of its own (a nonce makes its content unique), whose volume is removed at the end."""
+    """A bundle of its own (a nonce makes its content unique), whose volume is removed at the end. Its kind is its
+    own too: a removal of the volumes of a kind, here, leaves alone the other tests' that run at the same time."""
     hello = BundleFile("bin/hello", b"#!/bin/sh\necho hello from the volume\n", 0o755)
-    made = Bundle("test", "/plc/test", (hello, BundleFile("nonce", uuid.uuid4().bytes)))
+    made = Bundle(f"test{uuid.uuid4().hex[:8]}", "/plc/test", (hello, BundleFile("nonce", uuid.uuid4().bytes)))
     yield made
     for volume in docker_client.volumes.list(filters={"name": made.volume}):
         volume.remove(force=True)
@@ -61,7 +62,7 @@ def test_two_runs_at_once_fill_one_volume_that_a_read_only_container_runs(bundle
     assert names == [bundle.volume, bundle.volume]
     assert run_in(docker_client, bundle.volume, bundle.mount, f"{bundle.mount}/bin/hello") == b"hello from the volume\n"
     labels = docker_client.volumes.get(bundle.volume).attrs["Labels"]
-    assert labels[LABEL] == "1" and labels[LABEL_DELIVERY] == "test"
+    assert labels[LABEL] == "1" and labels[LABEL_DELIVERY] == bundle.kind
     assert fill_helpers(docker_client, bundle) == []  # the helpers are gone
 
 
@@ -71,7 +72,7 @@ def test_a_fill_a_dead_run_left_half_done_is_done_again(bundle, docker_client, m
     left = docker_client.containers.create(
         BASE,
         name=f"{bundle.volume}-fill",
-        labels={LABEL_DELIVERY: "test"},
+        labels={LABEL_DELIVERY: bundle.kind},
         volumes={bundle.volume: {"bind": bundle.mount, "mode": "rw"}},
     )
     left.put_archive(bundle.mount, delivery._tar([("bin/hello", b"#!/bin/sh\necho half", 0o755)]))
@@ -109,10 +110,10 @@ def test_clean_removes_volumes_no_container_uses(bundle, docker_client):
         assert f"would remove volume {bundle.volume}" in listed.stdout, listed.stdout + listed.stderr
         user = docker_client.containers.create(BASE, volumes={bundle.volume: {"bind": bundle.mount, "mode": "ro"}})
         try:
-            assert delivery.remove_volumes(engine, kind="test") == ([], [bundle.volume])
+            assert delivery.remove_volumes(engine, kind=bundle.kind) == ([], [bundle.volume])
         finally:
             user.remove()
-        assert delivery.remove_volumes(engine, kind="test") == ([bundle.volume], [])
+        assert delivery.remove_volumes(engine, kind=bundle.kind) == ([bundle.volume], [])
     finally:
         engine.close()
     assert docker_client.volumes.list(filters={"name": bundle.volume}) == []
