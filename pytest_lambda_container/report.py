@@ -198,6 +198,11 @@ class Reports:
         for container in session.containers:
             if container.name in shown or calls_before.get(container.id) == container.invocations:
                 continue  # shown already, or this test did not invoke it: its log would only be noise
+            last = container.last_report
+            if last is not None:
+                # The engine takes a call's lines in after it answers (later on a loaded machine): once its REPORT
+                # line is in (waited for a moment at most), so are the function's own lines before it.
+                last.resolve()
             section = log_section(container.logs(since=since))
             if section:
                 report.sections.append((f"Captured lambda container log {container.name} ({call.when})", section))
