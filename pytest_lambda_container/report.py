@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .container.metrics import mark_emulator_figures
 from .container.sandbox import cause_in
 from .errors import BuildFailed, HandlerImportError, LambdaContainerError, NotOnTarget, Unreachable
 from .skipping import NotOnTargetSkip
@@ -52,6 +51,8 @@ def error_of(call: pytest.CallInfo[None]) -> LambdaContainerError | None:
 
 def log_section(logs: str) -> str:
     """A container log as a report section: its last LOG_LINES lines, the emulator's made-up figures marked."""
+    from .container.metrics import mark_emulator_figures  # a failed container test's; not at every start (issue 17)
+
     lines = mark_emulator_figures(logs.strip()).splitlines()
     if len(lines) > LOG_LINES:
         lines = [f"... {len(lines) - LOG_LINES} earlier lines left out ...", *lines[-LOG_LINES:]]

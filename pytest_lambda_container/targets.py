@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .config.defaults import DEPLOYED_MARGIN
 from .config.function import FunctionSpec, ResolvedFunction
 from .config.settings import Settings
-from .engine import reach
 from .errors import not_on_target
-from .fronts.events import EventOptions
 
 if TYPE_CHECKING:
     # Imported where used: the plugin makes its target at every pytest start, and most starts need no HTTP client.
@@ -50,6 +48,8 @@ def transport_options(settings: Settings) -> dict[str, Any]:
         "binary_media_types": settings.binary_media_types or None,
         "stage": settings.stage,
     }
+    from .fronts.events import EventOptions  # not at import: every pytest start imports this module (issue 17)
+
     fields = EventOptions.__dataclass_fields__
     return {name: value for name, value in wanted.items() if name in fields and value is not None}
 
@@ -166,6 +166,8 @@ class ContainerTarget(Target):
         self.early: EarlyStart | None = None
 
     def header(self) -> list[str]:
+        from .engine.reach import header as reach_header  # not at import: every pytest start imports this module
+
         s = self.settings
         what = f"image {s.image}" if s.image else f"dockerfile {s.dockerfile_path}"
         scale = f", concurrency {s.concurrency} (a container each)" if s.concurrency > 1 else ""
@@ -174,7 +176,7 @@ class ContainerTarget(Target):
             f"lambda-container: target container, {what}, port {s.port or 'any'}, events {front_of(s)}, "
             f"timeout {s.timeout:g}s{scale}",
             f"lambda-container: {s.limits.header()}",
-            reach.header(),
+            reach_header(),
         ]
 
     def session(self) -> LambdaSession:
@@ -215,6 +217,8 @@ class InProcessTarget(Target):
     name = "inprocess"
 
     def header(self) -> list[str]:
+        from .engine.reach import header as reach_header  # not at import: every pytest start imports this module
+
         s = self.settings
         source = f"source {s.source}" if s.source else "source from the Dockerfile"
         return [
@@ -251,6 +255,8 @@ class UrlTarget(DeployedTarget):
     name = "url"
 
     def header(self) -> list[str]:
+        from .engine.reach import header as reach_header  # not at import: every pytest start imports this module
+
         s = self.settings
         auth = ", signed with SigV4 (iam)" if s.url_auth == "iam" else ""
         return [f"lambda-container: target url {s.url}{auth}: real HTTP, nothing built or started"]
@@ -280,6 +286,8 @@ class FunctionTarget(DeployedTarget):
     name = "function"
 
     def header(self) -> list[str]:
+        from .engine.reach import header as reach_header  # not at import: every pytest start imports this module
+
         s = self.settings
         endpoint = f" at {s.endpoint_url}" if s.endpoint_url else ""
         return [f"lambda-container: target function {s.function}{endpoint} (Lambda Invoke API), events {front_of(s)}"]

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError, FunctionError
-from . import memwatch
 
 DEFAULT_MEMORY = 512
 DEFAULT_EPHEMERAL = 512
@@ -165,6 +164,9 @@ def parse_cpus(value: str | float, source: str) -> float:
 
 def of(enabled: bool, memory: int, ephemeral_storage: int, cpus: float | None = None) -> Sandbox:
     """A sandbox of these settings on this host."""
+    # Imported here: settings import this module at every pytest start, and memwatch's tree is for running containers.
+    from . import memwatch
+
     swap = memwatch.swap_note() if enabled else "no swap"
     return Sandbox(enabled, memory, ephemeral_storage, cpus, host_cpus=os.cpu_count() or 1, swap=swap)
 
