@@ -217,8 +217,6 @@ class InProcessTarget(Target):
     name = "inprocess"
 
     def header(self) -> list[str]:
-        from .engine.reach import header as reach_header  # not at import: every pytest start imports this module
-
         s = self.settings
         source = f"source {s.source}" if s.source else "source from the Dockerfile"
         return [
@@ -255,8 +253,6 @@ class UrlTarget(DeployedTarget):
     name = "url"
 
     def header(self) -> list[str]:
-        from .engine.reach import header as reach_header  # not at import: every pytest start imports this module
-
         s = self.settings
         auth = ", signed with SigV4 (iam)" if s.url_auth == "iam" else ""
         return [f"lambda-container: target url {s.url}{auth}: real HTTP, nothing built or started"]
@@ -286,8 +282,6 @@ class FunctionTarget(DeployedTarget):
     name = "function"
 
     def header(self) -> list[str]:
-        from .engine.reach import header as reach_header  # not at import: every pytest start imports this module
-
         s = self.settings
         endpoint = f" at {s.endpoint_url}" if s.endpoint_url else ""
         return [f"lambda-container: target function {s.function}{endpoint} (Lambda Invoke API), events {front_of(s)}"]
