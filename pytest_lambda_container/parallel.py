@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -47,6 +48,11 @@ def dist_chosen(config: pytest.Config) -> bool:
     addopts = config.getini("addopts")
     words += [w for line in (addopts if isinstance(addopts, list) else [addopts]) for w in shlex.split(str(line))]
     return any(str(w) == "--dist" or str(w).startswith("--dist=") for w in words)
+
+
+def used_file(folder: Path, worker: str) -> Path:
+    """Where a worker writes the functions it used, in the controller's handoff folder (`container.handoff`)."""
+    return folder / f"used-{worker}.json"
 
 
 def groups_file(testrunuid: str, worker: str) -> Path:
@@ -99,6 +105,27 @@ class Worker:
         partial.write_text(json.dumps(groups))
         partial.replace(target)  # whole or not at all, for the controller
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Before xdist tells the controller this worker is done (its wrapper sends that after this hook): the
+        worker's removals are over, and what it used is on record.
+
+        The removals are not left to the worker's exit: the controller gives a worker 10 s to exit, then kills it
+        (execnet), and a removal cut short leaves its container to the next run's sweep. A worker that ran tests but
+        started no function records that it used none, so the next run's controller starts nothing ahead for it."""
+        hygiene = sys.modules.get("pytest_lambda_container.engine.hygiene")
+        if hygiene is not None:  # not imported: this worker opened no session, so it has nothing to remove
+            hygiene.settle()
+        workerinput: dict[str, Any] = getattr(session.config, "workerinput", {})
+        given = workerinput.get(HANDOFF)
+        if given and session.testscollected and not session.config.option.collectonly:
+            target = used_file(Path(given["folder"]), str(workerinput["workerid"]))
+            try:
+                if not target.exists():
+                    target.write_text("[]")
+            except OSError:
+                pass  # the controller's folder is gone: nothing to remember for
+
 
 class BuildBeforeWorkers:
     """With pytest-xdist, the controller builds the function's image once, before the workers start, with its
@@ -147,7 +174,9 @@ class BuildBeforeWorkers:
     @pytest.hookimpl
     def pytest_configure_node(self, node: Any) -> None:
         if self.starts is not None:
-            node.workerinput[HANDOFF] = {"folder": str(self.starts.folder), "slots": self.starts.slots}
+            # The session names the owner of the containers a worker takes (engine/hygiene.py, LABEL_SESSION).
+            given = {"folder": str(self.starts.folder), "slots": self.starts.slots, "session": self.starts.session.id}
+            node.workerinput[HANDOFF] = given
 
     @pytest.hookimpl
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

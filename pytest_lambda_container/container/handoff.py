@@ -12,7 +12,8 @@ The controller's run folder (private, removed at its end) holds, for each contai
   <slot>.json   what was started: the container's id, its plan, the warm-up's init duration and request id
   <slot>.claim  a lock the worker that took the container holds until it exits (the kernel's flock): no other worker
                 ever sends it a call (the classic emulator panics on a second concurrent one)
-  used-<worker>.json  the functions that worker used, remembered for the next run's controller
+  used-<worker>.json  the functions that worker used ([] if it ran tests with none), for the next run's controller
+The containers carry the controller's labels (its session, its pid) while a worker calls them: it owns and removes them.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..engine import hygiene
 from ..engine.client import Engine
 from ..engine.hygiene import LABEL_SESSION
 from ..errors import LambdaContainerError
+from ..parallel import used_file
 from .docker import DockerContainer
 from .emulator import cache_dir
 from .function import LambdaContainer
@@ -45,8 +47,7 @@ from .session import LambdaSession
 
 Log = Callable[[str], None]
 
-#: How long a worker waits for the controller's start of a container it claimed (a build included) before it starts
-#: its own.
+#: How long a worker waits for the controller's start of a container it claimed (a build included), before its own.
 READY_WAIT = 300.0
 #: At most this many containers started ahead: a run that needs more starts the rest itself.
 MOST = 8
@@ -174,14 +175,15 @@ class Starts:
 
     def remember(self) -> None:
         """Remember the functions this run's workers used, for the next run's controller to start ahead."""
+        told = sorted(self.folder.glob("used-*.json"))
+        if not told:
+            return  # no worker ran a test (collect-only, or stopped before one): the last memory stands
         used: list[dict[str, Any]] = []
-        for path in sorted(self.folder.glob("used-*.json")):
+        for path in told:
             try:
                 used += json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
-        if not used:
-            return  # no worker used any (collect-only, or stopped before a test): the last memory stands
         target = memory_file(self.settings)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{id(self)}.tmp")
@@ -220,7 +222,8 @@ class Starts:
             pass  # the engine is gone: the next run's sweep removes what is left (its labels name this process)
         for thread in removals:
             thread.start()
-        for thread in [*removals, *under_way]:
+        # And starts still under way (the run ended first; daemons): each removes its container once up (`_closed`).
+        for thread in [*removals, *under_way, *self._threads]:
             thread.join()
         self.session.close()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -292,6 +295,6 @@ class Takes:
         partial = self.folder / f"used-{self.worker}.tmp"
         try:
             partial.write_text(json.dumps(self._used))
-            partial.replace(self.folder / f"used-{self.worker}.json")
+            partial.replace(used_file(self.folder, self.worker))
         except OSError:
             pass  # the controller's folder is gone (it ended): nothing to remember for

@@ -20,6 +20,11 @@ from .client import Engine
 
 #: Every container and image the plugin makes carries this label.
 LABEL = "pytest-lambda-container"
+#: The owner of a container: the session that removes it (its id), its pytest process and that process's host. The
+#: sweep, `clean` and the tests read them as "whose, and alive while that process is". The owner is the process that
+#: started the container: under pytest-xdist, a container the controller starts ahead and hands to a worker
+#: (container/handoff.py) carries the controller's session and pid while the worker calls it, because the controller
+#: removes it (a worker that dies leaves it to its controller, never to the sweep).
 LABEL_SESSION = f"{LABEL}.session"
 LABEL_PID = f"{LABEL}.pid"
 LABEL_HOST = f"{LABEL}.host"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import time
@@ -13,8 +14,9 @@ from pytest_lambda_container import HandlerImportError, LambdaContainer
 from pytest_lambda_container.container import launch
 from pytest_lambda_container.container.protocol import INVOKE_PATH
 from pytest_lambda_container.engine import hygiene
-from pytest_lambda_container.engine.hygiene import LABEL, LABEL_SESSION
+from pytest_lambda_container.engine.hygiene import LABEL, LABEL_PID, LABEL_SESSION
 from pytest_lambda_container.fronts.events import EventOptions, HttpRequest, get_format
+from pytest_lambda_container.parallel import HANDOFF
 
 pytestmark = pytest.mark.docker
 
@@ -40,10 +42,17 @@ def test_raw_post_answers_like_the_plugin(lambda_container: LambdaContainer):
     assert r.json()["body"] == '{"message":"test"}'
 
 
-def test_container_is_labelled_and_published_on_loopback_only(lambda_container, lambda_session):
+def test_container_is_labelled_and_published_on_loopback_only(lambda_container, lambda_session, pytestconfig):
     attrs = lambda_container.container.attrs
-    assert attrs["Config"]["Labels"][LABEL] == "1"
-    assert attrs["Config"]["Labels"][LABEL_SESSION] == lambda_session.id
+    labels = attrs["Config"]["Labels"]
+    assert labels[LABEL] == "1"
+    # Its owner (engine/hygiene.py): this session, in this process; or, under xdist, the controller that started it
+    # ahead for this worker (container/handoff.py), in the worker's parent process.
+    owners = {(lambda_session.id, str(os.getpid()))}
+    handed = getattr(pytestconfig, "workerinput", {}).get(HANDOFF)
+    if handed:
+        owners.add((handed["session"], str(os.getppid())))
+    assert (labels[LABEL_SESSION], labels[LABEL_PID]) in owners
     bindings = attrs["HostConfig"]["PortBindings"]["8080/tcp"]
     assert [b["HostIp"] for b in bindings] == ["127.0.0.1"]
 
@@ -64,10 +73,16 @@ def test_a_handler_that_cannot_load_fails_at_start(
     assert info.value.error_type == error_type
     assert message in info.value.error_message
     assert info.value.container.startswith("plc-") and info.value.logs is not None
-    # Nothing is left in the engine for it, running or stopped.
-    ours = docker_client.containers.list(
-        all=True, ignore_removed=True, filters={"label": f"{LABEL_SESSION}={lambda_session.id}"}
-    )
+    # Nothing is left in the engine for it, running or stopped. (`lambda_container`'s owner is this session, or under
+    # xdist the controller that handed it over: engine/hygiene.py.)
+    owners = {lambda_session.id, lambda_container.container.labels[LABEL_SESSION]}
+    ours = [
+        c
+        for owner in owners
+        for c in docker_client.containers.list(
+            all=True, ignore_removed=True, filters={"label": f"{LABEL_SESSION}={owner}"}
+        )
+    ]
     assert ours, "the session's own containers are found by this filter"
     assert [c.name for c in ours if handler in (c.attrs["Config"]["Cmd"] or [])] == []
 

@@ -5,6 +5,7 @@ themselves run real containers: tests/e2e/test_scale.py."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,7 +14,7 @@ import pytest
 from pytest_lambda_container.config.function import FunctionSpec
 from pytest_lambda_container.config.settings import Settings
 from pytest_lambda_container.container import handoff
-from pytest_lambda_container.parallel import start_ahead_wanted
+from pytest_lambda_container.parallel import start_ahead_wanted, used_file
 
 
 @pytest.fixture
@@ -56,6 +57,22 @@ def test_the_last_runs_functions_a_container_per_worker_that_used_it_at_most_one
     remember(settings, a, b, a, a)
     assert sorted(handoff.functions_ahead(settings, workers=2), key=repr) == sorted([a, a, b], key=repr)
     assert sorted(handoff.functions_ahead(settings, workers=4), key=repr) == sorted([a, a, a, b], key=repr)
+
+
+def test_a_run_whose_workers_used_no_function_starts_none_ahead_the_next_time(project):
+    # The e2e suite's own xdist run, say: its tests drive pytester runs, not the configured function.
+    settings = Settings(rootdir=project)
+    a = FunctionSpec(handler="app.a").resolve(settings)
+    remember(settings, a)
+    starts = handoff.Starts(settings, lambda _line: None)
+    try:
+        starts.remember()  # no worker ran a test (collect-only): the last memory stands
+        assert handoff.functions_ahead(settings, workers=2) == [a]
+        used_file(starts.folder, "gw0").write_text("[]")  # what a worker that ran tests with no function writes
+        starts.remember()
+        assert handoff.functions_ahead(settings, workers=2) == []
+    finally:
+        shutil.rmtree(starts.folder)
 
 
 def test_an_unreadable_memory_is_none(project):
