@@ -139,9 +139,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if isinstance(target, ContainerTarget) and target.opened_session is not None and _CONFIGURED[0] > 0:
         from .engine import hygiene
 
-        # A run within another (pytester): its containers are gone when it returns. The outermost run leaves its
+        # A run within another (pytester): its containers are gone when it returns, all of them (also any the
+        # session no longer lists), while the engine it reached still answers. The outermost run leaves its
         # removals to finish while the process exits (it waits for them).
         hygiene.settle()
+        hygiene.remove_session(target.opened_session.id)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

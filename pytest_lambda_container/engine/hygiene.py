@@ -123,6 +123,16 @@ def settle() -> None:
         thread.join()
 
 
+def remove_session(session_id: str) -> None:
+    """Remove what this process still has live of session `session_id` (its labels say whose each container is): a
+    run nested in another (pytester) leaves none of its containers to the process's exit, by when the engine it
+    reached (a proxy, a context the test set) may be gone."""
+    for container in live():
+        plan_labels = getattr(getattr(container, "plan", None), "labels", None) or {}
+        if plan_labels.get(LABEL_SESSION) == session_id:
+            container.remove()
+
+
 def remove_all() -> None:
     """Remove every container this process started (at session end, on Ctrl-C, at interpreter exit)."""
     for container in live():

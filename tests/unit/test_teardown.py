@@ -50,3 +50,28 @@ def test_a_kept_session_is_ended_in_place(tmp_path: Path):
     session._containers[object()] = kept  # type: ignore[index]
     session.close(wait=False)
     assert ended == [kept] and "keeping container plc-x" in said[0]
+
+
+def test_a_nested_runs_containers_still_live_are_removed_by_its_session_id():
+    """What a run nested in another (pytester) still has live at its end goes then, not at the process's exit (by
+    when a proxy or context its test set up may be gone); another session's stay."""
+
+    class Live:
+        def __init__(self, session_id: str) -> None:
+            self.plan = types.SimpleNamespace(labels={hygiene.LABEL_SESSION: session_id})
+            self.removed = False
+
+        def remove(self) -> None:
+            self.removed = True
+            hygiene.unregister(self)
+
+    mine, other = Live("nested"), Live("outer")
+    hygiene.register(mine)
+    hygiene.register(other)
+    try:
+        hygiene.remove_session("nested")
+        assert mine.removed and not other.removed
+        assert mine not in hygiene.live() and other in hygiene.live()
+    finally:
+        hygiene.unregister(mine)
+        hygiene.unregister(other)
