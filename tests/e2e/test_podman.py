@@ -83,10 +83,14 @@ def podman(tmp_path_factory, lambda_image, docker_client):
             state["service"] = start()
 
     yield Podman()
-    # Podman's containers are one store for every process of this user: another run's are not this module's.
+    # Podman's containers are one store for every process of this user: another run's are not this module's, and
+    # are listed by this module's pids only (one another run removes meanwhile is no "404" on Podman but a 500 that
+    # the SDK's ignore_removed does not skip).
     client = docker.DockerClient(base_url=Podman.host)
-    for container in client.containers.list(all=True, ignore_removed=True, filters={"label": LABEL}):
-        if container.labels.get(LABEL_PID) in Podman.runs:
+    for pid in Podman.runs:
+        for container in client.containers.list(
+            all=True, ignore_removed=True, filters={"label": [LABEL, f"{LABEL_PID}={pid}"]}
+        ):
             container.remove(force=True)
     client.close()
     Podman().stop()
