@@ -3,6 +3,7 @@ removals finish in the background, waited for by `hygiene.settle` (at the proces
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import types
 from pathlib import Path
@@ -75,3 +76,47 @@ def test_a_nested_runs_containers_still_live_are_removed_by_its_session_id():
     finally:
         hygiene.unregister(mine)
         hygiene.unregister(other)
+
+
+class HiccupContainer:
+    """A docker SDK container whose `remove` fails `hiccups` times as requests does when another thread changes
+    os.environ while it reads the proxies (KeyError: 'PYTEST_CURRENT_TEST', seen in CI), then works."""
+
+    id, name = "c0ffee", "plc-hiccup"
+
+    def __init__(self, hiccups: int) -> None:
+        self.hiccups, self.removed = hiccups, False
+
+    def remove(self, force: bool = False) -> None:
+        if self.hiccups:
+            self.hiccups -= 1
+            raise KeyError("PYTEST_CURRENT_TEST")
+        self.removed = force
+
+
+def docker_container(sdk_container: HiccupContainer, said: list[str]):
+    from pytest_lambda_container.container.docker import DockerContainer
+
+    engine = types.SimpleNamespace(errors=lambda doing: contextlib.nullcontext())
+    plan = types.SimpleNamespace(harvest=None)
+    return DockerContainer(engine, plan, sdk_container, log=said.append)  # type: ignore[arg-type]
+
+
+def test_a_removal_that_meets_the_environment_changing_is_tried_again_and_removes():
+    said: list[str] = []
+    sdk_container = HiccupContainer(hiccups=1)
+    docker_container(sdk_container, said).remove()
+    assert sdk_container.removed and said == []
+
+
+def test_a_removal_that_keeps_failing_names_the_leftover_and_the_background_teardown_goes_on(tmp_path: Path):
+    said: list[str] = []
+    stuck, fine = HiccupContainer(hiccups=2), HiccupContainer(hiccups=0)
+    session = LambdaSession(Settings(rootdir=tmp_path))
+    session._containers[object()] = docker_container(stuck, said)  # type: ignore[index]
+    session._containers[object()] = docker_container(fine, said)  # type: ignore[index]
+    session.close(wait=False)
+    hygiene.settle()
+    assert not stuck.removed and fine.removed
+    assert len(said) == 1 and "could not remove container plc-hiccup" in said[0]
+    assert "docker rm -f plc-hiccup" in said[0]
