@@ -108,6 +108,14 @@ def first_request(log: str) -> str | None:
     return found.group("id") if found else None
 
 
+def unreported_before_last(log: str) -> set[str]:
+    """The request ids of the START lines in `log` that have no REPORT line, the last one's apart: calls that ended
+    without one (the emulator writes none for a crash or a reset) before another began."""
+    starts = [m.group("id") for m in _START.finditer(log)]
+    reported = {m.group("id") for m in _REPORT.finditer(log)}
+    return {request for request in starts[:-1] if request not in reported}
+
+
 def init_pending(log: str) -> bool:
     """Whether an init in `log` has not reported yet: rapid writes a re-init's INIT REPORT (stderr) after the
     call's REPORT line (stdout) at times."""
@@ -151,6 +159,7 @@ class LazyReport:
         #: The init that ran before this call, apart from it (`warmup`): the first call's report carries it.
         self._init_ms = init_duration_ms
         self._report: Report | None = None
+        self._previous_before: str | None = None
         self._read = False
         self._superseded = False
 
@@ -166,13 +175,11 @@ class LazyReport:
             peak = None if self._superseded else self._function.peak_memory()
             # The emulator writes its REPORT line just after it answers: read at once, it may not be there yet.
             deadline = time.monotonic() + REPORT_WAIT
-            skip: set[str] | None = None
             while True:
                 log = self._function.logs(since=self._since)
-                self._report = parse(log, peak_bytes=peak, skip=skip or ())
-                if self._report is None and skip is None:
-                    skip = self._previous_call(log)
-                    continue
+                self._report = parse(log, peak_bytes=peak)
+                if self._report is None:
+                    self._report = parse(log, peak_bytes=peak, skip=self._previous_calls(log))
                 # A re-init's INIT REPORT may come just after the REPORT line: waited for as that line is.
                 if (self._report is not None and not init_pending(log)) or time.monotonic() > deadline:
                     break
@@ -182,12 +189,17 @@ class LazyReport:
             self._read = True
         return self._report
 
-    def _previous_call(self, log: str) -> set[str]:
-        """The call before's request id, where `log` (since this call began) begins with its START line."""
-        if self._previous_since is None:
-            return set()
-        before = first_request(self._function.logs(since=self._previous_since))
-        return {before} if before is not None and before == first_request(log) else set()
+    def _previous_calls(self, log: str) -> set[str]:
+        """The request ids of earlier calls whose START lines `log` (since this call began) holds: the call before's,
+        where `log` begins with its START line, and any that ended with no REPORT line (a crash, a reset) before
+        another began. The emulator's START, END and REPORT lines (stdout) can reach the engine in one piece, after
+        the call answered, so a line's time stamp does not always tell whose call it is."""
+        if self._previous_before is None and self._previous_since is not None:
+            self._previous_before = first_request(self._function.logs(since=self._previous_since)) or ""
+        skip = (
+            {self._previous_before} if self._previous_before and self._previous_before == first_request(log) else set()
+        )
+        return skip if self._superseded else skip | unreported_before_last(log)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -213,3 +213,38 @@ def test_a_shown_log_marks_the_emulators_made_up_memory_figure_on_each_report_li
     assert all(line.endswith("Max Memory Used: 512 MB" + EMULATOR_FIGURE + "\t") for line in reports), reports
     assert shown[-1] == "a user line: Max Memory Used: 3 MB"  # only the emulator's lines
     assert parse(mark_emulator_figures(COLD)) == parse(COLD)
+
+
+# Captured in CI (-n 4): the call before the crash wrote START, END and REPORT in one piece after it answered, so the
+# log since the crashed call began starts with that call's lines, and the crashed call's START leads this call's log.
+WRITTEN_LATE = (
+    "START RequestId: 499ec5ef-7853-4490-882e-19ac7183baee Version: $LATEST\n"
+    "END RequestId: 499ec5ef-7853-4490-882e-19ac7183baee\n"
+    "REPORT RequestId: 499ec5ef-7853-4490-882e-19ac7183baee\tDuration: 1.28 ms\tBilled Duration: 2 ms\t"
+    "Memory Size: 512 MB\tMax Memory Used: 512 MB\n"
+    "07 Dec 2026 20:25:58,767 [INFO] (rapid) INVOKE START(requestId: 499ec5ef-7853-4490-882e-19ac7183baee)\n"
+)
+CRASHED_THEN_THIS = (
+    "START RequestId: 92a36f8f-6b6e-4d32-ae19-2a591b0172e5 Version: $LATEST\n"
+    "07 Dec 2026 20:25:58,771 [INFO] (rapid) INVOKE START(requestId: 92a36f8f-6b6e-4d32-ae19-2a591b0172e5)\n"
+    "07 Dec 2026 20:25:58,773 [WARNING] (rapid) Reset initiated: ReleaseFail\n"
+    "START RequestId: 11178b8b-5848-4866-a342-9fd5f221d8bc Version: $LATEST\n"
+    "07 Dec 2026 20:25:58,776 [INFO] (rapid) INIT START(type: on-demand, phase: invoke)\n"
+    "07 Dec 2026 20:25:59,336 [INFO] (rapid) INIT REPORT(durationMs: 559.367000)\n"
+    "07 Dec 2026 20:25:59,336 [INFO] (rapid) INVOKE START(requestId: 11178b8b-5848-4866-a342-9fd5f221d8bc)\n"
+    "07 Dec 2026 20:25:59,337 [INFO] (rapid) INVOKE RTDONE(status: success, produced bytes: 0, duration: 1.239000ms)\n"
+    "END RequestId: 11178b8b-5848-4866-a342-9fd5f221d8bc\n"
+    "REPORT RequestId: 11178b8b-5848-4866-a342-9fd5f221d8bc\tDuration: 561.02 ms\tBilled Duration: 562 ms\t"
+    "Memory Size: 512 MB\tMax Memory Used: 512 MB\n"
+)
+
+
+def test_a_crashed_calls_start_line_is_passed_over_even_when_the_call_befores_lines_came_late():
+    lazy = LazyReport(
+        Since({2.0: [CRASHED_THEN_THIS], 1.0: [WRITTEN_LATE + CRASHED_THEN_THIS]}), 2.0, previous_since=1.0
+    )
+    assert lazy.request_id == "11178b8b-5848-4866-a342-9fd5f221d8bc" and lazy.init_duration_ms == 559.367
+    # This call's own lines still on their way: it waits for them rather than taking the crashed call's.
+    only_crashed = CRASHED_THEN_THIS[: CRASHED_THEN_THIS.index("START RequestId: 1117")]
+    arriving = LazyReport(Since({2.0: [only_crashed, CRASHED_THEN_THIS], 1.0: [WRITTEN_LATE]}), 2.0, previous_since=1.0)
+    assert arriving.request_id == "11178b8b-5848-4866-a342-9fd5f221d8bc"
