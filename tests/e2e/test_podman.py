@@ -139,17 +139,23 @@ def test_engine_stopped_mid_session_fails_fast_and_clearly(inner_pytest, tmp_pat
     assert "Traceback" not in out.split("short test summary")[0].split("_ test_engine_goes_away _")[0]
 
 
-def test_lambdas_open_file_and_thread_limits_hold_on_podman(pytester, podman, docker_client, lambda_image, monkeypatch):
-    """Lambda's 1,024 open files and 1,024 processes/threads
-    (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html) on Podman too: its own nofile default
-    (16,384 here) gives way to Lambda's, and the threads stop at the container's pids limit."""
-    probe, _ = docker_client.images.build(
+@pytest.fixture(scope="module")
+def probe(podman, docker_client, lambda_image):
+    """The sandbox probe image (tests/images/Dockerfile.custom-sandbox), built once and moved into Podman."""
+    image, _ = docker_client.images.build(
         path=str(IMAGES),
         dockerfile="Dockerfile.custom-sandbox",
         buildargs={"BASE": lambda_image.id},
         network_mode="host",
     )
-    podman.load(probe.id)
+    podman.load(image.id)
+    return image
+
+
+def test_lambdas_open_file_and_thread_limits_hold_on_podman(pytester, podman, probe, monkeypatch):
+    """Lambda's 1,024 open files and 1,024 processes/threads
+    (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html) on Podman too: its own nofile default
+    (16,384 here) gives way to Lambda's, and the threads stop at the container's pids limit."""
     monkeypatch.setenv("DOCKER_HOST", podman.host)
     pytester.makepyfile(
         """
@@ -167,18 +173,9 @@ def test_lambdas_open_file_and_thread_limits_hold_on_podman(pytester, podman, do
     result.assert_outcomes(passed=1)
 
 
-def test_the_watch_inside_the_container_holds_lambdas_memory_on_podman(
-    pytester, podman, docker_client, lambda_image, monkeypatch
-):
+def test_the_watch_inside_the_container_holds_lambdas_memory_on_podman(pytester, podman, probe, monkeypatch):
     """The memory watch inside the function's container (where the host's cgroup is out of reach; forced here) on
     Podman: past --lambda-memory is Runtime.OutOfMemory, again after the emulator's reset, and /tmp does not count."""
-    probe, _ = docker_client.images.build(
-        path=str(IMAGES),
-        dockerfile="Dockerfile.custom-sandbox",
-        buildargs={"BASE": lambda_image.id},
-        network_mode="host",
-    )
-    podman.load(probe.id)
     monkeypatch.setenv("DOCKER_HOST", podman.host)
     monkeypatch.setenv("PYTEST_LAMBDA_CONTAINER_MEMWATCH", "inside")
     pytester.makepyfile(
