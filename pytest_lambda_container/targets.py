@@ -196,7 +196,7 @@ class ContainerTarget(Target):
 
         with self._lock:
             if self.early is None:
-                self.early = EarlyStart(lambda: self.session().container(FunctionSpec()), discard=self.close)
+                self.early = EarlyStart(lambda: self.session().container(ahead=True), discard=self.close)
 
     def function(self, spec: FunctionSpec | None = None) -> Any:
         spec = spec or FunctionSpec()

@@ -7,7 +7,8 @@ it), or, the first time, the configured one. A worker takes a container only if 
 start, or whose start failed, it starts itself, as without xdist (and its test says why, once). What no worker took,
 the controller removes at its end, as it removes any container started under its labels (a killed worker's too).
 
-The controller's run folder (private, removed at its end) holds, for each container (its *slot*):
+The controller's run folder (private; removed at its end, or by the next run after a kill: handoff_files.py) holds,
+for each container (its *slot*):
   <slot>.ready  a lock the controller holds while it starts the container: a worker that needs it waits on it
   <slot>.json   what was started: the container's id, its plan, the warm-up's init duration and request id
   <slot>.claim  a lock the worker that took the container holds until it exits (the kernel's flock): no other worker
@@ -24,7 +25,6 @@ import hashlib
 import json
 import pickle
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -39,9 +39,10 @@ from ..engine.client import Engine
 from ..engine.hygiene import LABEL_SESSION
 from ..errors import LambdaContainerError
 from ..parallel import used_file
+from . import handoff_files
 from .docker import DockerContainer
-from .emulator import cache_dir
 from .function import LambdaContainer
+from .handoff_files import memory_file
 from .reuse import remove
 from .session import LambdaSession
 
@@ -85,12 +86,6 @@ def from_json(data: dict[str, Any], settings: Settings) -> ResolvedFunction | No
     return fn if json.loads(json.dumps(to_json(fn))) == data else None
 
 
-def memory_file(settings: Settings) -> Path:
-    """Where the functions of this project's last xdist run are remembered."""
-    project = hashlib.sha256(str(settings.rootdir.resolve()).encode()).hexdigest()[:20]
-    return cache_dir() / "handoff" / f"{project}.json"
-
-
 def remembered(settings: Settings) -> list[ResolvedFunction] | None:
     """The functions the last run's workers used, a container each per worker that used it; None if unknown."""
     try:
@@ -118,7 +113,8 @@ class Starts:
 
     def __init__(self, settings: Settings, log: Log, *, stream_build_output: bool = False) -> None:
         self.settings = settings
-        self.folder = Path(tempfile.mkdtemp(prefix="pytest-lambda-container-handoff-"))
+        handoff_files.sweep_folders()  # those of controllers killed before their end
+        self.folder = handoff_files.new_folder()
         # Its log is the build's progress (the image builds here, once, before any worker needs it); the starts
         # themselves are quiet.
         self.session = LambdaSession(settings, log=log, warn=log, stream_build_output=stream_build_output)
@@ -189,6 +185,7 @@ class Starts:
         partial = target.with_suffix(f".{id(self)}.tmp")
         partial.write_text(json.dumps(used))
         partial.replace(target)
+        handoff_files.prune_memories(target.parent)
 
     def remove_given_back(self) -> None:
         """Start removing the containers the workers gave back (a worker is done): the others' end need not wait."""
@@ -290,7 +287,9 @@ class Takes:
         return True
 
     def used(self, fn: ResolvedFunction) -> None:
-        """Remember that this worker used `fn` (for the next run's controller to start it ahead)."""
+        """Remember that this worker used `fn` (for the next run's controller to start it ahead), once."""
+        if to_json(fn) in self._used:
+            return
         self._used.append(to_json(fn))
         partial = self.folder / f"used-{self.worker}.tmp"
         try:

@@ -135,12 +135,17 @@ class LambdaSession:
         """How many images this session built (not found already built)."""
         return self._images.builds
 
-    def container(self, spec: FunctionSpec | None = None, **fields: Any) -> LambdaContainer | FunctionPool:
+    def container(
+        self, spec: FunctionSpec | None = None, *, ahead: bool = False, **fields: Any
+    ) -> LambdaContainer | FunctionPool:
         """A running container of that function (a `FunctionSpec`, or its fields as keyword arguments), started
         once per distinct function; paths in keyword arguments are relative to the rootdir. With `concurrency` over 1,
-        a `FunctionPool` of up to that many containers, with the same contract."""
+        a `FunctionPool` of up to that many containers, with the same contract. `ahead`: started before any test
+        asks for it (while pytest collects): under xdist, not counted as used (`HandOff.used`) until one does."""
         fn = (spec or FunctionSpec.of(self.settings.rootdir, **fields)).resolve(self.settings)
         with self._lock:
+            if self.handoff is not None and not ahead:
+                self.handoff.used(fn)
             existing = self._containers.get(fn)
             if existing is not None:
                 # Revived in place: clients built on it (lambda_client, invoke) stay valid.
@@ -159,8 +164,6 @@ class LambdaSession:
                 more = lambda: self._start(engine, plan, fn, port=0, member=next(members))  # noqa: E731
                 function = FunctionPool(container, self.settings.concurrency, more)
             self._containers[fn] = function
-            if self.handoff is not None:
-                self.handoff.used(fn)
             return function
 
     def plan(self, fn: ResolvedFunction) -> launch.LaunchPlan:

@@ -189,7 +189,7 @@ def reap_orphans(engine: Engine) -> list[str]:
             found,
             host=host,
             age=age(created),
-            pid_alive=_pid_alive,
+            pid_alive=pid_alive,
             parent_running=lambda parent: _running(engine, parent),
         )
         if not (outdated or orphan):
@@ -233,7 +233,8 @@ def _running(engine: Engine, container_id: str) -> bool:
     return bool(((found.attrs or {}).get("State") or {}).get("Running"))
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process `pid` runs on this host (one that is not ours to signal does)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

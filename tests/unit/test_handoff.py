@@ -5,16 +5,23 @@ themselves run real containers: tests/e2e/test_scale.py."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from pytest_lambda_container.config.function import FunctionSpec
+from pytest_lambda_container.config.function import FunctionSpec, ResolvedFunction
 from pytest_lambda_container.config.settings import Settings
-from pytest_lambda_container.container import handoff
+from pytest_lambda_container.container import handoff, handoff_files
+from pytest_lambda_container.container.session import LambdaSession
 from pytest_lambda_container.parallel import start_ahead_wanted, used_file
+from pytest_lambda_container.targets import ContainerTarget
 
 
 @pytest.fixture
@@ -107,3 +114,119 @@ def options(**kw: object) -> SimpleNamespace:
 )
 def test_what_is_never_started_ahead(settings, config, wanted):
     assert start_ahead_wanted(config, Settings(rootdir=Path("."), **settings)) is wanted  # type: ignore[arg-type]
+
+
+def test_a_memory_not_written_for_30_days_is_pruned_when_one_is_written(project, tmp_path):
+    """One file per project would pile up forever (projects moved, gone): the controller that writes its own prunes
+    the others not written for `MEMORY_DAYS`."""
+    settings = Settings(rootdir=project)
+    folder = handoff.memory_file(settings).parent
+    folder.mkdir(parents=True)
+    old, recent = folder / "old-project.json", folder / "recent-project.json"
+    for path in (old, recent):
+        path.write_text("[]")
+    month = handoff_files.MEMORY_DAYS * 86400
+    os.utime(old, (time.time() - month - 60,) * 2)
+    os.utime(recent, (time.time() - month + 3600,) * 2)
+    starts = handoff.Starts(settings, lambda _line: None)
+    try:
+        used_file(starts.folder, "gw0").write_text("[]")
+        starts.remember()
+    finally:
+        shutil.rmtree(starts.folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([recent.name, handoff.memory_file(settings).name])
+
+
+def test_pruning_a_missing_folder_removes_nothing(tmp_path):
+    assert handoff_files.prune_memories(tmp_path / "absent") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "pid"),
+    [
+        (f"{handoff_files.FOLDER_PREFIX}1234-ab_c9x", 1234),
+        (f"{handoff_files.FOLDER_PREFIX}abcd1234", None),  # the folders of before: no owner to ask about
+        (f"{handoff_files.FOLDER_PREFIX}12x-abc", None),
+        ("pytest-lambda-container-groups-1234-gw0.json", None),
+        ("something-else-1234-abc", None),
+    ],
+)
+def test_a_run_folder_names_its_controller(name, pid):
+    assert handoff_files.owner_of(name) == pid
+
+
+def test_the_run_folders_of_controllers_that_are_gone_are_swept(tmp_path):
+    """A controller killed (SIGKILL) leaves its folder: the next one removes the folders whose owner is gone, and
+    leaves a live controller's, its own, and anything else alone."""
+    prefix = handoff_files.FOLDER_PREFIX
+    dead, live, mine = (tmp_path / f"{prefix}{pid}-x1" for pid in (111, 222, os.getpid()))
+    old_style, other = tmp_path / f"{prefix}abcdefgh", tmp_path / "unrelated-111-x"
+    for folder in (dead, live, mine, old_style, other):
+        folder.mkdir()
+        (folder / "slot.json").write_text("{}")
+    (tmp_path / f"{prefix}333-file").write_text("not a folder")
+    removed = handoff_files.sweep_folders(tmp_path, alive=lambda pid: pid == 222)
+    assert removed == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (live, mine, old_style, other, tmp_path / f"{prefix}333-file")
+    )
+
+
+def test_a_controllers_run_folder_carries_its_pid_and_it_sweeps_the_dead_ones(project):
+    dead = Path(tempfile.mkdtemp(prefix=f"{handoff_files.FOLDER_PREFIX}{dead_pid()}-"))
+    starts = handoff.Starts(Settings(rootdir=project), lambda _line: None)
+    try:
+        assert handoff_files.owner_of(starts.folder.name) == os.getpid()
+        assert not dead.exists()
+    finally:
+        shutil.rmtree(starts.folder)
+        shutil.rmtree(dead, ignore_errors=True)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(timeout=60)
+    return child.pid
+
+
+class Handed:
+    """A handoff whose one container is a stand-in: the session's bookkeeping of what a test used, without Docker."""
+
+    def __init__(self) -> None:
+        self.used_functions: list[ResolvedFunction] = []
+        self.container = SimpleNamespace(plan=None, ensure_running=lambda: None, release=lambda: None)
+
+    def take(self, fn, engine, log):
+        return self.container
+
+    def used(self, fn):
+        self.used_functions.append(fn)
+
+    def give_back(self, container):
+        return container is self.container
+
+
+def test_a_function_started_early_counts_as_used_only_once_a_test_asks_for_it(project):
+    """Started while the worker collects (`-k` may then leave only tests that never call it): the next run's
+    controller starts ahead only what a selected test reached."""
+    settings = Settings(rootdir=project)
+    handed = Handed()
+    target = ContainerTarget(settings, lambda: LambdaSession(settings, handoff=handed))
+    target.start_early()
+    assert target.early is not None
+    target.early.wait()
+    assert handed.used_functions == []
+    assert target.function() is handed.container
+    assert handed.used_functions == [FunctionSpec().resolve(settings)]
+    target.close()
+
+
+def test_a_worker_records_each_function_it_used_once(tmp_path, project):
+    settings = Settings(rootdir=project)
+    fn = FunctionSpec(handler="app.a").resolve(settings)
+    takes = handoff.Takes(tmp_path, [], "gw0")
+    takes.used(fn)
+    takes.used(fn)
+    recorded = json.loads(used_file(tmp_path, "gw0").read_text())
+    assert [handoff.from_json(item, settings) for item in recorded] == [fn]
