@@ -117,9 +117,13 @@ class LambdaSession:
             return self._engine
 
     def _sweep(self, engine: Engine) -> None:
-        """Remove what killed runs left behind (`hygiene.reap_orphans`), saying so."""
+        """Remove what killed runs left behind (`hygiene.reap_orphans`), saying so; and a killed xdist controller's
+        run folder (`handoff_files`), whatever this run is."""
         for name in hygiene.reap_orphans(engine):
             self.log(f"removed container {name}, left behind by a pytest run that no longer exists")
+        from . import handoff_files  # here: a run that starts no container imports none of it
+
+        handoff_files.sweep_folders()
 
     def image(self, spec: FunctionSpec | ResolvedFunction | None = None) -> ImageInfo:
         """The image of `spec` (default: the configured one), built at most once per session.

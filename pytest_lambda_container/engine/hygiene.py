@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Protocol
 
 from docker import errors as docker_errors
@@ -234,14 +235,25 @@ def _running(engine: Engine, container_id: str) -> bool:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process `pid` runs on this host (one that is not ours to signal does)."""
+    """Whether a process `pid` runs on this host (one that is not ours to signal does). A zombie does not: a process
+    that ended and was never reaped, as every process of a killed run is where no init reaps orphans (a container
+    without `--init`): xdist's workers, once their killed controller's gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    return not zombie(pid)
+
+
+def zombie(pid: int, proc: Path = Path("/proc")) -> bool:
+    """Whether `pid` has ended and waits to be reaped (its state in /proc/PID/stat, after the command's parenthesis)."""
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")

@@ -4,6 +4,9 @@ can check, wherever the run that started them ran."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -57,3 +60,21 @@ def test_kept_and_reused_containers_are_never_orphans(label: str):
 def test_the_labels_name_the_tests_container_when_there_is_one():
     assert hygiene.LABEL_PARENT not in hygiene.labels("s1")
     assert hygiene.labels("s1", parent="abc")[hygiene.LABEL_PARENT] == "abc"
+
+
+def test_a_process_that_ended_unreaped_is_gone():
+    """A zombie (ended, its parent not yet waiting for it) counts as gone: where no init reaps orphans, every process
+    of a killed run stays one, and its containers would never be swept."""
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        assert hygiene.pid_alive(child.pid)
+        child.stdin.close()
+        deadline = time.monotonic() + 60
+        while not hygiene.zombie(child.pid):  # ended; not reaped, as this process does not wait for it yet
+            assert time.monotonic() < deadline, "the child never ended"
+            time.sleep(0.05)
+        assert not hygiene.pid_alive(child.pid)
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+    assert not hygiene.pid_alive(child.pid)
