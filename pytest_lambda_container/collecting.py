@@ -6,13 +6,28 @@ It starts as soon as collection finds a test that reaches the configured functio
 `--deselect`, a `lambda_targets` marker) has it removed at once. Never under `--co` or `--setup-plan`, nor on the
 other targets; xdist's controller collects nothing, each worker starts its own. A failure (a build, a handler that
 cannot load) is raised at the first test that needs the function, once.
+
+Earlier still, before pytest imports the conftests, when the last run of the same command line reached the function
+(`container.forecast`): the engine and image are made ready while pytest waits (`HOLD`), so that the CPU goes to the
+start's own imports and requests first (one interpreter lock: the two would otherwise take turns, and the container
+start, the long wait, would begin later), and pytest imports the conftests and collects while the container starts
+and inits.
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from .container import forecast
 from .targets import ContainerTarget
+
+#: How long pytest waits for the engine and image before it goes on with its own start: the imports and round trips
+#: of a ready image take ~0.3 s; a build takes longer, and shows its progress once pytest's terminal is up.
+HOLD = 2.0
+#: The command line options under which a run runs no test: nothing is started for them.
+NO_TESTS = ("collectonly", "setupplan", "showfixtures", "show_fixtures_per_test", "markers", "help", "version")
 
 #: The fixtures that reach the configured function (unless a conftest overrides `lambda_container`).
 REACHING = frozenset({"lambda_container", "lambda_client", "invoke"})
@@ -34,12 +49,33 @@ def scheduled_by_function(item: pytest.Item) -> bool:
     return bool(grouped) and "lambda_container" in getattr(getattr(item, "callspec", None), "params", {})
 
 
-class StartWhileCollecting:
-    """pytest hooks: start the configured function at the first test that reaches it, drop it if none is left."""
+def command_line(config: pytest.Config) -> str:
+    """The run's command line, as `container.forecast` remembers it."""
+    return forecast.key(config.rootpath, config.invocation_params.dir, config.invocation_params.args)
 
-    def __init__(self, target: ContainerTarget, marker: str) -> None:
+
+def forecast_applies(config: pytest.Config) -> bool:
+    """Whether, before its conftests, this run may start the configured function from the last run's forecast: one
+    that runs tests in this process (xdist's workers are given theirs by the controller: `container.handoff`)."""
+    known = config.known_args_namespace
+    if any(getattr(known, name, False) for name in NO_TESTS) or os.environ.get("PYTEST_XDIST_WORKER"):
+        return False
+    return not getattr(known, "numprocesses", None) and getattr(known, "dist", "no") in ("no", None)
+
+
+def start_before_conftests(target: ContainerTarget) -> None:
+    """Start the configured function now, and wait (at most `HOLD`) while its engine and image get ready."""
+    target.start_early().hold(HOLD)
+
+
+class StartWhileCollecting:
+    """pytest hooks: start the configured function at the first test that reaches it, drop it if none is left; and
+    remember whether any did (`remember`: a run of its own, not xdist's nor one nested in another)."""
+
+    def __init__(self, target: ContainerTarget, marker: str, *, remember: bool) -> None:
         self.target = target
         self.marker = marker
+        self.remember = remember
 
     @staticmethod
     def wanted(config: pytest.Config) -> bool:
@@ -54,5 +90,8 @@ class StartWhileCollecting:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         early = self.target.early
-        if early is not None and not any(reaches_function(item, self.marker) for item in session.items):
+        reached = any(reaches_function(item, self.marker) for item in session.items)
+        if early is not None and not reached:
             early.discard()
+        if self.remember:
+            forecast.remember(command_line(session.config), reached)

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import skipping
+from . import collecting, skipping
 from .collecting import StartWhileCollecting
 from .config.function import FunctionSpec
 from .config.options import OPTIONS, TARGETS
 from .config.settings import Settings, resolve
+from .container import forecast
 from .engine.signals import sigterm_ends_like_ctrl_c
 from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
 from .report import ERROR_ATTRIBUTE, Reports
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 SETTINGS = pytest.StashKey[Settings]()
 TARGET = pytest.StashKey[Target]()
+#: The target started before the conftests (`pytest_load_initial_conftests`), until pytest_configure takes it.
+EARLY_TARGET = pytest.StashKey[Target]()
 MARKER = "lambda_targets"
 #: How many pytest runs of this process are configured (pytester's in-process runs nest in another).
 _CONFIGURED = [0]
@@ -58,16 +61,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(key, what, type=ini_type, default=default)  # type: ignore[arg-type]
 
 
+def _settings(config: pytest.Config, option: Callable[[str], Any]) -> Settings:
+    """The run's settings: the command line's `option(dest)` over the ini file over the defaults."""
+    return resolve(
+        Path(str(config.rootpath)),
+        cli=lambda opt: option("lambda_" + opt.name),
+        ini=lambda opt: opt.ini_value(config.getini),
+        invocation_dir=Path(str(config.invocation_params.dir)),
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # Before the conftests' imports: the container the last run of this command line needed (collecting.py).
+    config = early_config
+    if _CONFIGURED[0] or not collecting.forecast_applies(config):
+        return  # a run nested in another (pytester), or one that runs no test here
+    if not forecast.reached_last_time(collecting.command_line(config)):
+        return
+    try:
+        settings = _settings(config, lambda dest: getattr(config.known_args_namespace, dest, None))
+    except ConfigError:
+        return  # said once, at pytest_configure
+    if settings.target == "container" and not settings.debug_port:
+        target = config.stash[EARLY_TARGET] = _make_target(config, settings)
+        assert isinstance(target, ContainerTarget)
+        collecting.start_before_conftests(target)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     _CONFIGURED[0] += 1
     skipping.install(config)
     try:
-        settings = resolve(
-            Path(str(config.rootpath)),
-            cli=lambda opt: config.getoption("lambda_" + opt.name),
-            ini=lambda opt: opt.ini_value(config.getini),
-            invocation_dir=Path(str(config.invocation_params.dir)),
-        )
+        settings = _settings(config, config.getoption)
         if settings.coverage and settings.target == "container" and not hasattr(config, "workerinput"):
             from .container.measure import tests_coverage
 
@@ -84,6 +110,31 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(*targets): run this test only on these targets ({', '.join(TARGETS)}); skipped on the others",
     )
+    started = config.stash.get(EARLY_TARGET, None)
+    if started is not None and started.settings != settings:
+        started.close()  # a conftest changed what runs: what the forecast started is not it
+        started = None
+    target = config.stash[TARGET] = started or _make_target(config, settings)
+    config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
+    distributed = hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
+    # Not with a debugger: the port goes to the first function started, which must be one a test calls.
+    if isinstance(target, ContainerTarget) and StartWhileCollecting.wanted(config) and not settings.debug_port:
+        early = StartWhileCollecting(target, MARKER, remember=_CONFIGURED[0] == 1 and not distributed)
+        config.pluginmanager.register(early, "lambda_container.early")
+    if settings.target == "container" and config.pluginmanager.hasplugin("xdist") and distributed:
+        from . import parallel
+
+        if hasattr(config, "workerinput"):
+            config.pluginmanager.register(parallel.Worker(), "lambda_container.xdist_worker")
+        else:
+            config.pluginmanager.register(
+                parallel.BuildBeforeWorkers(settings, _terminal_log), "lambda_container.xdist"
+            )
+            config.pluginmanager.register(parallel.Controller(config), "lambda_container.xdist_scheduling")
+
+
+def _make_target(config: pytest.Config, settings: Settings) -> Target:
+    """The run's target; on `container`, its session opened on first use, its progress on pytest's terminal."""
 
     def open_session() -> LambdaSession:
         from .engine import sdk
@@ -96,27 +147,13 @@ def pytest_configure(config: pytest.Config) -> None:
             settings,
             log=_terminal_log(config),
             warn=_warn,
-            stream_build_output=config.option.verbose > 0,  # get_verbosity() is pytest 8; the floor is 7.4
+            # get_verbosity() is pytest 8 (the floor is 7.4); and the parsed options may not be there yet (forecast)
+            stream_build_output=getattr(config.known_args_namespace, "verbose", 0) > 0,
             handoff=takes_of(config),  # under xdist, in a worker: the controller's containers to take
         )
 
     _terminal_log(config)  # its hooks keep pytest's progress whole from the first test on
-    target = config.stash[TARGET] = make_target(settings, open_session)
-    config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
-    # Not with a debugger: the port goes to the first function started, which must be one a test calls.
-    if isinstance(target, ContainerTarget) and StartWhileCollecting.wanted(config) and not settings.debug_port:
-        config.pluginmanager.register(StartWhileCollecting(target, MARKER), "lambda_container.early")
-    distributed = hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
-    if settings.target == "container" and config.pluginmanager.hasplugin("xdist") and distributed:
-        from . import parallel
-
-        if hasattr(config, "workerinput"):
-            config.pluginmanager.register(parallel.Worker(), "lambda_container.xdist_worker")
-        else:
-            config.pluginmanager.register(
-                parallel.BuildBeforeWorkers(settings, _terminal_log), "lambda_container.xdist"
-            )
-            config.pluginmanager.register(parallel.Controller(config), "lambda_container.xdist_scheduling")
+    return make_target(settings, open_session)
 
 
 def _under_xdist(config: pytest.Config) -> bool:

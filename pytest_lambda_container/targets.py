@@ -189,14 +189,20 @@ class ContainerTarget(Target):
     def opened_session(self) -> LambdaSession | None:
         return self._session
 
-    def start_early(self) -> None:
-        """Start the configured function now, in the background: its first use waits for what is left."""
+    def start_early(self) -> EarlyStart:
+        """Start the configured function now, in the background (its engine and image first: `EarlyStart.hold`); its
+        first use waits for what is left."""
         # Imported here, as the session is: nothing under container/ is loaded by a run that starts nothing.
         from .container.early import EarlyStart
 
         with self._lock:
             if self.early is None:
-                self.early = EarlyStart(lambda: self.session().container(ahead=True), discard=self.close)
+                self.early = EarlyStart(
+                    lambda: self.session().container(ahead=True),
+                    discard=self.close,
+                    prepare=lambda: self.session().image(),
+                )
+            return self.early
 
     def function(self, spec: FunctionSpec | None = None) -> Any:
         spec = spec or FunctionSpec()

@@ -33,6 +33,8 @@ class TerminalLog:
         self._held: Path | None = None
         #: Whether the last thing written is a line of ours.
         self._after_ours = False
+        #: Lines said before pytest's terminal was up (a start before the conftests: collecting.py), said once it is.
+        self._early: list[str] = []
 
     @property
     def _reporter(self) -> Any:
@@ -48,6 +50,8 @@ class TerminalLog:
     def __call__(self, line: str) -> None:
         reporter = self._reporter
         if reporter is None:
+            with self._lock:
+                self._early.append(line)
             return
         capman = self.config.pluginmanager.get_plugin("capturemanager")
         suspended = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
@@ -66,6 +70,14 @@ class TerminalLog:
                 reporter.write("\n")
             reporter.write_line(f"lambda-container: {line}")
             self._after_ours = True
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self) -> None:
+        """The lines said before the terminal was up, under pytest's header."""
+        with self._lock:
+            early, self._early = self._early, []
+        for line in early:
+            self(line)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:

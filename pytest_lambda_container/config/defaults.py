@@ -1,8 +1,11 @@
 """The plugin's numbers, each in one place with the reason for its value: the defaults of the port and the timeout,
 how long past a function's timeout each caller waits before it calls the function stuck, and how a call the
-emulator refused during a reset is sent again."""
+emulator refused during a reset is sent again; and where the plugin keeps its cache."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 #: The emulator's host port on 127.0.0.1: the port AWS's documentation publishes aws-lambda-rie on
 #: (https://docs.aws.amazon.com/lambda/latest/dg/images-test.html: `-p 9000:8080`), so copied curl lines work.
@@ -30,3 +33,12 @@ DEPLOYED_MARGIN = 30.0
 #: and how long it waits first: a reset ends within a few hundred milliseconds.
 RESET_RETRIES = 5
 RESET_PAUSE = 0.2
+
+
+def cache_dir() -> Path:
+    """The plugin's own cache: $PYTEST_LAMBDA_CONTAINER_CACHE, or $XDG_CACHE_HOME (~/.cache)/pytest-lambda-container."""
+    explicit = os.environ.get("PYTEST_LAMBDA_CONTAINER_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pytest-lambda-container"

@@ -13,6 +13,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ..build import platforms
+from ..config.defaults import cache_dir as cache_dir  # where it always was for its users (handoff, reuse, builds)
 from ..errors import EmulatorUnavailable
 from . import emulator_wheel as rie_wheel
 from .delivery import Bundle, BundleFile
@@ -23,15 +24,6 @@ WHEEL_MEMBER = "samcli/local/rapid/aws-lambda-rie-{arch}"
 ELF_MACHINE = {arch.rie: arch.elf_machine for arch in platforms.ARCHES}
 #: Where users put it by hand, following AWS's docs.
 USER_BINARY = Path("~/.aws-lambda-rie/aws-lambda-rie")
-
-
-def cache_dir() -> Path:
-    """The plugin's own cache: $PYTEST_LAMBDA_CONTAINER_CACHE, or $XDG_CACHE_HOME (~/.cache)/pytest-lambda-container."""
-    explicit = os.environ.get("PYTEST_LAMBDA_CONTAINER_CACHE")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pytest-lambda-container"
 
 
 def bundle(path: Path) -> Bundle:

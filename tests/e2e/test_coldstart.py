@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,59 @@ def test_the_function_starts_while_pytest_collects_when_a_test_needs_it(pytester
     if outcomes is not None:
         result.assert_outcomes(**outcomes)
     assert json.loads((pytester.path / "early.json").read_text()) == seen
+
+
+# What the inner run saw: whether its container was started before its conftests (from the forecast of the last run
+# of the same command line), whether a test used that very container, and what was left running at its end.
+FORECAST_PROBE = """
+import json
+from pathlib import Path
+from pytest_lambda_container.plugin import EARLY_TARGET, TARGET
+
+def pytest_configure(config):
+    Path("seen.json").write_text(json.dumps({"before_conftests": config.stash.get(EARLY_TARGET, None) is not None}))
+
+def pytest_sessionfinish(session):
+    seen = json.loads(Path("seen.json").read_text())
+    target = session.config.stash[TARGET]
+    if target.early is not None:
+        target.early._thread.join(60)  # what a discard leaves to finish, for this probe only
+    opened = target.opened_session
+    seen["running"] = len(opened.containers) if opened is not None else 0
+    Path("seen.json").write_text(json.dumps(seen))
+"""
+NEEDS_IT = """
+from pathlib import Path
+from pytest_lambda_container.plugin import TARGET
+
+def test_reaches(invoke, lambda_container, pytestconfig):
+    early = pytestconfig.stash[TARGET].early
+    Path("used_early.txt").write_text(str(early is not None and early.result is lambda_container))
+    assert invoke("GET", "/test1").status_code == 200
+"""
+
+
+def test_a_command_line_whose_last_run_needed_the_function_starts_it_before_the_conftests(pytester, lambda_image):
+    """Issue 17: the container starts and inits while pytest imports the conftests and collects, when the last run of
+    the same command line needed it; a forecast proven wrong by collection costs a container removed at once, unseen,
+    and is corrected for the next run."""
+    pytester.makeconftest(FORECAST_PROBE)
+    test_file = pytester.makepyfile(NEEDS_IT)
+    args = ("-p", "no:randomly", "-p", "no:cacheprovider", "--lambda-port=0", f"--lambda-image={lambda_image.id}")
+
+    def run() -> dict[str, object]:
+        # The same command line each time (pytester's own runs differ by their --basetemp).
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", *args], cwd=pytester.path, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return json.loads((pytester.path / "seen.json").read_text())
+
+    assert run() == {"before_conftests": False, "running": 0}  # nothing remembered yet: at collection
+    assert (pytester.path / "used_early.txt").read_text() == "True"
+    assert run() == {"before_conftests": True, "running": 0}
+    assert (pytester.path / "used_early.txt").read_text() == "True"  # the very container started before
+
+    test_file.write_text("def test_plain():\n    pass\n")  # the same command line no longer needs it
+    assert run() == {"before_conftests": True, "running": 0}  # started, then removed at collection
+    assert run() == {"before_conftests": False, "running": 0}  # and not started again
