@@ -9,6 +9,7 @@ burst, and reports it as the first call's Init Duration; an init that fails fail
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -187,11 +188,13 @@ def test_a_command_line_whose_last_run_needed_the_function_starts_it_before_the_
     test_file = pytester.makepyfile(NEEDS_IT)
     args = ("-p", "no:randomly", "-p", "no:cacheprovider", "--lambda-port=0", f"--lambda-image={lambda_image.id}")
 
+    # Not an xdist worker's, as this test's own process may be (a worker is given its container by the controller).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+
     def run() -> dict[str, object]:
         # The same command line each time (pytester's own runs differ by their --basetemp).
-        done = subprocess.run(
-            [sys.executable, "-m", "pytest", *args], cwd=pytester.path, capture_output=True, text=True
-        )
+        argv = [sys.executable, "-m", "pytest", *args]
+        done = subprocess.run(argv, cwd=pytester.path, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
         return json.loads((pytester.path / "seen.json").read_text())
 
