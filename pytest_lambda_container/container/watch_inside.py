@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,26 @@ def started(code: int, output: str) -> int | None:
     return int(found.group(2)) if code == 0 and found else None
 
 
+def read_record(code: int | None, output: str) -> tuple[int, int] | str:
+    """The watcher's record (kills so far, the figure it stopped the last at) from its `read` (exit status, output;
+    None and the engine's words when the exec itself failed), or why it could not be read."""
+    if code is None:
+        return f"the engine did not run the read: {output}"
+    last = (output.strip().splitlines() or ["no output"])[-1]
+    if code != 0:
+        return f"the watcher's read exited with status {code}: {last}"
+    return watcher.parse_record(output) or f"the watcher's read printed no record: {last}"
+
+
+def unread_warning(container: str, memory_mb: int, why: str) -> str:
+    """What a call whose runtime was killed says when the memory watch's record could not be read."""
+    return (
+        f"pytest-lambda-container: the memory watch in container {container[:12]} could not be read after a call "
+        f"whose runtime was killed ({why}): whether the function was stopped for using more than its {memory_mb} MB "
+        "is unknown, so the call is reported as the emulator answered it, never as Runtime.OutOfMemory"
+    )
+
+
 class InsideMemoryWatch:
     """The host's side of a watcher in a container: whether it stopped the last call, read only when asked."""
 
@@ -145,15 +166,19 @@ class InsideMemoryWatch:
 
     def settle(self, answer: str) -> None:
         """Read the watcher's record if `answer` (the emulator's) says the runtime was killed, or is empty (a runtime
-        killed in its init): a kill it counted since the last one told of stopped this call."""
+        killed in its init): a kill it counted since the last one told of stopped this call. A record that cannot be
+        read is a warning (`unread_warning`), never a silent verdict."""
         if answer.strip() and not outcome.killed_answer(answer):
             return
         try:
             code, output = self.container.exec(self.spec.read_argv(), workdir="/", environment={})
-        except LambdaContainerError:
-            return
-        record = watcher.parse_record(output) if code == 0 else None
-        if record is not None and record[0] > self.seen:
+        except LambdaContainerError as exc:
+            code, output = None, str(exc)
+        record = read_record(code, output)
+        if isinstance(record, str):
+            # Never a silent "not out of memory": the call's own error stands, and the user is told it may be wrong.
+            warnings.warn(unread_warning(self.container.id, self.spec.memory_mb, record), stacklevel=2)
+        elif record[0] > self.seen:
             self.seen, self.tripped = record
 
     def close(self) -> None:

@@ -159,6 +159,22 @@ def test_the_watch_inside_the_container_holds_lambdas_memory_with_tmp_apart(kind
         assert not isinstance(killed.value, FunctionOutOfMemory)
 
 
+def test_a_watch_record_that_cannot_be_read_after_a_kill_is_a_warning_not_a_silent_verdict(monkeypatch):
+    """The watcher's record gone (removed here, as root, from outside the function): the killed call's error stands
+    as the emulator gave it, and a warning says that whether it ran out of memory is unknown."""
+    monkeypatch.setenv(watch_inside.FORCE_VARIABLE, "inside")
+    with LambdaSession(Settings(rootdir=ROOT, build_network="host", port=0)) as session:
+        fn = session.container(dockerfile=IMAGES / "Dockerfile.aws-sandbox")
+        assert fn.plan.memwatch is not None
+        code, _ = fn.container.exec_run(["rm", f"{watch_inside.STATE_DIR}/record"], user="root")
+        assert code == 0
+        with pytest.warns(UserWarning, match="could not be read after a call whose runtime was killed") as caught:
+            with pytest.raises(FunctionError) as killed:
+                fn.invoke_event({"action": "kill_self"})
+        assert not isinstance(killed.value, FunctionOutOfMemory)
+        assert any("No such file" in str(w.message) and "512 MB is unknown" in str(w.message) for w in caught)
+
+
 @pytest.mark.parametrize("where", ["host", "inside"])
 def test_an_init_past_the_memory_starts_and_each_call_is_out_of_memory(where, monkeypatch):
     # Whichever watch runs: the host's watches calls only, the one inside the container stops the warm-up's init

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +24,7 @@ from pytest_lambda_container.container.watch_inside import InsideMemoryWatch, In
 from pytest_lambda_container.container.watcher import Judge
 from pytest_lambda_container.engine import hygiene
 from pytest_lambda_container.engine.reach import LOCAL, Reach
+from pytest_lambda_container.errors import EngineRefused
 
 MB = 2**20
 CUSTOM = ImageInfo(
@@ -262,3 +264,60 @@ def test_a_timeout_kills_the_runtime_through_the_watcher_which_spares_itself() -
     controls = Controls(plan, 127, 0)
     assert controls.kill_runtime() and controls.argvs[1] == ("sh", "-c", "kill -9 -1")
     assert Controls(_plan(CUSTOM), 0).kill_runtime()
+
+
+@pytest.mark.parametrize(
+    ("code", "output", "read"),
+    [
+        (0, "2 540000000\n", (2, 540000000)),
+        (1, "Traceback (most recent call last):\nFileNotFoundError: [Errno 2] /var/x/record", "exited with status 1: "),
+        (0, "", "printed no record: no output"),
+        (None, "a command in container plc-x failed: 409 Conflict (container is not running)", "did not run the read"),
+    ],
+    ids=["record", "failed", "no-record", "engine"],
+)
+def test_a_read_of_the_record_is_the_record_or_why_not(code: int | None, output: str, read: object) -> None:
+    found = watch_inside.read_record(code, output)
+    if isinstance(read, tuple):
+        assert found == read
+    else:  # why, with the last line said (a traceback's is the error)
+        assert isinstance(found, str) and str(read) in found
+        assert all(line in found for line in output.strip().splitlines()[-1:])
+
+
+class Unreadable(Container):
+    """A container whose watcher started, and whose record then cannot be read: the engine refuses the exec, or the
+    read fails in the container."""
+
+    def __init__(self, refused: bool) -> None:
+        super().__init__(RUNNING)
+        self.refused = refused
+
+    def exec(self, argv: tuple[str, ...], *, workdir: str, environment: dict[str, str]) -> tuple[int, str]:
+        if "watch" in argv:
+            return self.started
+        self.reads += 1
+        if self.refused:
+            raise EngineRefused("a command in container plc-x failed: 409 Conflict (container is not running)")
+        return 1, "Traceback (most recent call last):\nFileNotFoundError: [Errno 2] No such file: 'record'"
+
+
+@pytest.mark.parametrize("refused", [True, False], ids=["engine-refused", "read-failed"])
+def test_a_record_that_cannot_be_read_is_a_warning_saying_what_it_means_for_the_memory(refused: bool) -> None:
+    """Not a silent "not out of memory": the call's own error stands, and a warning says why that may be wrong."""
+    container = Unreadable(refused)
+    oom, _ = _judge(container)
+    with oom.watching():
+        pass
+    with pytest.warns(UserWarning) as caught:
+        assert oom.over_memory(KILLED) is None
+    (warning,) = caught
+    text = str(warning.message)
+    assert "the memory watch in container abc could not be read after a call whose runtime was killed" in text
+    assert ("409 Conflict" if refused else "exited with status 1: FileNotFoundError") in text
+    assert "more than its 512 MB is unknown" in text and "never as Runtime.OutOfMemory" in text
+    # An ordinary answer reads nothing, so says nothing.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert oom.over_memory('{"ok": true}') is None
+    assert container.reads == 1
