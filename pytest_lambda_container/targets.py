@@ -200,7 +200,7 @@ class ContainerTarget(Target):
                 self.early = EarlyStart(
                     lambda: self.session().container(ahead=True),
                     discard=self.close,
-                    prepare=lambda: self.session().image(),
+                    prepare=lambda: self.session().prepare(),
                 )
             return self.early
 

@@ -69,6 +69,8 @@ class LambdaSession:
         self._sweeping: threading.Thread | None = None
         self._engine_error: LambdaContainerError | None = None
         self._containers: dict[ResolvedFunction, LambdaContainer | FunctionPool] = {}
+        #: Plans made ahead of their container (`prepare`), each taken by the container's start.
+        self._prepared: dict[ResolvedFunction, launch.LaunchPlan] = {}
         self._lock = threading.RLock()
         #: With `reuse`: this run's hold on the slot of each container it took or left for the next run.
         self._claims: dict[int, reuse.Claim] = {}
@@ -157,7 +159,10 @@ class LambdaSession:
                 return existing
             # Under xdist, one the controller started while this worker booted (parallel.py), if it has.
             container = self.handoff.take(fn, self.engine, self.log) if self.handoff is not None else None
-            plan = container.plan if container is not None else self.plan(fn)
+            if container is not None:
+                plan = container.plan
+            else:
+                plan = self._prepared.pop(fn) if fn in self._prepared else self.plan(fn)
             if container is None:
                 # The first container gets the configured port; the others any free one.
                 port = self.settings.port if not self._containers else 0
@@ -169,6 +174,16 @@ class LambdaSession:
                 function = FunctionPool(container, self.settings.concurrency, more)
             self._containers[fn] = function
             return function
+
+    def prepare(self, spec: FunctionSpec | None = None) -> None:
+        """Make ready what starting that function's container needs (the engine, the image, the emulator's delivery:
+        imports and engine round trips), so that `container` then goes straight to the engine's create."""
+        fn = (spec or FunctionSpec()).resolve(self.settings)
+        with self._lock:
+            if self.handoff is not None:  # under xdist the controller may have started it: its plan comes with it
+                self.image(fn)
+            elif fn not in self._containers and fn not in self._prepared:
+                self._prepared[fn] = self.plan(fn)
 
     def plan(self, fn: ResolvedFunction) -> launch.LaunchPlan:
         """How this session starts containers of `fn`: its image found or built, the emulator delivered."""
