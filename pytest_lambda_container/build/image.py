@@ -1,15 +1,13 @@
 """The function's image: built from a Dockerfile (with progress, cached by content) or taken as it is.
 
-A build here is: read the Dockerfile (`dockerfile`), refuse at once what needs BuildKit where there is none
-(`builder`), tag by what the build uses (`content`), build under a lock shared by every worker (`buildlock`)
-with the builder that can (`builder`, its output through `buildlog`), check the architecture asked for, and
-prune the build's older images (`prune`).
+A build here is: read the Dockerfile (`dockerfile`), tag by what the build uses (`content`), and take the image of
+that tag where the engine has it; else build it (`building`: the BuildKit check, the lock across workers, the
+builders, the prune), and check the architecture asked for.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +17,12 @@ from docker.errors import ImageNotFound
 
 from ..engine.client import Engine
 from ..errors import BuildFailed, ConfigError, EngineRefused, LambdaContainerError
-from . import builder, platforms, prune
 from . import dockerfile as dockerfiles
-from . import lock as buildlock
-from .content import REPOSITORY, content_tag, large_context_warning
+from . import platforms
+from .content import REPOSITORY, content_tag
 from .image_config import ImageConfig
 from .inputs import check_build_inputs
-from .progress import BuildOutput, BuildProgress, ProgressCallback
+from .progress import BuildProgress, ProgressCallback
 
 __all__ = [
     "REPOSITORY",
@@ -129,9 +126,10 @@ class BaseImage:
     onbuild: bool = False
 
 
-def _base_image(
+def find_base(
     engine: Engine, ref: str, platform: str | None, report: ProgressCallback, *, pull: bool = True
 ) -> BaseImage:
+    """The base image `ref` as the engine has it, pulled first where it has not (unless `pull` is False)."""
     with engine.errors(f"an inspection of image {ref}"):
         try:
             attrs: dict[str, Any] = engine.client.images.get(ref).attrs
@@ -158,7 +156,7 @@ def _unheard(_event: BuildProgress) -> None:
     pass
 
 
-def _tag(
+def tag_for(
     dockerfile: Path, context: Path, build_args: Mapping[str, str], platform: str | None, bases: Sequence[BaseImage]
 ) -> str:
     return content_tag(
@@ -172,12 +170,12 @@ def current_tag(
     """The tag a build of these inputs gets now, from the base images the engine has (nothing pulled): the image of
     this content, whichever checkout's path built it (its build labels name that path)."""
     reading = dockerfiles.read(dockerfile.read_text(errors="replace"), build_args)
-    return _tag(
+    return tag_for(
         dockerfile,
         context,
         build_args,
         platform,
-        [_base_image(engine, r, platform, _unheard, pull=False) for r in reading.base_images],
+        [find_base(engine, r, platform, _unheard, pull=False) for r in reading.base_images],
     )
 
 
@@ -206,58 +204,28 @@ def build(
     report = progress or (lambda _event: None)
     check_build_inputs(dockerfile, context)
     reading = dockerfiles.read(dockerfile.read_text(errors="replace"), build_args)
-    # Podman's builder (buildah) has BuildKit's features itself; Docker's, behind the SDK, does not.
-    needs_buildkit = builder.buildkit_features(reading, dockerfile) if not engine.is_podman else []
-    if needs_buildkit and not builder.buildx_available():
-        raise builder.buildkit_needed(dockerfile, needs_buildkit)
-    bases = [_base_image(engine, ref, platform, report) for ref in reading.base_images]
-    onbuild = any(base.onbuild for base in bases)
-    tag = _tag(dockerfile, context, build_args, platform, bases)
-    request = builder.BuildRequest(
-        dockerfile=dockerfile,
-        context=context,
-        tag=tag,
-        labels=prune.build_labels(dockerfile, context, build_args, platform),
-        build_args=build_args,
-        network_mode=network_mode,
-        platform=platform,
-        engine_environment=engine.endpoint.cli_environment() if engine.endpoint else {},
-    )
-    with buildlock.held(tag, report):
-        if exists(engine, tag):
-            report(BuildProgress(None, None, f"{tag} is up to date with {dockerfile}"))
-            info = inspect(engine, tag, built=False)
-        else:
-            warning = large_context_warning(dockerfile, context, None if onbuild else reading.sources)
-            if warning is not None and not needs_buildkit:  # BuildKit sends only what the build asks for
-                report(BuildProgress(None, None, warning))
-            info = _run(engine, request, report, buildx=bool(needs_buildkit), stream_output=stream_output)
-        check_platform(engine, info, platform, dockerfile, bases)
-    if info.built:
-        # After a build only, when a newer image appears: a run that finds its image built leaves the older ones as
-        # the build left them (issue 17: the engine's listing of images is ~1 s of such a run where it holds many).
-        prune.prune(engine, request.labels, info.id, report)
-    return info
+    # Built already (a tag is only set on a finished build), from the base images the engine has: taken as it is.
+    bases = [find_base(engine, ref, platform, report, pull=False) for ref in reading.base_images]
+    tag = tag_for(dockerfile, context, build_args, platform, bases)
+    if not exists(engine, tag):
+        # Imported here: the builders, the lock across processes (filelock) and the prune are a build's alone
+        # (issue 17: a run that finds its image built loads none of them).
+        from . import building
 
-
-def _run(
-    engine: Engine, request: builder.BuildRequest, report: ProgressCallback, *, buildx: bool, stream_output: bool
-) -> ImageInfo:
-    started = time.monotonic()
-    how = "docker buildx build" if buildx else "the engine's builder"
-    report(BuildProgress(None, None, f"building {request.dockerfile} as {request.tag} with {how}"))
-    parse = builder.buildkit_step if buildx else builder.legacy_step
-    with BuildOutput(report, parse, stream_output=stream_output) as output:
-        result = (
-            builder.build_with_buildx(request, output) if buildx else builder.build_with_sdk(engine, request, output)
+        return building.build(
+            engine,
+            dockerfile,
+            context,
+            reading,
+            build_args,
+            report,
+            network_mode=network_mode,
+            platform=platform,
+            stream_output=stream_output,
         )
-    if result.error is not None:
-        if result.last_layer:
-            prune.mark_failed_build(engine, result.last_layer, request.tag)
-        raise output.failure(request.dockerfile, request.context, result.error, network_mode=request.network_mode)
-    report(BuildProgress(None, None, f"built {request.tag} in {time.monotonic() - started:.1f}s"))
-    info = inspect(engine, request.tag, built=True)
-    prune.remember_built(info.id)
+    report(BuildProgress(None, None, f"{tag} is up to date with {dockerfile}"))
+    info = inspect(engine, tag, built=False)
+    check_platform(engine, info, platform, dockerfile, bases)
     return info
 
 

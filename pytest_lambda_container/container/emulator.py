@@ -10,8 +10,6 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ..build import platforms
 from ..config.defaults import cache_dir as cache_dir  # where it always was for its users (handoff, reuse, builds)
 from ..errors import EmulatorUnavailable
@@ -86,9 +84,14 @@ def provision(
     """Extract the emulator for `arch` from the aws-sam-cli `wheel` (downloaded with pip when not given), check
     it against the wheel's RECORD, and install it atomically into the cache (a file lock keeps concurrent
     processes apart)."""
+    # Imported here: a provision alone locks the cache; a start finds the emulator there (issue 17).
+    from filelock import FileLock, Timeout
+
     folder = dest or cache_dir()
     try:
-        return _provision(arch, folder, log or (lambda _line: None), wheel)
+        folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(folder / ".rie.lock"), timeout=900):
+            return _provision(arch, folder, log or (lambda _line: None), wheel)
     except (OSError, zipfile.BadZipFile, Timeout) as exc:
         raise EmulatorUnavailable(
             f"could not provision aws-lambda-rie-{arch} into {folder}: {exc}; set PYTEST_LAMBDA_CONTAINER_CACHE to "
@@ -97,16 +100,15 @@ def provision(
 
 
 def _provision(arch: str, folder: Path, say: Callable[[str], None], wheel: Path | None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    """Under the cache's lock: install the emulator, unless another process did while we waited."""
     target = folder / f"aws-lambda-rie-{arch}"
-    with FileLock(str(folder / ".rie.lock"), timeout=900):
-        if wheel is not None:
-            install_from_wheel(wheel, arch, folder)
-        elif is_rie_for(target, arch):  # another process provisioned it while we waited
-            return target
-        else:
-            with tempfile.TemporaryDirectory(prefix="plc-rie-") as tmp:
-                install_from_wheel(rie_wheel.download(Path(tmp), arch, say), arch, folder)
+    if wheel is not None:
+        install_from_wheel(wheel, arch, folder)
+    elif is_rie_for(target, arch):
+        return target
+    else:
+        with tempfile.TemporaryDirectory(prefix="plc-rie-") as tmp:
+            install_from_wheel(rie_wheel.download(Path(tmp), arch, say), arch, folder)
     say(f"aws-lambda-rie-{arch} cached at {target}")
     return target
 

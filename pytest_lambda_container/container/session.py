@@ -14,7 +14,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..build.image import ImageInfo
 from ..config.function import FunctionSpec, ResolvedFunction
@@ -22,7 +22,7 @@ from ..config.settings import Settings
 from ..engine import hygiene
 from ..engine.client import Engine, connect
 from ..errors import LambdaContainerError
-from . import delivery, launch, reuse, watch_inside
+from . import delivery, launch, watch_inside
 from . import emulator as rie
 from .function import LambdaContainer
 from .instruments import Instruments
@@ -30,6 +30,9 @@ from .pool import FunctionPool
 from .protocol import function_target_command
 from .session_images import SessionImages
 from .session_images import check_architecture as check_architecture
+
+if TYPE_CHECKING:
+    from . import reuse
 
 Log = Callable[[str], None]
 
@@ -218,6 +221,8 @@ class LambdaSession:
         """A new container of `plan`; with `reuse`, the one an earlier run left for it, or one left for the next."""
         if not self.settings.reuse:
             return LambdaContainer.start(engine, plan, port=port, log=self.log)
+        from . import reuse  # here: only --lambda-reuse holds slots across runs (filelock)
+
         container, held = reuse.start(
             engine, plan, fn, rootdir=self.settings.rootdir, member=member, port=port, log=self.log
         )
