@@ -178,7 +178,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
         # A run within another (pytester): its containers are gone when it returns, all of them (also any the
         # session no longer lists), while the engine it reached still answers. The outermost run leaves its
-        # removals to finish while the process exits (it waits for them).
+        # removals to finish as the process exits (engine/removals.py).
         hygiene.settle()
         hygiene.remove_session(target.opened_session.id)
 
@@ -234,14 +234,16 @@ def lambda_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def lambda_target(pytestconfig: pytest.Config) -> Generator[Target, None, None]:
+def lambda_target(request: pytest.FixtureRequest) -> Generator[Target, None, None]:
     """The run's target (`--lambda-target`): makes the function under test and the clients that reach it."""
-    target = pytestconfig.stash[TARGET]
+    target = request.config.stash[TARGET]
     with sigterm_ends_like_ctrl_c():
         try:
             yield target
         finally:
-            target.close(wait=False)  # the removals finish while pytest reports; the process waits for them
+            # The removals finish while pytest reports (the process exits once the engine has them); after Ctrl-C
+            # (or SIGTERM), before pytest says it was interrupted.
+            target.close(wait=request.session.exitstatus == pytest.ExitCode.INTERRUPTED)
 
 
 @pytest.fixture(scope="session")

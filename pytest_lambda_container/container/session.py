@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..build.image import ImageInfo
 from ..config.function import FunctionSpec, ResolvedFunction
 from ..config.settings import Settings
-from ..engine import hygiene
+from ..engine import hygiene, removals
 from ..engine.client import Engine, connect
 from ..errors import LambdaContainerError
 from . import delivery, launch, watch_inside
@@ -249,16 +249,22 @@ class LambdaSession:
         """Remove every container started (or, with `keep`, leave them running and say how to reach them).
 
         `wait=False`: the session is closed at once (no container listed or served any more), and the removals
-        finish in the background, while pytest reports (issue 17: a removal is ~0.3 s of a one-test run); the
-        process waits for them before it exits, and `hygiene.settle()` earlier (engine/hygiene.py). Kept, reused
-        and measured containers (coverage is read out of them at their removal) are ended here and now.
+        finish in the background, while pytest reports (issue 17: a removal is ~0.3 s of a one-test run);
+        `hygiene.settle()` waits for them to end, and the process's exit until Docker has them in hand (it ends
+        them after the process is gone: engine/removals.py; on Podman, to their end). Kept, reused and measured
+        containers (coverage is read out of them at their removal) are ended here and now.
         """
         if not wait and not (self.settings.keep or self.settings.reuse) and self.instruments is None:
             with self._lock:
                 functions, sweeping, engine = list(self._containers.values()), self._sweeping, self._engine
                 self._containers.clear()
                 self._sweeping = self._engine = None
-            hygiene.finish_later(lambda: self._finish(functions, sweeping, engine))
+            members = [m for f in functions for m in (f.members if isinstance(f, FunctionPool) else [f])]
+            handed = removals.Removals.of(engine, [getattr(m, "container", None) for m in members])
+            hygiene.finish_later(
+                lambda: self._finish(functions, sweeping, engine),
+                taken_over=None if handed is None else lambda: _joined(sweeping) and handed.taken_over(),
+            )
             return
         with self._lock:
             if self.settings.keep:
@@ -286,6 +292,13 @@ class LambdaSession:
             sweeping.join()
         if engine is not None and not self.settings.keep:
             engine.close()
+
+
+def _joined(thread: threading.Thread | None) -> bool:
+    """Wait for `thread`, if any: the sweep, to its end, as before (as a rule it ended long before the session)."""
+    if thread is not None:
+        thread.join()
+    return True
 
 
 def kept_line(container: LambdaContainer, event_format: str) -> str:

@@ -10,6 +10,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,11 +52,19 @@ class Removable(Protocol):
     def remove(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class _Teardown:
+    thread: threading.Thread
+    #: Set when the work is over, or (at the process's exit) when the engine has taken its removals over.
+    over: threading.Event
+    taken_over: Callable[[], bool] | None
+
+
 _LIVE: dict[int, Removable] = {}
 _LIVE_LOCK = threading.Lock()
 _AT_EXIT = False
 #: Teardown work left to finish in the background (`finish_later`), waited for by `settle` (at exit at the latest).
-_PENDING: list[threading.Thread] = []
+_PENDING: list[_Teardown] = []
 _SETTLE_AT_EXIT = False
 
 
@@ -102,26 +111,55 @@ def live() -> list[Removable]:
         return list(_LIVE.values())
 
 
-def finish_later(work: Callable[[], None]) -> None:
-    """Run `work` (a session's removals) in the background: this process waits for it at exit (`settle`), so what it
-    removes is removed as surely as if it were waited for now (issue 17: pytest reports meanwhile)."""
+def finish_later(work: Callable[[], None], *, taken_over: Callable[[], bool] | None = None) -> None:
+    """Run `work` (a session's removals) in the background (issue 17: pytest reports meanwhile); `settle` waits for
+    it, and so does the process's exit: to its end, or with `taken_over` (blocks until the engine has every removal of
+    `work` in hand; False when it cannot tell) only until the engine has them: it ends them after the process is gone
+    (engine/removals.py). Without `taken_over`, what `work` removes is removed as surely as if it were waited for now.
+    """
     global _SETTLE_AT_EXIT
-    thread = threading.Thread(target=work, name="lambda-container-teardown", daemon=True)
+    over = threading.Event()
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            over.set()
+
+    thread = threading.Thread(target=run, name="lambda-container-teardown", daemon=True)
     with _LIVE_LOCK:
-        _PENDING.append(thread)
+        _PENDING.append(_Teardown(thread, over, taken_over))
         if not _SETTLE_AT_EXIT:
-            atexit.register(settle)
+            atexit.register(_settle_at_exit)
             _SETTLE_AT_EXIT = True
     thread.start()
 
 
 def settle() -> None:
-    """Wait for the teardown work left to finish in the background (`finish_later`)."""
+    """Wait for the teardown work left to finish in the background (`finish_later`), to its end: where this process
+    goes on (a nested run), or must report its removals done (an xdist worker)."""
+    for teardown in _take_pending():
+        teardown.thread.join()
+
+
+def _settle_at_exit() -> None:
+    """At the process's exit: wait for each teardown to end, or for the engine to have its removals in hand."""
+    for teardown in _take_pending():
+        if teardown.taken_over is not None and teardown.thread.is_alive():
+            threading.Thread(target=_watch, args=(teardown,), name="lambda-container-handover", daemon=True).start()
+        teardown.over.wait()
+
+
+def _watch(teardown: _Teardown) -> None:
+    if teardown.taken_over is not None and teardown.taken_over():
+        teardown.over.set()
+
+
+def _take_pending() -> list[_Teardown]:
     with _LIVE_LOCK:
         pending = list(_PENDING)
         _PENDING.clear()
-    for thread in pending:
-        thread.join()
+    return pending
 
 
 def remove_session(session_id: str) -> None:
@@ -259,15 +297,23 @@ def zombie(pid: int, proc: Path = Path("/proc")) -> bool:
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 
 
-def age(created: str | None, *, now: datetime | None = None) -> float:
-    """Seconds since an engine's timestamp (Docker's RFC 3339 with nanoseconds and Z, Podman's with an offset);
-    0 when it cannot be read, so that nothing is taken for old by mistake."""
+def moment(created: str | None) -> datetime | None:
+    """An engine's timestamp (Docker's RFC 3339 with nanoseconds and Z, Podman's with an offset); None when it
+    cannot be read."""
     found = _TIMESTAMP.match((created or "").strip())
     if not found:
-        return 0.0
+        return None
     seconds, fraction, zone = found.groups()
     zone = "+00:00" if zone in (None, "Z") else zone
     # Six digits: older Pythons' fromisoformat reads no other fraction.
     micro = (fraction or ".")[1:7].ljust(6, "0")
-    when = datetime.fromisoformat(f"{seconds}.{micro}{zone}")
+    return datetime.fromisoformat(f"{seconds}.{micro}{zone}")
+
+
+def age(created: str | None, *, now: datetime | None = None) -> float:
+    """Seconds since an engine's timestamp (`moment`); 0 when it cannot be read, so that nothing is taken for old by
+    mistake."""
+    when = moment(created)
+    if when is None:
+        return 0.0
     return max(0.0, ((now or datetime.now(timezone.utc)) - when).total_seconds())

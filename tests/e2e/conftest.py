@@ -31,6 +31,32 @@ def list_ours(client, **labels: str) -> list:
     return client.containers.list(all=True, ignore_removed=True, filters={"label": filters})
 
 
+#: How long a container may take to go once the run that removes it has exited: that run's exit waits only until
+#: Docker has the removal in hand (issue 17, engine/removals.py), and Docker ends it in well under a second.
+REMOVAL_WAIT = 10.0
+
+
+def left_behind(containers: list) -> list:
+    """Of `containers` (ours, as just listed), those left behind: each one gone, or being removed ("removing"),
+    within `REMOVAL_WAIT` is not; one still running, or exited and not being removed, then is. (Right after a run
+    exits, its container may still be under way: Docker lists it as running until the kill's exit is handled.)"""
+    deadline = time.monotonic() + REMOVAL_WAIT
+    left = list(containers)
+    while True:
+        left = [c for c in left if _still_there(c)]
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.1)
+
+
+def _still_there(container) -> bool:
+    try:
+        container.reload()
+    except docker.errors.NotFound:
+        return False
+    return container.status != "removing"
+
+
 @pytest.fixture
 def containers_of_pid(docker_client):
     """Our containers started by the pytest process `pid`."""

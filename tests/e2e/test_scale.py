@@ -19,7 +19,7 @@ from pytest_lambda_container.engine.hygiene import (
     LABEL_SESSION,
 )
 
-from .conftest import ROOT, list_ours
+from .conftest import ROOT, left_behind, list_ours
 
 pytestmark = pytest.mark.docker
 
@@ -221,9 +221,10 @@ def _leftovers(docker_client, runs):
     """Our containers of these runs still there: the workers' sessions', and the controller's (started ahead)."""
     sessions = {r["session"] for r in runs}
     pids = {r["controller"] for r in runs}
-    return [c for s in sessions for c in list_ours(docker_client, **{LABEL_SESSION: s})] + [
-        c for pid in pids for c in list_ours(docker_client, **{LABEL_PID: str(pid)})
-    ]
+    return left_behind(
+        [c for s in sessions for c in list_ours(docker_client, **{LABEL_SESSION: s})]
+        + [c for pid in pids for c in list_ours(docker_client, **{LABEL_PID: str(pid)})]
+    )
 
 
 def test_xdist_runs_each_functions_tests_on_one_worker_in_parallel_and_leaves_nothing(

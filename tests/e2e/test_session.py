@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import time
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -17,6 +18,8 @@ from pytest_lambda_container.engine import hygiene
 from pytest_lambda_container.engine.hygiene import LABEL, LABEL_PID, LABEL_SESSION
 from pytest_lambda_container.fronts.events import EventOptions, HttpRequest, get_format
 from pytest_lambda_container.parallel import HANDOFF
+
+from .conftest import REMOVAL_WAIT, left_behind
 
 pytestmark = pytest.mark.docker
 
@@ -201,7 +204,73 @@ def test_an_interrupted_session_removes_its_container(inner_pytest, tmp_path, la
     finally:
         proc.kill()
     assert "KeyboardInterrupt" in out
+    # At once, not `left_behind`: an interrupted run waits for its removals' end before it says so.
     assert containers_of_pid(proc.pid) == []
+
+
+#: The inner run's last act: the time it ends, on this machine's clock (atexit runs the last registered first, so
+#: this one, registered at the conftest's import, last of all: after the plugin's wait at exit).
+LAST_ACT = """
+import atexit, pathlib, time
+
+atexit.register(lambda: pathlib.Path("ended").write_text(str(time.time_ns())))
+"""
+#: The inner run's removal asks the engine only once the process is exiting, and a while after: the exit has to wait
+#: for the request to reach the engine, or the process is gone first (registered at the run's end: run at exit
+#: before the plugin's wait).
+ASKED_AT_EXIT = """
+import threading
+from pytest_lambda_container.container.docker import DockerContainer
+
+exiting = threading.Event()
+_force_remove = DockerContainer._force_remove
+
+def _at_exit(self):
+    assert exiting.wait(60)
+    time.sleep(0.5)
+    _force_remove(self)
+
+DockerContainer._force_remove = _at_exit
+
+def pytest_unconfigure():
+    atexit.register(exiting.set)
+"""
+
+
+@pytest.mark.parametrize("asked", ["at-once", "at-exit"])
+def test_a_run_exits_once_docker_has_its_removal_and_docker_ends_it(
+    inner_pytest, tmp_path, lambda_image, containers_of_pid, docker_client, asked
+):
+    """A run's exit waits until Docker has its container's removal in hand (engine/removals.py: the `kill` that
+    moby's ContainerRm logs as it begins, daemon/delete.go and daemon/kill.go), not for its end: Docker ends it with
+    the process gone (ContainerRm takes no request context). The engine logged the run's forced removal (its kill)
+    before the process ended, and the container goes within the bounded wait, never left running; also when the
+    removal is asked for only as the process exits (an exit that did not wait for the engine to have it would be
+    over first, and its container left for another run's sweep)."""
+    (tmp_path / "conftest.py").write_text(LAST_ACT + (ASKED_AT_EXIT if asked == "at-exit" else ""))
+    started = datetime.now(timezone.utc) - timedelta(seconds=1)  # whole seconds for the engine: this one's included
+    proc = inner_pytest.spawn(tmp_path, HELLO_TEST, f"--lambda-image={lambda_image.id}", "-p", "no:randomly")
+    try:
+        out = proc.communicate(timeout=120)[0]
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "1 passed" in out, out
+    assert "could not remove" not in out, out
+    ended = int((tmp_path / "ended").read_text())
+    assert left_behind(containers_of_pid(proc.pid)) == []
+    # Its log, to its destroy at the latest; the engine runs on this machine (its clock is the run's).
+    until = datetime.now(timezone.utc) + timedelta(seconds=REMOVAL_WAIT)
+    log = []
+    for event in docker_client.events(
+        since=started, until=until, decode=True, filters={"type": "container", "label": f"{LABEL_PID}={proc.pid}"}
+    ):
+        log.append((event["Action"], event["timeNano"]))
+        if event["Action"] == "destroy":
+            break
+    actions = [action for action, _ in log]
+    assert actions[0] == "create" and actions[-1] == "destroy", actions
+    kill = next(when for action, when in log if action == "kill")  # the forced removal of a running container
+    assert kill < ended, "the removal began after the run was gone: it did not wait for the engine to have it"
 
 
 def test_a_killed_sessions_containers_are_reaped_by_the_next(
@@ -268,7 +337,7 @@ def test_xdist_workers_each_get_a_container_and_leave_none(pytester, lambda_imag
     )
     result = pytester.runpytest_subprocess("-n", "2", "--lambda-image", lambda_image.id, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)
-    assert [(c.name, c.status, c.labels) for c in foreign_containers()] == []
+    assert [(c.name, c.status, c.labels) for c in left_behind(foreign_containers())] == []
 
 
 def test_x_and_internal_errors_still_remove_the_container(pytester, lambda_image, foreign_containers):

@@ -21,7 +21,7 @@ from pytest_lambda_container.engine import hygiene
 from pytest_lambda_container.engine.client import connect
 from pytest_lambda_container.engine.hygiene import LABEL_HOST, LABEL_PID
 
-from .conftest import ROOT, list_ours
+from .conftest import ROOT, left_behind, list_ours
 
 pytestmark = pytest.mark.docker
 
@@ -74,7 +74,7 @@ def test_the_example_suite_passes_in_a_container_with_the_hosts_socket(docker_cl
     assert "function reached at its address on network bridge, port 8080 (nothing published)" in output, output
     # The memory watch, out of the host's reach, runs in the function's container: nothing says it is off.
     assert "cannot be watched" not in output, output
-    assert list_ours(docker_client, **{LABEL_HOST: hostname}) == []
+    assert left_behind(list_ours(docker_client, **{LABEL_HOST: hostname})) == []
 
 
 def test_lambdas_memory_with_tmp_apart_holds_in_a_container_with_the_hosts_socket(docker_client):
@@ -82,7 +82,7 @@ def test_lambdas_memory_with_tmp_apart_holds_in_a_container_with_the_hosts_socke
     hostname = f"plc-ci-{uuid.uuid4().hex[:8]}"
     output = run_in_a_tests_container(docker_client, hostname, "tests/data/ci_memory/test_memory.py")
     assert "2 passed" in output and "cannot be watched" not in output, output
-    assert list_ours(docker_client, **{LABEL_HOST: hostname}) == []
+    assert left_behind(list_ours(docker_client, **{LABEL_HOST: hostname})) == []
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_the_example_suite_passes_against_an_engine_over_tcp(how, tcp_engine, do
         output, _ = run.communicate(timeout=600)
     assert run.returncode == 0, output
     assert f"the engine is at {tcp_engine}: its host's address, the port published on loopback only" in output, output
-    assert list_ours(docker_client, **{LABEL_PID: str(run.pid), LABEL_HOST: socket.gethostname()}) == []
+    assert left_behind(list_ours(docker_client, **{LABEL_PID: str(run.pid), LABEL_HOST: socket.gethostname()})) == []
 
 
 def test_the_sweep_removes_what_a_killed_ci_job_container_left(docker_client):
