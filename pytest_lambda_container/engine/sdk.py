@@ -1,4 +1,5 @@
-"""The docker SDK, imported without its SSH transport unless the engine may be reached over SSH.
+"""The docker SDK, imported without its SSH transport unless the engine may be reached over SSH; httpx, without its
+command line.
 
 Where paramiko is installed (it comes with many tools), `import docker` imports it for the SDK's own SSH transport
 (docker/transport/sshconn.py), and paramiko imports `invoke` when that is installed too: ~0.2 s of every run that
@@ -6,6 +7,9 @@ starts a container, on its critical path (issue 17), for an engine that is almos
 imports that transport in a `try: ... except ImportError`, so with its module marked absent for the moment of the
 import the SDK loads whole but for SSH (paramiko stays importable by anyone). An ssh:// engine, named or possibly
 named (a docker context), gets the transport: at the import, or added to an SDK loaded without it (`with_ssh`).
+
+httpx's own `import` tries its command line (`httpx._main`: click, pygments and rich where installed, 0.01-0.05 s
+of the start), which nothing in a test process runs; marked absent the same way, httpx puts a stub in its place.
 
 And cheap to leave: the SDK and its HTTP stack double the objects Python's last garbage collection walks at exit
 (0.2-0.5 s after pytest's summary, on a busy 2-core machine). Once loaded, the collector is frozen at exit
@@ -22,9 +26,11 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
+from importlib import import_module
 from pathlib import Path
 
 SSH_TRANSPORT = "docker.transport.sshconn"
+HTTPX_CLI = "httpx._main"
 _LOCK = threading.Lock()
 
 
@@ -45,21 +51,29 @@ def may_use_ssh(environ: Mapping[str, str] | None = None) -> bool:
 
 
 def load(environ: Mapping[str, str] | None = None) -> None:
-    """Import the docker SDK, without its SSH transport unless `may_use_ssh` (idempotent, thread-safe)."""
+    """Import the docker SDK, without its SSH transport unless `may_use_ssh`, and httpx without its command line
+    (idempotent, thread-safe)."""
     with _LOCK:
+        if "httpx" not in sys.modules:
+            _import_without(HTTPX_CLI, "httpx")
         if "docker" in sys.modules:
             return
         atexit.register(gc.freeze)
         if may_use_ssh(environ):
-            import docker
+            import docker  # noqa: F401
 
             return
-        sys.modules[SSH_TRANSPORT] = None  # type: ignore[assignment]  # import machinery: "absent"
-        try:
-            import docker  # noqa: F401
-        finally:
-            if sys.modules.get(SSH_TRANSPORT, 0) is None:
-                del sys.modules[SSH_TRANSPORT]
+        _import_without(SSH_TRANSPORT, "docker")
+
+
+def _import_without(absent: str, name: str) -> None:
+    """Import `name` with the module `absent` marked so for the moment (its importer's `except ImportError` runs)."""
+    sys.modules[absent] = None  # type: ignore[assignment]  # import machinery: "absent"
+    try:
+        import_module(name)
+    finally:
+        if sys.modules.get(absent, 0) is None:
+            del sys.modules[absent]
 
 
 def with_ssh() -> None:

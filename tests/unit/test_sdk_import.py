@@ -76,3 +76,9 @@ def test_the_collector_is_frozen_at_exit_once_the_sdk_is_loaded():
         "print('frozen before:', gc.get_freeze_count() > 0)\n" + LOAD
     )
     assert run(code, DOCKER_HOST="unix:///nowhere").splitlines() == ["frozen before: False", "frozen at exit: True"]
+
+
+def test_httpx_loads_without_its_command_line():
+    pytest.importorskip("click")  # httpx's command line starts with it: without it there is nothing to leave out
+    code = LOAD + "import httpx\nprint('click' in sys.modules, 'httpx._main' in sys.modules, callable(httpx.main))"
+    assert run(code, DOCKER_HOST="unix:///nowhere") == "False False True"
