@@ -17,11 +17,17 @@ and inits.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 
+from .config.settings import Settings
 from .container import forecast
-from .targets import ContainerTarget
+from .errors import ConfigError
+from .targets import ContainerTarget, Target
+
+#: The target started before the conftests (`start_before_conftests`), until pytest_configure takes it.
+EARLY_TARGET = pytest.StashKey[ContainerTarget]()
 
 #: How long pytest waits for the engine and image before it goes on with its own start: the imports and round trips
 #: of a ready image take ~0.3 s; a build takes longer, and shows its progress once pytest's terminal is up.
@@ -63,9 +69,38 @@ def forecast_applies(config: pytest.Config) -> bool:
     return not getattr(known, "numprocesses", None) and getattr(known, "dist", "no") in ("no", None)
 
 
-def start_before_conftests(target: ContainerTarget) -> None:
-    """Start the configured function now, and wait (at most `HOLD`) while its engine and image get ready."""
-    target.start_early().hold(HOLD)
+def start_before_conftests(
+    config: pytest.Config, settings: Callable[[], Settings], make_target: Callable[[pytest.Config, Settings], Target]
+) -> None:
+    """If the last run of this command line reached the configured function, start it now, and wait (at most `HOLD`)
+    while its engine, image and plan get ready. `settings()`: as the options parsed so far say."""
+    if not forecast_applies(config) or not forecast.reached_last_time(command_line(config)):
+        return
+    try:
+        resolved = settings()
+    except ConfigError:
+        return  # said once, at pytest_configure
+    if resolved.target == "container" and not resolved.debug_port:
+        target = make_target(config, resolved)
+        assert isinstance(target, ContainerTarget)
+        config.stash[EARLY_TARGET] = target
+        target.start_early().hold(HOLD)
+
+
+def started_before(config: pytest.Config, settings: Settings) -> ContainerTarget | None:
+    """The target started before the conftests, if its settings are still the run's (else it is dropped)."""
+    started = config.stash.get(EARLY_TARGET, None)
+    if started is not None and started.settings != settings:
+        drop_early(config)  # a conftest changed what runs: what the forecast started is not it
+        return None
+    return started
+
+
+def drop_early(config: pytest.Config) -> None:
+    """Remove what was started before the conftests, once its start is done."""
+    started = config.stash.get(EARLY_TARGET, None)
+    if started is not None and started.early is not None:
+        started.early.discard()
 
 
 class StartWhileCollecting:

@@ -3,10 +3,9 @@ warnings; what reports say of the plugin's errors is report.py's, registered fro
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import warnings
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +16,9 @@ from .collecting import StartWhileCollecting
 from .config.function import FunctionSpec
 from .config.options import OPTIONS, TARGETS
 from .config.settings import Settings, resolve
-from .container import forecast
 from .engine.signals import sigterm_ends_like_ctrl_c
-from .errors import ConfigError, EngineUnavailable, LambdaContainerError, NotOnTarget
-from .report import ERROR_ATTRIBUTE, Reports
+from .errors import ConfigError
+from .report import Reports, surfaced
 from .targets import ContainerTarget, Target, make_target
 from .terminal import NAME as TERMINAL
 from .terminal import TerminalLog
@@ -36,8 +34,6 @@ if TYPE_CHECKING:
 
 SETTINGS = pytest.StashKey[Settings]()
 TARGET = pytest.StashKey[Target]()
-#: The target started before the conftests (`pytest_load_initial_conftests`), until pytest_configure takes it.
-EARLY_TARGET = pytest.StashKey[Target]()
 MARKER = "lambda_targets"
 #: How many pytest runs of this process are configured (pytester's in-process runs nest in another).
 _CONFIGURED = [0]
@@ -74,19 +70,10 @@ def _settings(config: pytest.Config, option: Callable[[str], Any]) -> Settings:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # Before the conftests' imports: the container the last run of this command line needed (collecting.py).
-    config = early_config
-    if _CONFIGURED[0] or not collecting.forecast_applies(config):
-        return  # a run nested in another (pytester), or one that runs no test here
-    if not forecast.reached_last_time(collecting.command_line(config)):
-        return
-    try:
-        settings = _settings(config, lambda dest: getattr(config.known_args_namespace, dest, None))
-    except ConfigError:
-        return  # said once, at pytest_configure
-    if settings.target == "container" and not settings.debug_port:
-        target = config.stash[EARLY_TARGET] = _make_target(config, settings)
-        assert isinstance(target, ContainerTarget)
-        collecting.start_before_conftests(target)
+    if not _CONFIGURED[0]:  # not in a run nested in another (pytester)
+        config = early_config
+        early = lambda dest: getattr(config.known_args_namespace, dest, None)  # noqa: E731  # parsed so far
+        collecting.start_before_conftests(config, lambda: _settings(config, early), _make_target)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -104,17 +91,14 @@ def pytest_configure(config: pytest.Config) -> None:
                 "several: debug without -n"
             )
     except ConfigError as exc:
+        collecting.drop_early(config)  # the run ends here: what the forecast started goes with it
         raise pytest.UsageError(f"pytest-lambda-container: {exc}") from None
     config.stash[SETTINGS] = settings
     config.addinivalue_line(
         "markers",
         f"{MARKER}(*targets): run this test only on these targets ({', '.join(TARGETS)}); skipped on the others",
     )
-    started = config.stash.get(EARLY_TARGET, None)
-    if started is not None and started.settings != settings:
-        started.close()  # a conftest changed what runs: what the forecast started is not it
-        started = None
-    target = config.stash[TARGET] = started or _make_target(config, settings)
+    target = config.stash[TARGET] = collecting.started_before(config, settings) or _make_target(config, settings)
     config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
     distributed = hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
     # Not with a debugger: the port goes to the first function started, which must be one a test calls.
@@ -205,28 +189,6 @@ def _warn(line: str) -> None:
     warnings.warn(line, LambdaContainerWarning, stacklevel=level)
 
 
-def _outcome(exc: LambdaContainerError, settings: Settings) -> BaseException:
-    """The pytest outcome for a plugin error: a skip (no engine, when asked) or a failure without traceback."""
-    try:
-        if isinstance(exc, NotOnTarget):
-            pytest.skip(str(exc))
-        if isinstance(exc, EngineUnavailable) and settings.skip_no_docker:
-            pytest.skip(f"no Docker engine: {exc}")
-        pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
-    except BaseException as outcome:  # pytest's outcomes are BaseExceptions
-        setattr(outcome, ERROR_ATTRIBUTE, exc)  # its container log goes into the report
-        return outcome
-
-
-@contextlib.contextmanager
-def _surfaced(settings: Settings) -> Iterator[None]:
-    try:
-        yield
-    except LambdaContainerError as exc:
-        # `from None`: the message says it all; docker's traceback under it would only bury it.
-        raise _outcome(exc, settings) from None
-
-
 @pytest.fixture(scope="session")
 def lambda_settings(pytestconfig: pytest.Config) -> Settings:
     """The resolved settings (CLI over ini over default)."""
@@ -249,14 +211,14 @@ def lambda_target(request: pytest.FixtureRequest) -> Generator[Target, None, Non
 @pytest.fixture(scope="session")
 def lambda_session(lambda_target: Target) -> LambdaSession:
     """The session's engine, images and containers (the container target only); removed at the end."""
-    with _surfaced(lambda_target.settings):
+    with surfaced(lambda_target.settings):
         return lambda_target.session()
 
 
 @pytest.fixture(scope="session")
 def lambda_image(lambda_session: LambdaSession) -> ImageInfo:
     """The function's image: `--lambda-image` as it is, or the Dockerfile built (once, with progress)."""
-    with _surfaced(lambda_session.settings):
+    with surfaced(lambda_session.settings):
         return lambda_session.image()
 
 
@@ -266,7 +228,7 @@ def lambda_container(lambda_target: Target) -> Any:
     `.invoke_event(event)`, `.logs()`); on `inprocess` and `function` an object with `.invoke_event(event)`; on `url`
     the `Endpoint` (`.url`). Override it (e.g. with `lambda_container_factory`) to choose the function that `invoke`
     and `lambda_client` reach; what a target cannot do (`.logs()` in-process, raw events over HTTP) skips the test."""
-    with _surfaced(lambda_target.settings):
+    with surfaced(lambda_target.settings):
         return lambda_target.function()
 
 
@@ -298,7 +260,7 @@ def lambda_client(
 
     Shared by the session, but every test starts with an empty cookie jar: no test sees another's cookies.
     """
-    with _surfaced(lambda_target.settings):
+    with surfaced(lambda_target.settings):
         client = lambda_target.client(lambda_container)
     with client:
         clients = pytestconfig.stash.setdefault(CLIENTS, [])

@@ -6,15 +6,17 @@ pytest-aware, like plugin.py, which registers `Reports` for each run.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .config.settings import Settings
 from .container.sandbox import cause_in
-from .errors import BuildFailed, HandlerImportError, LambdaContainerError, NotOnTarget, Unreachable
+from .errors import BuildFailed, EngineUnavailable, HandlerImportError, LambdaContainerError, NotOnTarget, Unreachable
 from .skipping import NotOnTargetSkip
 
 if TYPE_CHECKING:  # not at run time: importing the plugin must not import the HTTP stack or docker (issue 17)
@@ -22,7 +24,7 @@ if TYPE_CHECKING:  # not at run time: importing the plugin must not import the H
 
     from .container.session import LambdaSession
 
-#: The attribute by which a pytest outcome made of a plugin error (plugin._outcome) carries that error.
+#: The attribute by which a pytest outcome made of a plugin error (`outcome_of`) carries that error.
 ERROR_ATTRIBUTE = "lambda_error"
 #: What every test after the first says of a failure the first told in full.
 UNAVAILABLE = "lambda container unavailable: see the first error above"
@@ -225,3 +227,26 @@ class Reports:
             add(title, text)
         else:
             report.sections.append((title, text))
+
+
+def outcome_of(exc: LambdaContainerError, settings: Settings) -> BaseException:
+    """The pytest outcome for a plugin error: a skip (no engine, when asked) or a failure without traceback."""
+    try:
+        if isinstance(exc, NotOnTarget):
+            pytest.skip(str(exc))
+        if isinstance(exc, EngineUnavailable) and settings.skip_no_docker:
+            pytest.skip(f"no Docker engine: {exc}")
+        pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
+    except BaseException as outcome:  # pytest's outcomes are BaseExceptions
+        setattr(outcome, ERROR_ATTRIBUTE, exc)  # its container log goes into the report
+        return outcome
+
+
+@contextlib.contextmanager
+def surfaced(settings: Settings) -> Iterator[None]:
+    """Plugin errors raised within, as pytest outcomes (`outcome_of`)."""
+    try:
+        yield
+    except LambdaContainerError as exc:
+        # `from None`: the message says it all; docker's traceback under it would only bury it.
+        raise outcome_of(exc, settings) from None

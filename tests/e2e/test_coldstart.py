@@ -155,7 +155,8 @@ def test_the_function_starts_while_pytest_collects_when_a_test_needs_it(pytester
 FORECAST_PROBE = """
 import json
 from pathlib import Path
-from pytest_lambda_container.plugin import EARLY_TARGET, TARGET
+from pytest_lambda_container.collecting import EARLY_TARGET
+from pytest_lambda_container.plugin import TARGET
 
 def pytest_configure(config):
     Path("seen.json").write_text(json.dumps({"before_conftests": config.stash.get(EARLY_TARGET, None) is not None}))
