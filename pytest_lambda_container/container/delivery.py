@@ -32,7 +32,7 @@ import io
 import tarfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from docker.errors import APIError, NotFound
 from ..engine.client import Engine
 from ..engine.hygiene import LABEL, LABEL_DELIVERY, age
 from ..errors import ContainerError, EngineRefused, LambdaContainerError
+from . import memo
 
 #: The file that says a volume holds its whole bundle (written last).
 MARKER = ".pytest-lambda-container-complete"
@@ -54,20 +55,28 @@ LABEL_VOUCHES = f"{LABEL_DELIVERY}.complete-for"
 
 @dataclass(frozen=True)
 class BundleFile:
-    """One file of a bundle: its path under the mount, its bytes, its mode."""
+    """One file of a bundle: its path under the mount, its bytes (or the host file that holds them, read where they
+    are needed), its mode."""
 
     path: str
-    data: bytes
+    data: bytes | Path
     mode: int = 0o644
+
+    def read(self) -> bytes:
+        """The file's bytes."""
+        return self.data.read_bytes() if isinstance(self.data, Path) else self.data
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """Files that containers get read-only at `mount`; `kind` names what they are (emulator, coverage, ...)."""
+    """Files that containers get read-only at `mount`; `kind` names what they are (emulator, coverage, ...).
+
+    `digests`: a folder where the digest of a bundle of host files is remembered (`container.memo`)."""
 
     kind: str
     mount: str
     files: tuple[BundleFile, ...]
+    digests: Path | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, kind: str, mount: str, files: Mapping[str, Path | bytes]) -> Bundle:
@@ -83,11 +92,19 @@ class Bundle:
     @cached_property
     def digest(self) -> str:
         """What identifies the content: the same files, the same volume, whichever run or machine made it (hashed
-        once: the emulator alone is 9 MB, and every name of the delivery is made of it)."""
+        once: the emulator alone is 9 MB, and every name of the delivery is made of it; with `digests`, once a host)."""
+        hosts = [f.data for f in self.files if isinstance(f.data, Path)]
+        if self.digests is None or len(hosts) < len(self.files):
+            return self._hash()
+        salt = "\0".join([self.mount, *(f"{f.path}:{f.mode:o}" for f in self.files)])
+        return memo.remembered(self.digests, salt, hosts, self._hash)
+
+    def _hash(self) -> str:
         h = hashlib.sha256(self.mount.encode())
         for f in self.files:
-            h.update(f"\0{f.path}\0{f.mode:o}\0{len(f.data)}\0".encode())
-            h.update(f.data)
+            data = f.read()
+            h.update(f"\0{f.path}\0{f.mode:o}\0{len(data)}\0".encode())
+            h.update(data)
         return h.hexdigest()
 
     @property
@@ -97,7 +114,7 @@ class Bundle:
 
     def archive(self) -> bytes:
         """The files as a tar, owned by root, that anyone may read (and run, where they are executable)."""
-        return _tar([(f.path, f.data, f.mode | 0o444) for f in self.files])
+        return _tar([(f.path, f.read(), f.mode | 0o444) for f in self.files])
 
 
 def _tar(entries: list[tuple[str, bytes, int]]) -> bytes:

@@ -28,10 +28,11 @@ def bundle(path: Path) -> Bundle:
     """The emulator at `path` as custom images get it: executable at /aws-lambda/aws-lambda-rie, through a volume
     (`delivery.deliver`), so that it reaches engines that cannot see this machine's files."""
     try:
-        data = path.read_bytes()
+        path.open("rb").close()  # read when a fill needs it; its digest is remembered in the cache
     except OSError as exc:
         raise EmulatorUnavailable(f"cannot read aws-lambda-rie at {path}: {exc}") from None
-    return Bundle("emulator", RIE_DIR, (BundleFile(RIE_MOUNT.removeprefix(RIE_DIR + "/"), data, 0o755),))
+    binary = BundleFile(RIE_MOUNT.removeprefix(RIE_DIR + "/"), path, 0o755)
+    return Bundle("emulator", RIE_DIR, (binary,), digests=cache_dir() / "digests")
 
 
 def elf_machine(path: Path) -> int | None:
