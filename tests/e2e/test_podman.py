@@ -112,6 +112,24 @@ def test_podman_serves_the_plugin(pytester, podman, lambda_image, monkeypatch):
     client.close()
 
 
+def test_on_podman_a_run_exits_once_its_removal_is_over(inner_pytest, tmp_path: Path, podman, lambda_image):
+    """Podman's compat API serves a removal under the request's context, which a client that leaves may cancel: a
+    run's exit there waits for its removals' end (engine/removals.py), so nothing of it is left the moment it exits."""
+    body = "def test_on_podman(invoke):\n    assert invoke('GET', '/test1').status_code == 200\n"
+    proc = inner_pytest.spawn(tmp_path, body, f"--lambda-image={lambda_image.id}", env={"DOCKER_HOST": podman.host})
+    podman.runs.add(str(proc.pid))
+    try:
+        out = proc.communicate(timeout=120)[0]
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "1 passed" in out, out
+    client = docker.DockerClient(base_url=podman.host)
+    try:
+        assert client.containers.list(all=True, ignore_removed=True, filters={"label": f"{LABEL_PID}={proc.pid}"}) == []
+    finally:
+        client.close()
+
+
 def test_engine_stopped_mid_session_fails_fast_and_clearly(inner_pytest, tmp_path: Path, podman, lambda_image):
     proc = inner_pytest.spawn(
         tmp_path, ENGINE_GOES_AWAY, f"--lambda-image={lambda_image.id}", env={"DOCKER_HOST": podman.host}
