@@ -161,3 +161,29 @@ def test_a_session_closed_without_waiting_lets_the_exit_wait_for_the_handover_on
     assert (taken_over is None) is podman
     if not podman:
         assert taken_over() is True
+
+
+@pytest.mark.parametrize(
+    ("body", "waits"), [("pass", False), ("raise KeyboardInterrupt", True)], ids=["ends", "ctrl-c"]
+)
+def test_an_interrupted_session_closes_its_target_waiting_for_the_removals_end(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, body: str, waits: bool
+):
+    """Ctrl-C (or SIGTERM, which ends a run as Ctrl-C does): the removals end before pytest says it was interrupted,
+    as they did before issue 17; a run that ends leaves them to finish in the background."""
+    from pytest_lambda_container import targets
+
+    waited: list[bool] = []
+    close = targets.Target.close
+
+    def recording(self: targets.Target, *, wait: bool = True) -> None:
+        waited.append(wait)
+        close(self, wait=wait)
+
+    monkeypatch.setattr(targets.Target, "close", recording)
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nowhere/docker.sock")
+    pytester.makepyfile(f"def test_x(lambda_target):\n    {body}\n")
+    url = ("--lambda-target", "url", "--lambda-url", "http://127.0.0.1:9/prod")
+    result = pytester.runpytest_inprocess(*url, no_reraise_ctrlc=True)  # the inner run's Ctrl-C stays its own
+    assert result.ret == (pytest.ExitCode.INTERRUPTED if waits else pytest.ExitCode.OK)
+    assert waited[0] is waits  # the fixture's (pytest_unconfigure closes again, waiting: nothing is left by then)
