@@ -165,13 +165,15 @@ class LambdaContainer(ContainerLife):
         headers = caller_headers(tenant_id=tenant_id, client_context=client_context)
         # Decoded under the lock too: telling a dead container from a live one must not race with a restart.
         with self._lock:
+            began, told = time.time(), set[str]()
             response = self.invoke_raw(payload, timeout=timeout, headers=headers)
             for _ in range(RESET_RETRIES):
-                if not outcome.canceled_by_a_reset(response.text):
+                if not self._refused(response, began, told):
                     break
                 # The emulator refused the call while it still reset the runtime after a timeout or a crash: the
                 # function never saw the event, so it goes again once the reset has had a moment.
                 time.sleep(RESET_PAUSE)
+                began = time.time()
                 response = self.invoke_raw(payload, timeout=timeout, headers=headers)
             over = self._oom.over_memory(response.text)
             if over is not None:  # killed for memory, or (where it could not be) past it all the same
@@ -190,6 +192,23 @@ class LambdaContainer(ContainerLife):
                 if type(exc) is InvocationError or isinstance(exc, HandlerImportError):
                     raise self._with_logs(exc) from None
                 raise exc from None
+
+    def _refused(self, response: httpx.Response, began: float, told: set[str]) -> bool:
+        """Whether the emulator refused the call that `began` then while it reset the runtime: said in its answer
+        (`outcome.canceled_by_a_reset`), or, for an empty 502, in its log only (`outcome.refused_in_log`), waited for
+        as a REPORT line is. `told`: the request ids of the refusals before, which it grows."""
+        if outcome.canceled_by_a_reset(response.text):
+            told.add(outcome.refused_request(response.text) or "")
+            return True
+        if response.status_code != 502 or response.text.strip() or self._current is None:
+            return False
+        deadline = time.monotonic() + metrics.REPORT_WAIT
+        while (found := outcome.refused_in_log(self._current.logs(since=began), told=told)) is None:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        told.add(found[1])
+        return found[0]
 
     def _as_lambda_reports_it(self, error: FunctionError) -> InvocationError:
         """A function error as Lambda reports it: a kill for memory read from the cgroup's OOM count, the sandbox as

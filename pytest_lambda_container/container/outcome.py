@@ -19,7 +19,8 @@ Each wording is built here, once: a test that fails says the same thing whicheve
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..errors import (
@@ -91,6 +92,30 @@ def canceled_by_a_reset(text: str) -> bool:
         and result.get("errorType") == "Sandbox.Failure"
         and "ErrGateCanceled" in str(result.get("errorMessage", ""))
     )
+
+
+#: The emulator's verdict on a call that did not end well, in its log: "Invoke failed error=WHY InvokeID=REQUEST".
+_INVOKE_FAILED = re.compile(r"Invoke failed error=(.*?) InvokeID=(\S+)")
+#: The request id in the answer to a call refused during a reset.
+_REFUSED_REQUEST = re.compile(r"RequestId: (\S+) Error: ErrGateCanceled")
+
+
+def refused_request(text: str) -> str | None:
+    """The request id of a call refused during a reset (`canceled_by_a_reset`), as its answer names it."""
+    found = _REFUSED_REQUEST.search(text) if canceled_by_a_reset(text) else None
+    return found.group(1) if found else None
+
+
+def refused_in_log(log: str, *, told: Collection[str] = ()) -> tuple[bool, str] | None:
+    """Whether the emulator's log since a call began says it refused that call while it reset the runtime (its log's
+    "Invoke failed error=ErrGateCanceled"), where its answer said nothing (an empty HTTP 502, seen after a timeout's
+    reset); and the call's request id. None while the log holds no verdict but those of the calls in `told` (earlier
+    calls', whose lines may reach the engine's log late, as this call's may)."""
+    verdicts = [(m.group(1), m.group(2)) for m in _INVOKE_FAILED.finditer(log) if m.group(2) not in told]
+    if not verdicts:
+        return None
+    why, request = verdicts[-1]
+    return why == "ErrGateCanceled", request
 
 
 def function_error(result: Any, *, function_error_header: str | None = None) -> FunctionError | None:

@@ -7,6 +7,9 @@ answers a timeout as plain text and a kill as `Runtime.ExitError` "signal: kille
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import pytest
 
 from pytest_lambda_container import (
@@ -19,7 +22,8 @@ from pytest_lambda_container import (
     InvocationError,
     LambdaContainerError,
 )
-from pytest_lambda_container.container import outcome
+from pytest_lambda_container.container import metrics, outcome
+from pytest_lambda_container.container.function import LambdaContainer
 
 KILLED = FunctionError("Runtime.ExitError", "RequestId: r1 Error: Runtime exited with error: signal: killed")
 
@@ -115,11 +119,77 @@ def test_other_errors_go_through_the_targets_explanation() -> None:
     assert seen == [error]
 
 
+#: aws-lambda-rie's log of a call refused during the reset after a timeout, answered with an empty HTTP 502 (captured
+#: here: an AWS base image, a 1 s timeout, its init ended at 1 s, the next call at once).
+REFUSED_LOG = """\
+07 Dec 2026 21:25:31,684 [WARNING] (rapid) Reset initiated: Timeout
+START RequestId: 916a9ee8-90ee-4946-bdb6-925928dfc0df Version: $LATEST
+07 Dec 2026 21:25:31,861 [INFO] (rapid) INIT START(type: on-demand, phase: invoke)
+07 Dec 2026 21:25:31,862 [INFO] (rapid) INVOKE START(requestId: 916a9ee8-90ee-4946-bdb6-925928dfc0df)
+07 Dec 2026 21:25:31,862 [ERROR] (rapid) Invoke failed error=ErrGateCanceled \
+InvokeID=916a9ee8-90ee-4946-bdb6-925928dfc0df
+07 Dec 2026 21:25:31,862 [ERROR] (rapid) Invoke DONE failed: Sandbox.Failure
+07 Dec 2026 21:25:31,862 [WARNING] (rapid) Reset initiated: ReleaseFail
+"""
+#: Its log of a runtime that exited during the call (captured: `sys.exit(3)` in the handler).
+EXITED_LOG = """\
+07 Dec 2026 21:28:04,795 [INFO] (rapid) INVOKE START(requestId: b3ad185b-5d62-4c43-977a-26156070df05)
+07 Dec 2026 21:28:04,797 [ERROR] (rapid) Invoke failed error=Runtime exited with error: exit status 3 \
+InvokeID=b3ad185b-5d62-4c43-977a-26156070df05
+07 Dec 2026 21:28:04,797 [ERROR] (rapid) Invoke DONE failed: Runtime.ExitError
+"""
+
+
+def test_a_refusal_during_a_reset_that_the_answer_does_not_say_is_read_from_the_log() -> None:
+    """An empty 502 is a refusal (sent again: the function never saw the event) only where the log says so for that
+    call; a runtime that exited ran the event (never sent again); no verdict yet is None (the log is waited for)."""
+    refused = "916a9ee8-90ee-4946-bdb6-925928dfc0df"
+    assert outcome.refused_in_log(REFUSED_LOG) == (True, refused)
+    assert outcome.refused_in_log(EXITED_LOG) == (False, "b3ad185b-5d62-4c43-977a-26156070df05")
+    assert outcome.refused_in_log("START RequestId: r Version: $LATEST\n") is None
+    # An earlier call's refusal, read late in this call's log, is not this call's.
+    assert outcome.refused_in_log(REFUSED_LOG, told={refused}) is None
+    assert outcome.refused_in_log(REFUSED_LOG + EXITED_LOG, told={refused})[0] is False  # type: ignore[index]
+
+
 def test_a_call_the_emulator_refused_during_a_reset_is_told_apart() -> None:
     """aws-lambda-rie's answer to a call that arrives while it still resets the runtime after a timeout (captured from
     its log: "Invoke failed error=ErrGateCanceled", "Reset initiated: ReleaseFail"): the function never saw it."""
     refused = '{"errorType": "Sandbox.Failure", "errorMessage": "RequestId: 89fd8a37 Error: ErrGateCanceled"}'
     assert outcome.canceled_by_a_reset(refused)
+    assert outcome.refused_request(refused) == "89fd8a37"
     assert not outcome.canceled_by_a_reset('{"errorType": "Sandbox.Failure", "errorMessage": "RequestId: r Error: x"}')
     assert not outcome.canceled_by_a_reset('{"statusCode": 200, "body": "ErrGateCanceled"}')  # a result that says it
     assert not outcome.canceled_by_a_reset("ErrGateCanceled")
+
+
+class Logged:
+    """A container whose log since any time is `log`, its reads counted."""
+
+    def __init__(self, log: str) -> None:
+        self.log, self.reads = log, 0
+
+    def logs(self, *, tail: int | None = None, since: float | None = None) -> str:
+        self.reads += 1
+        return self.log
+
+
+def _refused(answer: httpx.Response, log: str, told: set[str]) -> tuple[bool, int]:
+    container = object.__new__(LambdaContainer)  # only what `_refused` reads: the current container's log
+    container._current = Logged(log)  # type: ignore[assignment]
+    return container._refused(answer, time.time(), told), container._current.reads  # type: ignore[union-attr]
+
+
+def test_a_call_is_sent_again_only_where_the_answer_or_the_log_says_it_was_refused(monkeypatch) -> None:
+    monkeypatch.setattr(metrics, "REPORT_WAIT", 0.1)
+    told: set[str] = set()
+    refused = '{"errorType": "Sandbox.Failure", "errorMessage": "RequestId: 89fd8a37 Error: ErrGateCanceled"}'
+    assert _refused(httpx.Response(502, text=refused), "", told) == (True, 0) and told == {"89fd8a37"}
+    assert _refused(httpx.Response(502, text=""), REFUSED_LOG, told) == (True, 1)
+    assert "916a9ee8-90ee-4946-bdb6-925928dfc0df" in told
+    # The runtime exited with the event: never sent again; nor an answer with a body, read without the log.
+    assert _refused(httpx.Response(502, text=""), EXITED_LOG, set()) == (False, 1)
+    assert _refused(httpx.Response(200, text='{"ok": 1}'), REFUSED_LOG, set()) == (False, 0)
+    # A log that never tells (the container gone): waited for a moment, then not refused.
+    found, reads = _refused(httpx.Response(502, text=""), "", set())
+    assert found is False and reads > 1
