@@ -22,6 +22,7 @@ import os
 import shlex
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -144,19 +145,56 @@ class BuildBeforeWorkers:
         self.settings = settings
         self.log_of = log_of
         self.starts: Starts | None = None
+        self._preparing: threading.Thread | None = None
+
+    @pytest.hookimpl
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """The starts ahead begin as soon as the run is configured, in a thread: the containers' creation and init
+        (the run's critical path, issue 17) get under way while the controller's own session starts, instead of
+        after it; `pytest_xdist_setupnodes` waits for them to have begun, before any worker is given its input."""
+        if not start_ahead_wanted(config, self.settings):
+            return
+        # Imported here, not in the thread: an import of the docker SDK under way in two threads at once can meet
+        # its circular imports half done (the terminal's header reads the engine's address from the main thread).
+        from .engine import sdk
+
+        sdk.load()  # first, as a session does: without the SDK's SSH transport where no ssh:// engine can be meant
+        from .container import handoff  # noqa: F401
+
+        log, verbose = self.log_of(config), config.option.verbose > 0
+        # xdist's `-n` is its `--tx` list by now (its pytest_cmdline_main); the same count as setupnodes' specs.
+        workers = len(config.getoption("tx", None) or ()) or 1
+        self._preparing = threading.Thread(
+            target=self._begin, args=(log, verbose, workers), name="lambda-handoff-begin", daemon=True
+        )
+        self._preparing.start()
+
+    def _begin(self, log: Callable[[str], None], verbose: bool, workers: int) -> None:
+        from .container import handoff, handoff_files
+
+        starts = None
+        try:
+            ahead = handoff_files.functions_ahead(self.settings, workers=workers)
+            if ahead:
+                starts = handoff.Starts(self.settings, log, stream_build_output=verbose)
+                starts.begin(ahead)
+                self.starts = starts
+        except Exception:  # a run that cannot start ahead runs as without: each worker starts its own
+            if starts is not None:
+                starts.close()
+
+    def _begun(self) -> None:
+        """Wait until the starts ahead have begun (the workers' input names their slots), if they are under way."""
+        preparing, self._preparing = self._preparing, None
+        if preparing is not None:
+            preparing.join()
 
     @pytest.hookimpl
     def pytest_xdist_setupnodes(self, config: pytest.Config, specs: Any) -> None:
         settings = self.settings
-        if start_ahead_wanted(config, settings):
-            from .container import handoff
-
-            ahead = handoff.functions_ahead(settings, workers=len(specs) or 1)
-            if ahead:
-                verbose = config.option.verbose > 0
-                self.starts = handoff.Starts(settings, self.log_of(config), stream_build_output=verbose)
-                self.starts.begin(ahead)
-                return
+        self._begun()
+        if self.starts is not None:
+            return
         if settings.image is not None or not settings.dockerfile_path.is_file():
             return
         from .container.session import LambdaSession
@@ -185,6 +223,7 @@ class BuildBeforeWorkers:
 
     @pytest.hookimpl
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._begun()  # a run that ended before its workers started: what it began is removed all the same
         starts, self.starts = self.starts, None
         if starts is not None:
             starts.remember()
@@ -194,7 +233,9 @@ class BuildBeforeWorkers:
 def start_ahead_wanted(config: pytest.Config, settings: Settings) -> bool:
     """Whether the controller starts the functions ahead: a run of tests (not `--co`), whose containers are each
     this run's alone and plain (not reused, kept, nor instrumented: those are each worker's own to make)."""
-    runs_tests = not (config.option.collectonly or getattr(config.option, "setupplan", False))
+    from .collecting import NO_TESTS
+
+    runs_tests = not any(getattr(config.option, name, False) for name in NO_TESTS)
     plain = not (settings.reuse or settings.keep or settings.coverage or settings.debug_port)
     return runs_tests and plain
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import collections
 import hashlib
+import itertools
 import json
 import pickle
 import shutil
@@ -32,7 +33,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from ..config.function import FunctionSpec, ResolvedFunction
+from ..config.function import ResolvedFunction
 from ..config.settings import Settings
 from ..engine import hygiene
 from ..engine.client import Engine
@@ -42,16 +43,16 @@ from ..parallel import used_file
 from . import handoff_files
 from .docker import DockerContainer
 from .function import LambdaContainer
-from .handoff_files import memory_file
+from .handoff_files import MOST, memory_file, to_json
 from .reuse import remove
 from .session import LambdaSession
 
 Log = Callable[[str], None]
+#: A start's turn to plan: the event it waits for (the plan before its own is done), and the one it sets.
+Turn = tuple[threading.Event, threading.Event]
 
 #: How long a worker waits for the controller's start of a container it claimed (a build included), before its own.
 READY_WAIT = 300.0
-#: At most this many containers started ahead: a run that needs more starts the rest itself.
-MOST = 8
 
 
 def _quiet(_line: str) -> None:
@@ -61,51 +62,6 @@ def _quiet(_line: str) -> None:
 def slot_of(fn: ResolvedFunction, member: int) -> str:
     """The name of the `member`-th container of `fn` started ahead, the same in every process of the run."""
     return hashlib.sha256(repr((fn, member)).encode()).hexdigest()[:20]
-
-
-def to_json(fn: ResolvedFunction) -> dict[str, Any]:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(fn).items()}
-
-
-def from_json(data: dict[str, Any], settings: Settings) -> ResolvedFunction | None:
-    """The function `data` names as these settings resolve it now; None if they resolve it otherwise (the settings
-    changed since it was remembered: a container of it would serve no test) or `data` is not one."""
-    try:
-        pairs = {name: tuple(tuple(pair) for pair in data[name]) for name in ("env", "build_args")}
-        spec = FunctionSpec(
-            image=data["image"],
-            dockerfile=Path(data["dockerfile"]),
-            context=Path(data["context"]),
-            handler=data["handler"],
-            timeout=data["timeout"],
-            **pairs,
-        )
-        fn = spec.resolve(settings)
-    except (KeyError, TypeError, ValueError):
-        return None
-    return fn if json.loads(json.dumps(to_json(fn))) == data else None
-
-
-def remembered(settings: Settings) -> list[ResolvedFunction] | None:
-    """The functions the last run's workers used, a container each per worker that used it; None if unknown."""
-    try:
-        data = json.loads(memory_file(settings).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, list):
-        return None
-    return [fn for fn in (from_json(item, settings) for item in data if isinstance(item, dict)) if fn is not None]
-
-
-def functions_ahead(settings: Settings, *, workers: int) -> list[ResolvedFunction]:
-    """What the controller starts ahead: the functions the last run's workers used (each at most once per worker),
-    or, the first time, the configured function if there is one."""
-    known = remembered(settings)
-    if known is None:
-        configured = settings.image or settings.dockerfile_path.is_file()
-        return [FunctionSpec().resolve(settings)] if configured else []
-    counted: collections.Counter[ResolvedFunction] = collections.Counter(known)
-    return [fn for fn, count in counted.items() for _ in range(min(count, workers))][:MOST]
 
 
 class Starts:
@@ -132,21 +88,31 @@ class Starts:
         """Start a container of each of `functions` (repeated: one more each), each in its own thread."""
         members: collections.Counter[ResolvedFunction] = collections.Counter()
         slots = self.slots
+        # Planned in this order (plans take turns on the session anyway): the first needed are the first created.
+        planned = threading.Event()
+        planned.set()
         for fn in list(functions)[:MOST]:
             slot, port = slot_of(fn, members[fn]), self.settings.port if not slots else 0
             members[fn] += 1
             ready = FileLock(str(self.folder / f"{slot}.ready"), thread_local=False)
             ready.acquire()  # here, before any worker exists: one that needs the slot waits for its start
-            thread = threading.Thread(target=self._start, args=(slot, fn, port, ready), name=f"lambda-handoff-{slot}")
+            turn: Turn = (planned, planned := threading.Event())
+            thread = threading.Thread(
+                target=self._start, args=(slot, fn, port, ready, turn), name=f"lambda-handoff-{slot}"
+            )
             thread.daemon = True
             self._threads.append(thread)
             slots.append(slot)
         for thread in self._threads:
             thread.start()
 
-    def _start(self, slot: str, fn: ResolvedFunction, port: int, ready: FileLock) -> None:
+    def _start(self, slot: str, fn: ResolvedFunction, port: int, ready: FileLock, turn: Turn) -> None:
         try:
-            plan = self.session.plan(fn)
+            turn[0].wait()  # the plan before this one's is done
+            try:
+                plan = self.session.plan(fn)
+            finally:
+                turn[1].set()
             container = LambdaContainer.start(self.session.engine(), plan, port=port, log=_quiet)
             with self._lock:
                 self._started[slot] = container
@@ -174,12 +140,14 @@ class Starts:
         told = sorted(self.folder.glob("used-*.json"))
         if not told:
             return  # no worker ran a test (collect-only, or stopped before one): the last memory stands
-        used: list[dict[str, Any]] = []
+        lists: list[list[dict[str, Any]]] = []
         for path in told:
             try:
-                used += json.loads(path.read_text())
+                lists.append(json.loads(path.read_text()))
             except (OSError, ValueError):
                 continue
+        # Each worker's first function, then each one's second...: the next run plans and creates them in that order.
+        used = [fn for column in itertools.zip_longest(*lists) for fn in column if fn is not None]
         target = memory_file(self.settings)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{id(self)}.tmp")

@@ -6,20 +6,24 @@
   leaves it behind, and the next run's controller removes it once that pid is gone. Its containers carry the dead
   controller's labels (engine/hygiene.py), so the orphan sweep removes them, as any killed run's.
 
-Each is one listing of one directory, done where a run writes there anyway.
+Each is one listing of one directory, done where a run writes there anyway. And what the memory says to start ahead:
+the functions it names, as the settings resolve them now.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..config.function import FunctionSpec, ResolvedFunction
 from ..engine.hygiene import pid_alive
 from .emulator import cache_dir
 
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
 
 #: A run folder's name: this prefix, the controller's pid, a dash, mkdtemp's random part.
 FOLDER_PREFIX = "pytest-lambda-container-handoff-"
+#: At most this many containers started ahead: a run that needs more starts the rest itself.
+MOST = 8
 #: A project's memory not written for this long is removed (its next xdist run starts the configured function ahead).
 MEMORY_DAYS = 30
 
@@ -84,3 +90,48 @@ def prune_memories(folder: Path, *, now: float | None = None) -> list[Path]:
         except OSError:
             continue  # removed meanwhile by another run's pruning
     return removed
+
+
+def to_json(fn: ResolvedFunction) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(fn).items()}
+
+
+def from_json(data: dict[str, Any], settings: Settings) -> ResolvedFunction | None:
+    """The function `data` names as these settings resolve it now; None if they resolve it otherwise (the settings
+    changed since it was remembered: a container of it would serve no test) or `data` is not one."""
+    try:
+        pairs = {name: tuple(tuple(pair) for pair in data[name]) for name in ("env", "build_args")}
+        spec = FunctionSpec(
+            image=data["image"],
+            dockerfile=Path(data["dockerfile"]),
+            context=Path(data["context"]),
+            handler=data["handler"],
+            timeout=data["timeout"],
+            **pairs,
+        )
+        fn = spec.resolve(settings)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return fn if json.loads(json.dumps(to_json(fn))) == data else None
+
+
+def remembered(settings: Settings) -> list[ResolvedFunction] | None:
+    """The functions the last run's workers used, a container each per worker that used it; None if unknown."""
+    try:
+        data = json.loads(memory_file(settings).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, list):
+        return None
+    return [fn for fn in (from_json(item, settings) for item in data if isinstance(item, dict)) if fn is not None]
+
+
+def functions_ahead(settings: Settings, *, workers: int) -> list[ResolvedFunction]:
+    """What the controller starts ahead: the functions the last run's workers used (each at most once per worker),
+    or, the first time, the configured function if there is one."""
+    known = remembered(settings)
+    if known is None:
+        configured = settings.image or settings.dockerfile_path.is_file()
+        return [FunctionSpec().resolve(settings)] if configured else []
+    counted: collections.Counter[ResolvedFunction] = collections.Counter(known)
+    return [fn for fn, count in counted.items() for _ in range(min(count, workers))][:MOST]

@@ -10,17 +10,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from filelock import FileLock
 
 from pytest_lambda_container.config.function import FunctionSpec, ResolvedFunction
 from pytest_lambda_container.config.settings import Settings
 from pytest_lambda_container.container import handoff, handoff_files
 from pytest_lambda_container.container.session import LambdaSession
-from pytest_lambda_container.parallel import start_ahead_wanted, used_file
+from pytest_lambda_container.errors import EngineUnavailable
+from pytest_lambda_container.parallel import HANDOFF, BuildBeforeWorkers, start_ahead_wanted, used_file
 from pytest_lambda_container.targets import ContainerTarget
 
 
@@ -32,38 +35,38 @@ def project(tmp_path, monkeypatch):
 
 
 def remember(settings: Settings, *functions) -> None:
-    path = handoff.memory_file(settings)
+    path = handoff_files.memory_file(settings)
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps([handoff.to_json(fn) for fn in functions]))
+    path.write_text(json.dumps([handoff_files.to_json(fn) for fn in functions]))
 
 
 def test_a_function_survives_its_trip_through_the_memory(project):
     settings = Settings(rootdir=project, env={"A": "1"})
     fn = FunctionSpec.of(project, handler="app.raw", env={"B": "2"}, timeout=7, build_args={"X": "y"}).resolve(settings)
-    assert handoff.from_json(json.loads(json.dumps(handoff.to_json(fn))), settings) == fn
+    assert handoff_files.from_json(json.loads(json.dumps(handoff_files.to_json(fn))), settings) == fn
 
 
 def test_a_function_remembered_under_other_settings_is_not_started(project):
     fn = FunctionSpec(handler="app.raw").resolve(Settings(rootdir=project, memory=512))
     remember(Settings(rootdir=project), fn)
     # The settings changed since: the tests would ask for another function, so a container of that one serves none.
-    assert handoff.remembered(Settings(rootdir=project, memory=1024)) == []
-    assert handoff.remembered(Settings(rootdir=project, memory=512)) == [fn]
+    assert handoff_files.remembered(Settings(rootdir=project, memory=1024)) == []
+    assert handoff_files.remembered(Settings(rootdir=project, memory=512)) == [fn]
 
 
 def test_the_first_time_the_configured_function_is_started_ahead(project):
     settings = Settings(rootdir=project)
-    assert handoff.functions_ahead(settings, workers=2) == [FunctionSpec().resolve(settings)]
+    assert handoff_files.functions_ahead(settings, workers=2) == [FunctionSpec().resolve(settings)]
     # Nothing configured to run (no Dockerfile, no image): nothing.
-    assert handoff.functions_ahead(Settings(rootdir=project / "elsewhere"), workers=2) == []
+    assert handoff_files.functions_ahead(Settings(rootdir=project / "elsewhere"), workers=2) == []
 
 
 def test_the_last_runs_functions_a_container_per_worker_that_used_it_at_most_one_per_worker(project):
     settings = Settings(rootdir=project)
     a, b = (FunctionSpec(handler=h).resolve(settings) for h in ("app.a", "app.b"))
     remember(settings, a, b, a, a)
-    assert sorted(handoff.functions_ahead(settings, workers=2), key=repr) == sorted([a, a, b], key=repr)
-    assert sorted(handoff.functions_ahead(settings, workers=4), key=repr) == sorted([a, a, a, b], key=repr)
+    assert sorted(handoff_files.functions_ahead(settings, workers=2), key=repr) == sorted([a, a, b], key=repr)
+    assert sorted(handoff_files.functions_ahead(settings, workers=4), key=repr) == sorted([a, a, a, b], key=repr)
 
 
 def test_a_run_whose_workers_used_no_function_starts_none_ahead_the_next_time(project):
@@ -74,21 +77,66 @@ def test_a_run_whose_workers_used_no_function_starts_none_ahead_the_next_time(pr
     starts = handoff.Starts(settings, lambda _line: None)
     try:
         starts.remember()  # no worker ran a test (collect-only): the last memory stands
-        assert handoff.functions_ahead(settings, workers=2) == [a]
+        assert handoff_files.functions_ahead(settings, workers=2) == [a]
         used_file(starts.folder, "gw0").write_text("[]")  # what a worker that ran tests with no function writes
         starts.remember()
-        assert handoff.functions_ahead(settings, workers=2) == []
+        assert handoff_files.functions_ahead(settings, workers=2) == []
+    finally:
+        shutil.rmtree(starts.folder)
+
+
+def test_the_next_run_starts_each_workers_first_function_first(project):
+    """Remembered in the order the workers will want them: each one's first function, then each one's second."""
+    settings = Settings(rootdir=project)
+    a, b, c, d = (FunctionSpec(handler=f"app.{h}").resolve(settings) for h in "abcd")
+    starts = handoff.Starts(settings, lambda _line: None)
+    try:
+        used_file(starts.folder, "gw0").write_text(json.dumps([handoff_files.to_json(fn) for fn in (a, c, d)]))
+        used_file(starts.folder, "gw1").write_text(json.dumps([handoff_files.to_json(b)]))
+        starts.remember()
+        assert handoff_files.functions_ahead(settings, workers=2) == [a, b, c, d]
+    finally:
+        shutil.rmtree(starts.folder)
+
+
+def test_the_starts_plan_one_at_a_time_in_the_order_given(project):
+    """The first needed are the first planned (found or built, the emulator delivered), and so the first created.
+    Each plan here fails at once: the start then leaves its slot to the worker, as any failed start does."""
+    settings = Settings(rootdir=project)
+    functions = [FunctionSpec(handler=f"app.{h}").resolve(settings) for h in "abcd"]
+    starts = handoff.Starts(settings, lambda _line: None)
+    planned: list[ResolvedFunction] = []
+    under_way, overlapped = threading.Semaphore(0), threading.Event()
+
+    def plan(fn: ResolvedFunction) -> object:
+        under_way.release()
+        # The first plan waits a moment for another to begin: one that did would overlap it.
+        if not planned and under_way.acquire(timeout=0.3) and under_way.acquire(timeout=0.3):
+            overlapped.set()
+        planned.append(fn)
+        raise EngineUnavailable("no engine here")
+
+    starts.session.plan = plan  # type: ignore[method-assign]
+    try:
+        starts.begin(functions)
+        for thread in starts._threads:
+            thread.join()
+        assert planned == functions
+        assert not overlapped.is_set()
+        # Each slot is free for its worker: one that waits on it starts its own at once.
+        for slot in starts.slots:
+            FileLock(str(starts.folder / f"{slot}.ready")).acquire(timeout=0)
     finally:
         shutil.rmtree(starts.folder)
 
 
 def test_an_unreadable_memory_is_none(project):
     settings = Settings(rootdir=project)
-    handoff.memory_file(settings).parent.mkdir(parents=True)
-    handoff.memory_file(settings).write_text("{not json")
-    assert handoff.remembered(settings) is None
-    handoff.memory_file(settings).write_text(json.dumps([{"image": None}, 3]))
-    assert handoff.remembered(settings) == []
+    handoff_files.memory_file(settings).parent.mkdir(parents=True)
+    handoff_files.memory_file(settings).write_text("{not json")
+    assert handoff_files.remembered(settings) is None
+    handoff_files.memory_file(settings).write_text(json.dumps([{"image": None}, 3]))
+    assert handoff_files.remembered(settings) == []
 
 
 def test_the_slot_names_the_function_and_which_container_of_it(project):
@@ -107,6 +155,10 @@ def options(**kw: object) -> SimpleNamespace:
     [
         ({}, options(), True),
         ({}, options(collectonly=True), False),  # --co starts nothing
+        ({}, options(help=True), False),  # nor do the runs that run no test at all
+        ({}, options(version=True), False),
+        ({}, options(markers=True), False),
+        ({}, options(showfixtures=True), False),
         ({"reuse": True}, options(), False),  # reused containers are each process's own slot
         ({"keep": True}, options(), False),
         ({"coverage": True}, options(), False),  # measured per worker
@@ -120,7 +172,7 @@ def test_a_memory_not_written_for_30_days_is_pruned_when_one_is_written(project,
     """One file per project would pile up forever (projects moved, gone): the controller that writes its own prunes
     the others not written for `MEMORY_DAYS`."""
     settings = Settings(rootdir=project)
-    folder = handoff.memory_file(settings).parent
+    folder = handoff_files.memory_file(settings).parent
     folder.mkdir(parents=True)
     old, recent = folder / "old-project.json", folder / "recent-project.json"
     for path in (old, recent):
@@ -134,7 +186,7 @@ def test_a_memory_not_written_for_30_days_is_pruned_when_one_is_written(project,
         starts.remember()
     finally:
         shutil.rmtree(starts.folder)
-    assert sorted(p.name for p in folder.iterdir()) == sorted([recent.name, handoff.memory_file(settings).name])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([recent.name, handoff_files.memory_file(settings).name])
 
 
 def test_pruning_a_missing_folder_removes_nothing(tmp_path):
@@ -231,4 +283,77 @@ def test_a_worker_records_each_function_it_used_once(tmp_path, project):
     takes.used(fn)
     takes.used(fn)
     recorded = json.loads(used_file(tmp_path, "gw0").read_text())
-    assert [handoff.from_json(item, settings) for item in recorded] == [fn]
+    assert [handoff_files.from_json(item, settings) for item in recorded] == [fn]
+
+
+class FakeStarts:
+    """`handoff.Starts` without an engine: what the controller's plugin asks of it, recorded."""
+
+    def __init__(self, settings: Settings, log, *, stream_build_output: bool = False) -> None:
+        self.folder, self.slots, self.session = settings.rootdir / "run", [], SimpleNamespace(id="s1")
+        self.calls: list[object] = []
+
+    def begin(self, functions) -> None:
+        self.calls.append((list(functions), threading.current_thread().name))
+        self.slots = ["slot-a"]
+
+    def remember(self) -> None:
+        self.calls.append("remember")
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def controller_config(**option: object) -> SimpleNamespace:
+    tx = ["popen", "popen"]  # `-n 2`, as xdist's pytest_cmdline_main leaves it before pytest_configure
+    return SimpleNamespace(
+        option=SimpleNamespace(**{"collectonly": False, "setupplan": False, "verbose": 0, **option}),
+        getoption=lambda name, default=None: tx if name == "tx" else default,
+    )
+
+
+def test_the_controller_begins_its_starts_at_configure_and_gives_its_workers_their_slots(project, monkeypatch):
+    """Begun in a thread as soon as the run is configured (the containers' creation and init are the run's critical
+    path), not when xdist sets its workers up; the workers' input names the slots once they have begun."""
+    monkeypatch.setattr(handoff, "Starts", FakeStarts)
+    settings = Settings(rootdir=project)
+    plugin = BuildBeforeWorkers(settings, lambda _config: lambda _line: None)
+    config = controller_config()
+    plugin.pytest_configure(config)  # type: ignore[arg-type]
+    assert plugin._preparing is not None
+    plugin._preparing.join()
+    starts = plugin.starts
+    assert isinstance(starts, FakeStarts)
+    assert starts.calls == [([FunctionSpec().resolve(settings)], "lambda-handoff-begin")]
+    plugin.pytest_xdist_setupnodes(config, specs=[object(), object()])  # type: ignore[arg-type]
+    node = SimpleNamespace(workerinput={})
+    plugin.pytest_configure_node(node)
+    assert node.workerinput[HANDOFF] == {"folder": str(project / "run"), "slots": ["slot-a"], "session": "s1"}
+    plugin.pytest_unconfigure(config)  # type: ignore[arg-type]
+    assert starts.calls[1:] == ["remember", "close"]
+
+
+def test_a_controller_that_cannot_start_ahead_leaves_its_workers_to_start_their_own(project, monkeypatch):
+    class Failing(FakeStarts):
+        def begin(self, functions) -> None:
+            failed.append(self)
+            raise OSError("no room for the run folder's locks")
+
+    failed: list[FakeStarts] = []
+    monkeypatch.setattr(handoff, "Starts", Failing)
+    plugin = BuildBeforeWorkers(Settings(rootdir=project, image="example:1"), lambda _config: lambda _line: None)
+    config = controller_config()
+    plugin.pytest_configure(config)  # type: ignore[arg-type]
+    plugin.pytest_xdist_setupnodes(config, specs=[object(), object()])  # type: ignore[arg-type]
+    assert plugin.starts is None and failed[0].calls == ["close"]  # what it had begun is removed
+    node = SimpleNamespace(workerinput={})
+    plugin.pytest_configure_node(node)
+    assert HANDOFF not in node.workerinput
+    plugin.pytest_unconfigure(config)  # type: ignore[arg-type]
+
+
+def test_a_controller_of_a_run_of_no_tests_begins_nothing(project, monkeypatch):
+    monkeypatch.setattr(handoff, "Starts", FakeStarts)
+    plugin = BuildBeforeWorkers(Settings(rootdir=project), lambda _config: lambda _line: None)
+    plugin.pytest_configure(controller_config(help=True))  # type: ignore[arg-type]
+    assert plugin._preparing is None and plugin.starts is None
