@@ -63,7 +63,8 @@ class _Teardown:
 _LIVE: dict[int, Removable] = {}
 _LIVE_LOCK = threading.Lock()
 _AT_EXIT = False
-#: Teardown work left to finish in the background (`finish_later`), waited for by `settle` (at exit at the latest).
+#: Teardown work left to finish in the background (`finish_later`): `settle` waits for its end, the exit for its
+#: hand-over to the engine at least (`_settle_at_exit`).
 _PENDING: list[_Teardown] = []
 _SETTLE_AT_EXIT = False
 

@@ -1,5 +1,6 @@
 """A session closed without waiting (the plugin's, at the session's end: issue 17) is closed at once, and its
-removals finish in the background, waited for by `hygiene.settle` (at the process's exit at the latest)."""
+removals finish in the background, waited for by `hygiene.settle` (the process's exit waits until Docker has them in
+hand: test_removals.py)."""
 
 from __future__ import annotations
 
