@@ -112,7 +112,7 @@ class LambdaSession:
                     self.log(self._engine.reach.describe())
                 if self.settings.reuse:  # before any container is adopted: the sweep removes outdated ones
                     self._sweep(self._engine)
-                else:
+                elif self.handoff is None:  # an xdist worker's controller swept as it started ahead, and at its end
                     # Off the first container's critical path (issue 17: a look at every container of ours on the
                     # engine, ~0.1 s); `close` waits for it, so a session still ends with the sweep done.
                     self._sweeping = threading.Thread(

@@ -357,3 +357,22 @@ def test_a_controller_of_a_run_of_no_tests_begins_nothing(project, monkeypatch):
     plugin = BuildBeforeWorkers(Settings(rootdir=project), lambda _config: lambda _line: None)
     plugin.pytest_configure(controller_config(help=True))  # type: ignore[arg-type]
     assert plugin._preparing is None and plugin.starts is None
+
+
+def test_a_worker_given_the_controllers_containers_leaves_the_sweep_to_the_controller(project, monkeypatch):
+    """The controller sweeps as it starts ahead and at its end: the workers' sweeps would be two more looks at every
+    container of ours on the engine while the containers they wait for init. A session of its own sweeps."""
+    from pytest_lambda_container.container import session as session_module
+
+    engine = SimpleNamespace(reach=SimpleNamespace(same_host=True))
+    monkeypatch.setattr(session_module, "connect", lambda: engine)
+    swept: list[object] = []
+    monkeypatch.setattr(session_module.hygiene, "reap_orphans", lambda found: swept.append(found) or [])
+    monkeypatch.setattr(handoff_files, "sweep_folders", lambda: [])
+    settings = Settings(rootdir=project)
+    worker = LambdaSession(settings, handoff=Handed())
+    assert worker.engine() is engine and worker._sweeping is None
+    alone = LambdaSession(settings)
+    assert alone.engine() is engine and alone._sweeping is not None
+    alone._sweeping.join()
+    assert swept == [engine]
