@@ -138,11 +138,11 @@ def reuse(image: str, repeat: int) -> None:
     row("reuse", "reused", warm, "fresh ", fresh)
 
 
-def example_suite(*args: str) -> None:
+def example_suite(*args: str, env: dict[str, str] = ENV) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", *QUIET, *args, "example_app/tests"],
         cwd=ROOT,
-        env=ENV,
+        env=env,
         capture_output=True,
         text=True,
     )
@@ -150,12 +150,18 @@ def example_suite(*args: str) -> None:
 
 
 def xdist(image: str, repeat: int) -> None:
-    """The example suite with `-n 2` vs serially (its images are built by the first, untimed, run)."""
-    example_suite()
+    """The example suite with `-n 2` vs serially (its images are built, and each way's memory of what its last run
+    started is written, by a first, untimed, run of each)."""
     parallel, serial = [], []
-    for _ in range(repeat):
-        serial.append(timed(example_suite))
-        parallel.append(timed(lambda: example_suite("-n", "2")))
+    # pytest's temporary folders (xdist makes one for its workers) in a root of this row's own: in the shared one,
+    # each -n 2 run would delete the oldest of other runs' folders (a busy machine's e2e runs: seconds of work).
+    with tempfile.TemporaryDirectory() as temproot:
+        env = {**ENV, "PYTEST_DEBUG_TEMPROOT": temproot}
+        example_suite(env=env)
+        example_suite("-n", "2", env=env)
+        for _ in range(repeat):
+            serial.append(timed(lambda: example_suite(env=env)))
+            parallel.append(timed(lambda: example_suite("-n", "2", env=env)))
     for i, (p, s) in enumerate(zip(parallel, serial, strict=True), 1):
         print(f"xdist    pair {i}: -n 2 {p:6.2f} s   serial {s:6.2f} s   ratio {p / s:5.2f}x")
     row("xdist", "-n 2  ", parallel, "serial", serial)
