@@ -26,7 +26,7 @@ from . import delivery, launch, watch_inside
 from . import emulator as rie
 from .function import LambdaContainer
 from .instruments import Instruments
-from .pool import FunctionPool
+from .pool import FunctionPool, end_all
 from .protocol import function_target_command
 from .session_images import SessionImages
 from .session_images import check_architecture as check_architecture
@@ -280,12 +280,13 @@ class LambdaSession:
     def _finish(
         self, functions: list[LambdaContainer | FunctionPool], sweeping: threading.Thread | None, engine: Engine | None
     ) -> None:
-        """End `functions` (`_end`), read what the instruments measured, wait for the sweep, close the engine."""
-        for function in functions:
-            if isinstance(function, FunctionPool):
-                function.end(self._end)
-            else:
-                self._end(function)
+        """End `functions` (`_end`: all at once, but for a worker's, which the hand-off may give back, one by one),
+        read what the instruments measured, wait for the sweep, close the engine."""
+        if self.handoff is None:
+            end_all(functions, self._end)
+        else:
+            for function in functions:
+                function.end(self._end) if isinstance(function, FunctionPool) else self._end(function)
         if self.instruments is not None:
             self.instruments.close()
         if sweeping is not None:
