@@ -1,10 +1,35 @@
-"""Test an AWS Lambda container image end to end: build it, run it under aws-lambda-rie, invoke it over HTTP."""
+"""Test an AWS Lambda container image end to end: build it, run it under aws-lambda-rie, invoke it over HTTP.
+
+Left out of pytest's assertion rewriting (PYTEST_DONT_REWRITE): see `_leave_to_plain_imports`.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+
+def _leave_to_plain_imports() -> None:
+    """Have pytest leave this package's modules to Python's own import.
+
+    pytest rewrites the asserts of every module of a plugin's distribution: it parses and compiles each one again,
+    and caches that only where bytecode may be written, so under PYTHONDONTWRITEBYTECODE=1 (common in CI images, and
+    set on this project's CI machine) every pytest start redid it for the ~60 modules a container test imports: ~0.2 s
+    of CPU, most of it on a one-test run's critical path (issue 17). This package offers no assert-based helpers to
+    tests, so the rewriting buys nothing. There is no public switch for a whole package: the mark is taken back from
+    pytest's import hook where it is found (its private `_must_rewrite`; where that changes, this does nothing), and
+    the docstring's PYTEST_DONT_REWRITE keeps the runs pytester nests from warning that the package was imported
+    before they could rewrite it. Called at the package's import, and by each run's `pytest_addoption`.
+    """
+    for finder in sys.meta_path:
+        marked = getattr(finder, "_must_rewrite", None)  # pytest's AssertionRewritingHook
+        if isinstance(marked, set):
+            marked.discard(__name__)
+
+
+_leave_to_plain_imports()  # before the imports below: they are this package's first modules
+
+from .errors import (  # noqa: E402  # after the line above, on purpose
     BuildFailed,
     CallerTimeout,
     ConfigError,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import collecting, skipping
+from . import _leave_to_plain_imports, collecting, skipping
 from .collecting import StartWhileCollecting
 from .config.function import FunctionSpec
 from .config.options import OPTIONS, TARGETS
@@ -46,6 +46,7 @@ class LambdaContainerWarning(pytest.PytestWarning):
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    _leave_to_plain_imports()  # a run pytester nests has an import hook of its own, marked anew
     group = parser.getgroup("lambda-container", "Lambda container images under aws-lambda-rie")
     for opt in OPTIONS:
         opt.add_to(group.addoption)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pytest_lambda_container.config.options import EVENT_FORMATS
 from pytest_lambda_container.fronts.events import FORMATS
 
@@ -104,3 +106,49 @@ def test_a_collect_only_run_asks_the_engine_nothing(tmp_path):
 def test_the_event_format_choices_are_the_formats():
     """The options table writes the names out, so that it need not import the formats at every start."""
     assert tuple(FORMATS) == EVENT_FORMATS
+
+
+def test_pytest_leaves_the_plugins_modules_to_plain_imports(tmp_path):
+    """Not assertion-rewritten (pytest_lambda_container/__init__.py): under PYTHONDONTWRITEBYTECODE pytest would parse
+    and compile every module of the plugin's distribution again at every start; nested runs do not warn."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_x.py").write_text(
+        "import sys\n"
+        "def test_x(pytester):\n"
+        "    pytester.makepyfile(test_nested='def test_inner(): pass')\n"
+        "    pytester.runpytest('-W', 'error::pytest.PytestAssertRewriteWarning').assert_outcomes(passed=1)\n"
+        "    import pytest_lambda_container.plugin, pytest_lambda_container.collecting\n"
+        "    # Its first module (the package) is pytest's to load: it takes the mark back (__init__.py).\n"
+        "    loaders = {type(sys.modules[m].__loader__).__name__ for m in sys.modules\n"
+        "               if m.startswith('pytest_lambda_container.')}\n"
+        "    assert loaders == {'SourceFileLoader'}, loaders\n"
+    )
+    if not any(ROOT.glob("*.egg-info")):
+        pytest.skip("pytest marks the package for rewriting through its distribution: `pip install -e .` makes one")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    # From the checkout's root folder: its egg-info is a distribution that names the package (as a wheel's would).
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "pytester",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "error::pytest.PytestAssertRewriteWarning",
+            str(tmp_path / "test_x.py"),
+            "--rootdir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
