@@ -175,10 +175,11 @@ class BuildBeforeWorkers:
         starts = None
         try:
             ahead = handoff_files.functions_ahead(self.settings, workers=workers)
-            if ahead:
-                starts = handoff.Starts(self.settings, log, stream_build_output=verbose)
-                starts.begin(ahead)
-                self.starts = starts
+            # With nothing to start too: the workers record what their tests use, so that a run that used none (a
+            # `-k` of tests that call no function) does not keep every later run from starting what it uses.
+            starts = handoff.Starts(self.settings, log, stream_build_output=verbose)
+            starts.begin(ahead)
+            self.starts = starts
         except Exception:  # a run that cannot start ahead runs as without: each worker starts its own
             if starts is not None:
                 starts.close()
@@ -193,7 +194,7 @@ class BuildBeforeWorkers:
     def pytest_xdist_setupnodes(self, config: pytest.Config, specs: Any) -> None:
         settings = self.settings
         self._begun()
-        if self.starts is not None:
+        if self.starts is not None and self.starts.slots:
             return
         if settings.image is not None or not settings.dockerfile_path.is_file():
             return

@@ -172,19 +172,8 @@ class Starts:
             started = {slot: c for slot, c in self._started.items() if slot not in self._removals}
             under_way = list(self._removals.values())
         removals = [threading.Thread(target=c.remove) for c in started.values()]
-        try:
-            engine = self.session.engine()
-            with engine.errors("the listing of the workers' containers"):
-                found = engine.client.containers.list(
-                    all=True, ignore_removed=True, filters={"label": f"{LABEL_SESSION}={self.session.id}"}
-                )
-            mine = {c.id for c in self._started.values()}
-            removals += [threading.Thread(target=remove, args=(engine, c)) for c in found if c.id not in mine]
-            # And what a worker that went down without ending its session started (killed, crashed, or ended at
-            # Ctrl-C before its teardown): its process is gone now, so its containers count as left behind.
-            removals.append(threading.Thread(target=hygiene.reap_orphans, args=(engine,)))
-        except LambdaContainerError:
-            pass  # the engine is gone: the next run's sweep removes what is left (its labels name this process)
+        if self.slots:  # else no container carries this session's labels: the engine is not even asked
+            removals += self._leftovers()
         for thread in removals:
             thread.start()
         # And starts still under way (the run ended first; daemons): each removes its container once up (`_closed`).
@@ -192,6 +181,22 @@ class Starts:
             thread.join()
         self.session.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _leftovers(self) -> list[threading.Thread]:
+        """The removals of the containers started under this session's labels, not here (by a worker, since)."""
+        try:
+            engine = self.session.engine()
+            with engine.errors("the listing of the workers' containers"):
+                found = engine.client.containers.list(
+                    all=True, ignore_removed=True, filters={"label": f"{LABEL_SESSION}={self.session.id}"}
+                )
+        except LambdaContainerError:
+            return []  # the engine is gone: the next run's sweep removes what is left (its labels name this process)
+        mine = {c.id for c in self._started.values()}
+        removals = [threading.Thread(target=remove, args=(engine, c)) for c in found if c.id not in mine]
+        # And what a worker that went down without ending its session started (killed, crashed, or ended at Ctrl-C
+        # before its teardown): its process is gone now, so its containers count as left behind.
+        return [*removals, threading.Thread(target=hygiene.reap_orphans, args=(engine,))]
 
 
 class Takes:

@@ -261,3 +261,30 @@ def test_xdist_runs_each_functions_tests_on_one_worker_in_parallel_and_leaves_no
         # Nothing left: what the workers started, nor what the controller did (the engine is shared: other runs'
         # containers are not this one's).
         assert _leftovers(docker_client, runs) == []
+
+
+SELECTED_APART = """
+def test_plain():
+    pass
+
+def test_calls(invoke):
+    assert invoke("GET", "/test1").status_code == 200
+"""
+
+
+def test_xdist_remembers_only_the_functions_a_selected_test_reached(pytester, lambda_image, monkeypatch):
+    """A `-k` that leaves only tests that never call the function: the workers' collection started it early (it saw
+    `test_calls`), but no selected test reached it, so the next run's controller is told to start nothing ahead;
+    a run whose selected test calls it is remembered as using it."""
+    pytest.importorskip("xdist")
+    from pytest_lambda_container.config.settings import Settings
+    from pytest_lambda_container.container import handoff_files
+
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the processes run this checkout's package, not an installed one
+    pytester.makepyfile(SELECTED_APART)
+    args = ("-n", "2", f"--lambda-image={lambda_image.id}", "--lambda-port=0", "-p", "no:cacheprovider")
+    memory = handoff_files.memory_file(Settings(rootdir=pytester.path))
+    pytester.runpytest_subprocess(*args, "-k", "plain", timeout=300).assert_outcomes(passed=1)
+    assert json.loads(memory.read_text()) == []
+    pytester.runpytest_subprocess(*args, "-k", "calls", timeout=300).assert_outcomes(passed=1)
+    assert [item["image"] for item in json.loads(memory.read_text())] == [lambda_image.id]

@@ -376,3 +376,13 @@ def test_a_worker_given_the_controllers_containers_leaves_the_sweep_to_the_contr
     assert alone.engine() is engine and alone._sweeping is not None
     alone._sweeping.join()
     assert swept == [engine]
+
+
+def test_a_controller_with_nothing_to_start_ahead_asks_no_engine_at_its_end(project):
+    """Made all the same (its workers record what their tests use, for the next run): its end lists nothing, since
+    no container carries its labels."""
+    starts = handoff.Starts(Settings(rootdir=project), lambda _line: None)
+    starts.begin([])
+    starts.close()
+    assert starts.slots == [] and not starts.folder.exists()
+    assert starts.session._engine is None and starts.session._engine_error is None
