@@ -22,6 +22,7 @@ from .skipping import NotOnTargetSkip
 if TYPE_CHECKING:  # not at run time: importing the plugin must not import the HTTP stack or docker (issue 17)
     import httpx
 
+    from .container.metrics import LazyReport
     from .container.session import LambdaSession
 
 #: The attribute by which a pytest outcome made of a plugin error (`outcome_of`) carries that error.
@@ -36,6 +37,8 @@ CONTAINER_FIXTURES = {"lambda_container", "lambda_client", "invoke", "lambda_con
 HIDDEN_PACKAGES = frozenset({"pytest_lambda_container", "httpx", "httpcore", "anyio"})
 STARTED = pytest.StashKey[float]()
 CALLS = pytest.StashKey[dict[str, int]]()
+#: The last call on each container before the test started (a report, by container id).
+CALLED_BEFORE = pytest.StashKey[dict[str, "LazyReport | None"]]()
 #: How many 5xx answers the run's clients had got when the test started.
 SERVER_ERRORS = pytest.StashKey[int]()
 #: Set on a report's excinfo that points at an error told in full before: it gets no log of its own.
@@ -141,7 +144,9 @@ class Reports:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         item.stash[STARTED] = time.time()
         session = self.session()
-        item.stash[CALLS] = {c.id: c.invocations for c in session.containers} if session else {}
+        containers = session.containers if session else []
+        item.stash[CALLS] = {c.id: c.invocations for c in containers}
+        item.stash[CALLED_BEFORE] = {c.id: c.latest_report for c in containers}
         item.stash[SERVER_ERRORS] = self.server_errors
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -177,9 +182,11 @@ class Reports:
 
     def _attach_logs(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
         """A failed test's report gets the container's log: once, from the error when it carries it, else the lines
-        of each container the test invoked, since it started."""
+        of each container the test invoked, of the test's own calls (by their request ids, `calls_after`)."""
         if not report.failed or (call.excinfo is not None and getattr(call.excinfo.value, POINTER, False)):
             return  # passed, or told in full by another test, its log with it
+        from .container.protocol import calls_after  # a failed container test's; not at every start (issue 17)
+
         shown = set()
         error = error_of(call)
         if error is not None and error.logs.strip():
@@ -198,6 +205,7 @@ class Reports:
             return
         since = item.stash.get(STARTED, None)
         calls_before = item.stash.get(CALLS, {})
+        called_before = item.stash.get(CALLED_BEFORE, {})
         for container in session.containers:
             if container.name in shown or calls_before.get(container.id) == container.invocations:
                 continue  # shown already, or this test did not invoke it: its log would only be noise
@@ -206,7 +214,12 @@ class Reports:
                 # The engine takes a call's lines in after it answers (later on a loaded machine): once its REPORT
                 # line is in (waited for a moment at most), so are the function's own lines before it.
                 last.resolve()
-            section = log_section(container.logs(since=since))
+            # Read from the test's start, the log can still hold the call before's last lines (the engine takes
+            # them in late on a loaded machine): they are told apart by that call's request id.
+            previous = called_before.get(container.id)
+            before = previous.resolve() if previous is not None else None
+            log = calls_after(container.logs(since=since), before.request_id if before is not None else None)
+            section = log_section(log)
             if section:
                 report.sections.append((f"Captured lambda container log {container.name} ({call.when})", section))
                 self._tell_sandbox_cause(item, report, section)

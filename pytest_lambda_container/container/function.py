@@ -96,6 +96,11 @@ class LambdaContainer(ContainerLife):
         """This thread's last invocation's figures (Lambda's REPORT line, real peak memory), read when first asked."""
         return getattr(self._reports, "last", None)
 
+    @property
+    def latest_report(self) -> metrics.LazyReport | None:
+        """The last invocation's report, whichever thread made it: a test's log is told from the calls before by it."""
+        return self._latest
+
     # -- life: started or adopted here; revived, removed or released by ContainerLife (lifecycle.py) ----------
 
     @classmethod

@@ -104,3 +104,69 @@ def hide_invocation(log: str, request_id: str) -> str:
         elif not dropped_header:
             kept.append(line)
     return "\n".join(kept)
+
+
+#: A line of the emulator's own log (rapid's format, on its stderr): "07 Dec 2026 21:37:32,344 [INFO] (rapid) ...".
+_EMULATOR_OWN = re.compile(r"^\d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d,\d{3} \[[A-Z]+\] ")
+_CALL_LINE = re.compile(r"^(?P<kind>START|END|REPORT) RequestId: (?P<id>[0-9a-f-]{36})")
+_RAPID_START = re.compile(r"INVOKE START\(requestId: (?P<id>[0-9a-f-]{36})\)")
+#: The owner of the lines a log begins with, before the first line that names a call: a call that began before it.
+_EARLIER = "(a call before the log began)"
+
+
+def _owners(lines: list[str]) -> list[str | None]:
+    """The request id of the call each line belongs to, or None (an init, the emulator's own business).
+
+    The emulator's START/END/REPORT lines and the runtime's output share its stdout, in order: a line belongs to the
+    call whose START line came last before it, until its REPORT. Rapid's lines (stderr) are a stream of their own,
+    read in the same order: an INVOKE RTDONE belongs to the INVOKE START before it. Docker interleaves the two by
+    the time it read them, so one call's stdout can follow the next call's INVOKE START.
+    """
+    owners: list[str | None] = []
+    out: str | None = _EARLIER  # the call stdout is in
+    rapid: str | None = _EARLIER  # the call rapid is in
+    for line in lines:
+        owner: str | None
+        if _EMULATOR_OWN.match(line):
+            started = _RAPID_START.search(line)
+            if started:
+                owner = rapid = started.group("id")
+            elif "INVOKE RTDONE(" in line:
+                owner, rapid = rapid, None
+            else:
+                owner = None
+        elif found := _CALL_LINE.match(line):
+            owner = found.group("id")
+            out = None if found.group("kind") == "REPORT" else owner
+        else:
+            owner = out
+        owners.append(owner)
+    return owners
+
+
+def calls_after(log: str, before: str | None) -> str:
+    """The lines of `log` (split into lines, `split_log_lines`) that belong to the calls after the call `before`
+    (None: every call in it): from the first line of the first of them to the last of the last (to the end, if the
+    last has no REPORT line: a crash), with the lines inside that belong to no call (an init, a reset); a call whose
+    END or REPORT line comes before its START line, or none, began before the log did. A call's
+    lines can reach the engine after the next call began (stdout late), so a log read from a time holds some of the
+    call before's (issue 17: a test's log follows its calls by their request ids)."""
+    lines = log.rstrip("\n").split("\n")
+    owners = _owners(lines)
+    order = list(dict.fromkeys(o for o in owners if o is not None))
+    earlier = {_EARLIER, *(order[: order.index(before) + 1] if before in order else ())}
+    # A call whose END or REPORT line comes before its START line in it began before the log did.
+    seen: dict[str, str] = {}
+    for line in lines:
+        if found := _CALL_LINE.match(line):
+            seen.setdefault(found.group("id"), found.group("kind"))
+    earlier |= {call for call, kind in seen.items() if kind != "START"}
+    own = [o for o in order if o not in earlier]
+    if not own:
+        return "\n".join(line for line, o in zip(lines, owners, strict=True) if o is None)
+    first = owners.index(own[0])
+    last = max(i for i, o in enumerate(owners) if o in own)
+    if not any(_CALL_LINE.match(line) and line.startswith(f"REPORT RequestId: {own[-1]}") for line in lines):
+        last = len(lines) - 1
+    kept = (line for line, o in zip(lines[first : last + 1], owners[first : last + 1], strict=True) if o not in earlier)
+    return "\n".join(kept)
