@@ -10,7 +10,7 @@ import base64
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import PayloadTooLarge
 
@@ -170,3 +170,30 @@ def calls_after(log: str, before: str | None) -> str:
         last = len(lines) - 1
     kept = (line for line, o in zip(lines[first : last + 1], owners[first : last + 1], strict=True) if o not in earlier)
     return "\n".join(kept)
+
+
+class KeptContainer(Protocol):
+    """What `kept_line` reads of a container (a `LambdaContainer`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def image(self) -> Any: ...
+
+
+def kept_line(container: KeptContainer, event_format: str) -> str:
+    """What `--lambda-keep` says of a container it leaves running: how to invoke it, test it, remove it."""
+    # Imported here: the event command brings the HTTP fronts, which a container's start does not need.
+    from ..cli.event import curl_command
+
+    hint = curl_command(container.url, event_format=event_format)
+    return (
+        f"keeping container {container.name} ({container.image.ref}) at {container.url}: invoke it "
+        f"with `{hint}` (any method and path: `python -m pytest_lambda_container event --help`), "
+        f"run the tests against it with `{function_target_command(container.url)}`; "
+        f"remove it with `docker rm -f {container.name}`"
+    )

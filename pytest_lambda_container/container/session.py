@@ -9,6 +9,7 @@ Usable without pytest::
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import warnings
@@ -27,9 +28,8 @@ from . import emulator as rie
 from .function import LambdaContainer
 from .instruments import Instruments
 from .pool import FunctionPool, end_all
-from .protocol import function_target_command
+from .protocol import kept_line
 from .session_images import SessionImages
-from .session_images import check_architecture as check_architecture
 
 if TYPE_CHECKING:
     from . import reuse
@@ -261,10 +261,14 @@ class LambdaSession:
                 self._sweeping = self._engine = None
             members = [m for f in functions for m in (f.members if isinstance(f, FunctionPool) else [f])]
             handed = removals.Removals.of(engine, [getattr(m, "container", None) for m in members])
-            hygiene.finish_later(
-                lambda: self._finish(functions, sweeping, engine),
-                taken_over=None if handed is None else lambda: _joined(sweeping) and handed.taken_over(),
-            )
+
+            def over(handed: removals.Removals) -> bool:
+                if sweeping is not None:
+                    sweeping.join()  # to its end, as before (as a rule it ended long before the session)
+                return handed.taken_over()
+
+            taken_over = None if handed is None else functools.partial(over, handed)
+            hygiene.finish_later(lambda: self._finish(functions, sweeping, engine), taken_over=taken_over)
             return
         with self._lock:
             if self.settings.keep:
@@ -293,24 +297,3 @@ class LambdaSession:
             sweeping.join()
         if engine is not None and not self.settings.keep:
             engine.close()
-
-
-def _joined(thread: threading.Thread | None) -> bool:
-    """Wait for `thread`, if any: the sweep, to its end, as before (as a rule it ended long before the session)."""
-    if thread is not None:
-        thread.join()
-    return True
-
-
-def kept_line(container: LambdaContainer, event_format: str) -> str:
-    """What `--lambda-keep` says of a container it leaves running: how to invoke it, test it, remove it."""
-    # Imported here: the event command brings the HTTP fronts, which a container's start does not need.
-    from ..cli.event import curl_command
-
-    hint = curl_command(container.url, event_format=event_format)
-    return (
-        f"keeping container {container.name} ({container.image.ref}) at {container.url}: invoke it "
-        f"with `{hint}` (any method and path: `python -m pytest_lambda_container event --help`), "
-        f"run the tests against it with `{function_target_command(container.url)}`; "
-        f"remove it with `docker rm -f {container.name}`"
-    )
