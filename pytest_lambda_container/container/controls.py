@@ -3,13 +3,14 @@ runtime after a timeout, read its peak memory. A mixin of `DockerContainer` (doc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, cast
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from docker.models.containers import Container
 
 from ..engine.client import Engine
-from ..errors import LambdaContainerError
+from ..errors import ContainerError, LambdaContainerError
 from . import cgroup, memwatch
 from .sandbox import Sandbox
 
@@ -18,6 +19,27 @@ if TYPE_CHECKING:
 
 #: How an exec says its program is not there or cannot run (POSIX shells' and the engines' 127 and 126).
 _NO_PROGRAM = (126, 127)
+#: How long an exec whose output has ended may take to have its exit status recorded by the engine.
+EXEC_SETTLE = 5.0
+
+
+def settled_exit_code(inspect: Callable[[], Mapping[str, Any]], *, wait: float = EXEC_SETTLE) -> int:
+    """An ended exec's exit status, from the engine's inspection (`inspect`), asked again until it has one.
+
+    The engine ends an exec's output stream before it records the exec's exit: inspected at once, a loaded engine
+    can answer "Running": true, "ExitCode": null (https://github.com/moby/moby/issues/19607; docker-py's `exec_run`
+    returns that None as the exit code). Read as 0, a start-up check that found no runtime passed (issue 17's e2e
+    flake: an image with no runtime passed its setup). Past `wait`, `ContainerError`: the status is unknown.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        state = inspect()
+        code = state.get("ExitCode")
+        if code is not None and not state.get("Running"):
+            return int(code)
+        if time.monotonic() > deadline:
+            raise ContainerError(f"the engine recorded no exit status for a command that ended (after {wait:g}s)")
+        time.sleep(0.01)
 
 
 class RunningControls:
@@ -31,9 +53,12 @@ class RunningControls:
 
     def exec(self, argv: tuple[str, ...], *, workdir: str, environment: Mapping[str, str]) -> tuple[int, str]:
         """Run `argv` in the container; its exit code and output (both streams, the first line's indent kept)."""
+        api = self.engine.client.api
         with self.engine.errors(f"a command in container {self.name}"):
-            code, output = self.container.exec_run(list(argv), workdir=workdir, environment=dict(environment))
-        return int(code or 0), cast(bytes, output or b"").decode("utf-8", "replace").rstrip()
+            created = api.exec_create(self.id, list(argv), workdir=workdir, environment=dict(environment))
+            output: bytes = api.exec_start(created["Id"])
+            code = settled_exit_code(lambda: api.exec_inspect(created["Id"]))
+        return code, (output or b"").decode("utf-8", "replace").rstrip()
 
     def update_cpus(self, vcpus: float) -> bool:
         """Give the running container `vcpus` of CPU (a quota: Docker cannot change nano_cpus); False if refused."""
