@@ -199,7 +199,7 @@ class ContainerTarget(Target):
             if self.early is None:
                 self.early = EarlyStart(
                     lambda: self.session().container(ahead=True),
-                    discard=self.close,
+                    discard=lambda: self.session().drop(),  # its container only: the session may serve others
                     prepare=lambda: self.session().prepare(),
                 )
             return self.early

@@ -11,7 +11,8 @@ from collections.abc import Callable
 class EarlyStart:
     """A start run in a background thread while pytest collects (issue 17: the container's start and init overlap
     pytest's own work): `wait()` returns once it is done, or raises what it raised, every time (never started
-    twice); `discard()` has what it started removed at once, or as soon as it is done.
+    twice); `discard()` has what it started removed at once, or as soon as it is done, unless `wait()` claims it
+    first.
 
     `prepare` runs first (the session's engine and image: imports, an engine round trip, the build check), then
     `start`; `hold()` lets the caller wait for the preparation (`collecting.start_before_conftests`).
@@ -50,6 +51,10 @@ class EarlyStart:
         return self._prepared.wait(timeout)
 
     def wait(self) -> None:
+        """Wait for the start, and keep what it started (a `discard` asked before it was done is taken back)."""
+        with self._lock:
+            if not self._done:
+                self._discarded = False
         self._thread.join()
         if self.error is not None:
             raise self.error.with_traceback(None)

@@ -9,18 +9,17 @@ Usable without pytest::
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 import warnings
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ..build.image import ImageInfo
 from ..config.function import FunctionSpec, ResolvedFunction
 from ..config.settings import Settings
-from ..engine import hygiene, removals
+from ..engine import hygiene
 from ..engine.client import Engine, connect
 from ..errors import LambdaContainerError
 from . import delivery, launch, watch_inside
@@ -28,7 +27,7 @@ from . import emulator as rie
 from .function import LambdaContainer
 from .instruments import Instruments
 from .pool import FunctionPool, end_all
-from .protocol import kept_line
+from .session_end import HandOff, SessionEnd
 from .session_images import SessionImages
 
 if TYPE_CHECKING:
@@ -37,17 +36,7 @@ if TYPE_CHECKING:
 Log = Callable[[str], None]
 
 
-class HandOff(Protocol):
-    """Containers started by another process of the run, for this session to take (`container.handoff`)."""
-
-    def take(self, fn: ResolvedFunction, engine: Callable[[], Engine], log: Log) -> LambdaContainer | None: ...
-
-    def used(self, fn: ResolvedFunction) -> None: ...
-
-    def give_back(self, container: LambdaContainer) -> bool: ...
-
-
-class LambdaSession:
+class LambdaSession(SessionEnd):
     """Builds or finds images and starts containers on demand, each once; `close()` removes what it started.
 
     `log` gets progress lines; `warn` what must not pass unseen (default: `warnings.warn`); `stream_build_output`
@@ -75,7 +64,6 @@ class LambdaSession:
         #: Plans made ahead of their container (`prepare`), each taken by the container's start.
         self._prepared: dict[ResolvedFunction, launch.LaunchPlan] = {}
         self._lock = threading.RLock()
-        #: With `reuse`: this run's hold on the slot of each container it took or left for the next run.
         self._claims: dict[int, reuse.Claim] = {}
         self._images = SessionImages(settings, self.engine, self._lock, self.log, self.warn, stream_build_output)
         #: Coverage and a debugger in the containers, when asked for.
@@ -88,13 +76,6 @@ class LambdaSession:
 
     def __exit__(self, *exc: object | TracebackType) -> None:
         self.close()
-
-    @property
-    def containers(self) -> list[LambdaContainer]:
-        """The containers started so far (with `concurrency` over 1, each of every function's)."""
-        with self._lock:
-            functions = list(self._containers.values())
-        return [m for f in functions for m in (f.members if isinstance(f, FunctionPool) else [f])]
 
     def engine(self) -> Engine:
         """The Docker engine, connected on first use; orphans of killed sessions are removed then."""
@@ -162,10 +143,8 @@ class LambdaSession:
                 return existing
             # Under xdist, one the controller started while this worker booted (parallel.py), if it has.
             container = self.handoff.take(fn, self.engine, self.log) if self.handoff is not None else None
-            if container is not None:
-                plan = container.plan
-            else:
-                plan = self._prepared.pop(fn) if fn in self._prepared else self.plan(fn)
+            prepared = self._prepared.pop(fn, None)
+            plan = container.plan if container is not None else prepared or self.plan(fn)
             if container is None:
                 # The first container gets the configured port; the others any free one.
                 port = self.settings.port if not self._containers else 0
@@ -187,6 +166,15 @@ class LambdaSession:
                 self.image(fn)
             elif fn not in self._containers and fn not in self._prepared:
                 self._prepared[fn] = self.plan(fn)
+
+    def drop(self, spec: FunctionSpec | None = None) -> None:
+        """Remove that function's containers now: started ahead (`prepare`, `container(ahead=True)`), then needed by
+        no test. The session goes on: a later call of `container` starts it anew."""
+        fn = (spec or FunctionSpec()).resolve(self.settings)
+        with self._lock:
+            function, _ = self._containers.pop(fn, None), self._prepared.pop(fn, None)
+        if function is not None:
+            end_all([function], self._end)
 
     def plan(self, fn: ResolvedFunction) -> launch.LaunchPlan:
         """How this session starts containers of `fn`: its image found or built, the emulator delivered."""
@@ -230,70 +218,3 @@ class LambdaSession:
             with self._lock:
                 self._claims[id(container)] = held
         return container
-
-    def _end(self, container: LambdaContainer) -> None:
-        """Remove `container`, or let go of it: kept (`keep`), or left for the next run (`reuse`)."""
-        held = self._claims.pop(id(container), None)
-        if self.handoff is not None and self.handoff.give_back(container):
-            container.release()  # the controller that started it removes it, with the others, at once
-        elif self.settings.keep or held is not None:
-            if held is not None and not self.settings.keep:
-                self.log(f"leaving container {container.name} running for the next run (--lambda-reuse)")
-            container.release()
-        else:
-            container.remove()
-        if held is not None:
-            held.release()
-
-    def close(self, *, wait: bool = True) -> None:
-        """Remove every container started (or, with `keep`, leave them running and say how to reach them).
-
-        `wait=False`: the session is closed at once (no container listed or served any more), and the removals
-        finish in the background, while pytest reports (issue 17: a removal is ~0.3 s of a one-test run);
-        `hygiene.settle()` waits for them to end, and the process's exit until Docker has them in hand (it ends
-        them after the process is gone: engine/removals.py; on Podman, to their end). Kept, reused and measured
-        containers (coverage is read out of them at their removal) are ended here and now.
-        """
-        if not wait and not (self.settings.keep or self.settings.reuse) and self.instruments is None:
-            with self._lock:
-                functions, sweeping, engine = list(self._containers.values()), self._sweeping, self._engine
-                self._containers.clear()
-                self._sweeping = self._engine = None
-            members = [m for f in functions for m in (f.members if isinstance(f, FunctionPool) else [f])]
-            handed = removals.Removals.of(engine, [getattr(m, "container", None) for m in members])
-
-            def over(handed: removals.Removals) -> bool:
-                if sweeping is not None:
-                    sweeping.join()  # to its end, as before (as a rule it ended long before the session)
-                return handed.taken_over()
-
-            taken_over = None if handed is None else functools.partial(over, handed)
-            hygiene.finish_later(lambda: self._finish(functions, sweeping, engine), taken_over=taken_over)
-            return
-        with self._lock:
-            if self.settings.keep:
-                for container in self.containers:
-                    self.log(kept_line(container, self.settings.event_format))
-            functions, sweeping, engine = list(self._containers.values()), self._sweeping, self._engine
-            self._containers.clear()
-            self._sweeping = None
-            if not self.settings.keep:
-                self._engine = None
-            self._finish(functions, sweeping, engine)
-
-    def _finish(
-        self, functions: list[LambdaContainer | FunctionPool], sweeping: threading.Thread | None, engine: Engine | None
-    ) -> None:
-        """End `functions` (`_end`: all at once, but for a worker's, which the hand-off may give back, one by one),
-        read what the instruments measured, wait for the sweep, close the engine."""
-        if self.handoff is None:
-            end_all(functions, self._end)
-        else:
-            for function in functions:
-                function.end(self._end) if isinstance(function, FunctionPool) else self._end(function)
-        if self.instruments is not None:
-            self.instruments.close()
-        if sweeping is not None:
-            sweeping.join()
-        if engine is not None and not self.settings.keep:
-            engine.close()
