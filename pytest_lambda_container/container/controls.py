@@ -28,8 +28,9 @@ def settled_exit_code(inspect: Callable[[], Mapping[str, Any]], *, wait: float =
 
     The engine ends an exec's output stream before it records the exec's exit: inspected at once, a loaded engine
     can answer "Running": true, "ExitCode": null (https://github.com/moby/moby/issues/19607; docker-py's `exec_run`
-    returns that None as the exit code). Read as 0, a start-up check that found no runtime passed (issue 17's e2e
-    flake: an image with no runtime passed its setup). Past `wait`, `ContainerError`: the status is unknown.
+    returns that None as the exit code). Read as 0, a start-up check that found no runtime would pass. (Suspected in
+    issue 17's e2e flake, an image with no runtime that passed its setup, but not seen: Docker 20.10 records the exit
+    before it ends the output.) Past `wait`, `ContainerError`: the status is unknown.
     """
     deadline = time.monotonic() + wait
     while True:
