@@ -82,3 +82,13 @@ def test_httpx_loads_without_its_command_line():
     pytest.importorskip("click")  # httpx's command line starts with it: without it there is nothing to leave out
     code = LOAD + "import httpx\nprint('click' in sys.modules, 'httpx._main' in sys.modules, callable(httpx.main))"
     assert run(code, DOCKER_HOST="unix:///nowhere") == "False False True"
+
+
+def test_what_exists_once_the_sdk_is_loaded_is_out_of_the_collectors_walks():
+    code = (
+        "import gc\nfrom pytest_lambda_container.engine import sdk\nbefore = gc.get_freeze_count()\n"
+        "sdk.load({})\nimport docker.api.client\n"
+        "assert gc.get_freeze_count() > before and gc.get_freeze_count() > 10000, gc.get_freeze_count()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
