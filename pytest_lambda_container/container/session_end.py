@@ -3,7 +3,6 @@ at once or in the background while pytest reports. The base of `LambdaSession` (
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -82,16 +81,15 @@ class SessionEnd:
                 functions, sweeping, engine = list(self._containers.values()), self._sweeping, self._engine
                 self._containers.clear()
                 self._sweeping = self._engine = None
+            if sweeping is not None:
+                # Here, before pytest's summary: what the sweep says is said above it, never under it (it ended long
+                # before the session as a rule).
+                sweeping.join()
             members = [m for f in functions for m in (f.members if isinstance(f, FunctionPool) else [f])]
             handed = removals.Removals.of(engine, [getattr(m, "container", None) for m in members])
-
-            def over(handed: removals.Removals) -> bool:
-                if sweeping is not None:
-                    sweeping.join()  # to its end, as before (as a rule it ended long before the session)
-                return handed.taken_over()
-
-            taken_over = None if handed is None else functools.partial(over, handed)
-            hygiene.finish_later(lambda: self._finish(functions, sweeping, engine), taken_over=taken_over)
+            hygiene.finish_later(
+                lambda: self._finish(functions, None, engine), taken_over=None if handed is None else handed.taken_over
+            )
             return
         with self._lock:
             if self.settings.keep:

@@ -71,3 +71,18 @@ def test_a_discarded_early_start_drops_its_own_container_and_leaves_the_session_
     early._thread.join(10)
     early.discard()
     assert session.calls == ["prepare", "container ahead=True", "drop"]
+
+
+def test_a_session_closed_in_the_background_has_its_sweep_said_before_it_returns(tmp_path: Path):
+    """What the orphan sweep says comes above pytest's summary, never under it (pytester's parse of the summary
+    broke on such a line): `close(wait=False)` returns once the sweep has ended; only the removals go on."""
+    from pytest_lambda_container.container.session import LambdaSession
+    from pytest_lambda_container.engine import hygiene
+
+    said: list[str] = []
+    session = LambdaSession(Settings(rootdir=tmp_path), log=said.append)
+    session._sweeping = threading.Thread(target=lambda: (threading.Event().wait(0.3), said.append("removed x")))
+    session._sweeping.start()
+    session.close(wait=False)
+    assert said == ["removed x"]
+    hygiene.settle()
