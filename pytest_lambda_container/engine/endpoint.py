@@ -179,6 +179,12 @@ def client(endpoint: Endpoint, *, timeout: int, version: str | None = None) -> d
             made = docker.DockerClient(base_url=endpoint.address, tls=endpoint.tls or False, timeout=timeout, **options)
     except DockerException as exc:
         raise ConfigError(f"the engine {endpoint.address} ({endpoint.origin}) cannot be used: {exc}") from None
+    if endpoint.address.startswith(("unix://", "npipe://")) or ssh:
+        # No proxy, CA bundle or netrc applies to a socket or an ssh tunnel, and requests reads them all from
+        # os.environ at every request: a read that meets another thread changing it (pytest sets
+        # PYTEST_CURRENT_TEST at each test's phases) fails with KeyError; seen in CI from the start that runs while
+        # pytest collects and sets up (collecting.py). A tcp engine keeps them: a proxy may be its way.
+        made.api.trust_env = False
     from .tls import keep_engine_ca  # ssl: only where a client is made (the header reads this module too)
 
     keep_engine_ca(made.api)

@@ -196,3 +196,18 @@ def test_without_an_ssh_client_the_address_is_as_given(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     found = endpoint.Endpoint("ssh://ci@buildbox", "from DOCKER_HOST")
     assert endpoint.reach_address(found) == "ssh://ci@buildbox"
+
+
+@pytest.mark.parametrize(
+    ("address", "reads_the_environment"),
+    [("unix:///var/run/docker.sock", False), ("tcp://127.0.0.1:2375", True)],
+    ids=["socket", "tcp"],
+)
+def test_only_a_tcp_engine_reads_proxies_and_ca_bundles_from_the_environment(address, reads_the_environment):
+    """requests reads them from os.environ at every request, which fails (KeyError) when another thread changes it
+    meanwhile; nothing of it applies to a socket."""
+    made = endpoint.client(endpoint.Endpoint(address, "test"), timeout=1, version="1.41")
+    try:
+        assert made.api.trust_env is reads_the_environment
+    finally:
+        made.close()
