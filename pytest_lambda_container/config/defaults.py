@@ -1,10 +1,11 @@
 """The plugin's numbers, each in one place with the reason for its value: the defaults of the port and the timeout,
 how long past a function's timeout each caller waits before it calls the function stuck, and how a call the
-emulator refused during a reset is sent again; and where the plugin keeps its cache."""
+emulator refused during a reset is sent again; and where the plugin keeps its cache, kept from piling up."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 #: The emulator's host port on 127.0.0.1: the port AWS's documentation publishes aws-lambda-rie on
@@ -42,3 +43,22 @@ def cache_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "pytest-lambda-container"
+
+
+def prune_cache(folder: Path, days: float, *, now: float | None = None) -> list[Path]:
+    """Remove the files in `folder` (one of the cache's) not written (or touched) for `days`; those removed. Best
+    effort: another run may be pruning the same folder."""
+    oldest = (time.time() if now is None else now) - days * 86400
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            if entry.is_file() and entry.stat().st_mtime < oldest:  # also the part-written file of a killed run
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue  # removed meanwhile by another run's pruning
+    return removed

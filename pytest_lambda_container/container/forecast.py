@@ -18,11 +18,10 @@ import contextlib
 import hashlib
 import json
 import os
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..config.defaults import cache_dir
+from ..config.defaults import cache_dir, prune_cache
 
 KEEP_DAYS = 30
 REACHED, NOT_REACHED = "reached", "not reached"
@@ -72,9 +71,4 @@ def remember(of: str, reached: bool, *, folder: Path | None = None) -> None:
 
 def prune(folder: Path, *, now: float | None = None) -> None:
     """Remove the memories of command lines not run for `KEEP_DAYS`."""
-    cutoff = (time.time() if now is None else now) - KEEP_DAYS * 86400
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(folder):
-            with contextlib.suppress(OSError):
-                if entry.stat().st_mtime < cutoff:
-                    os.unlink(entry.path)
+    prune_cache(folder, KEEP_DAYS, now=now)

@@ -18,11 +18,11 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config.defaults import prune_cache
 from ..config.function import FunctionSpec, ResolvedFunction
 from ..engine.hygiene import pid_alive
 from .emulator import cache_dir
@@ -76,20 +76,7 @@ def memory_file(settings: Settings) -> Path:
 
 def prune_memories(folder: Path, *, now: float | None = None) -> list[Path]:
     """Remove the projects' memories in `folder` not written for `MEMORY_DAYS`; those removed."""
-    oldest = (time.time() if now is None else now) - MEMORY_DAYS * 86400
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
-    for entry in entries:
-        try:
-            if entry.is_file() and entry.stat().st_mtime < oldest:  # a memory, or the part-written one of a kill
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-        except OSError:
-            continue  # removed meanwhile by another run's pruning
-    return removed
+    return prune_cache(folder, MEMORY_DAYS, now=now)
 
 
 def to_json(fn: ResolvedFunction) -> dict[str, Any]:
