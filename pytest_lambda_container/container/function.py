@@ -137,7 +137,10 @@ class LambdaContainer(ContainerLife):
                     wait = httpx.Timeout(limit, connect=LOOPBACK_CONNECT)
                     sent = {**INVOKE_HEADERS, **(headers or {})}
                     response = self._http.post(INVOKE_PATH, content=payload, headers=sent, timeout=wait)
-                return warmup.timed_out_answer(self.timeout) if deadline.fired else response  # ended by the plugin
+                if deadline.fired and self._latest is not None:  # ended by the plugin: its report says so
+                    memory = self.plan.environment.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(sandbox.DEFAULT_MEMORY))
+                    self._latest.ended_at_timeout(self.timeout, int(memory))
+                return warmup.timed_out_answer(self.timeout) if deadline.fired else response
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.TimeoutException):
                     # Past the function timeout and then some, or past the caller's: the emulator is stuck, or

@@ -159,6 +159,8 @@ class LazyReport:
         #: The init that ran before this call, apart from it (`warmup`): the first call's report carries it.
         self._init_ms = init_duration_ms
         self._report: Report | None = None
+        #: The call's timeout and memory size, when the plugin ended it at its timeout itself (`warmup.call_deadline`).
+        self._ended_at: tuple[float, int] | None = None
         self._previous_before: str | None = None
         self._read = False
         self._superseded = False
@@ -168,6 +170,12 @@ class LazyReport:
         call began (the next call's report tells this call's lines by it)."""
         self._superseded = True
         return self._since
+
+    def ended_at_timeout(self, timeout: float, memory_size_mb: int) -> None:
+        """The plugin ended this call at the function's `timeout` (a function given room for a long init:
+        `warmup.call_deadline`): the emulator, its runtime killed under it, writes no REPORT line, where Lambda's
+        says the call ran its full timeout (`Duration: 3000.00 ms ... Status: timeout`); the report says so."""
+        self._ended_at = (timeout * 1000, memory_size_mb)
 
     def resolve(self) -> Report | None:
         """The report (None if the emulator wrote none: the container died, say)."""
@@ -182,6 +190,11 @@ class LazyReport:
                     self._report = parse(log, peak_bytes=peak, skip=self._previous_calls(log))
                 # A re-init's INIT REPORT may come just after the REPORT line: waited for as that line is.
                 if (self._report is not None and not init_pending(log)) or time.monotonic() > deadline:
+                    break
+                if self._report is None and self._ended_at is not None:  # none will come
+                    ms, memory = self._ended_at
+                    mb = None if peak is None else round(peak / 2**20, 1)
+                    self._report = Report(first_request(log) or "", ms, ms, memory, None, max_memory_used_mb=mb)
                     break
                 time.sleep(0.01)
             if self._report is not None and self._report.init_duration_ms is None and self._init_ms is not None:

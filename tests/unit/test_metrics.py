@@ -248,3 +248,21 @@ def test_a_crashed_calls_start_line_is_passed_over_even_when_the_call_befores_li
     only_crashed = CRASHED_THEN_THIS[: CRASHED_THEN_THIS.index("START RequestId: 1117")]
     arriving = LazyReport(Since({2.0: [only_crashed, CRASHED_THEN_THIS], 1.0: [WRITTEN_LATE]}), 2.0, previous_since=1.0)
     assert arriving.request_id == "11178b8b-5848-4866-a342-9fd5f221d8bc"
+
+
+def test_a_call_the_plugin_ended_at_its_timeout_reports_the_full_timeout_as_lambda_does():
+    """Lambda's REPORT of a timed-out call says its full timeout (`Duration: 3000.00 ms ... Status: timeout`); the
+    emulator, whose runtime the plugin killed at the function's timeout (a function given room for a long init),
+    writes none: the report says it itself, at once (no wait for a line that never comes)."""
+    cut = (
+        "START RequestId: 7f0c2a1e-1111-2222-3333-444455556666 Version: $LATEST\n"
+        "07 Dec 2026 22:40:01,000 [WARNING] (rapid) Reset initiated: ReleaseFail\n"
+    )
+    source = Measured(cut)
+    report = LazyReport(source, since=0.0, init_duration_ms=3500.0)
+    report.ended_at_timeout(3.0, 512)
+    assert report.duration_ms == 3000.0 and report.billed_duration_ms == 3000.0
+    assert report.request_id == "7f0c2a1e-1111-2222-3333-444455556666"
+    assert report.memory_size_mb == 512 and report.max_memory_used_mb == 64.0
+    assert report.init_duration_ms == 3500.0  # the init the warm-up ran apart, as on the first call's report
+    assert source.reads == 1
