@@ -68,7 +68,6 @@ def test_a_cold_start_longer_than_the_timeout_does_not_count_against_it(coldstar
     # The call itself still has its 1 s, ended in Lambda's words.
     with pytest.raises(FunctionTimeout, match=r"Task timed out after 1\.00 seconds"):
         fn.invoke_event({"sleep": 3})
-    assert fn.last_report.duration_ms >= 990  # its report says it ran its full timeout, as Lambda's does
     # After a timeout, Lambda inits again within the call, under the function's timeout: 2 s do not fit in 1 s.
     with pytest.raises(FunctionTimeout, match=r"Task timed out after 1\.00 seconds"):
         fn.invoke_event({})
