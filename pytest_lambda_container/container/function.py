@@ -131,17 +131,17 @@ class LambdaContainer(ContainerLife):
                     self._current, time.time(), init_duration_ms=self._current.take_init_ms(), previous_since=previous
                 )
                 self._latest = self._reports.last = report
+            deadline = warmup.call_deadline(self.plan, self._current)
             try:
-                with self._oom.watching(), warmup.call_deadline(self.plan, self._current) as deadline:
+                with self._oom.watching(), deadline:
                     limit = self.plan.emulator_timeout + EMULATOR_MARGIN if timeout is None else timeout
                     wait = httpx.Timeout(limit, connect=LOOPBACK_CONNECT)
                     sent = {**INVOKE_HEADERS, **(headers or {})}
                     response = self._http.post(INVOKE_PATH, content=payload, headers=sent, timeout=wait)
-                if deadline.fired and self._latest is not None:  # ended by the plugin: its report says so
-                    memory = self.plan.environment.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(sandbox.DEFAULT_MEMORY))
-                    self._latest.ended_at_timeout(self.timeout, int(memory))
-                return warmup.timed_out_answer(self.timeout) if deadline.fired else response
+                return self._ended_at_timeout() if deadline.fired else response
             except httpx.TransportError as exc:
+                if deadline.fired:  # the plugin ended it at the timeout, and the emulator dropped the call it was in
+                    return self._ended_at_timeout()
                 if isinstance(exc, httpx.TimeoutException):
                     # Past the function timeout and then some, or past the caller's: the emulator is stuck, or
                     # still busy (a second call would crash it). The next call gets a fresh container.
@@ -157,6 +157,14 @@ class LambdaContainer(ContainerLife):
                 error = ContainerError(f"invoking {self.name} at {self.url} failed: {type(exc).__name__}: {exc}")
                 # The message names httpx's error; its traceback (httpx's frames) would only bury the user's line.
                 raise self._with_logs(error) from None
+
+    def _ended_at_timeout(self) -> httpx.Response:
+        """The answer to a call the plugin ended at the function's timeout (`warmup.call_deadline`); its report says
+        it ran its full timeout."""
+        if self._latest is not None:
+            memory = self.plan.environment.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(sandbox.DEFAULT_MEMORY))
+            self._latest.ended_at_timeout(self.timeout, int(memory))
+        return warmup.timed_out_answer(self.timeout)
 
     def invoke_event(
         self,

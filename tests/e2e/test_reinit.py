@@ -9,6 +9,8 @@ a short-timeout function whose init does not fit never recovers (astuyve/lambda-
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from pytest_lambda_container import FunctionTimeout
@@ -36,21 +38,28 @@ def test_an_init_past_10s_is_retried_at_the_first_call_and_passes_where_the_time
 
 @pytest.fixture
 def init_limit(monkeypatch):
-    """Lambda's 10 s init limit, shortened for this test (the real one is tested once, above): `init_limit(s)`."""
-    return lambda seconds: monkeypatch.setattr(warmup, "INIT_LIMIT", seconds)
+    """Lambda's 10 s init limit, shortened for this test (the real one is tested once, above): `init_limit(s)`, which
+    returns an environment entry that makes the test's function its own: in this process only is the limit shortened,
+    and under xdist the controller starts ahead the functions the last run's workers used (container/handoff.py)."""
+
+    def shorten(seconds: float) -> dict[str, str]:
+        monkeypatch.setattr(warmup, "INIT_LIMIT", seconds)
+        return {"PLC_E2E_OWN_FUNCTION": uuid.uuid4().hex}
+
+    return shorten
 
 
 def test_an_init_past_the_limit_passes_where_the_timeout_covers_its_retry(coldstart, init_limit):
-    init_limit(1.0)
-    fn = coldstart(env={"INIT_SLEEP": "2", "CASE": "retry-fits"}, timeout=6)
+    own = init_limit(1.0)
+    fn = coldstart(env={"INIT_SLEEP": "2", "CASE": "retry-fits", **own}, timeout=6)
     assert fn.invoke_event({})["imports"] == 1
     assert fn.last_report.init_duration_ms > 2_000
 
 
 def test_an_init_past_the_limit_times_out_where_the_timeout_does_not_cover_its_retry(coldstart, init_limit):
     """The emulator, given room for the init (its budget, 2 s, past the 1 s timeout), is ended at 1 s by the plugin."""
-    init_limit(1.0)
-    fn = coldstart(env={"INIT_SLEEP": "2", "CASE": "retry-too-long"}, timeout=1)
+    own = init_limit(1.0)
+    fn = coldstart(env={"INIT_SLEEP": "2", "CASE": "retry-too-long", **own}, timeout=1)
     with pytest.raises(FunctionTimeout, match=r"Task timed out after 1\.00 seconds"):
         fn.invoke_event({})
     # Retried again at the next call, under the same timeout: it never fits.
