@@ -54,16 +54,6 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     return {name: value for name, value in wanted.items() if name in fields and value is not None}
 
 
-def front_of(settings: Settings) -> str:
-    """The front as the report header names it: the event format, and its stage and CORS origins when given."""
-    parts = [settings.event_format]
-    if settings.stage:
-        parts.append(f"stage {settings.stage}")
-    if settings.cors.configured:
-        parts.append(f"CORS {','.join(settings.cors_allow_origins) or 'configured'}")
-    return " ".join([parts[0], *(f"({part})" for part in parts[1:])])
-
-
 def transport_for(settings: Settings, function: Function, **kwargs: Any) -> LambdaTransport:
     """The transport that reaches `function` as the settings' front does (event format, options, integration
     timeout): the tests' clients and `serve` build it here alike; `kwargs` go to `LambdaTransport` as well."""
@@ -173,7 +163,7 @@ class ContainerTarget(Target):
         scale = f", concurrency {s.concurrency} (a container each)" if s.concurrency > 1 else ""
         scale += ", containers reused across runs (--lambda-reuse)" if s.reuse else ""
         return [
-            f"lambda-container: target container, {what}, port {s.port or 'any'}, events {front_of(s)}, "
+            f"lambda-container: target container, {what}, port {s.port or 'any'}, events {s.front}, "
             f"timeout {s.timeout:g}s{scale}",
             f"lambda-container: {s.limits.header()}",
             reach_header(),
@@ -226,7 +216,7 @@ class InProcessTarget(Target):
         s = self.settings
         source = f"source {s.source}" if s.source else "source from the Dockerfile"
         return [
-            f"lambda-container: target inprocess (no Docker), {source}, events {front_of(s)}, "
+            f"lambda-container: target inprocess (no Docker), {source}, events {s.front}, "
             f"timeout {s.timeout:g}s, memory {s.memory} MB as told to the handler",
             "lambda-container: in-process, the sandbox does not apply: no read-only filesystem, memory or CPU "
             "limits; the function's environment is seen by the handler only",
@@ -290,7 +280,7 @@ class FunctionTarget(DeployedTarget):
     def header(self) -> list[str]:
         s = self.settings
         endpoint = f" at {s.endpoint_url}" if s.endpoint_url else ""
-        return [f"lambda-container: target function {s.function}{endpoint} (Lambda Invoke API), events {front_of(s)}"]
+        return [f"lambda-container: target function {s.function}{endpoint} (Lambda Invoke API), events {s.front}"]
 
     def _make(self, fn: ResolvedFunction) -> Any:
         from .deployed import invoke_api as remote

@@ -112,6 +112,16 @@ class Settings:
         )
 
     @property
+    def front(self) -> str:
+        """The front as the report header names it: the event format, and its stage and CORS origins when given."""
+        parts = [self.event_format]
+        if self.stage:
+            parts.append(f"stage {self.stage}")
+        if self.cors.configured:
+            parts.append(f"CORS {','.join(self.cors_allow_origins) or 'configured'}")
+        return " ".join([parts[0], *(f"({part})" for part in parts[1:])])
+
+    @property
     def context_path(self) -> Path:
         """The build context (default: the Dockerfile's folder)."""
         return self.context or self.dockerfile_path.parent

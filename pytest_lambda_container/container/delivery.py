@@ -39,7 +39,8 @@ from pathlib import Path
 from docker.errors import APIError, NotFound
 
 from ..engine.client import Engine
-from ..engine.hygiene import LABEL, LABEL_DELIVERY, age
+from ..engine.hygiene import LABEL, LABEL_DELIVERY
+from ..engine.liveness import age
 from ..errors import ContainerError, EngineRefused, LambdaContainerError
 from . import memo
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config.defaults import prune_cache
 from ..config.function import FunctionSpec, ResolvedFunction
-from ..engine.hygiene import pid_alive
+from ..engine.liveness import pid_alive
 from .emulator import cache_dir
 
 if TYPE_CHECKING:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import socket
 import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Protocol
 
 from docker import errors as docker_errors
 
 from ..errors import LambdaContainerError
 from .client import Engine
+from .liveness import age, pid_alive
 
 #: Every container and image the plugin makes carries this label.
 LABEL = "pytest-lambda-container"
@@ -271,50 +269,3 @@ def _running(engine: Engine, container_id: str) -> bool:
     except LambdaContainerError:
         return True
     return bool(((found.attrs or {}).get("State") or {}).get("Running"))
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process `pid` runs on this host (one that is not ours to signal does). A zombie does not: a process
-    that ended and was never reaped, as every process of a killed run is where no init reaps orphans (a container
-    without `--init`): xdist's workers, once their killed controller's gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return not zombie(pid)
-
-
-def zombie(pid: int, proc: Path = Path("/proc")) -> bool:
-    """Whether `pid` has ended and waits to be reaped (its state in /proc/PID/stat, after the command's parenthesis)."""
-    try:
-        stat = (proc / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
-
-
-_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
-
-
-def moment(created: str | None) -> datetime | None:
-    """An engine's timestamp (Docker's RFC 3339 with nanoseconds and Z, Podman's with an offset); None when it
-    cannot be read."""
-    found = _TIMESTAMP.match((created or "").strip())
-    if not found:
-        return None
-    seconds, fraction, zone = found.groups()
-    zone = "+00:00" if zone in (None, "Z") else zone
-    # Six digits: older Pythons' fromisoformat reads no other fraction.
-    micro = (fraction or ".")[1:7].ljust(6, "0")
-    return datetime.fromisoformat(f"{seconds}.{micro}{zone}")
-
-
-def age(created: str | None, *, now: datetime | None = None) -> float:
-    """Seconds since an engine's timestamp (`moment`); 0 when it cannot be read, so that nothing is taken for old by
-    mistake."""
-    when = moment(created)
-    if when is None:
-        return 0.0
-    return max(0.0, ((now or datetime.now(timezone.utc)) - when).total_seconds())

@@ -32,7 +32,7 @@ from typing import Any
 
 from ..errors import LambdaContainerError
 from .client import Engine
-from .hygiene import moment
+from .liveness import moment
 
 #: The engine's events that show a container's removal under way (`kill`) or over (`destroy`).
 TAKEN_OVER = ("kill", "destroy")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from pytest_lambda_container.container.handoff_files import FOLDER_PREFIX
-from pytest_lambda_container.engine.hygiene import LABEL_PID, pid_alive
+from pytest_lambda_container.engine.hygiene import LABEL_PID
+from pytest_lambda_container.engine.liveness import pid_alive
 
 from .conftest import ROOT
 

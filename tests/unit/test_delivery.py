@@ -12,7 +12,7 @@ import pytest
 
 from pytest_lambda_container.container import emulator as rie
 from pytest_lambda_container.container.delivery import Bundle, BundleFile
-from pytest_lambda_container.engine.hygiene import age
+from pytest_lambda_container.engine.liveness import age
 from pytest_lambda_container.errors import EmulatorUnavailable
 
 

@@ -592,8 +592,7 @@ def test_cors_on_rest_is_a_usage_error_of_the_run(pytester: pytest.Pytester) -> 
 def test_the_report_header_names_the_stage_and_cors(tmp_path: Any) -> None:
     """The header says which front the run speaks as: its format, stage and CORS origins."""
     from pytest_lambda_container.config.settings import Settings
-    from pytest_lambda_container.targets import front_of
 
-    assert front_of(Settings(rootdir=tmp_path)) == "rest"
+    assert Settings(rootdir=tmp_path).front == "rest"
     settings = Settings(rootdir=tmp_path, event_format="http", stage="dev", cors_allow_origins=("https://a.example",))
-    assert front_of(settings) == "http (stage dev) (CORS https://a.example)"
+    assert settings.front == "http (stage dev) (CORS https://a.example)"

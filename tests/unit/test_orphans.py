@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from pytest_lambda_container.engine import hygiene
+from pytest_lambda_container.engine import hygiene, liveness
 from pytest_lambda_container.engine.hygiene import ORPHAN_AGE, is_orphan
 
 HERE = "ci-host"
@@ -67,14 +67,14 @@ def test_a_process_that_ended_unreaped_is_gone():
     of a killed run stays one, and its containers would never be swept."""
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
-        assert hygiene.pid_alive(child.pid)
+        assert liveness.pid_alive(child.pid)
         child.stdin.close()
         deadline = time.monotonic() + 60
-        while not hygiene.zombie(child.pid):  # ended; not reaped, as this process does not wait for it yet
+        while not liveness.zombie(child.pid):  # ended; not reaped, as this process does not wait for it yet
             assert time.monotonic() < deadline, "the child never ended"
             time.sleep(0.05)
-        assert not hygiene.pid_alive(child.pid)
+        assert not liveness.pid_alive(child.pid)
     finally:
         child.kill()
         child.wait(timeout=60)
-    assert not hygiene.pid_alive(child.pid)
+    assert not liveness.pid_alive(child.pid)
