@@ -16,70 +16,86 @@ from __future__ import annotations
 
 import argparse
 import glob
+import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from .build import platforms
-from .cli import clean, doctor, serve
-from .cli import event as event_cli
-from .container import emulator as rie
-from .container import emulator_wheel as rie_wheel
 from .errors import LambdaContainerError
+
+#: Each command's module in `cli` (None: `rie`, here), its one-line help and its description. A command's module is
+#: imported only when it runs: `event` needs neither the engine nor the docker SDK, and the others' imports (the SDK,
+#: with paramiko where installed) were ~0.4 s of each `event` (issue 17).
+COMMANDS: dict[str, tuple[str | None, str, str | None]] = {
+    "rie": (None, "print the path of aws-lambda-rie, provisioning it if needed", None),
+    "doctor": (
+        "doctor",
+        "check the engine, the emulator and the project",
+        "Check what a run of the plugin needs, one line each; exit 1 when something would block it.",
+    ),
+    "event": (
+        "event",
+        "print the event of an HTTP request, e.g. `event GET /test1 | curl -d @- URL`",
+        "Print the complete event the plugin sends for an HTTP request, as one line of JSON.",
+    ),
+    "serve": (
+        "serve",
+        "serve the function over HTTP on 127.0.0.1, as API Gateway would (curl, a browser, the url target)",
+        "Build and start the container, serve it over HTTP until Ctrl-C, then remove the container.",
+    ),
+    "clean": (
+        "clean",
+        "remove reused (--lambda-reuse) and kept (--lambda-keep) containers",
+        "Remove the containers the plugin left running on purpose: reused and kept ones.",
+    ),
+}
+#: The commands that need no engine: the docker SDK is not loaded for them.
+WITHOUT_ENGINE = frozenset({"event"})
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((word for word in argv if not word.startswith("-")), None)  # the command: the first word
     parser = argparse.ArgumentParser(prog="python -m pytest_lambda_container")
     commands = parser.add_subparsers(dest="command", required=True)
-    rie_cmd = commands.add_parser("rie", help="print the path of aws-lambda-rie, provisioning it if needed")
-    rie_cmd.add_argument("--arch", choices=platforms.RIE_ARCHES, default=platforms.RIE_ARCHES[0])
-    rie_cmd.add_argument(
-        "--from-wheel",
-        metavar="WHEEL",
-        help="install it from an aws-sam-cli wheel downloaded beforehand (a .whl file, or a folder holding one)",
-    )
-    doctor_cmd = commands.add_parser(
-        "doctor",
-        help="check the engine, the emulator and the project",
-        description="Check what a run of the plugin needs, one line each; exit 1 when something would block it.",
-    )
-    doctor.add_arguments(doctor_cmd)
-    event_cmd = commands.add_parser(
-        "event",
-        help="print the event of an HTTP request, e.g. `event GET /test1 | curl -d @- URL`",
-        description="Print the complete event the plugin sends for an HTTP request, as one line of JSON.",
-    )
-    event_cli.add_arguments(event_cmd)
-    serve_cmd = commands.add_parser(
-        "serve",
-        help="serve the function over HTTP on 127.0.0.1, as API Gateway would (curl, a browser, the url target)",
-        description="Build and start the container, serve it over HTTP until Ctrl-C, then remove the container.",
-    )
-    serve.add_arguments(serve_cmd)
-    clean_cmd = commands.add_parser(
-        "clean",
-        help="remove reused (--lambda-reuse) and kept (--lambda-keep) containers",
-        description="Remove the containers the plugin left running on purpose: reused and kept ones.",
-    )
-    clean.add_arguments(clean_cmd)
+    parsers: dict[str, argparse.ArgumentParser] = {}
+    module: ModuleType | None = None
+    for name, (module_name, help_line, description) in COMMANDS.items():
+        parsers[name] = commands.add_parser(name, help=help_line, description=description)
+        if name != chosen:
+            continue  # its arguments only matter to a run of it (the list of commands shows the help lines)
+        if name not in WITHOUT_ENGINE:
+            from .engine import sdk
+
+            sdk.load()  # as a session loads it: without the SDK's SSH transport where no ssh:// engine can be meant
+        if module_name is None:
+            _rie_arguments(parsers[name])
+        else:
+            module = importlib.import_module(f".cli.{module_name}", __package__)
+            module.add_arguments(parsers[name])
     args = parser.parse_args(argv)
     try:
-        if args.command == "doctor":
-            return doctor.run(args)
-        if args.command == "event":
-            return event_cli.run(args)
-        if args.command == "serve":
-            return serve.run(args)
-        if args.command == "clean":
-            return clean.run(args)
-        return _rie(args)
+        return int(module.run(args)) if module is not None else _rie(args)
     except ValueError as exc:
-        {"doctor": doctor_cmd, "event": event_cmd, "serve": serve_cmd}.get(args.command, rie_cmd).error(str(exc))
+        parsers[args.command if args.command in ("doctor", "event", "serve") else "rie"].error(str(exc))
     except LambdaContainerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
+def _rie_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--arch", choices=platforms.RIE_ARCHES, default=platforms.RIE_ARCHES[0])
+    parser.add_argument(
+        "--from-wheel",
+        metavar="WHEEL",
+        help="install it from an aws-sam-cli wheel downloaded beforehand (a .whl file, or a folder holding one)",
+    )
+
+
 def _rie(args: argparse.Namespace) -> int:
+    from .container import emulator as rie
+
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     if args.from_wheel is None:
         path = rie.locate(args.arch, log=log)
@@ -91,6 +107,8 @@ def _rie(args: argparse.Namespace) -> int:
 
 def _wheel(given: str, arch: str) -> Path:
     """The wheel `given` names: a file, a folder holding one, or a pattern the shell left unexpanded."""
+    from .container import emulator_wheel as rie_wheel
+
     path = Path(given).expanduser()
     matches = sorted(path.glob(rie_wheel.WHEEL_GLOB)) if path.is_dir() else sorted(map(Path, glob.glob(given)))
     if path.is_file():

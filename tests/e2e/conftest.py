@@ -18,6 +18,27 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "tests" / "images"
 
 
+#: The plugins that no test of an inner run uses, and that cost each pytest process ~0.35 s of CPU at its start
+#: (hypothesis imports itself whole for its terminal summary; anyio, its plugin): ~100 such processes in this suite.
+UNUSED_PLUGINS = "-p no:hypothesispytest -p no:anyio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _inner_runs_load_only_the_plugins_they_use():
+    """For the runs these tests start themselves (subprocess, env of their own), through PYTEST_ADDOPTS, which every
+    run reads; undone at the session's end."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTEST_ADDOPTS", f"{os.environ.get('PYTEST_ADDOPTS', '')} {UNUSED_PLUGINS}".strip())
+        yield
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytest's own, whose runs load no plugin their tests do not use (pytester drops PYTEST_ADDOPTS when made)."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", UNUSED_PLUGINS)
+    return pytester
+
+
 @pytest.fixture(scope="session")
 def docker_client():
     client = docker.from_env()

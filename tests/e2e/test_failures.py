@@ -41,7 +41,11 @@ def test_function_timeout_names_the_limit_and_the_next_invoke_works(lambda_conta
     # The emulator's own events, not this machine's clock (a loaded host stretches that): it reset the runtime for a
     # timeout and reports the call ran its full limit; the answer came then, not after the 30 s sleep.
     assert fn.last_report.duration_ms >= 3000
-    assert "Reset initiated: Timeout" in fn.logs()
+    if not fn.plan.has_init_room:
+        assert "Reset initiated: Timeout" in fn.logs()
+    # Else its init outran the 3 s (FastAPI's import on a loaded host): the container was started again with room for
+    # the init, and the plugin, keeping the timeout itself, ended the call (warmup.py), where the emulator says nothing
+    # of a timeout; its report is the plugin's, of the full limit (metrics.LazyReport.ended_at_timeout).
     assert "Task timed out after 3.00 seconds" in str(info.value)
     assert "the limit is 3s" in str(info.value) and info.value.timeout == 3
     assert client.get("/sleep", params={"seconds": 0}).json() == {"slept": 0}
