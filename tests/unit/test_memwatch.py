@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pytest_lambda_container.container import cgroup, memwatch
+from pytest_lambda_container.container import cgroup, memwatch, watcher
 from pytest_lambda_container.container.memwatch import OomWatch
 
 V1_STAT = "cache 1048576\nrss 4096\nshmem 314572800\nmapped_file 0\ntotal_cache 1048576\ntotal_rss 268435456\n"
@@ -152,3 +152,22 @@ def test_on_the_engines_host_the_hosts_watch_runs_and_elsewhere_without_a_python
     assert elsewhere.memory is not None and not elsewhere.memory.available
     (line,) = said
     assert "fn:node has no Python" in line and "only the container's limit holds" in line
+
+
+@pytest.mark.parametrize("usage_file", memwatch.USAGE_FILES)
+def test_the_cheap_usage_decides_until_it_passes_the_limit_and_far_below_it_the_watch_looks_less_often(
+    tmp_path: Path, usage_file: str
+) -> None:
+    cg = _cgroup(tmp_path, cgroup.CGROUP_DIRS[0], f"anon {2 * 2**20}\n")  # over the 1 MB function's limit
+    (cg / "cgroup.procs").write_text("")
+    watch = memwatch.MemoryWatch(cg, 1)
+    (cg / usage_file).write_text(f"{2**19}\n")  # the whole usage within: memory.stat is not even read
+    near = watch._check()
+    assert watch.tripped is None
+    watch.limit = 512 * 2**20
+    far = watch._check()
+    assert watcher.INTERVAL <= near < far <= watcher.MAX_INTERVAL
+    watch.limit = 2**20
+    (cg / usage_file).write_text(f"{3 * 2**20}\n")  # past it: the anonymous memory decides
+    assert watch._check() == watcher.INTERVAL
+    assert watch.tripped == 2 * 2**20
