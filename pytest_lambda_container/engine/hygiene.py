@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from docker import errors as docker_errors
 
@@ -208,50 +208,53 @@ def is_orphan(
 def reap_orphans(engine: Engine) -> list[str]:
     """Remove our containers left behind by runs that are gone (`is_orphan`); names removed.
 
-    Best effort: an engine that fails here fails again, clearly, at the call that needs it.
+    Best effort: an engine that fails here fails again, clearly, at the call that needs it. What it judges by is in the
+    engine's list itself (`sparse`): the SDK's full listing would inspect every container, one round trip each, at
+    every session's start (xdist workers, and pytester's runs, each start one, while the others' containers run).
     """
     host = socket.gethostname()
     removed = []
     try:
         with engine.errors("the listing of our containers"):
-            candidates = engine.client.containers.list(all=True, ignore_removed=True, filters={"label": LABEL})
+            candidates = engine.client.containers.list(all=True, sparse=True, filters={"label": LABEL})
     except LambdaContainerError:
         return []
     for container in candidates:
-        found = container.labels or {}
+        listed = container.attrs or {}
+        found = listed.get("Labels") or {}
         if found.get(LABEL_DELIVERY):
             continue  # a volume's fill helper: delivery.py judges those by their own age
-        outdated = bool(found.get(LABEL_REUSE)) and _outdated(engine, container)
-        created = (container.attrs or {}).get("Created")
+        outdated = bool(found.get(LABEL_REUSE)) and _outdated(engine, found, listed.get("ImageID"))
         orphan = is_orphan(
             found,
             host=host,
-            age=age(created),
+            age=age(listed.get("Created")),
             pid_alive=pid_alive,
             parent_running=lambda parent: _running(engine, parent),
         )
         if not (outdated or orphan):
             continue
+        name = next(iter(listed.get("Names") or ()), "").lstrip("/") or container.id or ""
         try:
-            with engine.errors(f"the removal of container {container.name}"):
+            with engine.errors(f"the removal of container {name}"):
                 container.remove(force=True)
         except LambdaContainerError:
-            continue
-        removed.append(container.name or container.id or "")
+            continue  # gone meanwhile (another run's sweep, its own end), or the engine says why next time
+        removed.append(name)
     return removed
 
 
-def _outdated(engine: Engine, container: Any) -> bool:
-    """Whether a reused container runs an image its tag no longer names: the tag was moved to a newer build (a
-    rebuilt `my-fn:latest`), or removed. (A plugin-built image's content tag never moves: a changed build gets a new
-    tag, and the next run of that function replaces the container in its slot.)"""
-    ref = (container.labels or {}).get(LABEL_REUSE_IMAGE)
+def _outdated(engine: Engine, labels: dict[str, str], image_id: str | None) -> bool:
+    """Whether a reused container (its `labels`) runs an image (`image_id`) its tag no longer names: the tag was moved
+    to a newer build (a rebuilt `my-fn:latest`), or removed. (A plugin-built image's content tag never moves: a changed
+    build gets a new tag, and the next run of that function replaces the container in its slot.)"""
+    ref = labels.get(LABEL_REUSE_IMAGE)
     if not ref:
         return False
     try:
         with engine.errors("a look at a reused container's image"):
             try:
-                return bool(engine.client.images.get(ref).id != (container.attrs or {}).get("Image"))
+                return bool(engine.client.images.get(ref).id != image_id)
             except docker_errors.ImageNotFound:
                 return True
     except LambdaContainerError:

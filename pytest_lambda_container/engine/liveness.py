@@ -34,9 +34,11 @@ def zombie(pid: int, proc: Path = Path("/proc")) -> bool:
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 
 
-def moment(created: str | None) -> datetime | None:
-    """An engine's timestamp (Docker's RFC 3339 with nanoseconds and Z, Podman's with an offset); None when it
-    cannot be read."""
+def moment(created: str | int | None) -> datetime | None:
+    """An engine's timestamp (Docker's RFC 3339 with nanoseconds and Z, Podman's with an offset; a container list's
+    whole seconds since the epoch); None when it cannot be read."""
+    if isinstance(created, int):
+        return datetime.fromtimestamp(created, timezone.utc)
     found = _TIMESTAMP.match((created or "").strip())
     if not found:
         return None
@@ -47,7 +49,7 @@ def moment(created: str | None) -> datetime | None:
     return datetime.fromisoformat(f"{seconds}.{micro}{zone}")
 
 
-def age(created: str | None, *, now: datetime | None = None) -> float:
+def age(created: str | int | None, *, now: datetime | None = None) -> float:
     """Seconds since an engine's timestamp (`moment`); 0 when it cannot be read, so that nothing is taken for old by
     mistake."""
     when = moment(created)

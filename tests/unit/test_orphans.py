@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -78,3 +79,10 @@ def test_a_process_that_ended_unreaped_is_gone():
         child.kill()
         child.wait(timeout=60)
     assert not liveness.pid_alive(child.pid)
+
+
+def test_a_container_lists_creation_time_counts_as_the_inspections_does():
+    # The sweep reads the engine's list (whole seconds since the epoch), not each container's inspection (RFC 3339).
+    now = datetime(2026, 12, 8, 0, 0, 10, tzinfo=timezone.utc)
+    listed = int(datetime(2026, 12, 8, tzinfo=timezone.utc).timestamp())
+    assert liveness.age(listed, now=now) == liveness.age("2026-12-08T00:00:00.000000000Z", now=now) == 10.0

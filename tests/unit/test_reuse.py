@@ -116,5 +116,5 @@ class FakeEngine:
     [({"fn:latest": "sha256:aaa"}, False), ({"fn:latest": "sha256:new"}, True), ({}, True)],
 )
 def test_the_sweep_removes_a_reused_container_whose_tag_names_a_newer_build(tags, outdated):
-    container = SimpleNamespace(labels={hygiene.LABEL_REUSE_IMAGE: "fn:latest"}, attrs={"Image": "sha256:aaa"})
-    assert hygiene._outdated(FakeEngine(tags), container) is outdated  # type: ignore[arg-type]
+    labels = {hygiene.LABEL_REUSE_IMAGE: "fn:latest"}
+    assert hygiene._outdated(FakeEngine(tags), labels, "sha256:aaa") is outdated  # type: ignore[arg-type]
