@@ -61,6 +61,15 @@ class RunningControls:
             code = settled_exit_code(lambda: api.exec_inspect(created["Id"]))
         return code, (output or b"").decode("utf-8", "replace").rstrip()
 
+    def exec_apart(self, argv: tuple[str, ...]) -> tuple[int, bytes, bytes]:
+        """Run `argv` in the container; its exit code, and its output and error output apart, as bytes."""
+        api = self.engine.client.api
+        with self.engine.errors(f"a command in container {self.name}"):
+            created = api.exec_create(self.id, list(argv))
+            out, err = api.exec_start(created["Id"], demux=True)
+            code = settled_exit_code(lambda: api.exec_inspect(created["Id"]))
+        return code, out or b"", err or b""
+
     def update_cpus(self, vcpus: float) -> bool:
         """Give the running container `vcpus` of CPU (a quota: Docker cannot change nano_cpus); False if refused."""
         cpu = Sandbox.cpu_update(vcpus)

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Any, cast
+from typing import Any
 
 import httpx
 from docker.errors import NotFound
@@ -199,15 +199,13 @@ class DockerContainer(RunningControls):
             return
         self.harvested_already = True
         try:
-            with self.engine.errors(f"reading {spec.folder} out of container {self.name}"):
-                result = self.container.exec_run(["tar", "-C", spec.folder, "-cf", "-", "."], demux=True)
+            code, out, err = self.exec_apart(("tar", "-C", spec.folder, "-cf", "-", "."))
         except LambdaContainerError as exc:
             self.log(f"could not read {spec.folder} out of container {self.name} ({exc}); what it held is lost")
             return
-        out, err = cast("tuple[bytes | None, bytes | None]", result.output or (None, None))  # demux: both streams
-        if result.exit_code != 0 or not out:
-            said = (err or b"").decode("utf-8", "replace").strip()
-            self.log(f"could not read {spec.folder} out of container {self.name} (tar: {said or result.exit_code})")
+        if code != 0 or not out:
+            said = err.decode("utf-8", "replace").strip()
+            self.log(f"could not read {spec.folder} out of container {self.name} (tar: {said or code})")
             return
         spec.into.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(out)) as tar:

@@ -10,6 +10,7 @@ import threading
 import types
 
 import httpx
+import pytest
 
 from pytest_lambda_container.build.image import ImageInfo
 from pytest_lambda_container.build.image_config import ImageConfig
@@ -169,6 +170,25 @@ def test_an_init_past_lambdas_limit_is_killed_and_left_to_the_first_call(monkeyp
     assert "as on Lambda, the first call inits it again under the function's timeout" in said[0]
     # The burst, then Lambda's share again for the calls.
     assert current.cpus == [sandbox.burst_vcpus, sandbox.vcpus]
+
+
+class DroppedAtTheKill(SlowInit):
+    """An emulator that drops the connection once its runtime is killed (its panic under load, ErrInvalidInvokeID)."""
+
+    def post(self, path, *, content, timeout):
+        super().post(path, content=content, timeout=timeout)
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+
+@pytest.mark.parametrize("emulator", [SlowInit, DroppedAtTheKill])
+def test_an_init_the_plugin_ended_at_the_limit_is_over_it_however_the_emulator_answers(monkeypatch, emulator):
+    monkeypatch.setattr(warmup, "INIT_LIMIT", 0.05)
+    plan = launch.plan(CUSTOM, labels={}, emulator_volume=VOLUME, timeout=1)
+    current = FakeContainer()
+    assert warmup.warm_up(current, emulator(current, 5.0), plan, lambda line: None).outcome is Outcome.OVER_LIMIT
+    # Dropped before any limit: the runtime failed.
+    dropped = warmup.warm_up(FakeContainer(), DroppedAtTheKill(FakeContainer(), 0), plan, lambda line: None)
+    assert dropped.outcome is Outcome.RUNTIME_FAILED and "RemoteProtocolError" in dropped.answer
 
 
 def test_an_init_within_the_limit_is_the_first_calls_and_runs_with_the_burst():
