@@ -321,3 +321,20 @@ def test_a_record_that_cannot_be_read_is_a_warning_saying_what_it_means_for_the_
         warnings.simplefilter("error")
         assert oom.over_memory('{"ok": true}') is None
     assert container.reads == 1
+
+
+class LateOutput(Container):
+    """A container whose first read ends well and prints nothing (Podman's exec under load), the next its record."""
+
+    def exec(self, argv: tuple[str, ...], *, workdir: str, environment: dict[str, str]) -> tuple[int, str]:
+        status, output = super().exec(argv, workdir=workdir, environment=environment)
+        return (status, "") if "read" in argv and self.reads == 1 else (status, output)
+
+
+def test_a_read_that_printed_nothing_is_read_again() -> None:
+    container = LateOutput(RUNNING, record=f"1 {515 * MB}")
+    oom, _ = _judge(container)
+    with oom.watching():
+        pass
+    error = oom.over_memory(KILLED)
+    assert error is not None and "stopped at 515 MB" in error.error_message and container.reads == 2
