@@ -19,12 +19,13 @@ def load_script(name: str):
     spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there; standins imports host_pip by name
+    sys.modules[name] = module  # dataclasses look their module up there; standins imports its neighbours by name
     spec.loader.exec_module(module)
     return module
 
 
 host_pip = load_script("host_pip")
+standin_recipe = load_script("standin_recipe")
 standins = load_script("standins")
 
 
@@ -121,15 +122,15 @@ REF = "python:3.11-slim"
         (None, False, True, "missing"),
         ({}, False, False, "not a stand-in"),
         ({"maintainer": "someone"}, True, False, "not a stand-in"),
-        ({standins.STANDIN_LABEL: ""}, True, False, "not a stand-in"),
-        ({standins.STANDIN_LABEL: "abc"}, False, False, "up to date"),
-        ({standins.STANDIN_LABEL: "abc"}, True, True, "BOOTSTRAP_REBUILD=1"),
-        ({standins.STANDIN_LABEL: "old"}, False, True, "out of date"),
+        ({standin_recipe.STANDIN_LABEL: ""}, True, False, "not a stand-in"),
+        ({standin_recipe.STANDIN_LABEL: "abc"}, False, False, "up to date"),
+        ({standin_recipe.STANDIN_LABEL: "abc"}, True, True, "BOOTSTRAP_REBUILD=1"),
+        ({standin_recipe.STANDIN_LABEL: "old"}, False, True, "out of date"),
     ],
     ids=["missing", "real image", "real image, rebuild asked", "empty label", "up to date", "forced", "stale"],
 )
 def test_plan(labels, rebuild, build, says):
-    decision = standins.plan(REF, labels, "abc", rebuild)
+    decision = standin_recipe.plan(REF, labels, "abc", rebuild)
     assert decision.build is build
     assert REF in decision.reason and says in decision.reason
 
@@ -137,10 +138,10 @@ def test_plan(labels, rebuild, build, says):
 def test_the_label_is_the_content_tags_hash(tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")
     (tmp_path / "Dockerfile").chmod(0o644)
-    first = standins.recipe_hash(tmp_path / "Dockerfile", tmp_path, {}, "linux/amd64", ["sha256:base"])
+    first = standin_recipe.recipe_hash(tmp_path / "Dockerfile", tmp_path, {}, "linux/amd64", ["sha256:base"])
     assert len(first) == 16 and ":" not in first and "/" not in first
-    assert first == standins.recipe_hash(tmp_path / "Dockerfile", tmp_path, {}, "linux/amd64", ["sha256:base"])
-    assert first != standins.recipe_hash(tmp_path / "Dockerfile", tmp_path, {}, "linux/amd64", ["sha256:new"])
+    assert first == standin_recipe.recipe_hash(tmp_path / "Dockerfile", tmp_path, {}, "linux/amd64", ["sha256:base"])
+    assert first != standin_recipe.recipe_hash(tmp_path / "Dockerfile", tmp_path, {}, "linux/amd64", ["sha256:new"])
 
 
 def test_the_base_label_follows_the_pip_settings_the_host_cas_and_debootstrap(tmp_path, monkeypatch):
@@ -156,7 +157,7 @@ def test_the_base_label_follows_the_pip_settings_the_host_cas_and_debootstrap(tm
         folder.mkdir()
         made.append(folder)
         recipe = standins.write_base_recipe(folder, pip_conf)
-        return standins.recipe_hash(recipe, folder, {"debootstrap": debootstrap}, "linux/amd64", ())
+        return standin_recipe.recipe_hash(recipe, folder, {"debootstrap": debootstrap}, "linux/amd64", ())
 
     first = label()
     assert label() == first
@@ -198,8 +199,8 @@ def test_rewrite_rootfs(tmp_path):
     (overlay / "etc/ssl/certs").mkdir(parents=True)
     (overlay / "etc/ssl/certs/ca-certificates.crt").write_bytes(b"the host's bundle")
     (overlay / "etc/pip.conf").write_text("[global]\n")
-    copied, added = standins.rewrite_rootfs(
-        tmp_path / "in.tar", tmp_path / "out.tar", overlay, standins.BASE_LINKS, standins.BASE_DROP
+    copied, added = standin_recipe.rewrite_rootfs(
+        tmp_path / "in.tar", tmp_path / "out.tar", overlay, standin_recipe.BASE_LINKS, standin_recipe.BASE_DROP
     )
     with tarfile.open(tmp_path / "out.tar") as result:
         names = [m.name.removeprefix("./").rstrip("/") for m in result.getmembers()]
@@ -221,4 +222,4 @@ def test_rewrite_rootfs(tmp_path):
     for gone in ("EXTERNALLY-MANAGED", "InRelease", ".deb"):
         assert not any(name.endswith(gone) for name in names)
     assert names.count("etc/ssl/certs/ca-certificates.crt") == 1
-    assert (copied, added) == (4, 2 + len(standins.BASE_LINKS))  # 3 folders and python3; 2 files and the links
+    assert (copied, added) == (4, 2 + len(standin_recipe.BASE_LINKS))  # 3 folders and python3; 2 files and the links
