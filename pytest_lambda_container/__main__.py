@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(args)) if module is not None else _rie(args)
     except ValueError as exc:
-        parsers[args.command if args.command in ("doctor", "event", "serve") else "rie"].error(str(exc))
+        parsers[args.command].error(str(exc))  # a usage error, under the command's own usage line
     except LambdaContainerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -54,21 +54,23 @@ class RunningControls:
 
     def exec(self, argv: tuple[str, ...], *, workdir: str, environment: Mapping[str, str]) -> tuple[int, str]:
         """Run `argv` in the container; its exit code and output (both streams, the first line's indent kept)."""
-        api = self.engine.client.api
-        with self.engine.errors(f"a command in container {self.name}"):
-            created = api.exec_create(self.id, list(argv), workdir=workdir, environment=dict(environment))
-            output: bytes = api.exec_start(created["Id"])
-            code = settled_exit_code(lambda: api.exec_inspect(created["Id"]))
+        code, output = self._exec(argv, demux=False, workdir=workdir, environment=dict(environment))
         return code, (output or b"").decode("utf-8", "replace").rstrip()
 
     def exec_apart(self, argv: tuple[str, ...]) -> tuple[int, bytes, bytes]:
         """Run `argv` in the container; its exit code, and its output and error output apart, as bytes."""
+        code, (out, err) = self._exec(argv, demux=True)
+        return code, out or b"", err or b""
+
+    def _exec(self, argv: tuple[str, ...], *, demux: bool, **options: Any) -> tuple[int, Any]:
+        """The engine's exec of `argv`: its exit status once the engine has recorded it, and its output as docker-py
+        gives it (bytes; with `demux`, the two streams apart)."""
         api = self.engine.client.api
         with self.engine.errors(f"a command in container {self.name}"):
-            created = api.exec_create(self.id, list(argv))
-            out, err = api.exec_start(created["Id"], demux=True)
+            created = api.exec_create(self.id, list(argv), **options)
+            output = api.exec_start(created["Id"], demux=demux)
             code = settled_exit_code(lambda: api.exec_inspect(created["Id"]))
-        return code, out or b"", err or b""
+        return code, output
 
     def update_cpus(self, vcpus: float) -> bool:
         """Give the running container `vcpus` of CPU (a quota: Docker cannot change nano_cpus); False if refused."""
