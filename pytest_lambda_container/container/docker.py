@@ -14,7 +14,7 @@ import httpx
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from ..engine import hygiene, reach
+from ..engine import hygiene, reach, sdk
 from ..engine.client import Engine
 from ..engine.hygiene import LABEL_SESSION
 from ..errors import ContainerExited, ContainerNotReady, EngineRefused, LambdaContainerError
@@ -92,6 +92,9 @@ class DockerContainer(RunningControls):
     ) -> DockerContainer:
         name = f"plc-{plan.labels.get(LABEL_SESSION, 'x')}-{uuid.uuid4().hex[:6]}"
         options = plan.create_options(name=name, port=port, vcpus=vcpus)
+        # httpx's transport imports its HTTP core at the first client (~0.05 s, with anyio): done while the engine
+        # creates and starts the container, not after, when the readiness probe's client needs it.
+        sdk.preload("httpcore")
         with engine.errors(f"the creation of a container of {plan.image.ref}"):
             created = engine.client.containers.create(plan.image.id, **options)
         self = cls(engine, plan, created, log=log)
@@ -120,7 +123,8 @@ class DockerContainer(RunningControls):
 
     def wait_ready(self, timeout: float) -> None:
         """Return once the emulator answers HTTP; raise if the container exits or never answers."""
-        deadline = time.monotonic() + timeout
+        began = time.monotonic()
+        deadline = began + timeout
         # Never through a proxy: a user's HTTP_PROXY must not catch calls to the container. Plain HTTP: no CA bundle
         # to load (`verify=False` spares it, ~0.08 s of every start; nothing here speaks TLS).
         with httpx.Client(base_url=self.url, trust_env=False, verify=False, timeout=1.0) as probe:
@@ -140,7 +144,8 @@ class DockerContainer(RunningControls):
                         logs=self.logs(tail=LOG_TAIL),
                         container=self.name,
                     )
-                time.sleep(0.05)
+                # Most emulators answer within a few tries of their start: the first second is polled closely.
+                time.sleep(0.01 if time.monotonic() - began < 1 else 0.05)
 
     def exit_code(self) -> int | None:
         """The exit code if the container has stopped (-1 when it is gone altogether), else None."""

@@ -44,12 +44,15 @@ class LambdaContainer(ContainerLife):
         self._latest: metrics.LazyReport | None = None
         # Calls are serialized: the emulator crashes on a second concurrent one.
         self._lock = threading.RLock()
+        self._http = None
+
+    def _new_client(self) -> httpx.Client:
         # One keep-alive connection serves every call; never through a proxy: a user's HTTP_PROXY must not catch them.
         # Plain HTTP to the emulator: `verify=False` only spares loading a CA bundle no call uses (~0.08 s a client).
-        self._http = httpx.Client(
+        return httpx.Client(
             trust_env=False,
             verify=False,
-            timeout=httpx.Timeout(plan.timeout + EMULATOR_MARGIN, connect=LOOPBACK_CONNECT),
+            timeout=httpx.Timeout(self.plan.timeout + EMULATOR_MARGIN, connect=LOOPBACK_CONNECT),
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
 
@@ -137,7 +140,7 @@ class LambdaContainer(ContainerLife):
                     limit = self.plan.emulator_timeout + EMULATOR_MARGIN if timeout is None else timeout
                     wait = httpx.Timeout(limit, connect=LOOPBACK_CONNECT)
                     sent = {**INVOKE_HEADERS, **(headers or {})}
-                    response = self._http.post(INVOKE_PATH, content=payload, headers=sent, timeout=wait)
+                    response = self._served().post(INVOKE_PATH, content=payload, headers=sent, timeout=wait)
                 return self._ended_at_timeout() if deadline.fired else response
             except httpx.TransportError as exc:
                 if deadline.fired:  # the plugin ended it at the timeout, and the emulator dropped the call it was in

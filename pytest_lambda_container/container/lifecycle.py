@@ -36,8 +36,19 @@ class ContainerLife(ServingContainer):
     state: State
     restarts: int
     _oom: memwatch.OomWatch
-    _http: httpx.Client
+    #: Made at the first container's start (`_serve`): its imports run while the engine starts it (`sdk.preload`).
+    _http: httpx.Client | None
     _lock: threading.RLock
+
+    def _new_client(self) -> httpx.Client:
+        """The client that invokes the emulator (LambdaContainer's)."""
+        raise NotImplementedError
+
+    def _served(self) -> httpx.Client:
+        """The client to the container now serving."""
+        if self._http is None:
+            raise ContainerError(f"container {self.name} ({self.plan.image.ref}) has not started")
+        return self._http
 
     def _launch(self, port: int, *, vcpus: float | None = None) -> DockerContainer:
         started = DockerContainer.run(
@@ -47,6 +58,8 @@ class ContainerLife(ServingContainer):
 
     def _serve(self, current: DockerContainer) -> DockerContainer:
         self._current = current
+        if self._http is None:
+            self._http = self._new_client()
         self._http.base_url = httpx.URL(self._current.url)
         self._oom.close()
         # A new container, a new cgroup: its count starts at 0.
@@ -82,7 +95,7 @@ class ContainerLife(ServingContainer):
 
     def check_startup(self) -> None:
         """Have the runtime init now, off the function's timeout, or check that it can start (`warmup.start_up`)."""
-        if self._current is not None:
+        if self._current is not None and self._http is not None:
             warmup.start_up(
                 self._current,
                 self._http,
@@ -102,14 +115,16 @@ class ContainerLife(ServingContainer):
         self._oom.close()
         if self._current is not None:
             self._current.remove()
-        self._http.close()
+        if self._http is not None:
+            self._http.close()
 
     def release(self) -> None:
         """Let go of the container without removing it (it was kept for debugging)."""
         self.state = State.REMOVED
         if self._current is not None:
             self._current.release()
-        self._http.close()
+        if self._http is not None:
+            self._http.close()
 
     def _raise_if_exited(self, what: str, *, within: float = 0.0) -> None:
         try:

@@ -80,6 +80,23 @@ def _import_without(absent: str, name: str) -> None:
             del sys.modules[absent]
 
 
+def preload(*modules: str) -> None:
+    """Import `modules` in a background thread, now: call it as a thread starts waiting on the engine (a container's
+    create and start, ~0.3 s), so that their imports run while it waits, off the critical path (one interpreter lock:
+    a thread waiting on a socket leaves it free). Whoever imports them meanwhile waits for that import, whole."""
+    missing = [name for name in modules if name not in sys.modules]
+    if missing:
+        threading.Thread(target=_import_all, args=(missing,), name="lambda-container-preload", daemon=True).start()
+
+
+def _import_all(modules: list[str]) -> None:
+    for name in modules:
+        try:
+            import_module(name)
+        except ImportError:
+            continue  # whoever needs it raises its own error where it is used
+
+
 def with_ssh() -> None:
     """Make sure the loaded SDK has its SSH transport (an ssh:// engine after all)."""
     import docker.api.client

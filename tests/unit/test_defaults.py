@@ -40,11 +40,9 @@ def test_a_timeout_over_lambdas_limit_is_refused() -> None:
 def test_the_container_waits_its_margin_past_the_functions_timeout() -> None:
     plan = SimpleNamespace(timeout=3.0)  # all the handle reads of its plan before it starts
     function = LambdaContainer(engine=None, plan=plan)  # type: ignore[arg-type]
-    try:
-        timeout = function._http.timeout
+    with function._new_client() as client:
+        timeout = client.timeout
         assert (timeout.read, timeout.connect) == (3.0 + defaults.EMULATOR_MARGIN, defaults.LOOPBACK_CONNECT)
-    finally:
-        function._http.close()
 
 
 def test_a_deployed_url_is_waited_for_as_long_as_a_deployed_function() -> None:

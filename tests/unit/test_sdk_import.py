@@ -92,3 +92,16 @@ def test_what_exists_once_the_sdk_is_loaded_is_out_of_the_collectors_walks():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_preload_imports_in_the_background_and_leaves_a_missing_module_to_its_user():
+    # Run alone: this process has imported httpcore already.
+    code = (
+        "import threading\nfrom pytest_lambda_container.engine import sdk\n"
+        "sdk.preload('no_such_module_here', 'httpcore')  # the first fails, silently\n"
+        "sdk.preload('colorsys')\n"
+        "for t in threading.enumerate():\n"
+        "    t.name == 'lambda-container-preload' and t.join(30)\n"
+        "print('httpcore' in sys.modules, 'colorsys' in sys.modules)"
+    )
+    assert run(code) == "True True"
