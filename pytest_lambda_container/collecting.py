@@ -7,11 +7,13 @@ It starts as soon as collection finds a test that reaches the configured functio
 other targets; xdist's controller collects nothing, each worker starts its own. A failure (a build, a handler that
 cannot load) is raised at the first test that needs the function, once.
 
-Earlier still, before pytest imports the conftests, when the last run of the same command line reached the function
-(`container.forecast`): the engine and image are made ready while pytest waits (`HOLD`), so that the CPU goes to the
+Earlier still, when the last run of the same command line reached the function (`container.forecast`): as soon as
+pytest registers the plugin (it has read its ini file, and loads its other plugins next), with the settings that run
+had; kept when pytest has parsed this run's own (before the conftests) and they are the same, else removed at once and
+started anew with them. The engine and image are made ready while pytest waits (`HOLD`), so that the CPU goes to the
 start's own imports and requests first (one interpreter lock: the two would otherwise take turns, and the container
-start, the long wait, would begin later), and pytest imports the conftests and collects while the container starts
-and inits.
+start, the long wait, would begin later), and pytest loads its other plugins, imports the conftests and collects
+while the container starts and inits.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Callable
 
 import pytest
 
-from .config.settings import Settings
+from .config.settings import Settings, as_json, from_json
 from .container import forecast
 from .errors import ConfigError
 from .targets import ContainerTarget, Target
@@ -69,19 +71,51 @@ def forecast_applies(config: pytest.Config) -> bool:
     return not getattr(known, "numprocesses", None) and getattr(known, "dist", "no") in ("no", None)
 
 
+def start_at_registration(config: pytest.Config, make_target: Callable[[pytest.Config, Settings], Target]) -> None:
+    """If the last run of this command line reached the configured function, start it now with that run's settings,
+    and wait (at most `HOLD`) while its engine, image and plan get ready: at the plugin's registration, before pytest
+    loads its other plugins (`start_before_conftests` then checks the settings)."""
+    try:
+        memory = forecast.recall(command_line(config)) if forecast_applies(config) else None
+    except AttributeError:
+        return  # registered before pytest read its ini file (`pytest.main(plugins=...)`): at the conftests, then
+    if memory is None or not memory.reached or memory.settings is None:
+        return
+    try:
+        remembered = from_json(memory.settings)
+    except (ConfigError, ValueError):
+        return  # settings that no longer hold, or another version's: the run's own, before the conftests
+    _start(config, remembered, make_target)
+
+
 def start_before_conftests(
     config: pytest.Config, settings: Callable[[], Settings], make_target: Callable[[pytest.Config, Settings], Target]
 ) -> None:
     """If the last run of this command line reached the configured function, start it now, and wait (at most `HOLD`)
-    while its engine, image and plan get ready. `settings()`: as the options parsed so far say."""
-    if not forecast_applies(config) or not forecast.reached_last_time(command_line(config)):
-        return
-    try:
-        resolved = settings()
-    except ConfigError:
-        return  # said once, at pytest_configure
-    if resolved.target == "container" and not resolved.debug_port:
-        target = make_target(config, resolved)
+    while its engine, image and plan get ready; or keep what `start_at_registration` started, if this run's settings
+    are that one's. `settings()`: as the options parsed so far say."""
+    started = config.stash.get(EARLY_TARGET, None)
+    # Asked again now that every plugin's options are parsed (xdist's `-n` among them).
+    applies = forecast_applies(config)
+    reached = applies and (started is not None or forecast.reached_last_time(command_line(config)))
+    resolved = None
+    if reached:
+        try:
+            resolved = settings()
+        except ConfigError:
+            pass  # said once, at pytest_configure
+    if started is not None:
+        if started.settings == resolved:
+            return
+        drop_early(config)
+        del config.stash[EARLY_TARGET]
+    if resolved is not None:
+        _start(config, resolved, make_target)
+
+
+def _start(config: pytest.Config, settings: Settings, make_target: Callable[[pytest.Config, Settings], Target]) -> None:
+    if settings.target == "container" and not settings.debug_port:
+        target = make_target(config, settings)
         assert isinstance(target, ContainerTarget)
         config.stash[EARLY_TARGET] = target
         target.start_early().hold(HOLD)
@@ -129,4 +163,4 @@ class StartWhileCollecting:
         if early is not None and not reached:
             early.discard()
         if self.remember:
-            forecast.remember(command_line(session.config), reached)
+            forecast.remember(command_line(session.config), reached, settings=as_json(self.target.settings))

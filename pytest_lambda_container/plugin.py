@@ -45,7 +45,7 @@ class LambdaContainerWarning(pytest.PytestWarning):
     """A warning of pytest-lambda-container, e.g. a build in a run that was given the image to test."""
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     _leave_to_plain_imports()  # a run pytester nests has an import hook of its own, marked anew
     group = parser.getgroup("lambda-container", "Lambda container images under aws-lambda-rie")
     for opt in OPTIONS:
@@ -56,6 +56,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         for key in opt.ini_keys:
             what = opt.help if key == opt.ini else f"same as {opt.ini}"
             parser.addini(key, what, type=ini_type, default=default)  # type: ignore[arg-type]
+    # The container the last run of this command line needed, started before pytest loads its other plugins.
+    config = pluginmanager.get_plugin("pytestconfig")
+    if isinstance(config, pytest.Config) and not _CONFIGURED[0]:  # not in a run nested in another (pytester)
+        collecting.start_at_registration(config, _make_target)
 
 
 def _settings(config: pytest.Config, option: Callable[[str], Any]) -> Settings:

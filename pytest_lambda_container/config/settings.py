@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,44 @@ class Settings:
     def context_path(self) -> Path:
         """The build context (default: the Dockerfile's folder)."""
         return self.context or self.dockerfile_path.parent
+
+
+def as_json(settings: Settings) -> dict[str, Any]:
+    """`settings` as JSON values (`from_json` reads them back): what the forecast remembers of a run
+    (container/forecast.py)."""
+    encoded: dict[str, Any] = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        encoded[f.name] = value
+    return encoded
+
+
+def from_json(data: Mapping[str, Any]) -> Settings:
+    """The settings `as_json` wrote (checked as any are: `ConfigError`); `ValueError` where a field is missing or
+    unknown (written by another version of the plugin), or of the wrong kind."""
+    names = {f.name: str(f.type) for f in fields(Settings)}
+    if set(data) != set(names):
+        raise ValueError(f"fields differ: {sorted(set(data) ^ set(names))}")
+    decoded: dict[str, Any] = {}
+    for name, value in data.items():
+        kind = names[name]  # the annotation's text (`from __future__ import annotations`), as on Python 3.9
+        if value is not None and kind.startswith("Path"):
+            value = Path(value)
+        elif kind.startswith("tuple"):
+            value = tuple(value)
+        elif kind.startswith("Mapping"):
+            value = dict(value)
+        decoded[name] = value
+    try:
+        return Settings(**decoded)
+    except TypeError as exc:  # a value of the wrong kind, found by a check
+        raise ValueError(str(exc)) from None
 
 
 def _check_values(s: Settings) -> None:

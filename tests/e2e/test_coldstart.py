@@ -207,3 +207,64 @@ def test_a_command_line_whose_last_run_needed_the_function_starts_it_before_the_
     test_file.write_text("def test_plain():\n    pass\n")  # the same command line no longer needs it
     assert run() == {"before_conftests": True, "running": 0}  # started, then removed at collection
     assert run() == {"before_conftests": False, "running": 0}  # and not started again
+
+
+# A plugin pytest loads after this one (PYTEST_PLUGINS: after the installed plugins): at its import, the containers
+# the engine has for this process (given time: the start goes on while this import waits).
+LOADED_LATER = """
+import json, os, time
+import docker
+
+engine = docker.from_env()
+found, deadline = [], time.monotonic() + float(os.environ["WAIT_FOR_IT"])
+while not found and time.monotonic() < deadline:
+    found = engine.containers.list(all=True, filters={"label": f"pytest-lambda-container.pid={os.getpid()}"})
+    time.sleep(0.05)
+engine.close()
+with open("while_plugins_load.json", "w") as out:
+    json.dump(len(found), out)
+"""
+WITH_TIMEOUT = """
+from pathlib import Path
+from pytest_lambda_container.plugin import TARGET
+
+def test_reaches(invoke, lambda_container, pytestconfig):
+    early = pytestconfig.stash[TARGET].early
+    Path("used_early.txt").write_text(str(early is not None and early.result is lambda_container))
+    Path("timeout.txt").write_text(str(lambda_container.timeout))
+    assert invoke("GET", "/test1").status_code == 200
+"""
+
+
+def test_the_next_run_starts_it_before_pytest_loads_its_other_plugins_with_the_last_runs_settings(
+    pytester, lambda_image
+):
+    """The second run of a command line that needed the function has its container created while pytest still loads
+    plugins (one loaded after this one finds it), with the settings of the run before; a run whose own settings
+    differ (the ini file changed) has that container removed, and starts one with its own."""
+    pytester.makeconftest(FORECAST_PROBE)
+    pytester.makepyfile(WITH_TIMEOUT)
+    pytester.makepyfile(loaded_later=LOADED_LATER)
+    args = ("-p", "no:randomly", "-p", "no:cacheprovider", "--lambda-port=0", f"--lambda-image={lambda_image.id}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    env.update(
+        PYTEST_PLUGINS="loaded_later", PYTHONPATH=os.pathsep.join([str(pytester.path), env.get("PYTHONPATH", "")])
+    )
+
+    def run(wait_for_it: float = 20) -> tuple[int, dict[str, object], str, str]:
+        argv = [sys.executable, "-m", "pytest", *args]
+        done = subprocess.run(
+            argv, cwd=pytester.path, env={**env, "WAIT_FOR_IT": str(wait_for_it)}, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        seen = json.loads((pytester.path / "seen.json").read_text())
+        found = json.loads((pytester.path / "while_plugins_load.json").read_text())
+        used, timeout = ((pytester.path / name).read_text() for name in ("used_early.txt", "timeout.txt"))
+        return found, seen, used, timeout
+
+    pytester.makeini("[pytest]\nlambda_timeout = 20\n")
+    # Nothing remembered: nothing while the plugins load (the probe waits 2 s), the container at collection.
+    assert run(wait_for_it=2) == (0, {"before_conftests": False, "running": 0}, "True", "20.0")
+    assert run() == (1, {"before_conftests": True, "running": 0}, "True", "20.0")
+    pytester.makeini("[pytest]\nlambda_timeout = 30\n")  # the same command line, other settings
+    assert run() == (1, {"before_conftests": True, "running": 0}, "True", "30.0")  # that one removed, its own used

@@ -63,3 +63,21 @@ def test_the_memory_is_replaced_whole(tmp_path):
     forecast.remember("cmd", True, folder=tmp_path)
     forecast.remember("cmd", False, folder=tmp_path)
     assert [p.name for p in Path(tmp_path).iterdir()] == ["cmd"]  # no temporary file left
+
+
+def test_a_run_that_reached_the_function_is_remembered_with_its_settings_for_the_user_alone(tmp_path):
+    forecast.remember("cmd", True, settings={"image": "app:1"}, folder=tmp_path)
+    assert forecast.recall("cmd", folder=tmp_path) == forecast.Memory(True, {"image": "app:1"})
+    assert (tmp_path / "cmd").stat().st_mode & 0o777 == 0o600  # the settings may hold the function's environment
+    forecast.remember("cmd", True, settings={"image": "app:2"}, folder=tmp_path)  # the same answer, other settings
+    assert forecast.recall("cmd", folder=tmp_path) == forecast.Memory(True, {"image": "app:2"})
+    forecast.remember("cmd", False, settings={"image": "app:2"}, folder=tmp_path)
+    assert forecast.recall("cmd", folder=tmp_path) == forecast.Memory(False, None)
+
+
+def test_an_answer_an_earlier_version_wrote_is_read_without_settings_and_a_broken_one_not_at_all(tmp_path):
+    (tmp_path / "old").write_text(forecast.REACHED)
+    assert forecast.recall("old", folder=tmp_path) == forecast.Memory(True, None)
+    for broken in ("{", '{"settings": {}}', "[]"):
+        (tmp_path / "broken").write_text(broken)
+        assert forecast.recall("broken", folder=tmp_path) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from pytest_lambda_container import ConfigError
 from pytest_lambda_container.config.function import FunctionSpec
 from pytest_lambda_container.config.options import OPTIONS, Option, Origin
-from pytest_lambda_container.config.settings import Settings, resolve
+from pytest_lambda_container.config.settings import Settings, as_json, from_json, resolve
 
 
 def settings(root: Path, cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None, **kw: Any) -> Settings:
@@ -191,3 +192,30 @@ def test_any_other_endpoint_still_needs_the_functions_name(tmp_path, endpoint):
     cli = {"target": "function", **({"endpoint_url": endpoint} if endpoint else {})}
     with pytest.raises(ConfigError, match=r"needs the function: .*for aws-lambda-rie, give its invoke URL"):
         settings(tmp_path, cli=cli)
+
+
+def test_settings_come_back_whole_from_the_json_the_forecast_remembers(tmp_path):
+    given = Settings(
+        rootdir=tmp_path,
+        dockerfile=tmp_path / "Dockerfile",
+        build_args={"A": "1"},
+        env={"KEY": "value"},
+        binary_media_types=("image/png",),
+        cors_allow_origins=("*",),
+        event_format="http",
+        cpus=1.5,
+        timeout=7,
+    )
+    back = from_json(json.loads(json.dumps(as_json(given))))
+    assert back == given
+    assert isinstance(back.rootdir, Path) and back.context is None and back.binary_media_types == ("image/png",)
+
+
+def test_remembered_settings_another_version_wrote_or_that_no_longer_hold_are_refused(tmp_path):
+    remembered = as_json(Settings(rootdir=tmp_path))
+    with pytest.raises(ValueError, match="fields differ"):
+        from_json({**remembered, "retired_option": 1})
+    with pytest.raises(ValueError, match="fields differ"):
+        from_json({k: v for k, v in remembered.items() if k != "image"})
+    with pytest.raises(ConfigError):
+        from_json({**remembered, "timeout": -1})
