@@ -25,6 +25,7 @@ import pytest
 
 from .config.settings import Settings, as_json, from_json
 from .container import forecast
+from .engine import sdk
 from .errors import ConfigError
 from .targets import ContainerTarget, Target
 
@@ -39,6 +40,9 @@ NO_TESTS = ("collectonly", "setupplan", "showfixtures", "show_fixtures_per_test"
 
 #: The fixtures that reach the configured function (unless a conftest overrides `lambda_container`).
 REACHING = frozenset({"lambda_container", "lambda_client", "invoke"})
+#: What those fixtures import at their first use (the transport, the event formats: ~0.01 s): imported while the
+#: start goes on, once collection is done, so that the first test waits only for the start.
+CLIENT_MODULES = ("pytest_lambda_container.fronts.transport",)
 
 
 def reaches_function(item: pytest.Item, marker: str) -> bool:
@@ -162,5 +166,7 @@ class StartWhileCollecting:
         reached = any(reaches_function(item, self.marker) for item in session.items)
         if early is not None and not reached:
             early.discard()
+        elif early is not None:
+            sdk.preload(*CLIENT_MODULES)
         if self.remember:
             forecast.remember(command_line(session.config), reached, settings=as_json(self.target.settings))
