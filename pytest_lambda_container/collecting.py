@@ -112,12 +112,22 @@ def start_before_conftests(
             return
         drop_early(config)
         del config.stash[EARLY_TARGET]
+        if resolved is None or not starts_early(resolved):
+            # This run starts nothing early, so it remembers nothing at its collection: said here, or the next run
+            # of the command line would start (and drop) the same container again.
+            forecast.remember(command_line(config), False)
     if resolved is not None:
         _start(config, resolved, make_target)
 
 
+def starts_early(settings: Settings) -> bool:
+    """Whether a run of `settings` starts its function early (not with a debugger: the port goes to the first
+    function started, which must be one a test calls)."""
+    return settings.target == "container" and not settings.debug_port
+
+
 def _start(config: pytest.Config, settings: Settings, make_target: Callable[[pytest.Config, Settings], Target]) -> None:
-    if settings.target == "container" and not settings.debug_port:
+    if starts_early(settings):
         target = make_target(config, settings)
         assert isinstance(target, ContainerTarget)
         config.stash[EARLY_TARGET] = target

@@ -106,8 +106,11 @@ def pytest_configure(config: pytest.Config) -> None:
     target = config.stash[TARGET] = collecting.started_before(config, settings) or _make_target(config, settings)
     config.pluginmanager.register(Reports(lambda: target.opened_session), "lambda_container.reports")
     distributed = hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
-    # Not with a debugger: the port goes to the first function started, which must be one a test calls.
-    if isinstance(target, ContainerTarget) and StartWhileCollecting.wanted(config) and not settings.debug_port:
+    if (
+        isinstance(target, ContainerTarget)
+        and StartWhileCollecting.wanted(config)
+        and collecting.starts_early(settings)
+    ):
         early = StartWhileCollecting(target, MARKER, remember=_CONFIGURED[0] == 1 and not distributed)
         config.pluginmanager.register(early, "lambda_container.early")
     if settings.target == "container" and config.pluginmanager.hasplugin("xdist") and distributed:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 PROBE = """
@@ -53,3 +55,29 @@ def test_a_test_that_runs_only_on_another_target_does_not_start_it(pytester, mon
     pytester.makepyfile(TESTS.split("def test_reaches")[0] + TESTS.split("pass\n", 1)[1])
     result = pytester.runpytest("-p", "no:randomly", "-s")
     result.stdout.fnmatch_lines(["PROBE registered=True early=False"])
+
+
+def test_a_run_that_no_longer_starts_the_remembered_function_corrects_the_memory(pytester, monkeypatch, tmp_path):
+    """The next run of a command line starts what the last one needed, with its settings, as pytest registers the
+    plugin; a run that then turns out to start nothing early (here the ini file moved it to the inprocess target)
+    drops it and says so in the memory, or every later run would start and drop it again."""
+    from pytest_lambda_container.container import forecast
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nowhere")
+    monkeypatch.setenv("PYTEST_LAMBDA_CONTAINER_CACHE", str(tmp_path / "cache"))
+    pytester.makepyfile(
+        test_it="def test_reaches(invoke):\n    pass\n", app="def handler(event, context):\n    return {}\n"
+    )
+    pytester.path.joinpath("Dockerfile").write_text('FROM public.ecr.aws/lambda/python:3.11\nCMD ["app.handler"]\n')
+
+    def memory() -> list[forecast.Memory | None]:
+        return [forecast.recall(p.name, folder=p.parent) for p in (tmp_path / "cache" / "forecast").iterdir()]
+
+    # The same command line each time (pytester's own runs differ by their --basetemp).
+    run = (sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", f"--basetemp={tmp_path}/b")
+    pytester.run(*run)  # its test errs (no engine): it reached the function all the same
+    [remembered] = memory()
+    assert remembered is not None and remembered.reached and remembered.settings["target"] == "container"
+    pytester.makeini("[pytest]\nlambda_target = inprocess\n")
+    pytester.run(*run)
+    assert memory() == [forecast.Memory(False, None)]
