@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -65,6 +66,8 @@ def test_a_run_that_no_longer_starts_the_remembered_function_corrects_the_memory
 
     monkeypatch.setenv("DOCKER_HOST", "unix:///nowhere")
     monkeypatch.setenv("PYTEST_LAMBDA_CONTAINER_CACHE", str(tmp_path / "cache"))
+    for name in [name for name in os.environ if name.startswith("PYTEST_XDIST_")]:
+        monkeypatch.delenv(name)  # not an xdist worker's runs, as this test's own process may be
     pytester.makepyfile(
         test_it="def test_reaches(invoke):\n    pass\n", app="def handler(event, context):\n    return {}\n"
     )
