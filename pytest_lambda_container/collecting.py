@@ -8,12 +8,13 @@ other targets; xdist's controller collects nothing, each worker starts its own. 
 cannot load) is raised at the first test that needs the function, once.
 
 Earlier still, when the last run of the same command line reached the function (`container.forecast`): as soon as
-pytest registers the plugin (it has read its ini file, and loads its other plugins next), with the settings that run
-had; kept when pytest has parsed this run's own (before the conftests) and they are the same, else removed at once and
-started anew with them. The engine and image are made ready while pytest waits (`HOLD`), so that the CPU goes to the
-start's own imports and requests first (one interpreter lock: the two would otherwise take turns, and the container
-start, the long wait, would begin later), and pytest loads its other plugins, imports the conftests and collects
-while the container starts and inits.
+pytest registers the plugin (it has read its ini file, and loads the plugins that come after this one next), with the
+settings that run had, unless they kept the container past the run (`keep`, `reuse`); kept when pytest has parsed
+this run's own (before the conftests) and they are the same, else removed once its start is done (before the run's
+own starts, where both publish the same port) and started anew with them. The engine and image are made ready while
+pytest waits (`HOLD`), so that the CPU goes to the start's own imports and requests first (one interpreter lock: the
+two would otherwise take turns, and the container start, the long wait, would begin later), and pytest loads the other
+plugins, imports the conftests and collects while the container starts and inits.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import pytest
 from .config.settings import Settings, as_json, from_json
 from .container import forecast
 from .errors import ConfigError
+from .parallel import option_words
 from .targets import ContainerTarget, Target
 
-#: The target started before the conftests (`start_before_conftests`), until pytest_configure takes it.
+#: The target started early (`start_at_registration`, `start_before_conftests`), until pytest_configure takes it.
 EARLY_TARGET = pytest.StashKey[ContainerTarget]()
 
 #: How long pytest waits for the engine and image before it goes on with its own start: the imports and round trips
@@ -77,18 +79,27 @@ def forecast_applies(config: pytest.Config) -> bool:
 def start_at_registration(config: pytest.Config, make_target: Callable[[pytest.Config, Settings], Target]) -> None:
     """If the last run of this command line reached the configured function, start it now with that run's settings,
     and wait (at most `HOLD`) while its engine, image and plan get ready: at the plugin's registration, before pytest
-    loads its other plugins (`start_before_conftests` then checks the settings)."""
+    loads the plugins that come after it (`start_before_conftests`, or `started_before` where the plugin is registered
+    later, checks the settings). Never an error: a memory that cannot serve is no forecast."""
     try:
-        memory = forecast.recall(command_line(config)) if forecast_applies(config) else None
-    except AttributeError:
-        return  # registered before pytest read its ini file (`pytest.main(plugins=...)`): at the conftests, then
-    if memory is None or not memory.reached or memory.settings is None:
-        return
-    try:
+        if not forecast_applies(config) or distributes(config):
+            return
+        memory = forecast.recall(command_line(config))
+        if memory is None or not memory.reached or memory.settings is None:
+            return
         remembered = from_json(memory.settings)
-    except (ConfigError, ValueError):
-        return  # settings that no longer hold, or another version's: the run's own, before the conftests
-    _start(config, remembered, make_target)
+    except Exception:  # registered before pytest read its ini file, a memory another version wrote: no forecast
+        return
+    # Not one that outlives the run (kept, reused) on a memory: this run may not want it kept.
+    if not (remembered.keep or remembered.reuse):
+        _start(config, remembered, make_target)
+
+
+def distributes(config: pytest.Config) -> bool:
+    """Whether the command line, PYTEST_ADDOPTS or the ini file's addopts give xdist's `-n` or `--dist`: at the
+    registration, xdist may not have registered its options yet."""
+    words = option_words(config)
+    return any(w.startswith(("-n", "--numprocesses", "--dist")) for w in words)
 
 
 def start_before_conftests(
@@ -110,12 +121,8 @@ def start_before_conftests(
     if started is not None:
         if started.settings == resolved:
             return
-        drop_early(config)
-        del config.stash[EARLY_TARGET]
-        if resolved is None or not starts_early(resolved):
-            # This run starts nothing early, so it remembers nothing at its collection: said here, or the next run
-            # of the command line would start (and drop) the same container again.
-            forecast.remember(command_line(config), False)
+        _take(config)
+        _drop(config, started, instead=resolved)
     if resolved is not None:
         _start(config, resolved, make_target)
 
@@ -131,21 +138,43 @@ def _start(config: pytest.Config, settings: Settings, make_target: Callable[[pyt
         target = make_target(config, settings)
         assert isinstance(target, ContainerTarget)
         config.stash[EARLY_TARGET] = target
+        # Whatever ends the run before it takes the start (a usage error, a conftest that fails), it goes with it.
+        config.add_cleanup(lambda: drop_early(config))
         target.start_early().hold(HOLD)
 
 
 def started_before(config: pytest.Config, settings: Settings) -> ContainerTarget | None:
-    """The target started before the conftests, if its settings are still the run's (else it is dropped)."""
-    started = config.stash.get(EARLY_TARGET, None)
+    """The target started early, taken by the run if its settings are still the run's (else it is dropped)."""
+    started = _take(config)
     if started is not None and started.settings != settings:
-        drop_early(config)  # a conftest changed what runs: what the forecast started is not it
+        _drop(config, started, instead=settings)  # a conftest changed what runs: what the forecast started is not it
         return None
     return started
 
 
-def drop_early(config: pytest.Config) -> None:
-    """Remove what was started before the conftests, once its start is done."""
+def _take(config: pytest.Config) -> ContainerTarget | None:
     started = config.stash.get(EARLY_TARGET, None)
+    if started is not None:
+        del config.stash[EARLY_TARGET]
+    return started
+
+
+def _drop(config: pytest.Config, started: ContainerTarget, *, instead: Settings | None) -> None:
+    """Drop what was started early, for `instead` (the settings the run starts in its place, if any): removed once its
+    start is done, and before the run's own starts where both publish the same port (it would find the port taken,
+    and move). Where the run starts nothing early, it remembers nothing at its collection: the memory is corrected
+    here, or the next run of the command line would start (and drop) the same container again."""
+    if started.early is not None:
+        started.early.discard()
+        if instead is not None and instead.port and instead.port == started.settings.port:
+            started.early.settle()
+    if instead is None or not starts_early(instead):
+        forecast.remember(command_line(config), False)
+
+
+def drop_early(config: pytest.Config) -> None:
+    """Remove what was started early and not taken by the run (it ends before), once its start is done."""
+    started = _take(config)
     if started is not None and started.early is not None:
         started.early.discard()
 

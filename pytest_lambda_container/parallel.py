@@ -43,12 +43,17 @@ GROUPING = "lambda_container_groups"
 HANDOFF = "lambda_container_handoff"
 
 
-def dist_chosen(config: pytest.Config) -> bool:
-    """Whether the user gave `--dist` (command line, PYTEST_ADDOPTS, or the ini file's addopts)."""
+def option_words(config: pytest.Config) -> list[str]:
+    """The run's arguments as the user gave them: the command line's, PYTEST_ADDOPTS's and the ini file's addopts."""
     words = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
     addopts = config.getini("addopts")
     words += [w for line in (addopts if isinstance(addopts, list) else [addopts]) for w in shlex.split(str(line))]
-    return any(str(w) == "--dist" or str(w).startswith("--dist=") for w in words)
+    return [str(w) for w in words]
+
+
+def dist_chosen(config: pytest.Config) -> bool:
+    """Whether the user gave `--dist` (command line, PYTEST_ADDOPTS, or the ini file's addopts)."""
+    return any(w == "--dist" or w.startswith("--dist=") for w in option_words(config))
 
 
 def used_file(folder: Path, worker: str) -> Path:

@@ -37,6 +37,7 @@ TARGET = pytest.StashKey[Target]()
 MARKER = "lambda_targets"
 #: How many pytest runs of this process are configured (pytester's in-process runs nest in another).
 _CONFIGURED = [0]
+_COUNTED = pytest.StashKey[bool]()
 #: The session-scoped clients the plugin made: each test starts with their cookie jars empty.
 CLIENTS = pytest.StashKey[list["httpx.Client"]]()
 
@@ -83,6 +84,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _CONFIGURED[0] += 1
+    config.stash[_COUNTED] = True
     skipping.install(config)
     try:
         settings = _settings(config, config.getoption)
@@ -161,7 +163,11 @@ def lambda_settings_of(config: pytest.Config) -> Settings:
 def pytest_unconfigure(config: pytest.Config) -> None:
     skipping.uninstall(config)
     # The target fixture's finalizer normally did this; this covers internal errors that skip teardown.
-    _CONFIGURED[0] -= 1
+    if config.stash.get(
+        _COUNTED, False
+    ):  # configured by this plugin (another's pytest_configure may have failed first)
+        _CONFIGURED[0] -= 1
+        del config.stash[_COUNTED]
     target = config.stash.get(TARGET, None)
     if target is not None:
         target.close()

@@ -153,16 +153,22 @@ def from_json(data: Mapping[str, Any]) -> Settings:
     for name, value in data.items():
         kind = names[name]  # the annotation's text (`from __future__ import annotations`), as on Python 3.9
         if value is not None and kind.startswith("Path"):
-            value = Path(value)
+            value = Path(_of_kind(name, value, str))
         elif kind.startswith("tuple"):
-            value = tuple(value)
+            value = tuple(_of_kind(name, value, list))
         elif kind.startswith("Mapping"):
-            value = dict(value)
+            value = dict(_of_kind(name, value, dict))
         decoded[name] = value
     try:
         return Settings(**decoded)
     except TypeError as exc:  # a value of the wrong kind, found by a check
         raise ValueError(str(exc)) from None
+
+
+def _of_kind(name: str, value: Any, kind: type) -> Any:
+    if not isinstance(value, kind):
+        raise ValueError(f"{name}: {type(value).__name__}, not {kind.__name__}")
+    return value
 
 
 def _check_values(s: Settings) -> None:

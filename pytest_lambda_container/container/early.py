@@ -59,6 +59,10 @@ class EarlyStart:
         if self.error is not None:
             raise self.error.with_traceback(None)
 
+    def settle(self) -> None:
+        """Wait until the start is over, and what a `discard` asked meanwhile removed."""
+        self._thread.join()
+
     def discard(self) -> None:
         with self._lock:
             self._discarded = True

@@ -11,9 +11,9 @@ With the answer, the run's settings (`config.settings.as_json`): the next run st
 registers the plugin, with them, before pytest has loaded its other plugins (collecting.py), and keeps it if its own
 settings turn out the same. They may hold the function's environment, so the file is the user's alone (mode 0600).
 
-One small file per command line under the plugin's cache, written when the answer changes and touched when a forecast
-is read from it; files unused for `KEEP_DAYS` are pruned when a new one is written. Pure file work: no Docker, no
-pytest.
+One small file per command line under the plugin's cache, written when the answer or the settings change and touched
+when a forecast is read from it; files unused for `KEEP_DAYS` are pruned when a new one is written. Pure file work: no
+Docker, no pytest.
 """
 
 from __future__ import annotations

@@ -66,8 +66,10 @@ class ContainerLife(ServingContainer):
         self._oom = memwatch.OomWatch.of(
             self._current, self.name, self._current.plan, self.log, same_host=self.engine.reach.same_host
         )
-        if self.state is State.REMOVED:  # removed while this one was starting: it goes too
+        if self.state is State.REMOVED:  # removed while this one was starting: it goes too, with what serves it
             self._current.remove()
+            self._oom.close()
+            self._http.close()
             self._check_open()
         self.state = State.READY
         return current

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from docker.models.containers import Container
 
 from pytest_lambda_container import FunctionTimeout
 from pytest_lambda_container.container.sandbox import CPU_PERIOD
@@ -209,8 +213,8 @@ def test_a_command_line_whose_last_run_needed_the_function_starts_it_before_the_
     assert run() == {"before_conftests": False, "running": 0}  # and not started again
 
 
-# A plugin pytest loads after this one (PYTEST_PLUGINS: after the installed plugins): at its import, the containers
-# the engine has for this process (given time: the start goes on while this import waits).
+# A plugin pytest loads after this one (PYTEST_PLUGINS: after the installed plugins): at its import, how many
+# containers the engine has for this process (given time: the start goes on while this import waits).
 LOADED_LATER = """
 import json, os, time
 import docker
@@ -222,7 +226,7 @@ while not found and time.monotonic() < deadline:
     time.sleep(0.05)
 engine.close()
 with open("while_plugins_load.json", "w") as out:
-    json.dump(len(found), out)
+    json.dump({"pid": os.getpid(), "found": len(found)}, out)
 """
 WITH_TIMEOUT = """
 from pathlib import Path
@@ -236,35 +240,109 @@ def test_reaches(invoke, lambda_container, pytestconfig):
 """
 
 
+def free_port() -> int:
+    """A port free now, below the ephemeral range where the engine picks the ports of other tests' containers."""
+    while True:
+        port = random.randint(20000, 30000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
 def test_the_next_run_starts_it_before_pytest_loads_its_other_plugins_with_the_last_runs_settings(
-    pytester, lambda_image
+    pytester, lambda_image, docker_client
 ):
     """The second run of a command line that needed the function has its container created while pytest still loads
     plugins (one loaded after this one finds it), with the settings of the run before; a run whose own settings
-    differ (the ini file changed) has that container removed, and starts one with its own."""
+    differ (the ini file changed) has that container removed before it starts its own on the same port; a container
+    that outlives its run (kept) is not started from a memory. No run leaves a container behind but the kept one."""
     pytester.makeconftest(FORECAST_PROBE)
     pytester.makepyfile(WITH_TIMEOUT)
     pytester.makepyfile(loaded_later=LOADED_LATER)
-    args = ("-p", "no:randomly", "-p", "no:cacheprovider", "--lambda-port=0", f"--lambda-image={lambda_image.id}")
+    port = free_port()
+    args = ("-p", "no:randomly", "-p", "no:cacheprovider", f"--lambda-port={port}", f"--lambda-image={lambda_image.id}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
     env.update(
         PYTEST_PLUGINS="loaded_later", PYTHONPATH=os.pathsep.join([str(pytester.path), env.get("PYTHONPATH", "")])
     )
 
-    def run(wait_for_it: float = 20) -> tuple[int, dict[str, object], str, str]:
+    def left_by(pid: int) -> list[Container]:
+        """The containers of run `pid` still there once its removals had time to end (Docker ends them after it)."""
+        deadline = time.monotonic() + 10
+        while True:
+            left = docker_client.containers.list(all=True, filters={"label": f"pytest-lambda-container.pid={pid}"})
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(0.1)
+
+    def run(wait_for_it: float = 20) -> tuple[int, bool, str]:
         argv = [sys.executable, "-m", "pytest", *args]
         done = subprocess.run(
             argv, cwd=pytester.path, env={**env, "WAIT_FOR_IT": str(wait_for_it)}, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        seen = json.loads((pytester.path / "seen.json").read_text())
-        found = json.loads((pytester.path / "while_plugins_load.json").read_text())
-        used, timeout = ((pytester.path / name).read_text() for name in ("used_early.txt", "timeout.txt"))
-        return found, seen, used, timeout
+        assert "is busy" not in done.stdout + done.stderr  # the run's own container got the configured port
+        assert (pytester.path / "used_early.txt").read_text() == "True"
+        probe = json.loads((pytester.path / "while_plugins_load.json").read_text())
+        left = left_by(probe["pid"])
+        for container in left:  # kept: its port is the next run's
+            container.remove(force=True)
+        before_conftests = json.loads((pytester.path / "seen.json").read_text())["before_conftests"]
+        return probe["found"], before_conftests, (pytester.path / "timeout.txt").read_text(), len(left)
 
     pytester.makeini("[pytest]\nlambda_timeout = 20\n")
     # Nothing remembered: nothing while the plugins load (the probe waits 2 s), the container at collection.
-    assert run(wait_for_it=2) == (0, {"before_conftests": False, "running": 0}, "True", "20.0")
-    assert run() == (1, {"before_conftests": True, "running": 0}, "True", "20.0")
+    assert run(wait_for_it=2) == (0, False, "20.0", 0)
+    assert run() == (1, True, "20.0", 0)
     pytester.makeini("[pytest]\nlambda_timeout = 30\n")  # the same command line, other settings
-    assert run() == (1, {"before_conftests": True, "running": 0}, "True", "30.0")  # that one removed, its own used
+    assert run() == (1, True, "30.0", 0)  # that one removed, its own used
+    pytester.makeini("[pytest]\nlambda_timeout = 30\nlambda_keep = true\n")
+    assert run() == (1, True, "30.0", 1)  # the last run's, dropped; then its own, kept
+    pytester.makeini("[pytest]\nlambda_timeout = 30\n")
+    assert run(wait_for_it=2) == (0, True, "30.0", 0)  # a kept one is not started from the memory
+
+
+RUNS_TWICE = """
+import json, os, sys, time
+import docker, pytest
+
+rc = pytest.main(sys.argv[1:])
+engine = docker.from_env()
+deadline = time.monotonic() + 15
+while True:  # the removal waits for the start's end
+    left = engine.containers.list(all=True, filters={"label": f"pytest-lambda-container.pid={os.getpid()}"})
+    if not left or time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
+engine.close()
+print("AFTER", json.dumps({"rc": int(rc), "left": len(left)}))
+"""
+
+
+def test_a_run_that_fails_before_it_takes_the_early_start_removes_it(pytester, lambda_image):
+    """A start from the memory, then a conftest that ends the run in its configure: the container goes with the run,
+    not with the process (an IDE or a script may call `pytest.main` again)."""
+    pytester.makepyfile(test_it="def test_reaches(invoke):\n    assert invoke('GET', '/test1').status_code == 200\n")
+    pytester.makepyfile(loaded_later=LOADED_LATER, runs_twice=RUNS_TWICE)
+    args = ("-p", "no:randomly", "-p", "no:cacheprovider", "--lambda-port=0", f"--lambda-image={lambda_image.id}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    env.update(
+        PYTEST_PLUGINS="loaded_later",
+        PYTHONPATH=os.pathsep.join([str(pytester.path), env.get("PYTHONPATH", "")]),
+    )
+
+    def run(wait_for_it: float) -> dict[str, int]:
+        argv = [sys.executable, "runs_twice.py", *args]
+        env["WAIT_FOR_IT"] = str(wait_for_it)
+        done = subprocess.run(argv, cwd=pytester.path, env=env, capture_output=True, text=True)
+        [line] = [line for line in done.stdout.splitlines() if line.startswith("AFTER ")]
+        return {**json.loads(line[6:]), "found": json.loads((pytester.path / "while_plugins_load.json").read_text())}
+
+    assert run(wait_for_it=0)["rc"] == 0  # remembered
+    pytester.makeconftest("import pytest\n\ndef pytest_configure(config):\n    raise pytest.UsageError('broken')\n")
+    after = run(wait_for_it=20)
+    assert after["rc"] == pytest.ExitCode.USAGE_ERROR and after["found"]["found"] == 1
+    assert after["left"] == 0

@@ -84,3 +84,27 @@ def test_a_run_that_no_longer_starts_the_remembered_function_corrects_the_memory
     pytester.makeini("[pytest]\nlambda_target = inprocess\n")
     pytester.run(*run)
     assert memory() == [forecast.Memory(False, None)]
+
+
+@pytest.mark.parametrize(
+    ("args", "addopts", "expected"),
+    [
+        ((), "", False),
+        (("-n", "2"), "", True),
+        (("-n2",), "", True),
+        (("--numprocesses=auto",), "", True),
+        ((), "-n 4 --strict-markers", True),
+        ((), "--dist loadscope", True),
+        (("-p", "no:randomly", "--no-header"), "", False),
+    ],
+)
+def test_a_run_that_xdist_distributes_is_known_before_xdist_has_registered_its_options(
+    monkeypatch, args, addopts, expected
+):
+    from types import SimpleNamespace
+
+    from pytest_lambda_container.collecting import distributes
+
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    config = SimpleNamespace(invocation_params=SimpleNamespace(args=args), getini=lambda name: addopts.split())
+    assert distributes(config) is expected  # type: ignore[arg-type]

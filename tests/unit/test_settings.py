@@ -219,3 +219,6 @@ def test_remembered_settings_another_version_wrote_or_that_no_longer_hold_are_re
         from_json({k: v for k, v in remembered.items() if k != "image"})
     with pytest.raises(ConfigError):
         from_json({**remembered, "timeout": -1})
+    for wrong in ({"env": None}, {"binary_media_types": "image/png"}, {"rootdir": 1}):
+        with pytest.raises(ValueError):
+            from_json({**remembered, **wrong})
