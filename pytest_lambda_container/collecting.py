@@ -76,13 +76,14 @@ def forecast_applies(config: pytest.Config) -> bool:
     return not getattr(known, "numprocesses", None) and getattr(known, "dist", "no") in ("no", None)
 
 
-def start_at_registration(config: pytest.Config, make_target: Callable[[pytest.Config, Settings], Target]) -> None:
+def start_at_registration(config: object, make_target: Callable[[pytest.Config, Settings], Target]) -> None:
     """If the last run of this command line reached the configured function, start it now with that run's settings,
-    and wait (at most `HOLD`) while its engine, image and plan get ready: at the plugin's registration, before pytest
-    loads the plugins that come after it (`start_before_conftests`, or `started_before` where the plugin is registered
-    later, checks the settings). Never an error: a memory that cannot serve is no forecast."""
+    and wait (at most `HOLD`) while its engine, image and plan get ready: at the plugin's registration (`config`: the
+    plugin manager's "pytestconfig"), before pytest loads the plugins that come after it (`start_before_conftests`, or
+    `started_before` where the plugin is registered later, checks the settings). Never an error: a memory that cannot
+    serve is no forecast."""
     try:
-        if not forecast_applies(config) or distributes(config):
+        if not isinstance(config, pytest.Config) or not forecast_applies(config) or distributes(config):
             return
         memory = forecast.recall(command_line(config))
         if memory is None or not memory.reached or memory.settings is None:

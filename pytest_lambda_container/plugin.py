@@ -20,8 +20,7 @@ from .engine.signals import sigterm_ends_like_ctrl_c
 from .errors import ConfigError
 from .report import Reports, surfaced
 from .targets import ContainerTarget, Target, make_target
-from .terminal import NAME as TERMINAL
-from .terminal import TerminalLog
+from .terminal import terminal_log
 
 if TYPE_CHECKING:
     # Imported where used: every pytest start loads this plugin (`--co`, other targets, runs that need no container),
@@ -57,10 +56,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         for key in opt.ini_keys:
             what = opt.help if key == opt.ini else f"same as {opt.ini}"
             parser.addini(key, what, type=ini_type, default=default)  # type: ignore[arg-type]
-    # The container the last run of this command line needed, started before pytest loads its other plugins.
-    config = pluginmanager.get_plugin("pytestconfig")
-    if isinstance(config, pytest.Config) and not _CONFIGURED[0]:  # not in a run nested in another (pytester)
-        collecting.start_at_registration(config, _make_target)
+    if not _CONFIGURED[0]:  # not in a run nested in another (pytester)
+        collecting.start_at_registration(pluginmanager.get_plugin("pytestconfig"), _make_target)
 
 
 def _settings(config: pytest.Config, option: Callable[[str], Any]) -> Settings:
@@ -121,9 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if hasattr(config, "workerinput"):
             config.pluginmanager.register(parallel.Worker(), "lambda_container.xdist_worker")
         else:
-            config.pluginmanager.register(
-                parallel.BuildBeforeWorkers(settings, _terminal_log), "lambda_container.xdist"
-            )
+            config.pluginmanager.register(parallel.BuildBeforeWorkers(settings, terminal_log), "lambda_container.xdist")
             config.pluginmanager.register(parallel.Controller(config), "lambda_container.xdist_scheduling")
 
 
@@ -139,14 +134,14 @@ def _make_target(config: pytest.Config, settings: Settings) -> Target:
 
         return LambdaSession(
             settings,
-            log=_terminal_log(config),
+            log=terminal_log(config),
             warn=_warn,
             # get_verbosity() is pytest 8 (the floor is 7.4); and the parsed options may not be there yet (forecast)
             stream_build_output=getattr(config.known_args_namespace, "verbose", 0) > 0,
             handoff=takes_of(config),  # under xdist, in a worker: the controller's containers to take
         )
 
-    _terminal_log(config)  # its hooks keep pytest's progress whole from the first test on
+    terminal_log(config)  # its hooks keep pytest's progress whole from the first test on
     return make_target(settings, open_session)
 
 
@@ -163,11 +158,8 @@ def lambda_settings_of(config: pytest.Config) -> Settings:
 def pytest_unconfigure(config: pytest.Config) -> None:
     skipping.uninstall(config)
     # The target fixture's finalizer normally did this; this covers internal errors that skip teardown.
-    if config.stash.get(
-        _COUNTED, False
-    ):  # configured by this plugin (another's pytest_configure may have failed first)
+    if config.stash.get(_COUNTED, False):  # not where another plugin's configure failed before this one's
         _CONFIGURED[0] -= 1
-        del config.stash[_COUNTED]
     target = config.stash.get(TARGET, None)
     if target is not None:
         target.close()
@@ -184,15 +176,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     target = config.stash.get(TARGET, None)
     return target.header() if target is not None else []
-
-
-def _terminal_log(config: pytest.Config) -> Callable[[str], None]:
-    """The run's progress lines on the terminal (terminal.py)."""
-    log = config.pluginmanager.get_plugin(TERMINAL)
-    if not isinstance(log, TerminalLog):
-        log = TerminalLog(config)
-        config.pluginmanager.register(log, TERMINAL)
-    return log
 
 
 def _warn(line: str) -> None:

@@ -108,3 +108,12 @@ class TerminalLog:
 
     def _fspath(self, nodeid: str) -> Path:
         return Path(str(self.config.rootpath)) / nodeid.split("::")[0]
+
+
+def terminal_log(config: pytest.Config) -> TerminalLog:
+    """The run's progress lines on the terminal, registered with pytest at the first ask."""
+    log = config.pluginmanager.get_plugin(NAME)
+    if not isinstance(log, TerminalLog):
+        log = TerminalLog(config)
+        config.pluginmanager.register(log, NAME)
+    return log
