@@ -36,6 +36,7 @@ TARGET = pytest.StashKey[Target]()
 MARKER = "lambda_targets"
 #: How many pytest runs of this process are configured (pytester's in-process runs nest in another).
 _CONFIGURED = [0]
+#: Set on a config whose configure counted it in `_CONFIGURED` (another plugin's may fail before this one's runs).
 _COUNTED = pytest.StashKey[bool]()
 #: The session-scoped clients the plugin made: each test starts with their cookie jars empty.
 CLIENTS = pytest.StashKey[list["httpx.Client"]]()
